@@ -1,0 +1,47 @@
+import { decodeStrict } from '../lib/base64url.ts';
+import type { JwtHeader, KeyResolver, VerifierOptions } from '../types.ts';
+import { assertSignature, createCore } from './core.ts';
+
+export interface VerifiedJws {
+  header: JwtHeader;
+  /** The payload bytes, authentic. */
+  payload: Buffer;
+}
+
+export type CompactVerifierOptions = Pick<
+  VerifierOptions,
+  'key' | 'algorithms' | 'crit' | 'maxTokenLength' | 'allowWeakKey'
+>;
+
+/**
+ * Prepares a verifier of compact JWS with any payload (RFC 7515 §7.1). For JWTs use
+ * `createVerifier`, which also checks claims.
+ * @example
+ * const verify = createCompactVerifier({ key: publicJwk, algorithms: ['EdDSA'] });
+ * const { payload } = verify(jws); // Buffer
+ */
+export function createCompactVerifier(
+  options: CompactVerifierOptions & { key: KeyResolver },
+): (token: string) => Promise<VerifiedJws>;
+export function createCompactVerifier(
+  options: CompactVerifierOptions,
+): (token: string) => VerifiedJws;
+export function createCompactVerifier(
+  options: CompactVerifierOptions,
+): ((token: string) => VerifiedJws) | ((token: string) => Promise<VerifiedJws>) {
+  const core = createCore(options);
+  if (core.resolver) {
+    return async (token: string) => {
+      const parts = core.split(token);
+      const { header } = core.header(token, parts);
+      assertSignature(await core.resolveCheck(header), token, parts);
+      return { header, payload: decodeStrict(token.slice(parts.dot1 + 1, parts.dot2), 'payload') };
+    };
+  }
+  return (token: string) => {
+    const parts = core.split(token);
+    const { header, check } = core.header(token, parts);
+    assertSignature(check!, token, parts);
+    return { header, payload: decodeStrict(token.slice(parts.dot1 + 1, parts.dot2), 'payload') };
+  };
+}

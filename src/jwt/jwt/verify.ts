@@ -1,0 +1,117 @@
+import { assertSignature, createCore, type Parts } from '../jws/core.ts';
+import { decodeStrict } from '../lib/base64url.ts';
+import { ExpiringLru } from '../lib/cache.ts';
+import { JwtError } from '../lib/errors.ts';
+import type {
+  AsyncVerifier,
+  JwtHeader,
+  JwtPayload,
+  KeyResolver,
+  SyncVerifier,
+  VerifiedJwt,
+  VerifierOptions,
+} from '../types.ts';
+import { checkClaims, claimRules } from './claims.ts';
+
+const DEFAULT_CACHE_SIZE = 1000;
+
+/** Parses the payload of an authentic token: it must be a JSON object (RFC 7519 §7.2 step 10). */
+export function parsePayload(token: string, parts: Parts): JwtPayload {
+  const json = decodeStrict(token.slice(parts.dot1 + 1, parts.dot2), 'payload').toString('utf8');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(json);
+  } catch {
+    throw new JwtError('ERR_JWT_MALFORMED', 'the payload is not valid JSON');
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new JwtError('ERR_JWT_MALFORMED', 'the payload is not a JSON object');
+  }
+  return payload as JwtPayload;
+}
+
+function cacheSize(cache: VerifierOptions['cache']): number {
+  if (cache === undefined || cache === false) return 0;
+  if (cache === true) return DEFAULT_CACHE_SIZE;
+  const max = cache.max ?? DEFAULT_CACHE_SIZE;
+  if (!Number.isInteger(max) || max < 1)
+    throw new TypeError('cache.max must be a positive integer');
+  return max;
+}
+
+/**
+ * Prepares a JWT verifier once; call it per token. Checks, in order: size, structure, header
+ * (`alg` in the allow-list and fitting the key, `crit`), signature, and only then the claims.
+ * With a static key or a JWKS the verifier is synchronous; with a resolver it returns a Promise.
+ * @throws TypeError at setup for bad options; JwtError (`ERR_KEY_*`) for an unusable key.
+ * @example
+ * const verify = createVerifier({ key: secret, algorithms: ['HS256'], issuer: 'https://auth.example' });
+ * const { payload } = verify(token); // throws JwtError with a stable .code
+ */
+export function createVerifier<P = JwtPayload>(
+  options: VerifierOptions & { key: KeyResolver },
+): AsyncVerifier<P>;
+export function createVerifier<P = JwtPayload>(options: VerifierOptions): SyncVerifier<P>;
+export function createVerifier<P = JwtPayload>(
+  options: VerifierOptions,
+): SyncVerifier<P> | AsyncVerifier<P> {
+  const core = createCore(options);
+  const rules = claimRules(options);
+  const size = cacheSize(options.cache);
+  const cache = size > 0 ? new ExpiringLru<VerifiedJwt<P>>(size) : undefined;
+  const { now } = rules;
+
+  const finish = (token: string, parts: Parts, header: JwtHeader): VerifiedJwt<P> => {
+    const payload = parsePayload(token, parts);
+    const until = checkClaims(header, payload, rules);
+    const result = { header, payload: payload as P };
+    if (cache) cache.set(token, Object.freeze(result), until);
+    return result;
+  };
+
+  if (core.resolver) {
+    return async (token: string) => {
+      const parts = core.split(token);
+      if (cache) {
+        const hit = cache.get(token, now());
+        if (hit) return hit;
+      }
+      const { header } = core.header(token, parts);
+      assertSignature(await core.resolveCheck(header), token, parts);
+      return finish(token, parts, header);
+    };
+  }
+  if (cache) {
+    return (token: string) => {
+      if (typeof token === 'string' && token.length <= core.maxTokenLength) {
+        const hit = cache.get(token, now());
+        if (hit) return hit;
+      }
+      const parts = core.split(token);
+      const { header, check } = core.header(token, parts);
+      assertSignature(check!, token, parts);
+      return finish(token, parts, header);
+    };
+  }
+  return (token: string) => {
+    const parts = core.split(token);
+    const { header, check } = core.header(token, parts);
+    assertSignature(check!, token, parts);
+    return finish(token, parts, header);
+  };
+}
+
+/**
+ * Verifies one token. Prepares a verifier per call: for many tokens use `createVerifier`.
+ */
+export function verify<P = JwtPayload>(
+  token: string,
+  options: VerifierOptions & { key: KeyResolver },
+): Promise<VerifiedJwt<P>>;
+export function verify<P = JwtPayload>(token: string, options: VerifierOptions): VerifiedJwt<P>;
+export function verify<P = JwtPayload>(
+  token: string,
+  options: VerifierOptions,
+): VerifiedJwt<P> | Promise<VerifiedJwt<P>> {
+  return createVerifier<P>(options)(token);
+}

@@ -1,0 +1,515 @@
+// Shared pieces of the laissez CLI: exit codes, usage errors, option parsing, reading tokens and
+// key files, colour, and printing errors without ever echoing a secret, a key or a token.
+
+import { readFileSync } from 'node:fs';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import type { Algorithm, Jwk, Jwks } from '../jwt/index.ts';
+import { ALGORITHMS, JwtError, parseDuration } from '../jwt/index.ts';
+
+/** Process exit codes: the same for every command. */
+export const EXIT = {
+  /** Done; for `verify`, the token is valid. */
+  OK: 0,
+  /** The token was rejected (or could not be checked: an unusable key). */
+  REJECTED: 1,
+  /** The command line is wrong: unknown flag, missing argument, bad value. */
+  USAGE: 2,
+} as const;
+
+/** A mistake on the command line. The message says what is wrong and how to fix it. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Where a command writes and reads; `process` in real use. */
+export interface Io {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stdin: NodeJS.ReadableStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The clock in milliseconds, like `Date.now`. */
+  readonly now: () => number;
+}
+
+/** What a command runs with: the streams and its own full name, e.g. `laissez token verify`. */
+export interface Context {
+  readonly io: Io;
+  readonly name: string;
+}
+
+/** One runnable command: `laissez token verify`, later `laissez serve`. */
+export interface Command {
+  /** One line for the command list in the parent's help. */
+  readonly summary: string;
+  /** The whole `--help` text (without the trailing newline). */
+  readonly help: string;
+  /** Runs with the arguments after the command name; resolves to the exit code. */
+  run(args: string[], context: Context): Promise<number>;
+}
+
+/** A command group such as `laissez token` or `laissez keys`: its subcommands by name. */
+export type CommandGroup = Readonly<Record<string, Command>>;
+
+export function processIo(): Io {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    now: Date.now,
+  };
+}
+
+// --- colour -----------------------------------------------------------------------------------
+
+const STYLES = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+} as const;
+
+export type Style = keyof typeof STYLES;
+export type Paint = (style: Style, text: string) => string;
+
+/** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function colourEnabled(stream: { isTTY?: boolean }, env: Io['env']): boolean {
+  const noColour = env['NO_COLOR'];
+  return stream.isTTY === true && (noColour === undefined || noColour === '');
+}
+
+export function painter(enabled: boolean): Paint {
+  if (!enabled) return (_style, text) => text;
+  return (style, text) => `\u001b[${STYLES[style][0]}m${text}\u001b[${STYLES[style][1]}m`;
+}
+
+// --- output -----------------------------------------------------------------------------------
+
+export function writeOut(io: Io, text: string): void {
+  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function writeErr(io: Io, text: string): void {
+  io.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** JSON for `--json` output and key files: two-space indented, one value per run. */
+export function writeJson(io: Io, value: unknown): void {
+  writeOut(io, JSON.stringify(value, null, 2));
+}
+
+export function warn(io: Io, message: string): void {
+  const paint = painter(colourEnabled(io.stderr, io.env));
+  writeErr(io, `${paint('yellow', 'warning:')} ${message}`);
+}
+
+/** A usage error: what is wrong, then where to read how to do it right. */
+export function printUsageError(io: Io, name: string, message: string): void {
+  const paint = painter(colourEnabled(io.stderr, io.env));
+  writeErr(io, `${paint('red', `${name}:`)} ${message}\nRun '${name} --help' for usage.`);
+}
+
+// What to do about an error, in command-line terms (the library's messages speak in options).
+const HINTS: Partial<Record<string, (error: JwtError) => string | undefined>> = {
+  ERR_KEY_WEAK: (error) =>
+    error.message.includes('RSA')
+      ? undefined
+      : 'pass --allow-weak-key to accept a short secret anyway (not for production)',
+  ERR_JWT_CLAIM_MISSING: (error) =>
+    error.claim === 'exp' ? 'pass --no-exp to accept a token that never expires' : undefined,
+};
+
+/** A coded library error as `CODE: message`, and a hint when the CLI has a flag for it. */
+export function printJwtError(io: Io, error: JwtError): void {
+  const paint = painter(colourEnabled(io.stderr, io.env));
+  const hint = HINTS[error.code]?.(error);
+  writeErr(
+    io,
+    `${paint('red', `${error.code}:`)} ${error.message}${hint ? `\n${paint('dim', `hint: ${hint}`)}` : ''}`,
+  );
+}
+
+/** `{ code, message, claim? }` of a coded error, for `--json` output. */
+export function jwtErrorJson(error: JwtError): { code: string; message: string; claim?: string } {
+  return {
+    code: error.code,
+    message: error.message,
+    ...(error.claim === undefined ? {} : { claim: error.claim }),
+  };
+}
+
+/**
+ * Names a command-line word in a message only when it is short and plainly a word; anything else
+ * (a token or secret pasted in the wrong place) is described, never echoed.
+ */
+export function quoteArg(arg: string): string {
+  return /^[A-Za-z0-9][\w.:-]{0,31}$/.test(arg) ? `'${arg}'` : 'an argument';
+}
+
+/** Like `quoteArg`, for something typed as an option: `'--name'` or `'-x'`. */
+export function quoteOption(raw: string): string {
+  const name = raw.replace(/^--?/, '').split('=')[0]!;
+  return /^[A-Za-z0-9][\w-]{0,31}$/.test(name)
+    ? `'${raw.startsWith('--') ? '--' : '-'}${name}'`
+    : 'an option';
+}
+
+// --- option parsing ---------------------------------------------------------------------------
+
+/** True when `--help` or `-h` comes before any `--`. */
+export function wantsHelp(args: readonly string[]): boolean {
+  for (const arg of args) {
+    if (arg === '--') return false;
+    if (arg === '--help' || arg === '-h') return true;
+  }
+  return false;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest known name to a mistyped one, if it is close enough to be a typo. */
+export function closest(word: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const d = distance(word, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function parseErrorMessage(error: Error & { code?: string }, options: ParseArgsOptionsConfig) {
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    // node's message names the option as typed (never its value): "Unknown option '--foo'".
+    const raw = /'(-[^']*)'/.exec(error.message)?.[1];
+    if (raw === undefined) return 'unknown option';
+    const suggestion = raw.startsWith('--')
+      ? closest(raw.slice(2), Object.keys(options))
+      : undefined;
+    return `unknown option ${quoteOption(raw)}${suggestion ? `; did you mean '--${suggestion}'?` : ''}`;
+  }
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // "Option '--secret <value>' argument missing", "... argument is ambiguous ...", "... does not take an argument"
+    const name = /'(?:-\w, )?(--[\w-]+)/.exec(error.message)?.[1] ?? 'an option';
+    if (/does not take an argument/.test(error.message)) return `${name} takes no value`;
+    if (/ambiguous/.test(error.message)) {
+      return `${name} needs a value; for a value that starts with '-', write ${name}=VALUE`;
+    }
+    return `${name} needs a value`;
+  }
+  return 'the command line could not be parsed';
+}
+
+/**
+ * `parseArgs` in strict mode, with every failure turned into a UsageError that names the option
+ * (and a likely intended one) but never repeats a value. Positionals are returned for the command
+ * to check, so that a stray secret or token is not echoed by node's own message.
+ */
+export function parseCommandLine<const T extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(parseErrorMessage(error as Error & { code?: string }, options));
+  }
+}
+
+/** Checks the number of positional arguments; `names` describes them for the message. */
+export function expectPositionals(positionals: string[], max: number, names: string): void {
+  if (positionals.length > max) {
+    throw new UsageError(
+      max === 0
+        ? 'unexpected argument: this command takes only options (a value needs its --flag before it)'
+        : `too many arguments: expected ${names}; quote values that contain spaces`,
+    );
+  }
+}
+
+/** A duration flag (`30s`, `15m`, `12h`, `7d`, `2w`, or seconds) as seconds. */
+export function durationFlag(value: string, flag: string): number {
+  try {
+    return parseDuration(value, flag);
+  } catch {
+    throw new UsageError(
+      `${flag} must be seconds or a number with a unit (s, m, h, d, w) such as 30s, 15m, 12h or 7d; got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/** A comma-separated list flag; empty items are dropped, an empty list is an error. */
+export function listFlag(value: string, flag: string): string[] {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.length === 0)
+    throw new UsageError(`${flag} needs at least one value, e.g. ${flag} a,b`);
+  return items;
+}
+
+/** `--alg A,B` checked against the supported algorithms. */
+export function algorithmsFlag(value: string, flag = '--alg'): Algorithm[] {
+  const known = new Set<string>(ALGORITHMS);
+  return listFlag(value, flag).map((alg) => {
+    if (known.has(alg)) return alg as Algorithm;
+    if (alg.toLowerCase() === 'none') {
+      throw new UsageError(
+        `${flag} none is never accepted: an unsigned token can be forged by anyone`,
+      );
+    }
+    const upper = ALGORITHMS.find((a) => a.toLowerCase() === alg.toLowerCase());
+    throw new UsageError(
+      `${flag}: unknown algorithm ${quoteArg(alg)}${upper ? ` (did you mean ${upper}?)` : ''}; use one of ${ALGORITHMS.join(', ')}`,
+    );
+  });
+}
+
+// --- reading input ----------------------------------------------------------------------------
+
+const MAX_STDIN_BYTES = 1024 * 1024;
+const MAX_KEY_FILE_BYTES = 1024 * 1024;
+
+export async function readStdin(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.byteLength;
+    if (size > MAX_STDIN_BYTES) {
+      throw new UsageError('standard input is larger than 1 MiB; a token is much smaller');
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The token from the one positional argument, or from standard input when it is `-`. Surrounding
+ * whitespace and an `Authorization` header's `Bearer ` prefix are removed.
+ */
+export async function readToken(positionals: string[], io: Io): Promise<string> {
+  expectPositionals(positionals, 1, 'one token (or - to read it from standard input)');
+  const arg = positionals[0];
+  if (arg === undefined) {
+    throw new UsageError(
+      "missing token: pass it as an argument, or '-' to read it from standard input (echo $TOKEN | laissez token decode -)",
+    );
+  }
+  let token = arg === '-' ? await readStdin(io.stdin) : arg;
+  token = token.trim().replace(/^bearer\s+/i, '');
+  if (token === '') {
+    throw new UsageError(
+      arg === '-' ? 'standard input held no token' : 'the token argument is empty',
+    );
+  }
+  return token;
+}
+
+function readSmallFile(path: string, flag: string): Buffer {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (code ?? 'unreadable');
+    throw new UsageError(`${flag} ${JSON.stringify(path)} cannot be read: ${why}`);
+  }
+  if (data.byteLength > MAX_KEY_FILE_BYTES) {
+    throw new UsageError(`${flag} ${JSON.stringify(path)} is larger than 1 MiB; is it a key?`);
+  }
+  return data;
+}
+
+/** What a `--key` file holds. */
+export type KeyFile =
+  | { kind: 'pem'; key: string }
+  | { kind: 'jwk'; key: Jwk }
+  | { kind: 'jwks'; key: Jwks };
+
+/** Reads a PEM, a JWK (a JSON object with `kty`) or a JWKS (a JSON object with `keys`). */
+export function readKeyFile(path: string): KeyFile {
+  const text = readSmallFile(path, '--key').toString('utf8').trim();
+  if (text.startsWith('-----BEGIN')) return { kind: 'pem', key: text };
+  if (text.startsWith('{')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // JSON.parse's message quotes the text around the fault: key material. Say where instead.
+      throw new UsageError(
+        `--key ${JSON.stringify(path)} starts like JSON but is not valid JSON; a JWK or JWKS file holds one JSON object`,
+      );
+    }
+    const object = value as Record<string, unknown>;
+    if (Array.isArray(object['keys'])) {
+      const keys = object['keys'] as unknown[];
+      if (keys.length === 0)
+        throw new UsageError(`--key ${JSON.stringify(path)}: the JWKS is empty`);
+      if (!keys.every((k) => k !== null && typeof k === 'object' && !Array.isArray(k))) {
+        throw new UsageError(
+          `--key ${JSON.stringify(path)}: every member of a JWKS "keys" must be a JWK object`,
+        );
+      }
+      return { kind: 'jwks', key: value as Jwks };
+    }
+    if (typeof object['kty'] === 'string') return { kind: 'jwk', key: value as Jwk };
+    if (object['private'] !== null && typeof object['private'] === 'object') {
+      throw new UsageError(
+        `--key ${JSON.stringify(path)} is the whole output of 'laissez keys generate'; save its "private" member to sign and its "public" member to verify, e.g. jq .public keys.json > public.jwk.json`,
+      );
+    }
+    throw new UsageError(
+      `--key ${JSON.stringify(path)} is JSON but neither a JWK (with "kty") nor a JWKS (with "keys")`,
+    );
+  }
+  throw new UsageError(
+    `--key ${JSON.stringify(path)} is neither a PEM (-----BEGIN …), a JWK nor a JWKS; for an HMAC secret use --secret-file`,
+  );
+}
+
+/** Reads a secret file as bytes, without the line ending(s) that editors and `echo` add. */
+export function readSecretFile(path: string): Uint8Array {
+  const data = readSmallFile(path, '--secret-file');
+  let end = data.byteLength;
+  while (end > 0 && (data[end - 1] === 0x0a || data[end - 1] === 0x0d)) end--;
+  if (end === 0) throw new UsageError(`--secret-file ${JSON.stringify(path)} is empty`);
+  return data.subarray(0, end);
+}
+
+/** Where the key comes from, after the key flags have been checked. */
+export type KeySource =
+  | { kind: 'secret'; key: Uint8Array; from: string }
+  | { kind: 'pem'; key: string }
+  | { kind: 'jwk'; key: Jwk }
+  | { kind: 'jwks'; key: Jwks };
+
+export const KEY_FLAGS_HELP = `Key (exactly one; a secret is an HMAC key, used as UTF-8 bytes):
+  --secret S          the HMAC secret. It ends up in your shell history and the process list:
+                      prefer --secret-file or LAISSEZ_SECRET
+  --secret-file FILE  read the HMAC secret from FILE (trailing newlines are removed)
+  LAISSEZ_SECRET      environment variable, used when no key flag is given
+  --key FILE          a PEM, a JWK (JSON object) or a JWKS (JSON with "keys")`;
+
+/**
+ * Picks the one key source among `--secret`, `--secret-file`, `--key` and `LAISSEZ_SECRET` (used
+ * only when no flag is given).
+ */
+export function keySource(
+  values: { secret?: string | undefined; 'secret-file'?: string | undefined; key?: string },
+  io: Io,
+): KeySource {
+  const given = (['secret', 'secret-file', 'key'] as const).filter((f) => values[f] !== undefined);
+  if (given.length > 1) {
+    throw new UsageError(
+      `${given.map((f) => `--${f}`).join(' and ')} cannot be combined: pass exactly one key`,
+    );
+  }
+  if (values.secret !== undefined) {
+    if (values.secret === '') throw new UsageError('--secret is empty');
+    return { kind: 'secret', key: Buffer.from(values.secret, 'utf8'), from: '--secret' };
+  }
+  if (values['secret-file'] !== undefined) {
+    return { kind: 'secret', key: readSecretFile(values['secret-file']), from: '--secret-file' };
+  }
+  if (values.key !== undefined) return readKeyFile(values.key);
+  const fromEnv = io.env['LAISSEZ_SECRET'];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return { kind: 'secret', key: Buffer.from(fromEnv, 'utf8'), from: 'LAISSEZ_SECRET' };
+  }
+  throw new UsageError(
+    'missing key: pass --secret S, --secret-file FILE or LAISSEZ_SECRET for an HMAC secret, or --key FILE for a PEM, JWK or JWKS',
+  );
+}
+
+/**
+ * The algorithms to use when `--alg` is not given: HS256 for a secret; for a JWK, its `alg`; for
+ * a JWKS, the `alg` of its keys when every key has one. A PEM never says: ask for `--alg`.
+ */
+export function defaultAlgorithms(source: KeySource): Algorithm[] {
+  const known = new Set<string>(ALGORITHMS);
+  const ask = (what: string) =>
+    new UsageError(
+      `${what}; pass --alg to say which algorithm it is for, e.g. --alg ES256 or --alg RS256`,
+    );
+  switch (source.kind) {
+    case 'secret':
+      return ['HS256'];
+    case 'pem':
+      throw ask('a PEM key does not name its algorithm');
+    case 'jwk': {
+      const alg = source.key.alg;
+      if (alg === undefined) throw ask('the JWK has no "alg" member');
+      if (!known.has(alg)) throw ask(`the JWK's "alg" ${quoteArg(String(alg))} is not supported`);
+      return [alg as Algorithm];
+    }
+    case 'jwks': {
+      const algs = source.key.keys.map((jwk) => jwk.alg);
+      if (algs.some((alg) => alg === undefined)) throw ask('not every key in the JWKS has "alg"');
+      const usable = [...new Set(algs as string[])].filter((alg) => known.has(alg));
+      if (usable.length === 0) throw ask('no key in the JWKS has a supported "alg"');
+      return usable as Algorithm[];
+    }
+  }
+}
+
+const HASH_BYTES: Partial<Record<Algorithm, number>> = { HS256: 32, HS384: 48, HS512: 64 };
+
+/** The sizes in bytes of the HMAC secrets in a key source (a secret, or oct JWKs); none for others. */
+function secretBytes(source: KeySource): number[] {
+  if (source.kind === 'secret') return [source.key.byteLength];
+  const octs = (
+    source.kind === 'jwk' ? [source.key] : source.kind === 'jwks' ? source.key.keys : []
+  ).filter((jwk) => jwk.kty === 'oct' && typeof jwk.k === 'string');
+  return octs.map((jwk) => Buffer.from(jwk.k as string, 'base64url').byteLength);
+}
+
+/**
+ * With `--allow-weak-key`, says on stderr when a secret really is shorter than the hash output
+ * (RFC 7518 §3.2): how many bits it has and how many the algorithm needs. Sizes only, never bytes.
+ */
+export function warnIfWeak(source: KeySource, algorithms: Algorithm[], io: Io): void {
+  const sizes = secretBytes(source);
+  for (const alg of algorithms) {
+    const needed = HASH_BYTES[alg];
+    if (needed === undefined) continue;
+    for (const size of sizes) {
+      if (size > 0 && size < needed) {
+        warn(
+          io,
+          `the ${alg} key is weak: ${size * 8} bits, ${needed * 8} needed (RFC 7518 §3.2). Accepted because of --allow-weak-key; use a random ${needed}-byte secret (laissez keys generate --alg ${alg})`,
+        );
+      }
+    }
+  }
+}
+
+/** True for the errors the library throws for a token or key (as opposed to bad options). */
+export function isJwtError(error: unknown): error is JwtError {
+  return error instanceof JwtError;
+}

@@ -1,0 +1,536 @@
+// npm run bench:jwt — sign and verify throughput per algorithm for laissez against fast-jwt, jose
+// and jsonwebtoken, in one process. Each case is checked once (a signed token verifies, a verifier
+// returns the payload and refuses a forged signature), warmed up, then timed in interleaved
+// rounds; the median ops/s of the rounds is reported. See bench/README.md.
+//
+// Options (flags or environment): --rounds N (BENCH_ROUNDS, default 7), --slice MS
+// (BENCH_SLICE_MS, default 200), --warmup MS (BENCH_WARMUP_MS, default 250), --algs HS256,ES256
+// (BENCH_ALGS), --libs laissez,fast-jwt (BENCH_LIBS), --quick (3 rounds of 100 ms, core
+// algorithms), --no-write (print only; leave bench/results alone).
+import { createSecretKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, cpus, platform } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createSigner as fastSigner, createVerifier as fastVerifier } from 'fast-jwt';
+import { jwtVerify, SignJWT } from 'jose';
+import jsonwebtoken from 'jsonwebtoken';
+import { type BenchCase, consumeSink, median, relativeMad, runRounds } from './lib/measure.ts';
+
+type Alg = 'HS256' | 'HS512' | 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'EdDSA';
+type Library = 'laissez' | 'fast-jwt' | 'jose' | 'jsonwebtoken';
+type Operation = 'sign' | 'verify' | 'verify (cache hit)' | 'verify (cache hit, new string)';
+
+const ALL_ALGS: readonly Alg[] = ['HS256', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+const CORE_ALGS: readonly Alg[] = ['HS256', 'RS256', 'ES256', 'EdDSA'];
+const LIBRARIES: readonly Library[] = ['laissez', 'fast-jwt', 'jose', 'jsonwebtoken'];
+const OPERATIONS: readonly Operation[] = [
+  'sign',
+  'verify',
+  'verify (cache hit)',
+  'verify (cache hit, new string)',
+];
+const CACHE_OPERATIONS: readonly Operation[] = [
+  'verify (cache hit)',
+  'verify (cache hit, new string)',
+];
+/** The libraries that have a verify cache; the others get no cache rows. */
+const CACHING: readonly Library[] = ['laissez', 'fast-jwt'];
+/** Which library each operation is compared with. */
+const BASELINE: Library = 'fast-jwt';
+
+/** The claims every library signs; each adds `iat` and `exp` (one hour) itself. */
+const PAYLOAD = { sub: 'user_123', roles: ['user'], iss: 'https://auth.example', aud: 'api' };
+const LIFETIME_S = 3600;
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string' },
+    slice: { type: 'string' },
+    warmup: { type: 'string' },
+    algs: { type: 'string' },
+    libs: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new TypeError(`${name} must be a positive integer`);
+  return n;
+}
+
+function pickList<T extends string>(
+  name: string,
+  raw: string | undefined,
+  all: readonly T[],
+  fallback: readonly T[],
+): T[] {
+  if (raw === undefined || raw === '') return [...fallback];
+  const wanted = raw.split(',').map((s) => s.trim());
+  for (const w of wanted) {
+    if (!all.includes(w as T))
+      throw new TypeError(`${name}: unknown ${w} (one of ${all.join(', ')})`);
+  }
+  return all.filter((a) => wanted.includes(a));
+}
+
+const quick = flags.quick === true;
+const settings = {
+  rounds: positiveInt('--rounds', flags.rounds ?? process.env.BENCH_ROUNDS, quick ? 3 : 7),
+  sliceMs: positiveInt('--slice', flags.slice ?? process.env.BENCH_SLICE_MS, quick ? 100 : 200),
+  warmupMs: positiveInt('--warmup', flags.warmup ?? process.env.BENCH_WARMUP_MS, quick ? 100 : 250),
+  algorithms: pickList(
+    '--algs',
+    flags.algs ?? process.env.BENCH_ALGS,
+    ALL_ALGS,
+    quick ? CORE_ALGS : ALL_ALGS,
+  ),
+  libraries: pickList('--libs', flags.libs ?? process.env.BENCH_LIBS, LIBRARIES, LIBRARIES),
+  write: flags['no-write'] !== true,
+};
+if (!settings.libraries.includes(BASELINE)) settings.libraries.push(BASELINE); // ratios need it
+
+// ---------------------------------------------------------------------------------------------
+// Keys: one per algorithm family, given to each library in the form it naturally takes.
+
+interface Keys {
+  /** HMAC secret string, or PKCS#8 PEM. */
+  signPem: string;
+  /** HMAC secret string, or SPKI PEM. */
+  verifyPem: string;
+  signKey: KeyObject;
+  verifyKey: KeyObject;
+}
+
+function secretKeys(bytes: number): Keys {
+  const secret = randomBytes(bytes).toString('base64url');
+  const key = createSecretKey(Buffer.from(secret, 'utf8'));
+  return { signPem: secret, verifyPem: secret, signKey: key, verifyKey: key };
+}
+
+function pairKeys(pair: { privateKey: KeyObject; publicKey: KeyObject }): Keys {
+  return {
+    signPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    verifyPem: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    signKey: pair.privateKey,
+    verifyKey: pair.publicKey,
+  };
+}
+
+const rsa = () => pairKeys(generateKeyPairSync('rsa', { modulusLength: 2048 }));
+const keyMakers: Record<Alg, () => Keys> = {
+  HS256: () => secretKeys(32),
+  HS512: () => secretKeys(64),
+  RS256: rsa,
+  PS256: rsa,
+  ES256: () => pairKeys(generateKeyPairSync('ec', { namedCurve: 'P-256' })),
+  ES384: () => pairKeys(generateKeyPairSync('ec', { namedCurve: 'P-384' })),
+  EdDSA: () => pairKeys(generateKeyPairSync('ed25519')),
+};
+
+// ---------------------------------------------------------------------------------------------
+// laissez is loaded dynamically so that the peers can still be measured while it is unfinished.
+
+type Laissez = typeof import('../src/jwt/index.ts');
+let laissez: Laissez | undefined;
+let laissezProblem = '';
+if (settings.libraries.includes('laissez')) {
+  try {
+    const mod = (await import('../src/jwt/index.ts')) as Partial<Laissez>;
+    if (typeof mod.createSigner === 'function' && typeof mod.createVerifier === 'function') {
+      laissez = mod as Laissez;
+    } else {
+      laissezProblem = 'src/jwt/index.ts does not export createSigner and createVerifier yet';
+    }
+  } catch (error) {
+    laissezProblem = `import failed: ${(error as Error).message.split('\n')[0]}`;
+  }
+  if (laissez === undefined) process.stderr.write(`laissez skipped: ${laissezProblem}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+type Signer = () => string | Promise<string>;
+type Verifier = (token: string) => unknown;
+
+interface Setup {
+  sign: Partial<Record<Library, Signer>>;
+  verify: Partial<Record<Library, Verifier>>;
+  cached: Partial<Record<Library, Verifier>>;
+  /** What a verifier's result holds the payload in. */
+  payloadOf: Record<Library, (result: unknown) => Record<string, unknown>>;
+}
+
+const unwrap = (result: unknown) => (result as { payload: Record<string, unknown> }).payload;
+const direct = (result: unknown) => result as Record<string, unknown>;
+const PAYLOAD_OF: Record<Library, (result: unknown) => Record<string, unknown>> = {
+  laissez: unwrap,
+  'fast-jwt': direct,
+  jose: unwrap,
+  jsonwebtoken: direct,
+};
+
+/** Each library's natural fast setup, prepared once. */
+function setUp(alg: Alg, keys: Keys): Setup {
+  const setup: Setup = { sign: {}, verify: {}, cached: {}, payloadOf: PAYLOAD_OF };
+  const libs = settings.libraries;
+  if (libs.includes('laissez') && laissez !== undefined) {
+    const l = laissez;
+    const signer = l.createSigner({ key: keys.signPem, algorithm: alg, expiresIn: '1h' });
+    const verifier = l.createVerifier({ key: keys.verifyPem, algorithms: [alg] });
+    const cached = l.createVerifier({ key: keys.verifyPem, algorithms: [alg], cache: true });
+    setup.sign.laissez = () => signer({ ...PAYLOAD });
+    setup.verify.laissez = (token) => verifier(token);
+    setup.cached.laissez = (token) => cached(token);
+  }
+  {
+    const signer = fastSigner({ key: keys.signPem, algorithm: alg, expiresIn: '1h' });
+    const verifier = fastVerifier({ key: keys.verifyPem, algorithms: [alg] });
+    const cached = fastVerifier({ key: keys.verifyPem, algorithms: [alg], cache: true });
+    setup.sign['fast-jwt'] = () => signer({ ...PAYLOAD });
+    setup.verify['fast-jwt'] = (token) => verifier(token);
+    setup.cached['fast-jwt'] = (token) => cached(token);
+  }
+  if (libs.includes('jose')) {
+    setup.sign.jose = () =>
+      new SignJWT({ ...PAYLOAD })
+        .setProtectedHeader({ alg, typ: 'JWT' })
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(keys.signKey);
+    setup.verify.jose = (token) => jwtVerify(token, keys.verifyKey, { algorithms: [alg] });
+  }
+  if (libs.includes('jsonwebtoken') && alg !== 'EdDSA') {
+    setup.sign.jsonwebtoken = () =>
+      jsonwebtoken.sign({ ...PAYLOAD }, keys.signPem, { algorithm: alg, expiresIn: '1h' });
+    setup.verify.jsonwebtoken = (token) =>
+      jsonwebtoken.verify(token, keys.verifyPem, { algorithms: [alg] });
+  }
+  return setup;
+}
+
+interface Row {
+  operation: Operation;
+  algorithm: Alg;
+  library: Library;
+  note: string;
+  /** Median ops/s, or null when the case was not measured (see `status`). */
+  opsPerSec: number | null;
+  /** Median absolute deviation of the rounds, % of the median. */
+  madPercent: number | null;
+  /** Median ratio to the baseline of the same operation and algorithm. */
+  ratio: number | null;
+  /** 'ok', 'n/a' (the library has no such algorithm or cache), 'skipped' or 'failed: ...'. */
+  status: string;
+  samples: number[];
+}
+
+function noteFor(op: Operation, lib: Library): string {
+  if (lib === 'jose') return 'async, awaited per call';
+  if (op === 'verify (cache hit)') return 'cache: true, same string each call';
+  if (op === 'verify (cache hit, new string)') return "cache: true, 'Bearer …'.slice(7) each call";
+  return '';
+}
+
+/** Flips one character in the middle of the signature: a forgery every verifier must refuse. */
+function forgeSignature(token: string): string {
+  const dot = token.lastIndexOf('.');
+  const at = dot + Math.floor((token.length - dot) / 2);
+  const c = token[at] === 'A' ? 'B' : 'A';
+  return token.slice(0, at) + c + token.slice(at + 1);
+}
+
+/** Keeps the signature but claims another subject: a forgery every verifier must refuse. */
+function forgePayload(token: string): string {
+  const [header, payload, signature] = token.split('.');
+  const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+  const forged = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
+  return `${header}.${forged}.${signature}`;
+}
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+function checkClaims(payload: Record<string, unknown> | undefined, expected?: object): void {
+  assert(payload !== null && typeof payload === 'object', 'no payload returned');
+  assert(payload.sub === PAYLOAD.sub, `sub is ${String(payload.sub)}`);
+  assert(payload.iss === PAYLOAD.iss && payload.aud === PAYLOAD.aud, 'iss/aud differ');
+  assert(Array.isArray(payload.roles) && payload.roles[0] === 'user', 'roles differ');
+  assert(typeof payload.iat === 'number' && typeof payload.exp === 'number', 'no iat/exp');
+  assert(payload.exp - payload.iat === LIFETIME_S, `exp - iat is ${payload.exp - payload.iat}`);
+  if (expected !== undefined) {
+    assert(JSON.stringify(payload) === JSON.stringify(expected), 'payload differs from the token');
+  }
+}
+
+async function refuses(verify: Verifier, token: string): Promise<boolean> {
+  try {
+    await verify(token);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** A signer must produce a token that two other verifiers accept with the right claims. */
+async function checkSigner(alg: Alg, keys: Keys, sign: Signer): Promise<void> {
+  const token = await sign();
+  assert(typeof token === 'string' && token.split('.').length === 3, 'not a compact JWS');
+  const viaJose = await jwtVerify(token, keys.verifyKey, { algorithms: [alg] });
+  assert(viaJose.protectedHeader.alg === alg, `header alg is ${viaJose.protectedHeader.alg}`);
+  checkClaims(viaJose.payload);
+  const viaFast = fastVerifier({ key: keys.verifyPem, algorithms: [alg] })(token);
+  checkClaims(viaFast as Record<string, unknown>);
+}
+
+/** A verifier must return the token's payload, and refuse the same token with a forged signature. */
+async function checkVerifier(
+  verify: Verifier,
+  payloadOf: (result: unknown) => Record<string, unknown>,
+  token: string,
+  expected: object,
+): Promise<void> {
+  checkClaims(payloadOf(await verify(token)), expected);
+  assert(await refuses(verify, forgeSignature(token)), 'accepted a forged signature');
+  assert(await refuses(verify, forgePayload(token)), 'accepted a forged payload');
+  checkClaims(payloadOf(await verify(token)), expected); // and again, as a cache hit
+}
+
+interface Planned {
+  row: Row;
+  bench?: BenchCase;
+}
+
+const planned: Planned[] = [];
+const started = performance.now();
+
+for (const alg of settings.algorithms) {
+  const keys = keyMakers[alg]();
+  const setup = setUp(alg, keys);
+  // One token per algorithm, signed by the baseline, is what every verifier reads: same bytes.
+  const token = await setup.sign[BASELINE]!();
+  const expected = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+  // What a middleware does with `Authorization: Bearer <token>`: a new string per request, so a
+  // cache keyed by the token string pays for hashing it each time.
+  const authorization = `Bearer ${token}`;
+  for (const op of OPERATIONS) {
+    const cacheOp = CACHE_OPERATIONS.includes(op);
+    for (const lib of settings.libraries) {
+      if (cacheOp && !CACHING.includes(lib)) continue;
+      const row: Row = {
+        operation: op,
+        algorithm: alg,
+        library: lib,
+        note: noteFor(op, lib),
+        opsPerSec: null,
+        madPercent: null,
+        ratio: null,
+        status: 'ok',
+        samples: [],
+      };
+      const item: Planned = { row };
+      planned.push(item);
+      if (lib === 'laissez' && laissez === undefined) {
+        row.status = 'skipped';
+        continue;
+      }
+      const id = `${op}|${alg}|${lib}`;
+      const async = lib === 'jose';
+      try {
+        if (op === 'sign') {
+          const sign = setup.sign[lib];
+          if (sign === undefined) {
+            row.status = 'n/a';
+            continue;
+          }
+          await checkSigner(alg, keys, sign);
+          item.bench = { id, async, run: sign };
+        } else {
+          const verify = (cacheOp ? setup.cached : setup.verify)[lib];
+          if (verify === undefined) {
+            row.status = 'n/a';
+            continue;
+          }
+          await checkVerifier(verify, setup.payloadOf[lib], token, expected);
+          item.bench =
+            op === 'verify (cache hit, new string)'
+              ? { id, async, run: () => verify(authorization.slice(7)) }
+              : { id, async, run: () => verify(token) };
+        }
+      } catch (error) {
+        row.status = `failed: ${(error as Error).message.split('\n')[0]}`;
+        process.stderr.write(`${id} ${row.status}; not measured\n`);
+      }
+    }
+  }
+}
+
+const benches = planned.flatMap((p) => (p.bench === undefined ? [] : [p.bench]));
+const estimate = (benches.length * (settings.warmupMs + settings.rounds * settings.sliceMs)) / 1000;
+process.stderr.write(
+  `${benches.length} cases, ${settings.rounds} round${settings.rounds === 1 ? '' : 's'} of ${settings.sliceMs} ms, ` +
+    `warm-up ${settings.warmupMs} ms: about ${Math.round(estimate)} s\n`,
+);
+
+const samples = await runRounds(benches, {
+  rounds: settings.rounds,
+  sliceMs: settings.sliceMs,
+  warmupMs: settings.warmupMs,
+  onRound: (r) => process.stderr.write(`round ${r}/${settings.rounds} done\n`),
+});
+void consumeSink();
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+const rows = planned.map((p) => p.row);
+for (const p of planned) {
+  if (p.bench === undefined) continue;
+  const s = samples.get(p.bench.id)!;
+  p.row.samples = s.map((v) => Math.round(v));
+  p.row.opsPerSec = median(s);
+  p.row.madPercent = relativeMad(s);
+}
+const find = (op: Operation, alg: Alg, lib: Library) =>
+  rows.find((r) => r.operation === op && r.algorithm === alg && r.library === lib);
+for (const row of rows) {
+  const base = find(row.operation, row.algorithm, BASELINE);
+  if (row.opsPerSec !== null && base?.opsPerSec) row.ratio = row.opsPerSec / base.opsPerSec;
+}
+
+interface Target {
+  label: string;
+  goal: number;
+  ratio: number | null;
+  result: 'PASS' | 'MISS' | 'SKIP';
+}
+
+const targets: Target[] = [];
+function target(label: string, op: Operation, alg: Alg, goal: number): void {
+  const ratio = settings.algorithms.includes(alg)
+    ? (find(op, alg, 'laissez')?.ratio ?? null)
+    : null;
+  const result = ratio === null ? 'SKIP' : ratio >= goal ? 'PASS' : 'MISS';
+  targets.push({ label, goal, ratio, result });
+}
+target('HS256 verify vs fast-jwt (uncached)', 'verify', 'HS256', 1.6);
+target('HS256 sign vs fast-jwt', 'sign', 'HS256', 1.5);
+for (const alg of settings.algorithms) {
+  target(`${alg} verify (cache hit) vs fast-jwt cache hit`, 'verify (cache hit)', alg, 1.2);
+}
+for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
+  target(`${alg} verify vs fast-jwt (uncached)`, 'verify', alg, 1.0);
+}
+
+/** The `version` of a package.json, given relative to the repository root. */
+function version(packageJson: string): string {
+  const file = fileURLToPath(new URL(`../${packageJson}`, import.meta.url));
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const meta = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  platform: `${platform()} ${arch()}`,
+  versions: {
+    laissez: laissez === undefined ? `not measured (${laissezProblem})` : version('package.json'),
+    'fast-jwt': version('node_modules/fast-jwt/package.json'),
+    jose: version('node_modules/jose/package.json'),
+    jsonwebtoken: version('node_modules/jsonwebtoken/package.json'),
+  },
+  settings: {
+    rounds: settings.rounds,
+    sliceMs: settings.sliceMs,
+    warmupMs: settings.warmupMs,
+    algorithms: settings.algorithms,
+    libraries: settings.libraries,
+  },
+  durationS: Math.round((performance.now() - started) / 100) / 10,
+};
+
+const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const fmtOps = (r: Row) => (r.opsPerSec === null ? r.status : int.format(r.opsPerSec));
+const fmtMad = (r: Row) => (r.madPercent === null ? '' : `±${r.madPercent.toFixed(1)}%`);
+const fmtRatio = (r: Row) => (r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`);
+const fmtTarget = (t: Target) =>
+  `${t.result} ${t.label}: ${t.ratio === null ? 'n/a' : `${t.ratio.toFixed(2)}x`} (goal >= ${t.goal.toFixed(1)}x)`;
+
+const headers = ['operation', 'alg', 'library', 'median ops/s', 'spread', 'vs fast-jwt', 'note'];
+const cells = rows.map((r) => [
+  r.operation,
+  r.algorithm,
+  r.library,
+  fmtOps(r),
+  fmtMad(r),
+  fmtRatio(r),
+  r.note,
+]);
+const right = new Set([3, 4, 5]);
+
+function textTable(): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (right.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const out = [line(headers), widths.map((w) => '-'.repeat(w)).join('  ')];
+  let previous = '';
+  for (const [i, c] of cells.entries()) {
+    const group = `${rows[i]!.operation}|${rows[i]!.algorithm}`;
+    if (previous !== '' && group !== previous) out.push('');
+    previous = group;
+    out.push(line(c));
+  }
+  return out.join('\n');
+}
+
+const machine = `node ${meta.node} · ${meta.cpu} (${meta.cores} cores) · ${meta.platform} · ${meta.date}`;
+const libs = Object.entries(meta.versions)
+  .map(([k, v]) => `${k} ${v}`)
+  .join(', ');
+const method =
+  `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.sliceMs} ms per case after ` +
+  `${settings.warmupMs} ms warm-up; median ops/s; spread = median absolute deviation of the rounds`;
+
+process.stdout.write(`\nJWT sign/verify, ${machine}\n${libs}\n${method}\n\n${textTable()}\n\n`);
+process.stdout.write(`Targets (laissez / fast-jwt):\n${targets.map(fmtTarget).join('\n')}\n`);
+
+if (settings.write) {
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}jwt-latest.json`, `${JSON.stringify({ meta, rows, targets }, null, 2)}\n`);
+  const md = [
+    '# JWT benchmark (`npm run bench:jwt`)',
+    '',
+    `- ${machine}`,
+    `- ${libs}`,
+    `- ${method}`,
+    '- "vs fast-jwt": median ops/s divided by fast-jwt\'s for the same operation and algorithm (uncached fast-jwt for verify, its cache hit for cache hits); above 1 is faster',
+    '',
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
+    ...cells.map((c) => `| ${c.join(' | ')} |`),
+    '',
+    '## Targets',
+    '',
+    ...targets.map((t) => `- ${fmtTarget(t)}`),
+    '',
+  ].join('\n');
+  writeFileSync(`${dir}jwt-latest.md`, md);
+  process.stdout.write(`\nwrote bench/results/jwt-latest.json and bench/results/jwt-latest.md\n`);
+}

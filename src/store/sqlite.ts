@@ -1,0 +1,531 @@
+/**
+ * The embedded store: one SQLite file through the built-in `node:sqlite`, no server to run.
+ *
+ * Several processes may open the same file: WAL lets readers and one writer work together,
+ * `busy_timeout` makes a writer wait for the lock instead of failing, and every read-then-write
+ * (rotation, migration) runs in a `BEGIN IMMEDIATE` transaction, which takes the write lock
+ * before reading, so no other connection can change the row between the check and the update.
+ *
+ * `DatabaseSync` is synchronous: each method runs to completion before it returns its promise,
+ * so no transaction ever stays open across an `await`.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { MIGRATIONS } from './sqlite-migrations.ts';
+import {
+  ConflictError,
+  type NewRefreshToken,
+  type NewUser,
+  type RefreshToken,
+  type RotateResult,
+  type SigningKey,
+  type Store,
+  StoreUnavailableError,
+  type User,
+} from './types.ts';
+
+export interface SqliteStoreOptions {
+  /** The database file (its directory is created when missing), or `':memory:'`. */
+  path: string;
+  /** How long a writer waits for another connection's lock, in milliseconds. Default 5000. */
+  busyTimeout?: number;
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  return new SqliteStore(options);
+}
+
+type Row = Record<string, SQLOutputValue>;
+
+const SQLITE_CONSTRAINT = 19;
+
+interface SqliteError extends Error {
+  code: 'ERR_SQLITE_ERROR';
+  errcode: number;
+  errstr: string;
+}
+
+function isSqliteError(error: unknown): error is SqliteError {
+  return (
+    error instanceof Error &&
+    (error as Partial<SqliteError>).code === 'ERR_SQLITE_ERROR' &&
+    typeof (error as Partial<SqliteError>).errcode === 'number'
+  );
+}
+
+function isConstraintError(error: unknown): error is SqliteError {
+  return isSqliteError(error) && (error.errcode & 0xff) === SQLITE_CONSTRAINT;
+}
+
+/** Any SQLite failure other than a constraint: the database cannot serve us (503). */
+function unavailable(error: unknown, doing: string): StoreUnavailableError {
+  // errstr is SQLite's generic text for the code ("database is locked", "disk I/O error"):
+  // it never carries SQL or data, unlike the full message.
+  const reason = isSqliteError(error) ? error.errstr : 'unexpected error';
+  return new StoreUnavailableError(`SQLite store: ${doing} failed: ${reason}`, { cause: error });
+}
+
+function num(value: SQLOutputValue | undefined): number {
+  return Number(value);
+}
+
+function numOrNull(value: SQLOutputValue | undefined): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function strOrNull(value: SQLOutputValue | undefined): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function parseRoles(text: SQLOutputValue | undefined): string[] {
+  const roles: unknown = JSON.parse(String(text ?? '[]'));
+  if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
+    throw new StoreUnavailableError('SQLite store: a user row holds malformed roles');
+  }
+  return roles;
+}
+
+function toUser(row: Row): User {
+  return {
+    id: String(row['id']),
+    username: String(row['username']),
+    email: String(row['email']),
+    passwordHash: String(row['password_hash']),
+    roles: parseRoles(row['roles']),
+    disabled: num(row['disabled']) !== 0,
+    createdAt: num(row['created_at']),
+    updatedAt: num(row['updated_at']),
+  };
+}
+
+function toRefreshToken(row: Row): RefreshToken {
+  return {
+    tokenHash: String(row['token_hash']),
+    familyId: String(row['family_id']),
+    userId: String(row['user_id']),
+    createdAt: num(row['created_at']),
+    expiresAt: num(row['expires_at']),
+    usedAt: numOrNull(row['used_at']),
+    replacedBy: strOrNull(row['replaced_by']),
+    revokedAt: numOrNull(row['revoked_at']),
+  };
+}
+
+function toSigningKey(row: Row): SigningKey {
+  return {
+    kid: String(row['kid']),
+    alg: String(row['alg']),
+    privateJwk: String(row['private_jwk']),
+    publicJwk: strOrNull(row['public_jwk']),
+    createdAt: num(row['created_at']),
+    retiresAt: numOrNull(row['retires_at']),
+  };
+}
+
+function prepareStatements(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    insertUser: p(
+      `INSERT INTO users (id, username, username_key, email, password_hash, roles, disabled, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+    ),
+    userById: p('SELECT * FROM users WHERE id = ?'),
+    userByUsername: p('SELECT * FROM users WHERE username_key = ?'),
+    userByEmail: p('SELECT * FROM users WHERE email = ?'),
+    listUsers: p('SELECT * FROM users ORDER BY created_at, id LIMIT ?'),
+    listUsersAfter: p(
+      `SELECT * FROM users
+       WHERE (created_at, id) > (SELECT created_at, id FROM users WHERE id = ?)
+       ORDER BY created_at, id LIMIT ?`,
+    ),
+    setPasswordHash: p('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
+    setDisabled: p('UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?'),
+    deleteUser: p('DELETE FROM users WHERE id = ?'),
+
+    insertToken: p(
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?)`,
+    ),
+    // A successor added after its family was revoked is born revoked: the revocation wins.
+    insertTokenIntoFamily: p(
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, revoked_at)
+       VALUES (?, ?, ?, ?, ?, (SELECT MIN(revoked_at) FROM refresh_tokens WHERE family_id = ?))`,
+    ),
+    tokenByHash: p('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
+    spendToken: p(
+      `UPDATE refresh_tokens SET used_at = ?, replaced_by = ?
+       WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL`,
+    ),
+    revokeFamily: p(
+      'UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL',
+    ),
+    revokeUser: p(
+      'UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL',
+    ),
+    deleteExpiredTokens: p('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
+
+    listKeys: p('SELECT * FROM signing_keys ORDER BY created_at DESC, rowid DESC'),
+    insertKey: p(
+      `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retires_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    retireOthers: p('UPDATE signing_keys SET retires_at = ? WHERE kid <> ? AND retires_at IS NULL'),
+    deleteRetiredKeys: p(
+      'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= ?',
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  #statements: Statements | null = null;
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    const { path } = options;
+    const busyTimeout = options.busyTimeout ?? 5000;
+    if (!Number.isInteger(busyTimeout) || busyTimeout < 0) {
+      throw new TypeError('busyTimeout must be a non-negative integer (milliseconds)');
+    }
+    if (path !== ':memory:' && path !== '' && !path.startsWith('file:')) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (error) {
+        throw new StoreUnavailableError(
+          'SQLite store: cannot create the directory of the database file',
+          { cause: error },
+        );
+      }
+    }
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (error) {
+      throw unavailable(error, 'opening the database');
+    }
+    try {
+      // busy_timeout first, so that switching to WAL also waits for another connection's lock.
+      db.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA foreign_keys = ON');
+    } catch (error) {
+      db.close();
+      throw unavailable(error, 'opening the database');
+    }
+    this.#db = db;
+  }
+
+  /** Runs `fn`, turning SQLite failures into the store's errors; constraint errors go to `onConstraint`. */
+  #run<T>(doing: string, fn: () => T, onConstraint?: (error: SqliteError) => Error): T {
+    if (this.#closed) throw new StoreUnavailableError('SQLite store: the store is closed');
+    try {
+      return fn();
+    } catch (error) {
+      if (isConstraintError(error)) {
+        throw onConstraint
+          ? onConstraint(error)
+          : new Error(`SQLite store: ${doing} violated a constraint`, { cause: error });
+      }
+      if (isSqliteError(error)) throw unavailable(error, doing);
+      throw error;
+    }
+  }
+
+  /** `fn` inside BEGIN IMMEDIATE … COMMIT: the write lock is held from the first read. */
+  #transaction<T>(fn: () => T): T {
+    const db = this.#db;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (db.isTransaction) {
+        try {
+          db.exec('ROLLBACK');
+        } catch {
+          // The original error matters more; SQLite rolls back on its own when it must.
+        }
+      }
+      throw error;
+    }
+  }
+
+  get #s(): Statements {
+    if (this.#statements) return this.#statements;
+    if (this.#closed) throw new StoreUnavailableError('SQLite store: the store is closed');
+    throw new Error('SQLite store: call migrate() before using the store');
+  }
+
+  async migrate(): Promise<void> {
+    const db = this.#db;
+    const known = MIGRATIONS.length;
+    this.#run('migrating', () => {
+      db.exec(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
+           version    INTEGER PRIMARY KEY NOT NULL,
+           applied_at INTEGER NOT NULL
+         )`,
+      );
+      const current = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations');
+      const record = db.prepare(
+        'INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)',
+      );
+      // One step per transaction; the version is read again inside each, so two processes
+      // migrating at once apply every step exactly once (the second waits, then sees it done).
+      for (;;) {
+        const applied = this.#transaction(() => {
+          const version = num(current.get()?.['v']);
+          if (version > known) {
+            throw new Error(
+              `SQLite store: the database is at schema version ${version}, newer than this ` +
+                `version of laissez knows (${known}); upgrade laissez or use another database`,
+            );
+          }
+          const step = MIGRATIONS[version];
+          if (!step) return false;
+          db.exec(step.sql);
+          record.run(version + 1, Date.now());
+          return true;
+        });
+        if (!applied) break;
+      }
+      this.#statements ??= prepareStatements(db);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements = null;
+    this.#db.close();
+  }
+
+  async createUser(user: NewUser): Promise<User> {
+    const email = user.email.toLowerCase();
+    const roles = [...user.roles];
+    this.#run(
+      'creating a user',
+      () =>
+        this.#s.insertUser.run(
+          user.id,
+          user.username,
+          user.username.toLowerCase(),
+          email,
+          user.passwordHash,
+          JSON.stringify(roles),
+          user.createdAt,
+          user.createdAt,
+        ),
+      (error) => {
+        if (/\busers\.username_key\b/.test(error.message)) return new ConflictError('username');
+        if (/\busers\.email\b/.test(error.message)) return new ConflictError('email');
+        if (/\busers\.id\b/.test(error.message)) {
+          return new Error('SQLite store: a user with this id already exists', { cause: error });
+        }
+        return new Error('SQLite store: the user violates a constraint', { cause: error });
+      },
+    );
+    return {
+      id: user.id,
+      username: user.username,
+      email,
+      passwordHash: user.passwordHash,
+      roles,
+      disabled: false,
+      createdAt: user.createdAt,
+      updatedAt: user.createdAt,
+    };
+  }
+
+  async findUserById(id: string): Promise<User | null> {
+    const row = this.#run('reading a user', () => this.#s.userById.get(id));
+    return row ? toUser(row) : null;
+  }
+
+  async findUserByUsername(username: string): Promise<User | null> {
+    const row = this.#run('reading a user', () =>
+      this.#s.userByUsername.get(username.toLowerCase()),
+    );
+    return row ? toUser(row) : null;
+  }
+
+  async findUserByEmail(email: string): Promise<User | null> {
+    const row = this.#run('reading a user', () => this.#s.userByEmail.get(email.toLowerCase()));
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(options: { limit: number; after?: string }): Promise<User[]> {
+    const limit = Math.floor(options.limit);
+    // SQLite reads a negative LIMIT as "no limit"; NaN must not become that either.
+    if (!(limit > 0)) return [];
+    const rows = this.#run('listing users', () =>
+      options.after === undefined
+        ? this.#s.listUsers.all(limit)
+        : this.#s.listUsersAfter.all(options.after, limit),
+    );
+    return rows.map(toUser);
+  }
+
+  async updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
+    this.#run('updating a password hash', () => this.#s.setPasswordHash.run(passwordHash, now, id));
+  }
+
+  async setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
+    const result = this.#run('updating a user', () =>
+      this.#s.setDisabled.run(disabled ? 1 : 0, now, id),
+    );
+    return Number(result.changes) > 0;
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    // ON DELETE CASCADE (foreign_keys = ON) removes the user's refresh tokens in the same statement.
+    const result = this.#run('deleting a user', () => this.#s.deleteUser.run(id));
+    return Number(result.changes) > 0;
+  }
+
+  async createRefreshToken(token: NewRefreshToken): Promise<void> {
+    this.#run(
+      'storing a refresh token',
+      () =>
+        this.#s.insertToken.run(
+          token.tokenHash,
+          token.familyId,
+          token.userId,
+          token.createdAt,
+          token.expiresAt,
+        ),
+      tokenConstraint,
+    );
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<RefreshToken | null> {
+    const row = this.#run('reading a refresh token', () => this.#s.tokenByHash.get(tokenHash));
+    return row ? toRefreshToken(row) : null;
+  }
+
+  async rotateRefreshToken(
+    tokenHash: string,
+    successor: NewRefreshToken,
+    now: number,
+  ): Promise<RotateResult> {
+    const s = this.#s;
+    return this.#run(
+      'rotating a refresh token',
+      () =>
+        this.#transaction((): RotateResult => {
+          const row = s.tokenByHash.get(tokenHash);
+          if (!row) return { status: 'missing' };
+          const token = toRefreshToken(row);
+          if (token.revokedAt !== null) return { status: 'revoked', token };
+          if (token.expiresAt <= now) return { status: 'expired', token };
+          if (token.usedAt !== null) return { status: 'spent', token };
+          // The write lock is ours since BEGIN IMMEDIATE, so this cannot miss; the conditions
+          // stay anyway, so that the update alone decides who spent the token.
+          const spent = s.spendToken.run(now, successor.tokenHash, tokenHash);
+          if (Number(spent.changes) !== 1) {
+            const again = s.tokenByHash.get(tokenHash);
+            return again
+              ? { status: 'spent', token: toRefreshToken(again) }
+              : { status: 'missing' };
+          }
+          s.insertToken.run(
+            successor.tokenHash,
+            successor.familyId,
+            successor.userId,
+            successor.createdAt,
+            successor.expiresAt,
+          );
+          return {
+            status: 'rotated',
+            token: { ...token, usedAt: now, replacedBy: successor.tokenHash },
+          };
+        }),
+      tokenConstraint,
+    );
+  }
+
+  async addToFamily(token: NewRefreshToken): Promise<void> {
+    this.#run(
+      'storing a refresh token',
+      () =>
+        this.#s.insertTokenIntoFamily.run(
+          token.tokenHash,
+          token.familyId,
+          token.userId,
+          token.createdAt,
+          token.expiresAt,
+          token.familyId,
+        ),
+      tokenConstraint,
+    );
+  }
+
+  async revokeFamily(familyId: string, now: number): Promise<number> {
+    const result = this.#run('revoking refresh tokens', () =>
+      this.#s.revokeFamily.run(now, familyId),
+    );
+    return Number(result.changes);
+  }
+
+  async revokeUserTokens(userId: string, now: number): Promise<number> {
+    const result = this.#run('revoking refresh tokens', () => this.#s.revokeUser.run(now, userId));
+    return Number(result.changes);
+  }
+
+  async deleteExpiredRefreshTokens(now: number): Promise<number> {
+    const result = this.#run('deleting expired refresh tokens', () =>
+      this.#s.deleteExpiredTokens.run(now),
+    );
+    return Number(result.changes);
+  }
+
+  async listSigningKeys(): Promise<SigningKey[]> {
+    return this.#run('listing signing keys', () => this.#s.listKeys.all()).map(toSigningKey);
+  }
+
+  async addSigningKey(key: SigningKey): Promise<void> {
+    this.#run(
+      'storing a signing key',
+      () =>
+        this.#s.insertKey.run(
+          key.kid,
+          key.alg,
+          key.privateJwk,
+          key.publicJwk,
+          key.createdAt,
+          key.retiresAt,
+        ),
+      (error) =>
+        /\bsigning_keys\.kid\b/.test(error.message)
+          ? new Error('SQLite store: a signing key with this kid already exists', { cause: error })
+          : new Error('SQLite store: the signing key violates a constraint', { cause: error }),
+    );
+  }
+
+  async retireOtherKeys(kid: string, retiresAt: number): Promise<void> {
+    this.#run('retiring signing keys', () => this.#s.retireOthers.run(retiresAt, kid));
+  }
+
+  async deleteRetiredKeys(now: number): Promise<number> {
+    const result = this.#run('deleting retired signing keys', () =>
+      this.#s.deleteRetiredKeys.run(now),
+    );
+    return Number(result.changes);
+  }
+}
+
+function tokenConstraint(error: SqliteError): Error {
+  if (/FOREIGN KEY/i.test(error.message)) {
+    return new Error('SQLite store: the refresh token names no existing user', { cause: error });
+  }
+  if (/\brefresh_tokens\.token_hash\b/.test(error.message)) {
+    return new Error('SQLite store: a refresh token with this hash already exists', {
+      cause: error,
+    });
+  }
+  return new Error('SQLite store: the refresh token violates a constraint', { cause: error });
+}

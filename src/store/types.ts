@@ -1,0 +1,147 @@
+/**
+ * The storage contract of laissez: users, refresh-token families and signing keys. A few typed
+ * methods, all async (SQLite answers at once, PostgreSQL over the network), and one conformance
+ * suite (`test/store/contract.ts`) that every implementation passes.
+ *
+ * Times are milliseconds since 1970 (numbers). Ids are strings made by the caller.
+ */
+
+export interface User {
+  readonly id: string;
+  /** As the user typed it (after Unicode NFC); unique case-insensitively. */
+  readonly username: string;
+  /** Lower-cased; unique. */
+  readonly email: string;
+  /** A PHC string (argon2id); never leaves the server. */
+  readonly passwordHash: string;
+  readonly roles: readonly string[];
+  readonly disabled: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface NewUser {
+  id: string;
+  username: string;
+  email: string;
+  passwordHash: string;
+  roles: string[];
+  createdAt: number;
+}
+
+/** One refresh token. Only its SHA-256 hash is stored; the token itself exists only at the client. */
+export interface RefreshToken {
+  /** base64url SHA-256 of the token: the primary key. */
+  readonly tokenHash: string;
+  /** All tokens descended from one log-in share a family; reuse revokes the family. */
+  readonly familyId: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  /** Absolute: set at log-in, inherited by every rotation. */
+  readonly expiresAt: number;
+  /** When it was rotated (spent), or null. */
+  readonly usedAt: number | null;
+  /** The hash of the token that replaced it, or null. */
+  readonly replacedBy: string | null;
+  /** When its family was revoked, or null. */
+  readonly revokedAt: number | null;
+}
+
+export interface NewRefreshToken {
+  tokenHash: string;
+  familyId: string;
+  userId: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
+ * The outcome of `rotateRefreshToken`:
+ * - `rotated`: this caller spent the old token and the successor was stored, atomically;
+ * - `spent`: the token had already been rotated (by a racer or a thief): `token` tells when and by what;
+ * - `revoked`, `expired`: the family was revoked, or the token is past its absolute expiry;
+ * - `missing`: no such token.
+ */
+export type RotateResult =
+  | { status: 'rotated'; token: RefreshToken }
+  | { status: 'spent'; token: RefreshToken }
+  | { status: 'revoked'; token: RefreshToken }
+  | { status: 'expired'; token: RefreshToken }
+  | { status: 'missing' };
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly alg: string;
+  /** The private (or secret) JWK as JSON text. */
+  readonly privateJwk: string;
+  /** The public JWK as JSON text; null for HMAC secrets. */
+  readonly publicJwk: string | null;
+  readonly createdAt: number;
+  /** Set when a newer key took over signing: the key keeps verifying until this time, then goes. */
+  readonly retiresAt: number | null;
+}
+
+/** Thrown by `createUser` when the username or the email is taken. */
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+  readonly field: 'username' | 'email';
+  constructor(field: 'username' | 'email') {
+    super(`the ${field} is already taken`);
+    this.field = field;
+  }
+}
+
+/** Thrown by a store that cannot reach its database (the server answers 503). */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
+
+export interface Store {
+  /** Applies pending migrations. Idempotent; called once at start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Inserts a user; `ConflictError` when the username (case-insensitively) or email exists. Atomic: of two racers for one name, exactly one succeeds. */
+  createUser(user: NewUser): Promise<User>;
+  findUserById(id: string): Promise<User | null>;
+  /** Case-insensitive. */
+  findUserByUsername(username: string): Promise<User | null>;
+  /** Case-insensitive. */
+  findUserByEmail(email: string): Promise<User | null>;
+  /** Users ordered by creation, `limit` at most, after the user id `after` when given. */
+  listUsers(options: { limit: number; after?: string }): Promise<User[]>;
+  updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean>;
+  /** Deletes the user and all of their refresh tokens. True when there was such a user. */
+  deleteUser(id: string): Promise<boolean>;
+
+  /** Stores the first token of a new family (log-in). */
+  createRefreshToken(token: NewRefreshToken): Promise<void>;
+  findRefreshToken(tokenHash: string): Promise<RefreshToken | null>;
+  /**
+   * Spends `tokenHash` and stores `successor` (same family, same expiresAt) in one atomic step:
+   * of any number of concurrent callers with the same token, exactly one gets `rotated`; the
+   * others get `spent`. A revoked or expired token is not rotated.
+   */
+  rotateRefreshToken(
+    tokenHash: string,
+    successor: NewRefreshToken,
+    now: number,
+  ): Promise<RotateResult>;
+  /** Stores another successor of an already spent token (the grace window for racing tabs). */
+  addToFamily(token: NewRefreshToken): Promise<void>;
+  /** Revokes every token of the family. Returns how many tokens were newly revoked. */
+  revokeFamily(familyId: string, now: number): Promise<number>;
+  /** Revokes every family of the user (log out everywhere). Returns how many tokens were newly revoked. */
+  revokeUserTokens(userId: string, now: number): Promise<number>;
+  /** Deletes tokens whose absolute expiry has passed. Returns how many. */
+  deleteExpiredRefreshTokens(now: number): Promise<number>;
+
+  /** All signing keys, newest first. */
+  listSigningKeys(): Promise<SigningKey[]>;
+  addSigningKey(key: SigningKey): Promise<void>;
+  /** Marks every key other than `kid` as retiring at `retiresAt` (only those not retiring yet). */
+  retireOtherKeys(kid: string, retiresAt: number): Promise<void>;
+  /** Deletes keys whose retiresAt has passed. Returns how many. */
+  deleteRetiredKeys(now: number): Promise<number>;
+}

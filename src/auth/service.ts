@@ -1,0 +1,412 @@
+// The auth domain: register, log in, refresh (rotate, detect reuse), log out. No HTTP, no SQL:
+// it speaks to a Store and a KeyRing, and reports failures as AuthError.
+import { createHash, randomBytes } from 'node:crypto';
+import { JwtError } from '../jwt/index.ts';
+import {
+  ConflictError,
+  type NewRefreshToken,
+  type Store,
+  StoreUnavailableError,
+  type User,
+} from '../store/types.ts';
+import { AuthError } from './errors.ts';
+import type { KeyRing } from './keyring.ts';
+import {
+  type CounterStore,
+  DEFAULT_RATE_LIMITS,
+  type Limit,
+  MemoryCounterStore,
+  type RateLimits,
+} from './limits.ts';
+import {
+  type Argon2Params,
+  createDummyHash,
+  hashPassword,
+  OWASP_ARGON2ID,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  verifyPassword,
+} from './password.ts';
+
+export interface AuthOptions {
+  store: Store;
+  keyRing: KeyRing;
+  /** Access-token lifetime, seconds. */
+  accessTtl: number;
+  /** Refresh-token lifetime (absolute, from log-in), seconds. */
+  refreshTtl: number;
+  /** How long after a rotation the spent token may still be exchanged (racing tabs), seconds. */
+  reuseGrace: number;
+  now?: () => number;
+  passwordParams?: Argon2Params;
+  rateLimits?: RateLimits;
+  counters?: CounterStore;
+  /** Roles given to a new user. */
+  defaultRoles?: string[];
+}
+
+export interface TokenSet {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  refresh_expires_in: number;
+}
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  email: string;
+  roles: readonly string[];
+  created_at: string;
+}
+
+/** Claims of a verified access token. */
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  roles: string[];
+  jti: string;
+  iat: number;
+  exp: number;
+  iss: string;
+  aud: string | string[];
+  [claim: string]: unknown;
+}
+
+const USERNAME = /^[\p{L}\p{N}_.-]{3,32}$/u;
+// Deliberately plain: one @, no spaces or controls, a dot in the domain. Delivery proves the rest.
+const EMAIL = /^[^\s@\p{C}]{1,64}@[^\s@\p{C}]+\.[^\s@\p{C}]+$/u;
+const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+const newId = (bytes = 9) => randomBytes(bytes).toString('base64url');
+
+export function toPublicUser(user: User): PublicUser {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    roles: user.roles,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
+}
+
+/** The characters of a string as a person counts them (code points). */
+const length = (text: string) => [...text].length;
+
+function requireString(value: unknown, field: string): string {
+  if (typeof value !== 'string')
+    throw new AuthError('invalid_request', `${field} must be a string`, { field });
+  return value;
+}
+
+export class AuthService {
+  readonly #o: Required<Omit<AuthOptions, 'counters'>> & { counters: CounterStore };
+  readonly #dummyHash: Promise<string>;
+
+  constructor(options: AuthOptions) {
+    this.#o = {
+      now: Date.now,
+      passwordParams: OWASP_ARGON2ID,
+      rateLimits: DEFAULT_RATE_LIMITS,
+      counters: new MemoryCounterStore(),
+      defaultRoles: ['user'],
+      ...options,
+    };
+    this.#dummyHash = createDummyHash(this.#o.passwordParams);
+    // An unhandled rejection here would crash the process before the first log-in asks for it.
+    this.#dummyHash.catch(() => {});
+  }
+
+  get keyRing(): KeyRing {
+    return this.#o.keyRing;
+  }
+
+  /** Creates a user. Passwords are taken exactly as typed (8 to 1024 characters). */
+  async register(input: {
+    username: unknown;
+    email: unknown;
+    password: unknown;
+    ip?: string;
+  }): Promise<User> {
+    if (input.ip !== undefined)
+      await this.#limit(`register:ip:${input.ip}`, this.#o.rateLimits.registerPerIp);
+    const username = requireString(input.username, 'username').normalize('NFC');
+    if (!USERNAME.test(username)) {
+      throw new AuthError(
+        'invalid_request',
+        'username must be 3 to 32 letters, digits, ".", "_" or "-"',
+        { field: 'username' },
+      );
+    }
+    const email = requireString(input.email, 'email').normalize('NFC').toLowerCase();
+    if (email.length > 254 || !EMAIL.test(email)) {
+      throw new AuthError('invalid_request', 'email must be an address like name@example.com', {
+        field: 'email',
+      });
+    }
+    const password = this.#checkPassword(input.password);
+    const passwordHash = await hashPassword(password, this.#o.passwordParams);
+    try {
+      return await this.#o.store.createUser({
+        id: newId(),
+        username,
+        email,
+        passwordHash,
+        roles: [...this.#o.defaultRoles],
+        createdAt: this.#o.now(),
+      });
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        throw new AuthError(
+          error.field === 'username' ? 'username_taken' : 'email_taken',
+          `that ${error.field} is already registered`,
+          { field: error.field },
+        );
+      }
+      throw error;
+    }
+  }
+
+  #checkPassword(value: unknown): string {
+    const password = requireString(value, 'password');
+    const n = length(password);
+    if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
+      throw new AuthError(
+        'invalid_request',
+        `password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`,
+        {
+          field: 'password',
+        },
+      );
+    }
+    return password;
+  }
+
+  async #limit(key: string, limit: Limit): Promise<void> {
+    const now = this.#o.now();
+    const { count, resetAt } = await this.#o.counters.hit(key, limit.window * 1000, now);
+    if (count > limit.max) {
+      throw new AuthError('too_many_requests', 'too many attempts; wait before trying again', {
+        retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)),
+      });
+    }
+  }
+
+  /**
+   * Checks username-or-email and password; on success returns tokens for that user only. The
+   * answer, and the time it takes, are the same whether the user exists or not.
+   */
+  async login(input: {
+    username?: unknown;
+    email?: unknown;
+    password: unknown;
+    ip?: string;
+  }): Promise<{
+    user: User;
+    tokens: TokenSet;
+  }> {
+    const { username, email } = input;
+    if ((username === undefined) === (email === undefined)) {
+      throw new AuthError('invalid_request', 'send either username or email, and password', {
+        field: 'username',
+      });
+    }
+    const login = (
+      username !== undefined ? requireString(username, 'username') : requireString(email, 'email')
+    )
+      .normalize('NFC')
+      .toLowerCase();
+    const password = requireString(input.password, 'password');
+    if (length(password) > PASSWORD_MAX) {
+      throw new AuthError(
+        'invalid_request',
+        `password must be at most ${PASSWORD_MAX} characters`,
+        { field: 'password' },
+      );
+    }
+    if (input.ip !== undefined)
+      await this.#limit(`login:ip:${input.ip}`, this.#o.rateLimits.loginPerIp);
+    const accountKey = `login:fail:${login}`;
+    const accountLimit = this.#o.rateLimits.loginFailuresPerAccount;
+    const failures = await this.#o.counters.peek(accountKey, this.#o.now());
+    if (failures.count >= accountLimit.max) {
+      // Locked whether or not the account exists, so the lock says nothing about existence.
+      throw new AuthError(
+        'too_many_requests',
+        'too many failed log-ins for this account; wait before trying again',
+        {
+          retryAfter: Math.max(1, Math.ceil((failures.resetAt - this.#o.now()) / 1000)),
+        },
+      );
+    }
+
+    const { store } = this.#o;
+    const user =
+      username !== undefined
+        ? await store.findUserByUsername(login)
+        : await store.findUserByEmail(login);
+    const hash = user?.passwordHash ?? (await this.#dummyHash);
+    const { ok, needsRehash } = await verifyPassword(password, hash, this.#o.passwordParams);
+    if (!user || !ok) {
+      await this.#o.counters.hit(accountKey, accountLimit.window * 1000, this.#o.now());
+      throw new AuthError('invalid_credentials', 'the username, email or password is not right');
+    }
+    if (user.disabled) throw new AuthError('account_disabled', 'this account is disabled');
+    await this.#o.counters.reset(accountKey);
+    if (needsRehash) {
+      await store.updatePasswordHash(
+        user.id,
+        await hashPassword(password, this.#o.passwordParams),
+        this.#o.now(),
+      );
+    }
+    const familyId = newId();
+    const now = this.#o.now();
+    const expiresAt = now + this.#o.refreshTtl * 1000;
+    const refresh = `rt_${randomBytes(32).toString('base64url')}`;
+    await store.createRefreshToken({
+      tokenHash: sha256(refresh),
+      familyId,
+      userId: user.id,
+      createdAt: now,
+      expiresAt,
+    });
+    return { user, tokens: this.#tokens(user, familyId, refresh, expiresAt, now) };
+  }
+
+  #tokens(user: User, familyId: string, refresh: string, expiresAt: number, now: number): TokenSet {
+    const access = this.#o.keyRing.sign({ sub: user.id, sid: familyId, roles: user.roles });
+    return {
+      access_token: access,
+      token_type: 'Bearer',
+      expires_in: this.#o.accessTtl,
+      refresh_token: refresh,
+      refresh_expires_in: Math.max(0, Math.floor((expiresAt - now) / 1000)),
+    };
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair and spends it (rotation). A spent token presented
+   * again after the grace window means it was copied: the whole family is revoked.
+   */
+  async refresh(token: unknown): Promise<TokenSet> {
+    const invalid = (why: string) => new AuthError('invalid_grant', why);
+    if (typeof token !== 'string' || !REFRESH_TOKEN.test(token)) {
+      throw invalid(
+        typeof token === 'string' && token.split('.').length === 3
+          ? 'that is an access token; send the refresh token'
+          : 'the refresh token is not valid',
+      );
+    }
+    const { store } = this.#o;
+    const hash = sha256(token);
+    const record = await store.findRefreshToken(hash);
+    const now = this.#o.now();
+    if (!record) throw invalid('the refresh token is not valid');
+    if (record.revokedAt !== null) throw invalid('the session was logged out; log in again');
+    if (record.expiresAt <= now) throw invalid('the session has expired; log in again');
+    const user = await store.findUserById(record.userId);
+    if (!user || user.disabled) {
+      await store.revokeFamily(record.familyId, now);
+      throw invalid('the session is no longer valid; log in again');
+    }
+    const next = `rt_${randomBytes(32).toString('base64url')}`;
+    const successor: NewRefreshToken = {
+      tokenHash: sha256(next),
+      familyId: record.familyId,
+      userId: record.userId,
+      createdAt: now,
+      expiresAt: record.expiresAt,
+    };
+    const result = await store.rotateRefreshToken(hash, successor, now);
+    switch (result.status) {
+      case 'rotated':
+        return this.#tokens(user, record.familyId, next, record.expiresAt, now);
+      case 'spent': {
+        const usedAt = result.token.usedAt ?? 0;
+        if (now - usedAt <= this.#o.reuseGrace * 1000) {
+          // Two tabs refreshed with the same token at once: both get tokens of the same family.
+          await store.addToFamily(successor);
+          return this.#tokens(user, record.familyId, next, record.expiresAt, now);
+        }
+        await store.revokeFamily(record.familyId, now);
+        throw invalid(
+          'the refresh token was already used; the session was revoked for safety; log in again',
+        );
+      }
+      case 'revoked':
+        throw invalid('the session was logged out; log in again');
+      case 'expired':
+        throw invalid('the session has expired; log in again');
+      case 'missing':
+        throw invalid('the refresh token is not valid');
+    }
+  }
+
+  /** Revokes the refresh token's family. Idempotent; says nothing about unknown tokens. */
+  async logout(token: unknown): Promise<void> {
+    if (typeof token !== 'string' || !REFRESH_TOKEN.test(token)) return;
+    const record = await this.#o.store.findRefreshToken(sha256(token));
+    if (record) await this.#o.store.revokeFamily(record.familyId, this.#o.now());
+  }
+
+  /** Revokes every refresh-token family of the user. */
+  async logoutAll(userId: string): Promise<number> {
+    return this.#o.store.revokeUserTokens(userId, this.#o.now());
+  }
+
+  /**
+   * Verifies an access token; refuses refresh tokens and tokens of other issuers or audiences. A
+   * token signed by a key this instance has not seen yet (another instance rotated) triggers one
+   * reload of the key ring, at most every few seconds.
+   */
+  async verifyAccess(token: string): Promise<AccessClaims> {
+    try {
+      return this.#o.keyRing.verify(token).payload as AccessClaims;
+    } catch (error) {
+      if (
+        error instanceof JwtError &&
+        error.code === 'ERR_KEY_NOT_FOUND' &&
+        (await this.#o.keyRing.reloadIfStale())
+      ) {
+        return this.verifyAccess(token);
+      }
+      if (error instanceof JwtError) throw new AuthError('invalid_token', describeJwtError(error));
+      throw error;
+    }
+  }
+
+  /** The user behind verified claims, fresh from the store. */
+  async currentUser(claims: AccessClaims): Promise<User> {
+    const user = await this.#o.store.findUserById(claims.sub);
+    if (!user) throw new AuthError('invalid_token', 'the user of this token no longer exists');
+    if (user.disabled) throw new AuthError('account_disabled', 'this account is disabled');
+    return user;
+  }
+}
+
+/** A short description of why a token was refused, for WWW-Authenticate and the body. */
+export function describeJwtError(error: JwtError): string {
+  switch (error.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'the access token has expired';
+    case 'ERR_JWT_NOT_YET_VALID':
+      return 'the access token is not valid yet';
+    case 'ERR_JWS_SIGNATURE_INVALID':
+    case 'ERR_KEY_NOT_FOUND':
+      return 'the access token signature is not valid';
+    case 'ERR_JWT_CLAIM_INVALID':
+    case 'ERR_JWT_CLAIM_MISSING':
+      return error.claim === 'typ'
+        ? 'this is not an access token'
+        : `the access token "${error.claim}" claim is not valid`;
+    case 'ERR_JWS_ALG_NOT_ALLOWED':
+      return 'the access token algorithm is not accepted';
+    default:
+      return 'the access token is malformed';
+  }
+}
+
+export { StoreUnavailableError };

@@ -1,0 +1,230 @@
+// The auth server: a Fastify app over the auth domain. `createAuthServer` returns the instance
+// (not listening), so it can be mounted, extended or injected in tests.
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { AuthError } from '../auth/errors.ts';
+import { KeyRing, type SigningAlgorithm } from '../auth/keyring.ts';
+import type { CounterStore, RateLimits } from '../auth/limits.ts';
+import type { Argon2Params } from '../auth/password.ts';
+import { type AccessClaims, AuthService } from '../auth/service.ts';
+import { openSqliteStore } from '../store/sqlite.ts';
+import { type Store, StoreUnavailableError } from '../store/types.ts';
+import { ERROR_CATALOGUE, type ErrorCode, errorSchema, HttpError } from './errors.ts';
+import { authRoutes } from './routes.ts';
+
+export interface AuthServerOptions {
+  /** A store; default: SQLite at `<dataDir>/laissez.db`. */
+  store?: Store;
+  /** Where the embedded database lives. Default `./data`. */
+  dataDir?: string;
+  /** Signing algorithm for access tokens. Default HS256 (a generated 256-bit secret). */
+  alg?: SigningAlgorithm;
+  /** `iss` of access tokens. */
+  issuer: string;
+  /** `aud` of access tokens. Default `api`. */
+  audience?: string;
+  /** Seconds. Default 900 (15 min). */
+  accessTtl?: number;
+  /** Seconds, absolute from log-in. Default 30 days. */
+  refreshTtl?: number;
+  /** Seconds a spent refresh token may still be exchanged (racing tabs). Default 10. */
+  reuseGrace?: number;
+  /** Deliver tokens in HttpOnly cookies too. Default false. */
+  cookies?: boolean;
+  /** The `Secure` cookie attribute. Default true (browsers allow it on http://localhost). */
+  cookieSecure?: boolean;
+  /** Origins allowed to make cookie-authenticated requests besides the server's own. */
+  allowedOrigins?: string[];
+  /** TLS: PEM certificate and key. Adds HSTS. */
+  https?: { cert: string | Buffer; key: string | Buffer };
+  /** Trust X-Forwarded-* from a proxy in front (for client IPs and protocol). Default false. */
+  trustProxy?: boolean | string | string[];
+  /** Fastify/pino logger options, or false. Default: info level, tokens redacted. */
+  logger?: boolean | { level?: string };
+  /** Largest request body in bytes. Default 16 KiB. */
+  bodyLimit?: number;
+  rateLimits?: RateLimits;
+  counters?: CounterStore;
+  passwordParams?: Argon2Params;
+  /** The clock in ms (tests). */
+  now?: () => number;
+  /** How often to re-read signing keys written by other instances, ms. Default 30 s. */
+  keyReloadInterval?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    auth: AuthService;
+    store: Store;
+  }
+  interface FastifyRequest {
+    claims: AccessClaims | null;
+  }
+}
+
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'];
+
+export async function createAuthServer(options: AuthServerOptions): Promise<FastifyInstance> {
+  const now = options.now ?? Date.now;
+  const accessTtl = options.accessTtl ?? 900;
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: (typeof options.logger === 'object' && options.logger.level) || 'info',
+            redact: { paths: REDACT, censor: '[redacted]' },
+          },
+    bodyLimit: options.bodyLimit ?? 16 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    ...(options.https ? { https: options.https } : {}),
+    // Wrong types are errors, not coerced; unknown fields are refused, not silently dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  const store =
+    options.store ?? openSqliteStore({ path: `${options.dataDir ?? './data'}/laissez.db` });
+  await store.migrate();
+  const audience = options.audience ?? 'api';
+  const keyRing = await KeyRing.open(store, {
+    alg: options.alg ?? 'HS256',
+    issuer: options.issuer,
+    audience,
+    accessTtl,
+    now,
+  });
+  const auth = new AuthService({
+    store,
+    keyRing,
+    accessTtl,
+    refreshTtl: options.refreshTtl ?? 30 * 24 * 3600,
+    reuseGrace: options.reuseGrace ?? 10,
+    now,
+    ...(options.passwordParams ? { passwordParams: options.passwordParams } : {}),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.counters ? { counters: options.counters } : {}),
+  });
+  app.decorate('auth', auth);
+  app.decorate('store', store);
+  app.decorateRequest('claims', null);
+
+  // Keys rotated by another instance become known without a restart.
+  const reload = setInterval(() => {
+    keyRing
+      .reload()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'key ring reload failed'));
+  }, options.keyReloadInterval ?? 30_000);
+  reload.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(reload);
+    if (!options.store) await store.close();
+  });
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (options.https)
+      reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) =>
+    sendError(request, reply, toHttpError(error, request)),
+  );
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new HttpError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'laissez auth server',
+        version: '0.1.0',
+        description: 'Stateless JWT authentication.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        schemas: { Error: errorSchema as unknown as Record<string, unknown> },
+      },
+    },
+  });
+  await app.register(authRoutes, {
+    cookies: options.cookies ?? false,
+    cookieSecure: options.cookieSecure ?? true,
+    allowedOrigins: options.allowedOrigins ?? [],
+    accessTtl,
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+function toHttpError(error: FastifyError | Error, request: FastifyRequest): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof AuthError) {
+    const headers: Record<string, string> = {};
+    if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+    return new HttpError(error.code as ErrorCode, error.message, headers);
+  }
+  if (error instanceof StoreUnavailableError) {
+    return new HttpError('service_unavailable', 'the database is unavailable; try again shortly', {
+      'retry-after': '5',
+    });
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const first = fastifyError.validation[0];
+    const where = (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+    const field =
+      where ||
+      (first?.params as { missingProperty?: string; additionalProperty?: string } | undefined)
+        ?.missingProperty;
+    const extra = (first?.params as { additionalProperty?: string } | undefined)
+      ?.additionalProperty;
+    const description = extra
+      ? `unknown field "${extra.slice(0, 40)}"`
+      : `${field ? `${field} ` : 'the body '}${first?.message ?? 'is not valid'}`.replace(
+          /must have required property '([^']+)'/,
+          'is required',
+        );
+    return new HttpError('invalid_request', description);
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HttpError('unsupported_media_type', 'send the body as application/json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError('payload_too_large', 'the body is too large');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new HttpError('invalid_request', 'the body is empty; send a JSON object');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new HttpError('invalid_request', 'the body is not valid JSON');
+  }
+  if (fastifyError.statusCode === 400 && error instanceof SyntaxError) {
+    return new HttpError('invalid_request', 'the body is not valid JSON');
+  }
+  if (
+    typeof fastifyError.statusCode === 'number' &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500
+  ) {
+    return new HttpError('invalid_request', 'the request is not valid');
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return new HttpError('server_error', 'something went wrong on the server');
+}
+
+function sendError(_request: FastifyRequest, reply: FastifyReply, error: HttpError): FastifyReply {
+  const { status } = ERROR_CATALOGUE[error.code];
+  reply.code(status).headers({ 'cache-control': 'no-store', ...error.headers });
+  return reply.send({ error: error.code, error_description: error.message });
+}

@@ -1,0 +1,164 @@
+// Server configuration from flags and environment, validated once at start with messages that
+// say what is wrong and how to fix it.
+import { readFileSync } from 'node:fs';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
+import { parseDuration } from '../jwt/index.ts';
+import type { AuthServerOptions } from './app.ts';
+
+export interface ServeConfig {
+  port: number;
+  host: string;
+  options: AuthServerOptions;
+}
+
+/** One setting: its flag, its environment variable, its default and what it means. */
+export const SETTINGS = [
+  ['port', 'PORT', '3000', 'TCP port (0 picks a free one)'],
+  ['host', 'HOST', '127.0.0.1', 'address to listen on (0.0.0.0 for every interface)'],
+  ['data-dir', 'LAISSEZ_DATA_DIR', './data', 'where the embedded SQLite database lives'],
+  ['issuer', 'LAISSEZ_ISSUER', 'http(s)://localhost:<port>', '"iss" of access tokens'],
+  ['audience', 'LAISSEZ_AUDIENCE', 'api', '"aud" of access tokens'],
+  ['alg', 'LAISSEZ_ALG', 'HS256', `signing algorithm: ${SIGNING_ALGORITHMS.join(', ')}`],
+  ['access-ttl', 'LAISSEZ_ACCESS_TTL', '15m', 'access-token lifetime'],
+  ['refresh-ttl', 'LAISSEZ_REFRESH_TTL', '30d', 'refresh-token lifetime, absolute from log-in'],
+  [
+    'reuse-grace',
+    'LAISSEZ_REUSE_GRACE',
+    '10s',
+    'how long a spent refresh token still works (racing tabs)',
+  ],
+  ['cookies', 'LAISSEZ_COOKIES', 'off', 'on: also deliver tokens in HttpOnly cookies'],
+  [
+    'allowed-origins',
+    'LAISSEZ_ALLOWED_ORIGINS',
+    '',
+    'comma-separated origins allowed to use the cookies',
+  ],
+  ['tls-cert', 'LAISSEZ_TLS_CERT', '', 'PEM certificate file: serve HTTPS (with HSTS)'],
+  ['tls-key', 'LAISSEZ_TLS_KEY', '', 'PEM private key file for --tls-cert'],
+  ['trust-proxy', 'LAISSEZ_TRUST_PROXY', 'off', 'on: trust X-Forwarded-* from a proxy in front'],
+  ['log-level', 'LAISSEZ_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
+] as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function bool(value: string, name: string): boolean {
+  if (/^(1|true|on|yes)$/i.test(value)) return true;
+  if (/^(0|false|off|no|)$/i.test(value)) return false;
+  throw new ConfigError(`${name} must be on or off (got "${value}")`);
+}
+
+function seconds(value: string, name: string): number {
+  try {
+    const s = parseDuration(value, name);
+    if (s <= 0) throw new TypeError('zero');
+    return s;
+  } catch {
+    throw new ConfigError(`${name} must be a duration like 30s, 15m, 12h or 30d (got "${value}")`);
+  }
+}
+
+/**
+ * Builds the server configuration. `flags` (from the command line, without dashes) win over
+ * `env`, which wins over the defaults.
+ */
+export function loadConfig(
+  flags: Record<string, string | undefined>,
+  env: NodeJS.ProcessEnv = process.env,
+): ServeConfig {
+  const get = (flag: string): string | undefined => {
+    const setting = SETTINGS.find((s) => s[0] === flag)!;
+    return flags[flag] ?? env[setting[1]] ?? undefined;
+  };
+  const portText = get('port') ?? '3000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535)
+    throw new ConfigError(`--port / PORT must be 0 to 65535 (got "${portText}")`);
+  const host = get('host') ?? '127.0.0.1';
+
+  const alg = (get('alg') ?? 'HS256') as SigningAlgorithm;
+  if (!SIGNING_ALGORITHMS.includes(alg)) {
+    throw new ConfigError(
+      `--alg / LAISSEZ_ALG must be one of ${SIGNING_ALGORITHMS.join(', ')} (got "${alg}")`,
+    );
+  }
+  const accessTtl = seconds(get('access-ttl') ?? '15m', '--access-ttl / LAISSEZ_ACCESS_TTL');
+  const refreshTtl = seconds(get('refresh-ttl') ?? '30d', '--refresh-ttl / LAISSEZ_REFRESH_TTL');
+  if (refreshTtl <= accessTtl)
+    throw new ConfigError('--refresh-ttl must be longer than --access-ttl');
+  const graceText = get('reuse-grace') ?? '10s';
+  let reuseGrace: number;
+  try {
+    reuseGrace = parseDuration(graceText, 'reuse-grace');
+  } catch {
+    throw new ConfigError(
+      `--reuse-grace / LAISSEZ_REUSE_GRACE must be a duration like 10s, or 0 (got "${graceText}")`,
+    );
+  }
+
+  const certFile = get('tls-cert');
+  const keyFile = get('tls-key');
+  if (Boolean(certFile) !== Boolean(keyFile))
+    throw new ConfigError('--tls-cert and --tls-key go together: give both or neither');
+  let https: AuthServerOptions['https'];
+  if (certFile && keyFile) {
+    try {
+      https = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+    } catch (error) {
+      throw new ConfigError(
+        `cannot read the TLS files: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+  }
+  const issuer =
+    get('issuer') ??
+    `${https ? 'https' : 'http'}://localhost${port === 80 || port === 443 ? '' : `:${port}`}`;
+  try {
+    new URL(issuer);
+  } catch {
+    throw new ConfigError(
+      `--issuer / LAISSEZ_ISSUER must be a URL such as https://auth.example.com (got "${issuer}")`,
+    );
+  }
+  const logLevel = get('log-level') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const origins = (get('allowed-origins') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {}
+    if (!parsed || parsed.origin !== origin) {
+      throw new ConfigError(
+        `--allowed-origins entries must be origins like https://app.example.com (got "${origin}")`,
+      );
+    }
+  }
+
+  return {
+    port,
+    host,
+    options: {
+      dataDir: get('data-dir') ?? './data',
+      alg,
+      issuer,
+      audience: get('audience') ?? 'api',
+      accessTtl,
+      refreshTtl,
+      reuseGrace,
+      cookies: bool(get('cookies') ?? 'off', '--cookies / LAISSEZ_COOKIES'),
+      allowedOrigins: origins,
+      trustProxy: bool(get('trust-proxy') ?? 'off', '--trust-proxy / LAISSEZ_TRUST_PROXY'),
+      logger: logLevel === 'silent' ? false : { level: logLevel },
+      ...(https ? { https } : {}),
+    },
+  };
+}

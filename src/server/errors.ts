@@ -1,0 +1,77 @@
+// The one catalogue of HTTP errors: code, status and what it means. Every error body is
+// `{ error, error_description }` (RFC 6749 §5.2 shape). docs/server.md documents each code and a
+// test keeps the two in step.
+
+export const ERROR_CATALOGUE = {
+  invalid_request: {
+    status: 400,
+    meaning:
+      'A field is missing, of the wrong type or out of bounds, or the body is not valid JSON.',
+  },
+  invalid_credentials: {
+    status: 401,
+    meaning:
+      'The username, email or password is not right (the same answer whether or not the user exists).',
+  },
+  invalid_grant: {
+    status: 401,
+    meaning: 'The refresh token is unknown, spent, revoked or expired: log in again.',
+  },
+  invalid_token: {
+    status: 401,
+    meaning: 'The access token is missing, malformed, expired or not signed by this server.',
+  },
+  account_disabled: {
+    status: 403,
+    meaning:
+      'The account is disabled (said only to someone who proved the password or holds a token).',
+  },
+  invalid_origin: {
+    status: 403,
+    meaning:
+      'A cookie-authenticated request came from an origin that is not allowed (CSRF defence).',
+  },
+  not_found: { status: 404, meaning: 'No such route.' },
+  username_taken: { status: 409, meaning: 'The username is already registered.' },
+  email_taken: { status: 409, meaning: 'The email is already registered.' },
+  payload_too_large: { status: 413, meaning: 'The body is larger than the server accepts.' },
+  unsupported_media_type: { status: 415, meaning: 'The body is not application/json.' },
+  too_many_requests: {
+    status: 429,
+    meaning: 'Too many attempts; Retry-After says when to try again.',
+  },
+  server_error: {
+    status: 500,
+    meaning: 'Something failed on the server; nothing about it is revealed.',
+  },
+  service_unavailable: {
+    status: 503,
+    meaning: 'The database cannot be reached, or the server is shutting down.',
+  },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** An error the server answers with a catalogued code. */
+export class HttpError extends Error {
+  readonly code: ErrorCode;
+  readonly headers: Record<string, string>;
+  constructor(code: ErrorCode, description: string, headers: Record<string, string> = {}) {
+    super(description);
+    this.code = code;
+    this.headers = headers;
+  }
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+}
+
+/** The JSON schema of every error body, for the OpenAPI document. */
+export const errorSchema = {
+  type: 'object',
+  required: ['error', 'error_description'],
+  properties: {
+    error: { type: 'string', enum: Object.keys(ERROR_CATALOGUE) },
+    error_description: { type: 'string' },
+  },
+} as const;

@@ -1,0 +1,301 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError } from '../auth/errors.ts';
+import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
+import { errorSchema, HttpError } from './errors.ts';
+
+export interface RouteOptions {
+  cookies: boolean;
+  cookieSecure: boolean;
+  allowedOrigins: string[];
+  accessTtl: number;
+}
+
+export const ACCESS_COOKIE = 'laissez_at';
+export const REFRESH_COOKIE = 'laissez_rt';
+
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
+const userSchema = {
+  type: 'object',
+  required: ['id', 'username', 'email', 'roles', 'created_at'],
+  properties: {
+    id: { type: 'string' },
+    username: { type: 'string' },
+    email: { type: 'string' },
+    roles: { type: 'array', items: { type: 'string' } },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+const tokenSchema = {
+  type: 'object',
+  required: ['access_token', 'token_type', 'expires_in'],
+  properties: {
+    access_token: { type: 'string' },
+    token_type: { type: 'string', enum: ['Bearer'] },
+    expires_in: { type: 'integer' },
+    refresh_token: {
+      type: 'string',
+      description: 'Absent in cookie mode: the refresh token is in an HttpOnly cookie.',
+    },
+    refresh_expires_in: { type: 'integer' },
+  },
+} as const;
+const refreshBody = {
+  type: 'object',
+  additionalProperties: false,
+  // Long enough for an access token sent by mistake, which gets a precise invalid_grant.
+  properties: { refresh_token: { type: 'string', maxLength: 16384 } },
+} as const;
+
+/** RFC 6750 §3: the challenge, with the error only when a token was presented. */
+function challenge(error?: AuthError | HttpError): string {
+  if (!error) return 'Bearer';
+  return `Bearer error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`;
+}
+
+export async function authRoutes(app: FastifyInstance, options: RouteOptions): Promise<void> {
+  app.addSchema({ $id: 'Error', ...errorSchema });
+  const { auth } = app;
+  const cookieBase = { httpOnly: true, secure: options.cookieSecure } as const;
+
+  const noStore = (reply: FastifyReply) =>
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+
+  const deliver = (reply: FastifyReply, tokens: TokenSet): Partial<TokenSet> => {
+    noStore(reply);
+    reply.header('authorization', `Bearer ${tokens.access_token}`);
+    if (!options.cookies) return tokens;
+    reply.setCookie(ACCESS_COOKIE, tokens.access_token, {
+      ...cookieBase,
+      sameSite: 'lax',
+      path: '/',
+      maxAge: tokens.expires_in,
+    });
+    reply.setCookie(REFRESH_COOKIE, tokens.refresh_token, {
+      ...cookieBase,
+      sameSite: 'strict',
+      path: '/auth',
+      maxAge: tokens.refresh_expires_in,
+    });
+    // The refresh token stays in the HttpOnly cookie, out of reach of scripts.
+    const { refresh_token: _kept, ...body } = tokens;
+    return body;
+  };
+
+  const clearCookies = (reply: FastifyReply) => {
+    if (!options.cookies) return;
+    reply.clearCookie(ACCESS_COOKIE, { ...cookieBase, path: '/' });
+    reply.clearCookie(REFRESH_COOKIE, { ...cookieBase, path: '/auth' });
+  };
+
+  /** CSRF defence for requests that authenticate with a cookie: the Origin must be ours or allowed. */
+  const checkOrigin = (request: FastifyRequest) => {
+    const origin = request.headers.origin;
+    const own = `${request.protocol}://${request.host}`;
+    const fetchSite = request.headers['sec-fetch-site'];
+    if (origin === undefined) {
+      if (fetchSite === undefined || fetchSite === 'same-origin' || fetchSite === 'none') return;
+    } else if (origin === own || options.allowedOrigins.includes(origin)) {
+      return;
+    }
+    throw new HttpError(
+      'invalid_origin',
+      'cookie-authenticated requests must come from an allowed origin',
+    );
+  };
+
+  /** The refresh token from the body, or (cookie mode) from the cookie with an origin check. */
+  const refreshTokenOf = (request: FastifyRequest): unknown => {
+    const fromBody = (request.body as { refresh_token?: string } | undefined)?.refresh_token;
+    if (fromBody !== undefined) return fromBody;
+    const fromCookie = options.cookies ? request.cookies[REFRESH_COOKIE] : undefined;
+    if (fromCookie !== undefined) {
+      checkOrigin(request);
+      return fromCookie;
+    }
+    throw new HttpError('invalid_request', 'refresh_token is required');
+  };
+
+  /** Verifies the access token of a request: `Authorization: Bearer`, or the cookie in cookie mode. */
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    const header = request.headers.authorization;
+    const fromCookie = options.cookies ? request.cookies[ACCESS_COOKIE] : undefined;
+    let token: string | undefined;
+    if (header !== undefined) {
+      const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
+      if (!match) {
+        const hint = /^Bearer:/i.test(header) ? ' (no colon after "Bearer")' : '';
+        reply.header('www-authenticate', 'Bearer error="invalid_request"');
+        throw new HttpError(
+          'invalid_request',
+          `send the access token as "Authorization: Bearer <token>"${hint}`,
+        );
+      }
+      if (fromCookie !== undefined) {
+        throw new HttpError(
+          'invalid_request',
+          'send the access token in one place: the Authorization header or the cookie',
+        );
+      }
+      token = match[1];
+    } else if (fromCookie !== undefined) {
+      if (request.method !== 'GET' && request.method !== 'HEAD') checkOrigin(request);
+      token = fromCookie;
+    }
+    if (token === undefined) {
+      reply.header('www-authenticate', challenge());
+      throw new HttpError('invalid_token', 'an access token is required');
+    }
+    try {
+      request.claims = await auth.verifyAccess(token);
+    } catch (error) {
+      if (error instanceof AuthError && error.code === 'invalid_token')
+        reply.header('www-authenticate', challenge(error));
+      throw error;
+    }
+  };
+
+  app.post(
+    '/auth/register',
+    {
+      schema: {
+        summary: 'Create a user',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['username', 'email', 'password'],
+          properties: {
+            username: { type: 'string', minLength: 3, maxLength: 32 },
+            email: { type: 'string', minLength: 3, maxLength: 254 },
+            password: { type: 'string', minLength: 8, maxLength: 1024 },
+          },
+        },
+        response: {
+          201: { type: 'object', required: ['user'], properties: { user: userSchema } },
+          ...errors(400, 409, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { username: string; email: string; password: string };
+      const user = await auth.register({ ...body, ip: request.ip });
+      return reply.code(201).send({ user: toPublicUser(user) });
+    },
+  );
+
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        summary: 'Log in with username or email, and password',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['password'],
+          properties: {
+            username: { type: 'string', minLength: 1, maxLength: 64 },
+            email: { type: 'string', minLength: 1, maxLength: 254 },
+            password: { type: 'string', minLength: 1, maxLength: 1024 },
+          },
+        },
+        response: { 200: tokenSchema, ...errors(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { username?: string; email?: string; password: string };
+      const { tokens } = await auth.login({ ...body, ip: request.ip });
+      return deliver(reply, tokens);
+    },
+  );
+
+  app.post(
+    '/auth/refresh',
+    {
+      schema: {
+        summary: 'Exchange a refresh token for a new pair (rotation)',
+        body: refreshBody,
+        response: { 200: tokenSchema, ...errors(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      try {
+        return deliver(reply, await auth.refresh(refreshTokenOf(request)));
+      } catch (error) {
+        if (error instanceof AuthError && error.code === 'invalid_grant') clearCookies(reply);
+        throw error;
+      }
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        summary: 'Revoke a refresh token and its family (idempotent)',
+        body: refreshBody,
+        response: { ...errors(400, 403) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { refresh_token?: string } | undefined;
+      const token =
+        body?.refresh_token ?? (options.cookies ? request.cookies[REFRESH_COOKIE] : undefined);
+      if (body?.refresh_token === undefined && token !== undefined) checkOrigin(request);
+      await auth.logout(token);
+      clearCookies(reply);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/auth/logout-all',
+    {
+      preHandler: authenticate,
+      schema: {
+        summary: 'Revoke every session of the user',
+        security: [{ bearer: [] }],
+        response: {
+          200: { type: 'object', properties: { revoked: { type: 'integer' } } },
+          ...errors(401),
+        },
+      },
+    },
+    async (request, reply) => {
+      const revoked = await auth.logoutAll((request.claims as AccessClaims).sub);
+      clearCookies(reply);
+      noStore(reply);
+      return { revoked };
+    },
+  );
+
+  app.get(
+    '/auth/me',
+    {
+      preHandler: authenticate,
+      schema: {
+        summary: 'The current user, from the database',
+        security: [{ bearer: [] }],
+        response: {
+          200: { type: 'object', properties: { user: userSchema } },
+          ...errors(401, 403),
+        },
+      },
+    },
+    async (request, reply) => {
+      const user = await auth.currentUser(request.claims as AccessClaims);
+      noStore(reply);
+      return { user: toPublicUser(user) };
+    },
+  );
+
+  app.get(
+    '/.well-known/jwks.json',
+    { schema: { summary: 'Public signing keys (empty when signing with an HMAC secret)' } },
+    async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return auth.keyRing.jwks;
+    },
+  );
+
+  app.get('/healthz', { schema: { summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+}

@@ -34,6 +34,10 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
     summary: 'generate signing keys as JWKs',
     group: async () => (await import('./keys.ts')).KEYS_COMMANDS,
   },
+  serve: {
+    summary: 'run the auth server (embedded SQLite store)',
+    command: async () => (await import('./serve.ts')).SERVE,
+  },
 };
 
 const PROGRAM = 'laissez';
@@ -51,7 +55,7 @@ function table(rows: Array<[string, string]>): string {
 }
 
 function topHelp(): string {
-  return `${PROGRAM}: JWTs and keys from the command line
+  return `${PROGRAM}: JWTs, keys and the auth server from the command line
 
 Usage: ${PROGRAM} <command> <subcommand> [options]
 

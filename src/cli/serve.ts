@@ -1,0 +1,97 @@
+// `laissez serve`: the auth server on its embedded SQLite store. `npm start` runs this.
+// Settings come from flags, then the environment, then defaults (src/server/config.ts), and are
+// all checked before anything listens. SIGINT and SIGTERM close it gracefully: in-flight requests
+// finish, new ones get 503, the database is closed cleanly.
+
+import type { ParseArgsOptionsConfig } from 'node:util';
+import { ConfigError, loadConfig, SETTINGS } from '../server/config.ts';
+import {
+  type Command,
+  EXIT,
+  expectPositionals,
+  parseCommandLine,
+  UsageError,
+  writeErr,
+} from './io.ts';
+
+const OPTIONS: ParseArgsOptionsConfig = Object.fromEntries(
+  SETTINGS.map(([flag]) => [flag, { type: 'string' }]),
+);
+
+function settingsTable(): string {
+  const width = Math.max(...SETTINGS.map(([flag, env]) => `--${flag} / ${env}`.length));
+  return SETTINGS.map(([flag, env, def, text]) => {
+    const name = `--${flag} / ${env}`.padEnd(width);
+    return `  ${name}  ${text}${def ? ` (default ${def})` : ''}`;
+  }).join('\n');
+}
+
+export const SERVE: Command = {
+  summary: 'run the auth server (embedded SQLite store)',
+  help: `Usage: laissez serve [options]
+
+Runs the auth server: register, log in, refresh, log out, /auth/me and the JWKS. Its data (users,
+refresh tokens, signing keys) lives in a SQLite file under the data directory, created on first
+start. Every setting is a flag or an environment variable; a flag wins.
+
+Settings:
+${settingsTable()}
+
+Stop it with Ctrl-C or SIGTERM: requests in flight finish first.
+
+Exit codes: 0 stopped cleanly, 1 could not start (port taken, unreadable file), 2 bad setting.
+
+Examples:
+  laissez serve
+  PORT=8080 LAISSEZ_ALG=EdDSA laissez serve --data-dir /var/lib/laissez
+  laissez serve --tls-cert cert.pem --tls-key key.pem --port 8443`,
+  async run(args, context) {
+    const { values, positionals } = parseCommandLine(args, OPTIONS);
+    expectPositionals(positionals, 0, '');
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig(values as Record<string, string | undefined>, context.io.env);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new UsageError(error.message);
+      throw error;
+    }
+    const { createAuthServer } = await import('../server/app.ts');
+    const app = await createAuthServer(config.options);
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (error) {
+      await app.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        writeErr(
+          context.io,
+          `${context.name}: port ${config.port} is in use; choose another with --port or PORT`,
+        );
+        return EXIT.REJECTED;
+      }
+      throw error;
+    }
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const scheme = config.options.https ? 'https' : 'http';
+    const shown = config.host.includes(':') ? `[${config.host}]` : config.host;
+    // One machine-readable line on stdout, so that scripts (and tests) can find the port.
+    context.io.stdout.write(`laissez: listening on ${scheme}://${shown}:${port}\n`);
+
+    await new Promise<void>((resolve) => {
+      let closing = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (closing) return;
+        closing = true;
+        writeErr(context.io, `laissez: ${signal}: closing`);
+        app.close().then(resolve, (error: unknown) => {
+          writeErr(context.io, `laissez: close failed: ${(error as Error).message}`);
+          resolve();
+        });
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return EXIT.OK;
+  },
+};

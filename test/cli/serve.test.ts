@@ -1,0 +1,201 @@
+// `laissez serve` as a real process: it starts on the embedded store, serves the log-in flow over
+// HTTP, keeps its data across restarts, stops cleanly on SIGTERM and refuses bad settings.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_COMPILE_CACHE: join(tmpdir(), 'laissez-cli-test-cache'),
+  };
+  for (const key of Object.keys(clean))
+    if (key.startsWith('LAISSEZ_') || key === 'PORT') delete clean[key];
+  return { ...clean, ...extra };
+}
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+}
+
+/** Starts `laissez serve` and waits for its "listening on" line. */
+async function serve(args: string[], extra: Record<string, string> = {}): Promise<Served> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: env(extra),
+    stdio: 'pipe',
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    err += c;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      const m = /^laissez: listening on (\S+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  return { child, url, stderr: () => err };
+}
+
+async function run(args: string[], extra: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: env(extra),
+    stdio: 'pipe',
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
+  });
+  child.stdout.resume();
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stderr };
+}
+
+async function post(url: string, body: unknown) {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+async function stop(served: Served): Promise<number | null> {
+  served.child.kill('SIGTERM');
+  const [code] = (await once(served.child, 'exit')) as [number | null];
+  return code;
+}
+
+describe('laissez serve', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'laissez-serve-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const user = { username: 'sam', email: 'sam@example.com', password: 'sam password' };
+
+  test('serves the log-in flow from a fresh data directory and stops cleanly on SIGTERM', async () => {
+    const data = join(dir, 'data');
+    const served = await serve(['--port', '0', '--log-level', 'silent'], {
+      LAISSEZ_DATA_DIR: data,
+    });
+    try {
+      assert.equal((await post(`${served.url}/auth/register`, user)).status, 201);
+      const login = await post(`${served.url}/auth/login`, {
+        email: user.email,
+        password: user.password,
+      });
+      assert.equal(login.status, 200);
+      const me = await fetch(`${served.url}/auth/me`, {
+        headers: { authorization: `Bearer ${login.body.access_token}` },
+      });
+      assert.equal(me.status, 200);
+      assert.equal(((await me.json()) as { user: { username: string } }).user.username, 'sam');
+    } finally {
+      assert.equal(await stop(served), 0);
+    }
+    assert.match(served.stderr(), /SIGTERM: closing/);
+    assert.ok(
+      existsSync(join(data, 'laissez.db')),
+      'the database file is under the data directory',
+    );
+  });
+
+  test('users and signing keys survive a restart: an old token still verifies', async () => {
+    const data = join(dir, 'data');
+    const first = await serve(['--port', '0', '--log-level', 'silent', '--data-dir', data]);
+    let token: string;
+    try {
+      const login = await post(`${first.url}/auth/login`, {
+        username: 'sam',
+        password: user.password,
+      });
+      assert.equal(login.status, 200);
+      token = login.body.access_token as string;
+    } finally {
+      await stop(first);
+    }
+    const second = await serve(['--port', '0', '--log-level', 'silent', '--data-dir', data]);
+    try {
+      const me = await fetch(`${second.url}/auth/me`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(me.status, 200);
+    } finally {
+      await stop(second);
+    }
+  });
+
+  test('a bad setting is exit 2 with a message naming the flag and the variable', async () => {
+    for (const [args, extra, message] of [
+      [['--port', 'eighty'], {}, /--port \/ PORT must be 0 to 65535/],
+      [[], { PORT: '70000' }, /--port \/ PORT must be 0 to 65535/],
+      [['--alg', 'none'], {}, /--alg \/ LAISSEZ_ALG must be one of HS256, EdDSA, ES256, RS256/],
+      [['--access-ttl', 'soon'], {}, /--access-ttl \/ LAISSEZ_ACCESS_TTL must be a duration/],
+      [['--tls-cert', 'cert.pem'], {}, /--tls-cert and --tls-key go together/],
+      [['--cookies', 'maybe'], {}, /--cookies \/ LAISSEZ_COOKIES must be on or off/],
+      [['--prot', '3000'], {}, /unknown option '--prot'; did you mean '--port'\?/],
+    ] as Array<[string[], Record<string, string>, RegExp]>) {
+      const r = await run([...args, '--data-dir', join(dir, 'unused')], extra);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    assert.ok(!existsSync(join(dir, 'unused')), 'nothing is created when the settings are wrong');
+  });
+
+  test('a port in use is exit 1 with a hint', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const r = await run([
+        '--port',
+        String(port),
+        '--log-level',
+        'silent',
+        '--data-dir',
+        join(dir, 'busy'),
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`port ${port} is in use; choose another with --port or PORT`),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('--help lists every setting with its environment variable', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--help'], { env: env(), stdio: 'pipe' });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+    for (const name of [
+      '--port / PORT',
+      '--data-dir / LAISSEZ_DATA_DIR',
+      '--tls-key / LAISSEZ_TLS_KEY',
+    ])
+      assert.ok(out.includes(name), name);
+  });
+});

@@ -108,15 +108,18 @@ export class KeyRing {
   #build(): void {
     const { issuer, audience, now } = this.#options;
     const current = this.current;
+    // Tokens stay small (the default one is under 300 characters). The kid is in the header only
+    // for asymmetric keys, which other services pick from the JWKS; an HMAC secret never leaves
+    // this server, which tries its few live secrets in turn (one, or two during a rotation).
+    const symmetric = current.alg.startsWith('HS');
     this.#signer = createSigner({
       key: JSON.parse(current.privateJwk) as Jwk,
       algorithm: current.alg as Algorithm,
-      kid: current.kid,
+      ...(symmetric ? {} : { kid: current.kid }),
       typ: 'at+jwt',
       issuer,
       audience,
       expiresIn: this.#options.accessTtl,
-      jti: true,
       now,
     });
     const verifyKeys = this.#keys.map((k) => JSON.parse(k.publicJwk ?? k.privateJwk) as Jwk);
@@ -136,7 +139,8 @@ export class KeyRing {
   /** Signs an access token for these claims. */
   sign(claims: Record<string, unknown>): string {
     if (!this.#signer) throw new Error('the key ring is empty');
-    return this.#signer(claims);
+    // 96 random bits: unique among live tokens, and 6 characters shorter than a 128-bit id.
+    return this.#signer({ ...claims, jti: randomBytes(12).toString('base64url') });
   }
 
   /** Verifies an access token (throws JwtError). */

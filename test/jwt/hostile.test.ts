@@ -201,6 +201,19 @@ describe('structure and base64url', () => {
     }
   });
 
+  test('a payload character swapped for a non-ASCII look-alike is malformed before the signature', () => {
+    // 'Ł' (U+0141) has the low byte of 'A': a MAC over truncated bytes would match the original.
+    const [header, payload, signature] = good.split('.') as [string, string, string];
+    const i = payload.search(/[A-Za-z]/);
+    const lookAlike = String.fromCharCode(0x100 + payload.charCodeAt(i));
+    const forged = `${header}.${payload.slice(0, i)}${lookAlike}${payload.slice(i + 1)}.${signature}`;
+    rejects(() => hsVerify(forged), 'ERR_JWT_MALFORMED');
+    rejects(
+      () => createCompactVerifier({ key: secret32, algorithms: ['HS256'] })(forged),
+      'ERR_JWT_MALFORMED',
+    );
+  });
+
   test('stray trailing bits are refused in every part', () => {
     // "eyJ9" style: find a segment whose length leaves unused bits, then set them.
     const payloadJson = JSON.stringify({ exp: exp(), pad: 'x' });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   createSigner,
@@ -164,4 +165,31 @@ describe('createSigner', () => {
     })({ sub: 'user_123', roles: ['user'] });
     assert.ok(token.length < 304, `${token.length} bytes`);
   });
+});
+
+describe('HMAC signatures', () => {
+  // laissez computes HMAC as two one-shot hashes into a reused buffer; node's createHmac is the
+  // reference. Keys shorter than, equal to and longer than the hash block; inputs past the
+  // buffer's first size.
+  const cases = [
+    ['HS256', 'sha256', [32, 64, 65, 200]],
+    ['HS384', 'sha384', [48, 128, 129, 300]],
+    ['HS512', 'sha512', [64, 128, 129, 300]],
+  ] as const;
+  for (const [alg, hash, keySizes] of cases) {
+    for (const size of keySizes) {
+      test(`${alg} with a ${size}-byte key matches createHmac, short and long payloads`, () => {
+        const key = randomBytes(size);
+        const signer = createSigner({ key, algorithm: alg, expiresIn: 60, now });
+        const verify = createVerifier({ key, algorithms: [alg], now });
+        for (const filler of ['', 'x'.repeat(900), 'y'.repeat(5000), 'z']) {
+          const token = signer({ filler });
+          const dot = token.lastIndexOf('.');
+          const reference = createHmac(hash, key).update(token.slice(0, dot)).digest('base64url');
+          assert.equal(token.slice(dot + 1), reference);
+          assert.equal(verify(token).payload.filler, filler);
+        }
+      });
+    }
+  }
 });

@@ -76,6 +76,10 @@ describe('register, log in, /auth/me, refresh, log out (default argon2id paramet
         'sub',
       ]);
       assert.equal((payload.exp as number) - (payload.iat as number), 900);
+      // Small: seed 004 puts a JWT holding only a user id at 304 bytes; ours, with every claim
+      // above, stays under that. An HMAC key is never named in the header (see keyring.ts).
+      assert.equal(header.kid, undefined);
+      assert.ok(r.body.access_token.length < 304, `${r.body.access_token.length} characters`);
     }
   });
 
@@ -281,6 +285,41 @@ describe('reuse detection, racing tabs and expiry, with an injected clock', () =
     const late = await refresh(token);
     assert.equal(late.status, 401);
     assert.match(late.body.error_description as unknown as string, /expired/);
+  });
+});
+
+describe('changing the algorithm rotates the key; tokens of retired keys still verify', () => {
+  test('HS256 → EdDSA → HS256 again: every earlier token verifies until it expires', async () => {
+    const user = { username: 'rota', email: 'rota@example.com', password: 'rota password' };
+    const login = async (url: string) =>
+      (
+        await call<Tokens>(url, 'POST', '/auth/login', {
+          body: { username: user.username, password: user.password },
+        })
+      ).body.access_token;
+    const one = await start({ passwordParams: FAST_ARGON2 });
+    await call(one.url, 'POST', '/auth/register', { body: user });
+    const hs1 = await login(one.url);
+    await one.close({ keepData: true });
+    const two = await start({ passwordParams: FAST_ARGON2, alg: 'EdDSA' }, one.dataDir);
+    const ed = await login(two.url);
+    await two.close({ keepData: true });
+    const three = await start({ passwordParams: FAST_ARGON2 }, one.dataDir);
+    try {
+      const hs2 = await login(three.url);
+      assert.equal(decodeUnverified(ed).header.alg, 'EdDSA');
+      assert.equal(typeof decodeUnverified(ed).header.kid, 'string');
+      assert.equal(decodeUnverified(hs2).header.alg, 'HS256');
+      // Two live HMAC secrets and no kid: the server tries each; both tokens verify.
+      for (const token of [hs1, ed, hs2]) {
+        const me = await call(three.url, 'GET', '/auth/me', { token });
+        assert.equal(me.status, 200, JSON.stringify(me.body));
+      }
+      const forged = `${hs1.slice(0, hs1.lastIndexOf('.'))}.${'A'.repeat(43)}`;
+      assert.equal((await call(three.url, 'GET', '/auth/me', { token: forged })).status, 401);
+    } finally {
+      await three.close();
+    }
   });
 });
 

@@ -3,7 +3,7 @@
 // signature. Nothing of the payload is read here; callers read it only after the signature passed.
 import type { KeyObject } from 'node:crypto';
 import { ALGORITHM_INFO, checkAlgorithmList, isAlgorithm } from '../lib/algorithms.ts';
-import { decodeStrict } from '../lib/base64url.ts';
+import { decodeStrict, isCanonical } from '../lib/base64url.ts';
 import { type CheckFn, checkerFor } from '../lib/crypto.ts';
 import { JwtError } from '../lib/errors.ts';
 import { assertKeyFits, type PreparedKey, prepareKey } from '../lib/keys.ts';
@@ -48,6 +48,7 @@ export type CoreOptions = Pick<
 >;
 
 /** Where the pieces of a compact token are: `header.payload.signature`. */
+/** Where the dots are in a token whose three parts passed the structure checks (canonical base64url). */
 export interface Parts {
   readonly dot1: number;
   readonly dot2: number;
@@ -192,6 +193,13 @@ export function createCore(options: CoreOptions): Core {
         );
       }
       if (dot1 === 0) throw new JwtError('ERR_JWT_MALFORMED', 'the header is empty');
+      // The whole structure is checked before any signature: the signing input is then ASCII.
+      if (!isCanonical(token.slice(dot1 + 1, dot2))) {
+        throw new JwtError(
+          'ERR_JWT_MALFORMED',
+          'the payload is not canonical base64url (RFC 7515 §2: URL-safe alphabet, no padding, no whitespace)',
+        );
+      }
       return { dot1, dot2 };
     },
     header(token, parts) {

@@ -1,7 +1,7 @@
 // Every call into node:crypto for signatures goes through this module. The rules, measured on Node 24:
 // pass a bare KeyObject (a Buffer key or a `{ key, dsaEncoding }` object is 2-4x slower), so ECDSA
 // signatures are converted between the JWS r||s form and DER here rather than by OpenSSL options.
-import { constants, createHmac, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import { constants, hash as digest, type KeyObject, sign, verify } from 'node:crypto';
 import type { AlgorithmInfo } from './algorithms.ts';
 import { derToRaw, rawToDer } from './ecdsa.ts';
 
@@ -14,7 +14,7 @@ export function signerFor(info: AlgorithmInfo, key: KeyObject): SignFn {
   const { hash } = info;
   switch (info.family) {
     case 'hmac':
-      return (input) => createHmac(hash!, key).update(input).digest('base64url');
+      return hmacFor(hash!, info.hashBytes, key);
     case 'rsa':
     case 'eddsa':
       return (input) => sign(hash, Buffer.from(input), key).toString('base64url');
@@ -34,10 +34,17 @@ export function checkerFor(info: AlgorithmInfo, key: KeyObject): CheckFn {
     case 'hmac': {
       // The expected signature is canonical base64url, so equality also proves the token's is.
       const length = Math.ceil((info.hashBytes * 4) / 3);
+      const mac = hmacFor(hash!, info.hashBytes, key);
       return (input, signature) => {
         if (signature.length !== length) return false;
-        const expected = createHmac(hash!, key).update(input).digest('base64url');
-        return timingSafeEqual(Buffer.from(expected, 'latin1'), Buffer.from(signature, 'latin1'));
+        const expected = mac(input);
+        // Constant time: every character is compared, with no branch on the data. The strings
+        // are fixed-length base64url, so this is cheaper than two Buffers and timingSafeEqual.
+        let difference = 0;
+        for (let i = 0; i < length; i++) {
+          difference |= expected.charCodeAt(i) ^ signature.charCodeAt(i);
+        }
+        return difference === 0;
       };
     }
     case 'rsa':
@@ -79,4 +86,34 @@ function safe(check: () => boolean): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * HMAC (RFC 2104) as two one-shot hashes: H((K ^ opad) || H((K ^ ipad) || input)). On Node 24 this
+ * is about a quarter faster than `createHmac` per token, which builds a stream object each call.
+ * The input must be ASCII (a JWS signing input is base64url, checked before any signature), so
+ * it is copied into a reused buffer one byte per character.
+ */
+function hmacFor(hash: string, hashBytes: number, key: KeyObject): SignFn {
+  const block = hashBytes === 32 ? 64 : 128;
+  let secret = key.export();
+  if (secret.length > block) secret = digest(hash, secret, 'buffer');
+  let inner = Buffer.alloc(block + 1024, 0x36);
+  const outer = Buffer.alloc(block + hashBytes, 0x5c);
+  for (let i = 0; i < secret.length; i++) {
+    inner[i]! ^= secret[i]!;
+    outer[i]! ^= secret[i]!;
+  }
+  secret.fill(0);
+  return (input) => {
+    if (block + input.length > inner.length) {
+      const grown = Buffer.allocUnsafe(block + input.length * 2);
+      inner.copy(grown, 0, 0, block);
+      inner.fill(0);
+      inner = grown;
+    }
+    const written = inner.write(input, block, 'latin1');
+    digest(hash, inner.subarray(0, block + written), 'buffer').copy(outer, block);
+    return digest(hash, outer, 'base64url');
+  };
 }

@@ -55,6 +55,21 @@ function span(seconds: number): string {
 }
 
 /** The `iat`, `exp` and `nbf` lines: the ISO date and where it stands against the clock. */
+/** `times` (ISO dates of iat, nbf, exp) and `expired`, for --json. */
+function timesJson(payload: Record<string, unknown>, nowMs: number) {
+  const times: Record<string, string> = {};
+  for (const claim of ['iat', 'nbf', 'exp']) {
+    const value = payload[claim];
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 8.64e12)
+      times[claim] = new Date(value * 1000).toISOString();
+  }
+  const exp = payload['exp'];
+  return {
+    times,
+    ...(typeof exp === 'number' && times['exp'] ? { expired: exp * 1000 <= nowMs } : {}),
+  };
+}
+
 function timeLines(payload: Record<string, unknown>, nowMs: number, paint: Paint): string[] {
   const now = nowMs / 1000;
   const lines: string[] = [];
@@ -133,7 +148,9 @@ Arguments:
   <token>   the compact JWT; '-' reads it from standard input. A 'Bearer ' prefix is removed.
 
 Options:
-  --json    print {"verified": false, "header": {...}, "payload": {...}}
+  --json    print {"verified": false, "header": {...}, "payload": {...}, "times": {...},
+            "expired": true|false}: times holds iat, nbf and exp as ISO dates (those present
+            as NumericDates); expired is present when exp is
   -h, --help
 
 Exit codes: 0 shown, 1 not a well-formed JWT (CODE: message on stderr), 2 usage error.
@@ -151,7 +168,12 @@ Examples:
       return fail(error, context, false);
     }
     if (values.json) {
-      writeJson(context.io, { verified: false, header: decoded.header, payload: decoded.payload });
+      writeJson(context.io, {
+        verified: false,
+        header: decoded.header,
+        payload: decoded.payload,
+        ...timesJson(decoded.payload, context.io.now()),
+      });
     } else {
       const paint = painter(colourEnabled(context.io.stdout, context.io.env));
       writeOut(

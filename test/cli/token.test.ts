@@ -154,6 +154,7 @@ describe('token decode', () => {
       verified: false,
       header: { alg: 'HS256', typ: 'JWT' },
       payload: { name: 'Odin' },
+      times: {},
     };
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(JSON.parse(json.stdout), expected);
@@ -161,6 +162,27 @@ describe('token decode', () => {
     assert.deepEqual(JSON.parse(stdin.stdout), expected);
     assert.equal(bearer.code, 0, bearer.stderr);
     assert.match(bearer.stdout, /^payload: \{"name":"Odin"\}$/m);
+  });
+
+  test('--json gives iat, nbf and exp as ISO dates, and whether the token has expired', async () => {
+    const token = (offset: number) =>
+      `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(
+        JSON.stringify({
+          iat: 1_700_000_000,
+          nbf: 1_700_000_000,
+          exp: Math.floor(Date.now() / 1000) + offset,
+        }),
+      ).toString('base64url')}.${'A'.repeat(43)}`;
+    const [live, dead] = await Promise.all([
+      laissez(['token', 'decode', token(3600), '--json']),
+      laissez(['token', 'decode', token(-3600), '--json']),
+    ]);
+    const a = JSON.parse(live.stdout);
+    assert.equal(a.times.iat, '2023-11-14T22:13:20.000Z');
+    assert.equal(a.times.nbf, '2023-11-14T22:13:20.000Z');
+    assert.equal(a.times.exp, new Date(a.payload.exp * 1000).toISOString());
+    assert.equal(a.expired, false);
+    assert.equal(JSON.parse(dead.stdout).expired, true);
   });
 
   test('shows times as ISO dates and whether the token has expired', async () => {

@@ -236,7 +236,14 @@ describe('structure and base64url', () => {
     const sig = valid.split('.')[2]!;
     const sigStray = sig.slice(0, -1) + alphabet[alphabet.indexOf(sig.at(-1)!) ^ 1];
     assert.deepEqual(Buffer.from(sigStray, 'base64url'), Buffer.from(sig, 'base64url'));
-    rejects(() => hsVerify(`${h}.${payload}.${sigStray}`), 'ERR_JWS_SIGNATURE_INVALID');
+    // Caught by the structure step, before any signature is computed.
+    rejects(() => hsVerify(`${h}.${payload}.${sigStray}`), 'ERR_JWT_MALFORMED');
+    for (const bad of [
+      `${sig}=`,
+      `${sig.slice(0, 10)} ${sig.slice(10)}`,
+      sig.replace(/-|_|$/, '+'),
+    ])
+      rejects(() => hsVerify(`${h}.${payload}.${bad}`), 'ERR_JWT_MALFORMED');
     assert.equal(hsVerify(valid).payload.pad, 'x');
   });
 
@@ -376,7 +383,89 @@ describe('ECDSA signatures', () => {
   });
 });
 
+describe('shared results cannot be changed by one caller for the next', () => {
+  test('with the verify cache, claims and header are frozen all the way down', () => {
+    const verify = createVerifier({ key: secret32, algorithms: ['HS256'], cache: true });
+    const token = createSigner({ key: secret32, algorithm: 'HS256', expiresIn: 600 })({
+      sub: 'u',
+      roles: ['user'],
+    });
+    const first = verify(token);
+    assert.throws(() => (first.payload.roles as string[]).push('admin'), TypeError);
+    assert.throws(() => {
+      (first.payload as Record<string, unknown>).sub = 'root';
+    }, TypeError);
+    assert.throws(() => {
+      (first.header as { alg: string }).alg = 'none';
+    }, TypeError);
+    assert.deepEqual(verify(token).payload.roles, ['user']);
+    assert.equal(verify(token).payload.sub, 'u');
+  });
+
+  test('without the cache, the shared header is frozen and each payload is a fresh object', () => {
+    const a = hsVerify(good);
+    assert.throws(() => {
+      (a.header as { alg: string }).alg = 'none';
+    }, TypeError);
+    (a.payload as Record<string, unknown>).sub = 'changed';
+    assert.equal(hsVerify(good).payload.sub, 'u');
+    assert.equal(hsVerify(good).header.alg, 'HS256');
+  });
+});
+
+describe("required claims are the token's own members", () => {
+  test('"constructor" or "toString" are not present just because every object inherits them', () => {
+    for (const claim of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const verify = createVerifier({
+        key: secret32,
+        algorithms: ['HS256'],
+        requiredClaims: [claim],
+      });
+      rejects(() => verify(good), 'ERR_JWT_CLAIM_MISSING', claim);
+    }
+  });
+});
+
+describe('PEM or JWK text given as bytes is a key, never an HMAC secret', () => {
+  test('a public key file read with readFileSync cannot verify an HS256 token forged with it', () => {
+    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const forged = hmacToken(b64({ alg: 'HS256', typ: 'JWT' }), b64({ exp: exp() }), pem);
+    const bytes = Buffer.from(pem);
+    rejects(() => createVerifier({ key: bytes, algorithms: ['HS256'] }), 'ERR_KEY_ALG_MISMATCH');
+    // The same bytes are the RSA public key they are.
+    const verify = createVerifier({ key: new Uint8Array(bytes), algorithms: ['RS256'] });
+    rejects(() => verify(forged), 'ERR_JWS_ALG_NOT_ALLOWED');
+    const jwkBytes = Buffer.from(JSON.stringify(exportJwk(rsa.publicKey)));
+    rejects(() => createVerifier({ key: jwkBytes, algorithms: ['HS256'] }), 'ERR_KEY_INVALID');
+  });
+
+  test('random secret bytes that happen to start with "{" or whitespace stay a secret', () => {
+    const secret = Buffer.concat([Buffer.from('{ \n'), Buffer.alloc(40, 0xfe)]);
+    const token = createSigner({ key: secret, algorithm: 'HS256', expiresIn: 60 })({ sub: 'x' });
+    const reference = createHmac('sha256', secret)
+      .update(token.slice(0, token.lastIndexOf('.')))
+      .digest('base64url');
+    assert.equal(token.split('.')[2], reference);
+  });
+});
+
 describe('errors never carry the token or the key', () => {
+  test('an unknown kid is named only when short and plain', () => {
+    const set = { keys: [{ ...exportJwk(ec256.publicKey), kid: 'k1', alg: 'ES256' }] };
+    const verify = createVerifier({ key: set, algorithms: ['ES256'] });
+    const plain = rejects(
+      () => verify(`${b64({ alg: 'ES256', kid: 'k2' })}.${b64({ exp: exp() })}.${'A'.repeat(86)}`),
+      'ERR_KEY_NOT_FOUND',
+    );
+    assert.match(plain.message, /kid "k2"/);
+    const junk = `${'x'.repeat(50)}<script>`;
+    const long = rejects(
+      () => verify(`${b64({ alg: 'ES256', kid: junk })}.${b64({ exp: exp() })}.${'A'.repeat(86)}`),
+      'ERR_KEY_NOT_FOUND',
+    );
+    assert.ok(!long.message.includes('xxxxx'), long.message);
+  });
+
   test('messages contain no token part and no secret', () => {
     const secret = 'a-very-secret-value-of-more-than-32-bytes!';
     const verify = createVerifier({

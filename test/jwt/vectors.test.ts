@@ -345,3 +345,39 @@ describe('JWK import and export round trip (importJwk, exportJwk)', () => {
     }
   }
 });
+
+describe("the seed tutorial's Odin token (test/fixtures/seed-odin.json)", () => {
+  const odin = JSON.parse(
+    readFileSync(new URL('../fixtures/seed-odin.json', import.meta.url), 'utf8'),
+  ) as { token: string; secret: string; header: object; payload: object };
+
+  test('verifies only when the weak secret and the missing exp are both allowed', () => {
+    const verified = createVerifier({
+      key: odin.secret,
+      algorithms: ['HS256'],
+      allowWeakKey: true,
+      requireExp: false,
+    })(odin.token);
+    assert.deepEqual(verified.header, odin.header);
+    assert.deepEqual(verified.payload, odin.payload);
+  });
+
+  test('is refused by default: the 14-byte secret is weak, and the token has no exp', () => {
+    assert.throws(
+      () => createVerifier({ key: odin.secret, algorithms: ['HS256'], requireExp: false }),
+      { code: 'ERR_KEY_WEAK' },
+    );
+    const verify = createVerifier({ key: odin.secret, algorithms: ['HS256'], allowWeakKey: true });
+    assert.throws(() => verify(odin.token), { code: 'ERR_JWT_CLAIM_MISSING', claim: 'exp' });
+  });
+
+  test('signing the same header and payload with the same secret gives the same token', () => {
+    const token = signCompact(JSON.stringify(odin.payload), {
+      key: odin.secret,
+      algorithm: 'HS256',
+      header: { typ: 'JWT' },
+      allowWeakKey: true,
+    });
+    assert.equal(token, odin.token);
+  });
+});

@@ -6,6 +6,7 @@ import { ALGORITHM_INFO, checkAlgorithmList, isAlgorithm } from '../lib/algorith
 import { decodeStrict, isCanonical } from '../lib/base64url.ts';
 import { type CheckFn, checkerFor } from '../lib/crypto.ts';
 import { JwtError } from '../lib/errors.ts';
+import { deepFreeze } from '../lib/freeze.ts';
 import { assertKeyFits, type PreparedKey, prepareKey } from '../lib/keys.ts';
 import type {
   Algorithm,
@@ -154,7 +155,7 @@ export function createCore(options: CoreOptions): Core {
         'ERR_KEY_NOT_FOUND',
         kid === undefined
           ? `no key in the set verifies ${alg}`
-          : `no key in the set has kid ${JSON.stringify(kid)} for ${alg}`,
+          : `no key in the set has ${shownKid(kid)} for ${alg}`,
       );
     }
     if (candidates.length === 1) return candidates[0]!;
@@ -200,13 +201,20 @@ export function createCore(options: CoreOptions): Core {
           'the payload is not canonical base64url (RFC 7515 §2: URL-safe alphabet, no padding, no whitespace)',
         );
       }
+      if (!isCanonical(token.slice(dot2 + 1))) {
+        throw new JwtError(
+          'ERR_JWT_MALFORMED',
+          'the signature is not canonical base64url (RFC 7515 §2: URL-safe alphabet, no padding, no whitespace)',
+        );
+      }
       return { dot1, dot2 };
     },
     header(token, parts) {
       const segment = token.slice(0, parts.dot1);
       let entry = headers.get(segment);
       if (entry === undefined) {
-        const header = parseHeader(segment, allowed, understood);
+        // Shared by every token with this header: frozen, so a caller cannot change it for others.
+        const header = deepFreeze(parseHeader(segment, allowed, understood));
         entry = {
           header,
           check: staticChecks
@@ -216,7 +224,9 @@ export function createCore(options: CoreOptions): Core {
               : undefined,
         };
         // Validated headers repeat across tokens: cache a few so the hot path skips JSON.parse.
-        if (headers.size < HEADER_CACHE_SIZE) headers.set(segment, entry);
+        // First in, first out, so headers crafted to fill it cannot keep real ones out for good.
+        if (headers.size >= HEADER_CACHE_SIZE) headers.delete(headers.keys().next().value!);
+        headers.set(segment, entry);
       }
       return entry;
     },
@@ -224,6 +234,11 @@ export function createCore(options: CoreOptions): Core {
       ? createResolverChecks(resolver, allowWeak)
       : () => Promise.reject(new Error('no resolver')),
   };
+}
+
+/** The token's kid for a message: shown only when short and plain, so no token content leaks. */
+function shownKid(kid: string): string {
+  return /^[A-Za-z0-9._:-]{1,40}$/.test(kid) ? `kid "${kid}"` : "the token's kid";
 }
 
 function parseHeader(segment: string, allowed: Set<string>, understood: Set<string>): JwtHeader {

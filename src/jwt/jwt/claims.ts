@@ -205,7 +205,8 @@ export function checkClaims(header: JwtHeader, payload: JwtPayload, rules: Claim
     }
   }
   for (const claim of rules.required) {
-    if (payload[claim] === undefined) {
+    // Own members only: "constructor" or "toString" are not claims a token has.
+    if (!Object.hasOwn(payload, claim) || payload[claim] === undefined) {
       throw new JwtError(
         'ERR_JWT_CLAIM_MISSING',
         `the token has no "${claim}" claim, which is required`,

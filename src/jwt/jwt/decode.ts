@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_TOKEN_LENGTH } from '../jws/core.ts';
-import { decodeStrict } from '../lib/base64url.ts';
+import { decodeStrict, isCanonical } from '../lib/base64url.ts';
 import { JwtError } from '../lib/errors.ts';
 import { parsePayload } from './verify.ts';
 
@@ -45,10 +45,13 @@ export function decodeUnverified(
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new JwtError('ERR_JWT_MALFORMED', 'the header is not a JSON object');
   }
+  if (!isCanonical(parts[1]!)) {
+    throw new JwtError('ERR_JWT_MALFORMED', 'the payload is not canonical base64url');
+  }
+  if (!isCanonical(parts[2]!)) {
+    throw new JwtError('ERR_JWT_MALFORMED', 'the signature is not canonical base64url');
+  }
   const dot1 = parts[0]!.length;
   const payload = parsePayload(token, { dot1, dot2: dot1 + 1 + parts[1]!.length });
-  if (parts[2] !== '' && !/^[A-Za-z0-9_-]+$/.test(parts[2]!)) {
-    throw new JwtError('ERR_JWT_MALFORMED', 'the signature is not base64url');
-  }
   return { header: header as Record<string, unknown>, payload };
 }

@@ -1,6 +1,7 @@
 import { assertSignature, createCore, type Parts } from '../jws/core.ts';
 import { ExpiringLru } from '../lib/cache.ts';
 import { JwtError } from '../lib/errors.ts';
+import { deepFreeze } from '../lib/freeze.ts';
 import type {
   AsyncVerifier,
   JwtHeader,
@@ -69,7 +70,8 @@ export function createVerifier<P = JwtPayload>(
     const payload = parsePayload(token, parts);
     const until = checkClaims(header, payload, rules);
     const result = { header, payload: payload as P };
-    if (cache) cache.set(token, Object.freeze(result), until);
+    // A cached result is handed to every caller of the same token: frozen all the way down.
+    if (cache) cache.set(token, deepFreeze(result), until);
     return result;
   };
 

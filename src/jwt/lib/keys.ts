@@ -24,6 +24,15 @@ export function prepareKey(input: KeyInput, usage: Usage): PreparedKey {
     return { key: fromString(input, usage), alg: undefined, kid: undefined };
   if (input instanceof Uint8Array) {
     if (input.byteLength === 0) throw new JwtError('ERR_KEY_INVALID', 'the secret is empty');
+    // PEM or JWK text read from a file (readFileSync gives bytes) is that key, never a secret:
+    // otherwise a public key file could become an HMAC secret (algorithm confusion).
+    if (looksLikeKeyText(input)) {
+      return {
+        key: fromString(Buffer.from(input).toString('utf8'), usage),
+        alg: undefined,
+        kid: undefined,
+      };
+    }
     return { key: createSecretKey(Buffer.from(input)), alg: undefined, kid: undefined };
   }
   if (input !== null && typeof input === 'object' && typeof (input as Jwk).kty === 'string') {
@@ -34,6 +43,15 @@ export function prepareKey(input: KeyInput, usage: Usage): PreparedKey {
     'ERR_KEY_INVALID',
     'no usable key: pass a secret (string or bytes), a PEM string, a JWK object or a KeyObject',
   );
+}
+
+/** True when bytes start (after whitespace) with a PEM armour line, or are a JWK as JSON text. */
+function looksLikeKeyText(bytes: Uint8Array): boolean {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || (bytes[i]! >= 0x09 && bytes[i]! <= 0x0d))) i++;
+  const text = Buffer.from(bytes.subarray(i));
+  if (text[0] === 0x7b) return text.includes('"kty"'); // a JWK as JSON text
+  return text.toString('latin1', 0, 10) === '-----BEGIN';
 }
 
 function forUsage(key: KeyObject, usage: Usage): KeyObject {

@@ -6,6 +6,13 @@
 
 export type { ExportJwkOptions, JwksEntry } from './jwk/jwk.ts';
 export { calculateThumbprint, createJwks, exportJwk, generateKey, importJwk } from './jwk/jwk.ts';
+export type {
+  RemoteJwks,
+  RemoteJwksFetch,
+  RemoteJwksOptions,
+  RemoteJwksResponse,
+} from './jwk/remote.ts';
+export { createRemoteJwks } from './jwk/remote.ts';
 export type { CompactSignOptions } from './jws/sign.ts';
 export { signCompact } from './jws/sign.ts';
 export type { CompactVerifierOptions, VerifiedJws } from './jws/verify.ts';

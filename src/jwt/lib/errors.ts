@@ -22,6 +22,8 @@ export const JWT_ERROR_CODES = {
   ERR_KEY_ALG_MISMATCH:
     "The key's type, curve or JWK alg does not fit the algorithm (an RSA key for HS256, a P-384 key for ES256).",
   ERR_KEY_NOT_FOUND: "No key in the set (or from the resolver) matches the token's kid and alg.",
+  ERR_JWKS_UNAVAILABLE:
+    "A remote JWK Set could not be fetched or read (network, timeout, HTTP status, size cap, not a JWK Set): a server-side fault, not the token's; retry later.",
 } as const;
 
 export type JwtErrorCode = keyof typeof JWT_ERROR_CODES;

@@ -1,0 +1,376 @@
+// The framework-free heart of the resource-server middleware: find the access token in a request
+// (Authorization header or a named cookie), verify it, and say what to answer when it fails.
+// The Fastify, Express and Hono adapters are thin wrappers over this module.
+//
+// Answers follow RFC 6750 §3: no token → 401 with a bare `WWW-Authenticate: Bearer`; a bad token →
+// 401 `invalid_token` with a description; a malformed request → 400 `invalid_request`; a valid
+// token without the role or scope a route needs → 403 `insufficient_scope`.
+
+import { parseCookie } from 'cookie';
+import {
+  type Algorithm,
+  createRemoteJwks,
+  createVerifier,
+  type Duration,
+  type Jwks,
+  JwtError,
+  type JwtHeader,
+  type JwtPayload,
+  type KeyInput,
+  type KeyResolver,
+  type RemoteJwksOptions,
+  type VerifiedJwt,
+} from '../jwt/index.ts';
+
+export interface AuthOptions {
+  /**
+   * The key that verifies tokens: a shared secret (HS*), a public key (PEM, JWK, KeyObject), a JWK
+   * Set object, or a resolver. Exactly one of `key` and `jwksUri`.
+   */
+  key?: KeyInput | Jwks | KeyResolver;
+  /** The auth server's JWKS URL (e.g. `https://auth.example/.well-known/jwks.json`). */
+  jwksUri?: string | URL;
+  /** Options of the remote JWKS client (timeout, size cap, cool-down). */
+  jwksOptions?: RemoteJwksOptions;
+  /** The allow-list of algorithms. Required: an algorithm is never guessed. */
+  algorithms: Algorithm[];
+  /** Expected `iss`. */
+  issuer?: string | string[];
+  /** Expected `aud`: the token must name one of these. */
+  audience?: string | string[];
+  /**
+   * Expected `typ` header. Default `at+jwt` (RFC 9068 access tokens, as the laissez auth server
+   * issues); `false` accepts any.
+   */
+  typ?: string | false;
+  /** Claims that must be present besides `exp`. Default `['sub']`. */
+  requiredClaims?: string[];
+  /** Leeway for `exp`, `nbf` and `iat`. Default 0. */
+  clockTolerance?: Duration;
+  /** Reuse verified tokens (keyed by the whole token, never past `exp`). Default off. */
+  cache?: boolean | { max?: number };
+  /** Also read the token from this cookie (e.g. `laissez_at`). Default: header only. */
+  cookie?: string;
+  /** Accept an HMAC secret shorter than the hash output. Default false. */
+  allowWeakKey?: boolean;
+  /** Longest token accepted, in characters. Default 16384. */
+  maxTokenLength?: number;
+  /** The clock in milliseconds (tests). */
+  now?: () => number;
+  /**
+   * Called when the keys cannot be had (the JWKS is unreachable or serves no usable key); the
+   * request gets a 503. Default: one line on stderr. The error never holds a token or a key.
+   */
+  onKeyError?: (error: JwtError) => void;
+}
+
+/** What a verified request carries: `request.auth`, `req.auth`, `c.get('auth')`. */
+export interface AuthContext<P extends JwtPayload = JwtPayload> {
+  /** The verified claims. */
+  readonly claims: P;
+  readonly header: JwtHeader;
+  /** The token's `sub`. */
+  readonly subject: string;
+  /** `roles` of the token (an array of strings), or empty. */
+  readonly roles: readonly string[];
+  /** `scope` (space-separated, RFC 9068) or `scp` (array) of the token, or empty. */
+  readonly scopes: readonly string[];
+  /** The raw access token, to forward to another service. */
+  readonly token: string;
+}
+
+/** Why a request is refused, ready to send. */
+export interface AuthFailure {
+  readonly status: 400 | 401 | 403 | 503;
+  readonly error:
+    | 'invalid_request'
+    | 'invalid_token'
+    | 'insufficient_scope'
+    | 'temporarily_unavailable';
+  readonly description: string;
+  /** The headers to send: `WWW-Authenticate` (or `Retry-After` for 503) and `Cache-Control`. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type AuthOutcome<P extends JwtPayload = JwtPayload> =
+  | { readonly ok: true; readonly auth: AuthContext<P> }
+  | { readonly ok: false; readonly failure: AuthFailure };
+
+/** What a route requires beyond a valid token. */
+export interface Requirement {
+  /** The token's `roles` must hold at least one of these. */
+  roles?: string[];
+  /** The token's scopes must include every one of these. */
+  scopes?: string[];
+}
+
+/** The request parts the core reads; adapters pass them in. */
+export interface RequestParts {
+  /** The `Authorization` header. */
+  authorization: string | undefined;
+  /** The raw `Cookie` header (only read when the `cookie` option is set). */
+  cookie: string | undefined;
+}
+
+export interface Authenticator<P extends JwtPayload = JwtPayload> {
+  /** Synchronous with a static key or key set; a Promise with `jwksUri` or a resolver. */
+  authenticate(request: RequestParts): AuthOutcome<P> | Promise<AuthOutcome<P>>;
+  /** Checks a requirement against a verified request; undefined when it is met. */
+  authorize(auth: AuthContext<P>, requirement: Requirement): AuthFailure | undefined;
+  /** The options' requirement check, done once: throws TypeError on a bad one. */
+  checkRequirement(requirement: Requirement): Requirement;
+}
+
+const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/** A quoted-string for a header parameter: no quotes, backslashes or control characters. */
+function quoted(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+  return `"${text.replace(/["\\\u0000-\u001f\u007f]/g, '')}"`;
+}
+
+function fail(
+  status: AuthFailure['status'],
+  error: AuthFailure['error'],
+  description: string,
+  extra = '',
+): { ok: false; failure: AuthFailure } {
+  const challenge = `Bearer error="${error}", error_description=${quoted(description)}${extra}`;
+  const headers = { 'www-authenticate': challenge, 'cache-control': 'no-store' };
+  return { ok: false, failure: { status, error, description, headers } };
+}
+
+/** Seconds a client is told to wait when the keys are unavailable. */
+const RETRY_AFTER = 5;
+
+const KEYS_UNAVAILABLE: { ok: false; failure: AuthFailure } = {
+  ok: false,
+  failure: {
+    status: 503,
+    error: 'temporarily_unavailable',
+    description: 'the keys that check access tokens cannot be loaded right now; try again shortly',
+    headers: { 'retry-after': String(RETRY_AFTER), 'cache-control': 'no-store' },
+  },
+};
+
+const MISSING: { ok: false; failure: AuthFailure } = {
+  ok: false,
+  failure: {
+    status: 401,
+    error: 'invalid_token',
+    description: 'an access token is required: send "Authorization: Bearer <token>"',
+    // RFC 6750 §3.1: a request without credentials gets the bare challenge, no error code.
+    headers: { 'www-authenticate': 'Bearer', 'cache-control': 'no-store' },
+  },
+};
+
+/** A short reason for a refused token, safe to show: it never contains the token or a key. */
+export function describeJwtError(error: JwtError): string {
+  switch (error.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'the access token has expired';
+    case 'ERR_JWT_NOT_YET_VALID':
+      return 'the access token is not valid yet';
+    case 'ERR_JWS_SIGNATURE_INVALID':
+    case 'ERR_KEY_NOT_FOUND':
+      return 'the access token signature is not valid';
+    case 'ERR_JWT_CLAIM_INVALID':
+    case 'ERR_JWT_CLAIM_MISSING':
+      return error.claim === 'typ'
+        ? 'this is not an access token'
+        : `the access token "${error.claim}" claim is not valid`;
+    case 'ERR_JWS_ALG_NOT_ALLOWED':
+      return 'the access token algorithm is not accepted';
+    case 'ERR_JWT_TOO_LARGE':
+      return 'the access token is too large';
+    default:
+      return 'the access token is malformed';
+  }
+}
+
+/**
+ * Finds the token: the Authorization header (`Bearer`, any case) or the named cookie, never both.
+ * Returns the token, or the failure to answer.
+ */
+export function extractToken(
+  authorization: string | undefined,
+  cookieValue: string | undefined,
+): string | { ok: false; failure: AuthFailure } | undefined {
+  if (authorization !== undefined) {
+    const space = authorization.indexOf(' ');
+    const scheme = space === -1 ? authorization : authorization.slice(0, space);
+    const token = space === -1 ? '' : authorization.slice(space + 1).trim();
+    if (scheme.toLowerCase() !== 'bearer' || !TOKEN68.test(token)) {
+      const hint = /^bearer:/i.test(authorization)
+        ? ' (no colon after "Bearer")'
+        : scheme.toLowerCase() === 'bearer'
+          ? ''
+          : ` (the scheme must be Bearer, not ${quoted(scheme.slice(0, 20))})`;
+      return fail(
+        400,
+        'invalid_request',
+        `send the access token as "Authorization: Bearer <token>"${hint}`,
+      );
+    }
+    if (cookieValue !== undefined) {
+      return fail(
+        400,
+        'invalid_request',
+        'send the access token in one place: the Authorization header or the cookie, not both',
+      );
+    }
+    return token;
+  }
+  return cookieValue === undefined || cookieValue === '' ? undefined : cookieValue;
+}
+
+function checkStringList(value: unknown, name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((v) => typeof v === 'string' && v !== '')
+  ) {
+    throw new TypeError(`${name} must be a non-empty array of non-empty strings`);
+  }
+  return value as string[];
+}
+
+function contextOf<P extends JwtPayload>(token: string, verified: VerifiedJwt<P>): AuthContext<P> {
+  const claims = verified.payload;
+  const { roles, scope, scp } = claims as Record<string, unknown>;
+  const scopes =
+    typeof scope === 'string'
+      ? scope.split(' ').filter(Boolean)
+      : Array.isArray(scp)
+        ? scp.filter((s): s is string => typeof s === 'string')
+        : [];
+  return {
+    claims,
+    header: verified.header,
+    subject: claims.sub as string,
+    roles: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [],
+    scopes,
+    token,
+  };
+}
+
+/**
+ * Prepares token checking for a resource server once. Bad options are a TypeError here, not at
+ * the first request.
+ */
+export function createAuthenticator<P extends JwtPayload = JwtPayload>(
+  options: AuthOptions,
+): Authenticator<P> {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('laissez middleware needs options: { algorithms, key | jwksUri, ... }');
+  }
+  if ((options.key === undefined) === (options.jwksUri === undefined)) {
+    throw new TypeError(
+      'give exactly one key source: key (a secret, a public key or a JWK Set) or jwksUri (the auth server JWKS URL)',
+    );
+  }
+  if (!Array.isArray(options.algorithms) || options.algorithms.length === 0) {
+    throw new TypeError('algorithms is required: the list of algorithms to accept, e.g. ["EdDSA"]');
+  }
+  if (options.cookie !== undefined && (typeof options.cookie !== 'string' || !options.cookie)) {
+    throw new TypeError('cookie must be the name of the cookie that holds the access token');
+  }
+  const key =
+    options.jwksUri !== undefined
+      ? createRemoteJwks(options.jwksUri, options.jwksOptions)
+      : options.key!;
+  const typ = options.typ === undefined ? 'at+jwt' : options.typ;
+  const verify = createVerifier<P>({
+    key,
+    algorithms: options.algorithms,
+    ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+    ...(options.audience !== undefined ? { audience: options.audience } : {}),
+    ...(typ !== false ? { typ } : {}),
+    requiredClaims: options.requiredClaims ?? ['sub'],
+    ...(options.clockTolerance !== undefined ? { clockTolerance: options.clockTolerance } : {}),
+    ...(options.cache !== undefined ? { cache: options.cache } : {}),
+    ...(options.allowWeakKey !== undefined ? { allowWeakKey: options.allowWeakKey } : {}),
+    ...(options.maxTokenLength !== undefined ? { maxTokenLength: options.maxTokenLength } : {}),
+    ...(options.now !== undefined ? { now: options.now } : {}),
+  } as Parameters<typeof createVerifier>[0]) as (
+    token: string,
+  ) => VerifiedJwt<P> | Promise<VerifiedJwt<P>>;
+  const cookieName = options.cookie;
+
+  if (options.onKeyError !== undefined && typeof options.onKeyError !== 'function') {
+    throw new TypeError('onKeyError must be a function (error) => void');
+  }
+  const onKeyError =
+    options.onKeyError ??
+    ((error: JwtError) =>
+      console.error(`laissez: access tokens cannot be checked: ${error.message}`));
+
+  const refused = (error: unknown) => {
+    if (!(error instanceof JwtError)) throw error;
+    // The key source failed (a JWKS that cannot be fetched, or one with no usable key): the
+    // server's fault, not the token's, so 503 rather than 401.
+    if (error.code === 'ERR_JWKS_UNAVAILABLE' || error.code === 'ERR_KEY_INVALID') {
+      onKeyError(error);
+      return KEYS_UNAVAILABLE;
+    }
+    return fail(401, 'invalid_token', describeJwtError(error));
+  };
+
+  return {
+    authenticate(request) {
+      const cookieValue =
+        cookieName !== undefined && request.cookie !== undefined
+          ? parseCookie(request.cookie)[cookieName]
+          : undefined;
+      const token = extractToken(request.authorization, cookieValue);
+      if (token === undefined) return MISSING;
+      if (typeof token !== 'string') return token;
+      let verified: VerifiedJwt<P> | Promise<VerifiedJwt<P>>;
+      try {
+        verified = verify(token);
+      } catch (error) {
+        return refused(error);
+      }
+      if (verified instanceof Promise) {
+        return verified.then(
+          (v): AuthOutcome<P> => ({ ok: true, auth: contextOf(token, v) }),
+          refused,
+        );
+      }
+      return { ok: true, auth: contextOf(token, verified) };
+    },
+
+    authorize(auth, requirement) {
+      const { roles, scopes } = requirement;
+      if (roles !== undefined && !roles.some((role) => auth.roles.includes(role))) {
+        return fail(
+          403,
+          'insufficient_scope',
+          `this needs the role ${roles.map((r) => quoted(r)).join(' or ')}`,
+        ).failure;
+      }
+      if (scopes !== undefined) {
+        const missing = scopes.filter((s) => !auth.scopes.includes(s));
+        if (missing.length > 0) {
+          return fail(
+            403,
+            'insufficient_scope',
+            `this needs the scope ${missing.join(' ')}`,
+            `, scope=${quoted(scopes.join(' '))}`,
+          ).failure;
+        }
+      }
+      return undefined;
+    },
+
+    checkRequirement(requirement) {
+      if (requirement === null || typeof requirement !== 'object') {
+        throw new TypeError('a requirement is an object: { roles?: string[], scopes?: string[] }');
+      }
+      const roles = checkStringList(requirement.roles, 'roles');
+      const scopes = checkStringList(requirement.scopes, 'scopes');
+      return { ...(roles ? { roles } : {}), ...(scopes ? { scopes } : {}) };
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// laissez/hono: a middleware that verifies access tokens.
+//
+//   const auth = laissez({ algorithms: ['EdDSA'], jwksUri, issuer, audience });
+//   const app = new Hono<LaissezEnv>();
+//   app.get('/notes', auth, (c) => c.json(c.get('auth').subject));
+//   app.delete('/notes', auth.require({ roles: ['admin'] }), handler);
+
+import type { Context, MiddlewareHandler } from 'hono';
+import {
+  type AuthContext,
+  type AuthFailure,
+  type AuthOptions,
+  createAuthenticator,
+  type Requirement,
+} from './core.ts';
+
+export type { AuthContext, AuthFailure, AuthOptions, Requirement } from './core.ts';
+
+/** The Hono environment that types `c.get('auth')`. */
+export interface LaissezEnv {
+  Variables: { auth: AuthContext };
+}
+
+/** The middleware; `.require()` makes one that also needs a role or scope. */
+export interface AuthMiddleware extends MiddlewareHandler<LaissezEnv> {
+  require(requirement: Requirement): MiddlewareHandler<LaissezEnv>;
+}
+
+function refuse(c: Context, failure: AuthFailure): Response {
+  return c.json({ error: failure.error, error_description: failure.description }, failure.status, {
+    ...failure.headers,
+  });
+}
+
+/** Checks the options once and returns the middleware. */
+export function laissez(options: AuthOptions): AuthMiddleware {
+  const authenticator = createAuthenticator(options);
+  const handlerFor = (requirement: Requirement | undefined): MiddlewareHandler<LaissezEnv> =>
+    async function laissezAuth(c, next) {
+      const outcome = await authenticator.authenticate({
+        authorization: c.req.header('authorization'),
+        cookie: c.req.header('cookie'),
+      });
+      if (!outcome.ok) return refuse(c, outcome.failure);
+      const denied = requirement && authenticator.authorize(outcome.auth, requirement);
+      if (denied) return refuse(c, denied);
+      c.set('auth', outcome.auth);
+      await next();
+    };
+  const middleware = handlerFor(undefined) as AuthMiddleware;
+  middleware.require = (requirement) => handlerFor(authenticator.checkRequirement(requirement));
+  return middleware;
+}
+
+export default laissez;

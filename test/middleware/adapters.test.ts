@@ -1,0 +1,434 @@
+// The Fastify, Express and Hono adapters, each serving real HTTP on loopback, answer the same
+// cases the same way: valid, missing, malformed, expired, wrong audience, wrong typ, a refresh
+// token, a role guard, a scope guard, the cookie source, and a token in two places.
+import assert from 'node:assert/strict';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { serve } from '@hono/node-server';
+import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { createSigner, generateKey, type Jwk } from '../../src/jwt/index.ts';
+import type { AuthOptions } from '../../src/middleware/core.ts';
+import { laissez as expressAuth } from '../../src/middleware/express.ts';
+import { laissez as fastifyAuth } from '../../src/middleware/fastify.ts';
+import { laissez as honoAuth, type LaissezEnv } from '../../src/middleware/hono.ts';
+
+const SECRET = 'resource-server-test-secret-0123456789';
+const ISSUER = 'https://auth.example';
+const T0 = Date.UTC(2027, 0, 1);
+let clock = T0;
+const now = () => clock;
+
+const options = {
+  key: SECRET,
+  algorithms: ['HS256' as const],
+  issuer: ISSUER,
+  audience: 'notes',
+  cookie: 'laissez_at',
+  now,
+};
+
+const signer = (overrides: Record<string, unknown> = {}, typ = 'at+jwt') =>
+  createSigner({
+    key: SECRET,
+    algorithm: 'HS256',
+    typ,
+    issuer: ISSUER,
+    expiresIn: 900,
+    now: () => T0,
+    ...overrides,
+  });
+
+const tokens = {
+  user: signer({ audience: 'notes' })({ sub: 'u1', roles: ['user'], scope: 'notes:read' }),
+  admin: signer({ audience: 'notes' })({
+    sub: 'u2',
+    roles: ['user', 'admin'],
+    scope: 'notes:read notes:write',
+  }),
+  otherAudience: signer({ audience: 'billing' })({ sub: 'u1', roles: ['user'] }),
+  plainJwt: signer({ audience: 'notes' }, 'JWT')({ sub: 'u1', roles: ['user'] }),
+  noSub: signer({ audience: 'notes' })({ roles: ['user'] }),
+  otherKey: createSigner({
+    key: 'another-secret-that-is-long-enough-32b',
+    algorithm: 'HS256',
+    typ: 'at+jwt',
+    issuer: ISSUER,
+    audience: 'notes',
+    expiresIn: 900,
+    now: () => T0,
+  })({ sub: 'u1' }),
+};
+
+interface Server {
+  url: string;
+  close(): Promise<void>;
+}
+
+type Who = { sub: string; roles: readonly string[]; scopes: readonly string[] };
+
+async function fastifyServer(opts: AuthOptions = options): Promise<Server> {
+  const app = Fastify();
+  await app.register(fastifyAuth, opts);
+  const who = (auth: { subject: string; roles: readonly string[]; scopes: readonly string[] }) =>
+    ({ sub: auth.subject, roles: auth.roles, scopes: auth.scopes }) satisfies Who;
+  app.get('/me', { onRequest: app.authenticate }, async (request) => who(request.auth!));
+  app.get(
+    '/admin',
+    { onRequest: app.authenticate.require({ roles: ['admin'] }) },
+    async (request) => who(request.auth!),
+  );
+  app.get(
+    '/write',
+    { onRequest: app.authenticate.require({ scopes: ['notes:write'] }) },
+    async (r) => who(r.auth!),
+  );
+  app.get('/open', async (request) => ({ auth: request.auth }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url, close: () => app.close() };
+}
+
+async function expressServer(opts: AuthOptions = options): Promise<Server> {
+  const app = express();
+  const auth = expressAuth(opts);
+  const who = (req: express.Request) => ({
+    sub: req.auth!.subject,
+    roles: req.auth!.roles,
+    scopes: req.auth!.scopes,
+  });
+  app.get('/me', auth, (req, res) => {
+    res.json(who(req));
+  });
+  app.get('/admin', auth.require({ roles: ['admin'] }), (req, res) => {
+    res.json(who(req));
+  });
+  app.get('/write', auth.require({ scopes: ['notes:write'] }), (req, res) => {
+    res.json(who(req));
+  });
+  app.get('/open', (req, res) => {
+    res.json({ auth: req.auth ?? null });
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function honoServer(opts: AuthOptions = options): Promise<Server> {
+  const app = new Hono<LaissezEnv>();
+  const auth = honoAuth(opts);
+  const who = (c: { get(key: 'auth'): LaissezEnv['Variables']['auth'] }) => {
+    const a = c.get('auth');
+    return { sub: a.subject, roles: a.roles, scopes: a.scopes };
+  };
+  app.get('/me', auth, (c) => c.json(who(c)));
+  app.get('/admin', auth.require({ roles: ['admin'] }), (c) => c.json(who(c)));
+  app.get('/write', auth.require({ scopes: ['notes:write'] }), (c) => c.json(who(c)));
+  app.get('/open', (c) => c.json({ auth: null }));
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function get(url: string, headers: Record<string, string> = {}) {
+  const r = await fetch(url, { headers });
+  const text = await r.text();
+  return {
+    status: r.status,
+    challenge: r.headers.get('www-authenticate'),
+    retryAfter: r.headers.get('retry-after'),
+    body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
+  };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+for (const [name, make] of [
+  ['fastify', fastifyServer],
+  ['express', expressServer],
+  ['hono', honoServer],
+] as const) {
+  describe(`laissez/${name}`, () => {
+    let server: Server;
+    before(async () => {
+      server = await make();
+    });
+    after(() => server.close());
+
+    test('a valid token: 200 and the claims on the request', async () => {
+      clock = T0 + 60_000;
+      const r = await get(`${server.url}/me`, bearer(tokens.user));
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(r.body, { sub: 'u1', roles: ['user'], scopes: ['notes:read'] });
+      // The scheme is case-insensitive (RFC 7235 §2.1).
+      assert.equal(
+        (await get(`${server.url}/me`, { authorization: `bEaReR ${tokens.user}` })).status,
+        200,
+      );
+    });
+
+    test('no token: 401 with a bare Bearer challenge', async () => {
+      const r = await get(`${server.url}/me`);
+      assert.equal(r.status, 401);
+      assert.equal(r.challenge, 'Bearer');
+      assert.equal(r.body.error, 'invalid_token');
+      assert.match(r.body.error_description as string, /Authorization: Bearer <token>/);
+    });
+
+    test('malformed: a bad token is 401 invalid_token; a bad header is 400 with the right form', async () => {
+      const bad = await get(`${server.url}/me`, bearer('not.a.token'));
+      assert.equal(bad.status, 401);
+      assert.equal(bad.body.error, 'invalid_token');
+      assert.match(
+        bad.challenge!,
+        /^Bearer error="invalid_token", error_description="the access token is malformed"$/,
+      );
+      const colon = await get(`${server.url}/me`, { authorization: `Bearer: ${tokens.user}` });
+      assert.equal(colon.status, 400);
+      assert.equal(colon.body.error, 'invalid_request');
+      assert.match(colon.body.error_description as string, /no colon after "Bearer"/);
+      const basic = await get(`${server.url}/me`, { authorization: 'Basic dXNlcjpwYXNz' });
+      assert.equal(basic.status, 400);
+      assert.match(basic.body.error_description as string, /the scheme must be Bearer/);
+    });
+
+    test('expired: 401 saying so, after exp and not before', async () => {
+      clock = T0 + 899_000;
+      assert.equal((await get(`${server.url}/me`, bearer(tokens.user))).status, 200);
+      clock = T0 + 900_000;
+      const r = await get(`${server.url}/me`, bearer(tokens.user));
+      assert.equal(r.status, 401);
+      assert.equal(r.body.error_description, 'the access token has expired');
+      assert.match(
+        r.challenge!,
+        /error="invalid_token", error_description="the access token has expired"/,
+      );
+      clock = T0 + 60_000;
+    });
+
+    test('wrong audience, wrong key, no sub: 401 invalid_token', async () => {
+      for (const [token, why] of [
+        [tokens.otherAudience, 'the access token "aud" claim is not valid'],
+        [tokens.otherKey, 'the access token signature is not valid'],
+        [tokens.noSub, 'the access token "sub" claim is not valid'],
+      ] as const) {
+        const r = await get(`${server.url}/me`, bearer(token));
+        assert.equal(r.status, 401, why);
+        assert.equal(r.body.error_description, why);
+      }
+    });
+
+    test('wrong typ and a refresh token are not access tokens', async () => {
+      const jwt = await get(`${server.url}/me`, bearer(tokens.plainJwt));
+      assert.equal(jwt.status, 401);
+      assert.equal(jwt.body.error_description, 'this is not an access token');
+      const refresh = await get(`${server.url}/me`, bearer(`rt_${'A'.repeat(43)}`));
+      assert.equal(refresh.status, 401);
+      assert.equal(refresh.body.error, 'invalid_token');
+    });
+
+    test('role guard: 403 insufficient_scope without the role, 200 with it', async () => {
+      const denied = await get(`${server.url}/admin`, bearer(tokens.user));
+      assert.equal(denied.status, 403);
+      assert.equal(denied.body.error, 'insufficient_scope');
+      assert.match(denied.challenge!, /^Bearer error="insufficient_scope"/);
+      const allowed = await get(`${server.url}/admin`, bearer(tokens.admin));
+      assert.equal(allowed.status, 200);
+      assert.equal(allowed.body.sub, 'u2');
+      // The guard still authenticates first: no token is 401, not 403.
+      assert.equal((await get(`${server.url}/admin`)).status, 401);
+    });
+
+    test('scope guard: every listed scope is needed; the challenge names them', async () => {
+      const denied = await get(`${server.url}/write`, bearer(tokens.user));
+      assert.equal(denied.status, 403);
+      assert.match(denied.challenge!, /scope="notes:write"/);
+      assert.equal((await get(`${server.url}/write`, bearer(tokens.admin))).status, 200);
+    });
+
+    test('cookie source: the named cookie works; header and cookie together are 400', async () => {
+      const r = await get(`${server.url}/me`, { cookie: `theme=dark; laissez_at=${tokens.user}` });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.sub, 'u1');
+      const other = await get(`${server.url}/me`, { cookie: `session=${tokens.user}` });
+      assert.equal(other.status, 401, 'only the configured cookie is read');
+      const both = await get(`${server.url}/me`, {
+        ...bearer(tokens.user),
+        cookie: `laissez_at=${tokens.user}`,
+      });
+      assert.equal(both.status, 400);
+      assert.equal(both.body.error, 'invalid_request');
+    });
+
+    test('routes without the middleware are untouched', async () => {
+      const r = await get(`${server.url}/open`, bearer('garbage'));
+      assert.equal(r.status, 200);
+      assert.equal(r.body.auth, null);
+    });
+  });
+}
+
+describe('options are checked when the middleware is made', () => {
+  const makers = {
+    express: (o: unknown) => expressAuth(o as never),
+    hono: (o: unknown) => honoAuth(o as never),
+    fastify: async (o: unknown) => {
+      const app = Fastify();
+      try {
+        await app.register(fastifyAuth, o as never);
+        await app.ready();
+      } finally {
+        await app.close();
+      }
+    },
+  };
+  for (const [name, make] of Object.entries(makers)) {
+    test(`${name}: missing algorithms, no key source, two key sources, weak secret`, async () => {
+      const cases: Array<[unknown, RegExp]> = [
+        [{ key: SECRET }, /algorithms is required/],
+        [{ algorithms: ['HS256'] }, /exactly one key source/],
+        [
+          { key: SECRET, jwksUri: 'https://auth.example/jwks', algorithms: ['HS256'] },
+          /exactly one key source/,
+        ],
+        [{ key: 'short', algorithms: ['HS256'] }, /shorter|weak|bytes/i],
+        [{ key: SECRET, algorithms: ['HS256'], cookie: '' }, /cookie must be/],
+      ];
+      for (const [o, message] of cases) {
+        await assert.rejects(async () => make(o), message);
+      }
+    });
+  }
+  test('a bad requirement is a TypeError when the guard is made', () => {
+    const auth = expressAuth(options);
+    assert.throws(() => auth.require({ roles: [] }), /roles must be a non-empty array/);
+    assert.throws(() => auth.require({ scopes: [''] }), /scopes must be a non-empty array/);
+  });
+});
+
+describe('a public key instead of a secret', () => {
+  test('EdDSA: the resource server holds only the public JWK', async () => {
+    const { privateJwk, publicJwk } = generateKey('EdDSA', { kid: 'k1' });
+    const token = createSigner({
+      key: privateJwk,
+      algorithm: 'EdDSA',
+      kid: 'k1',
+      typ: 'at+jwt',
+      expiresIn: 60,
+    })({ sub: 'u9' });
+    const app = express();
+    app.get('/me', expressAuth({ key: publicJwk as Jwk, algorithms: ['EdDSA'] }), (req, res) => {
+      res.json({ sub: req.auth!.subject });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await get(`http://127.0.0.1:${port}/me`, bearer(token));
+      assert.deepEqual(r.body, { sub: 'u9' });
+      const hs = createSigner({ key: SECRET, algorithm: 'HS256', typ: 'at+jwt', expiresIn: 60 })({
+        sub: 'u9',
+      });
+      const refused = await get(`http://127.0.0.1:${port}/me`, bearer(hs));
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.error_description, 'the access token algorithm is not accepted');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+/** A JWKS endpoint on loopback that counts its hits; `up = false` makes it answer 503. */
+async function jwksServer(keys: Jwk[]) {
+  const state = { hits: 0, up: true, keys };
+  const server: HttpServer = createServer((_req, res) => {
+    state.hits++;
+    if (!state.up) return void res.writeHead(503).end();
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' });
+    res.end(JSON.stringify({ keys: state.keys }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    state,
+    url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('a JWKS URL as the key source', () => {
+  const k1 = generateKey('ES256', { kid: 'k1' });
+  const k2 = generateKey('ES256', { kid: 'k2' });
+  const esToken = (key: Jwk, kid: string, extra: Record<string, unknown> = {}) =>
+    createSigner({ key, algorithm: 'ES256', kid, typ: 'at+jwt', issuer: ISSUER, expiresIn: 900 })({
+      sub: 'u7',
+      roles: ['user'],
+      ...extra,
+    });
+
+  for (const [name, make] of [
+    ['fastify', fastifyServer],
+    ['express', expressServer],
+    ['hono', honoServer],
+  ] as const) {
+    test(`${name}: verifies against the live set, ignores jku, answers 503 when the set is down`, async () => {
+      const jwks = await jwksServer([k1.publicJwk as Jwk]);
+      const attacker = await jwksServer([k2.publicJwk as Jwk]);
+      const logged: string[] = [];
+      const server = await make({
+        jwksUri: jwks.url,
+        jwksOptions: { cooldown: 0 },
+        algorithms: ['ES256'],
+        issuer: ISSUER,
+        onKeyError: (error) => logged.push(error.code),
+      });
+      try {
+        const ok = await get(`${server.url}/me`, bearer(esToken(k1.privateJwk, 'k1')));
+        assert.equal(ok.status, 200, JSON.stringify(ok.body));
+        assert.equal(ok.body.sub, 'u7');
+        assert.equal(jwks.state.hits, 1);
+        // A token may not choose where keys come from: jku is never followed.
+        const forged = esToken(k2.privateJwk, 'k2');
+        const withJku = createSigner({
+          key: k2.privateJwk,
+          algorithm: 'ES256',
+          kid: 'k2',
+          typ: 'at+jwt',
+          issuer: ISSUER,
+          expiresIn: 900,
+          header: { jku: attacker.url },
+        })({ sub: 'u7' });
+        for (const token of [forged, withJku]) {
+          const r = await get(`${server.url}/me`, bearer(token));
+          assert.equal(r.status, 401);
+          assert.equal(r.body.error, 'invalid_token');
+        }
+        assert.equal(attacker.state.hits, 0);
+        // The set goes down: a new kid cannot be checked, so 503 with Retry-After, not 401.
+        jwks.state.up = false;
+        const down = await get(`${server.url}/me`, bearer(esToken(k2.privateJwk, 'k2')));
+        assert.equal(down.status, 503);
+        assert.equal(down.body.error, 'temporarily_unavailable');
+        assert.equal(down.retryAfter, '5');
+        assert.deepEqual(logged, ['ERR_JWKS_UNAVAILABLE']);
+        // Keys already held keep working while the set is down.
+        const held = await get(`${server.url}/me`, bearer(esToken(k1.privateJwk, 'k1')));
+        assert.equal(held.status, 200);
+      } finally {
+        await server.close();
+        await jwks.close();
+        await attacker.close();
+      }
+    });
+  }
+});

@@ -1,6 +1,8 @@
 // The key ring: signing keys live in the store so they survive restarts and are shared by every
 // auth server on the same database. One key signs; older keys keep verifying until every token
-// they signed has expired (retiresAt), then they are deleted.
+// they signed has expired (retiresAt), then they are deleted. A rotated-in key is published first
+// and signs only from its activatesAt, so that every auth server (reloading the ring) and every
+// resource server (caching the JWKS) knows it before the first token it signs.
 import { randomBytes } from 'node:crypto';
 import {
   type Algorithm,
@@ -30,8 +32,16 @@ export interface KeyRingOptions {
   audience: string;
   /** Access-token lifetime in seconds: a retired key keeps verifying this long (plus leeway). */
   accessTtl: number;
+  /**
+   * Seconds between a rotation and the new key's first signature; meanwhile it is only published.
+   * Longer than the ring reload interval and the JWKS max-age. Default 300.
+   */
+  publishDelay?: number;
   now: () => number;
 }
+
+/** Leeway, in ms, added to a retired key's life beyond the last token it may have signed. */
+const RETIRE_LEEWAY = 60_000;
 
 export class KeyRing {
   readonly #store: Store;
@@ -41,26 +51,44 @@ export class KeyRing {
   #verifier: SyncVerifier | undefined;
   #jwks: Jwks = { keys: [] };
   #loadedAt = 0;
+  #current: SigningKey | undefined;
+  /** When a published key starts signing: the ring is rebuilt then. */
+  #switchAt = Number.POSITIVE_INFINITY;
 
   private constructor(store: Store, options: KeyRingOptions) {
     this.#store = store;
     this.#options = options;
   }
 
-  /** Loads the ring, making a first key (or a key of a newly configured algorithm). */
+  /**
+   * Loads the ring. A new database gets a first key, and a newly configured algorithm a key of
+   * its own; both sign at once (there is no earlier token a verifier could be missing it for).
+   */
   static async open(store: Store, options: KeyRingOptions): Promise<KeyRing> {
     const ring = new KeyRing(store, options);
     await ring.reload();
-    const active = ring.#keys.find((k) => k.retiresAt === null);
-    if (!active || active.alg !== options.alg) await ring.rotate();
+    const latest = ring.#latest();
+    if (!latest || latest.alg !== options.alg) await ring.rotate({ immediate: true });
     return ring;
   }
 
   /** The key that signs now. */
   get current(): SigningKey {
-    const key = this.#keys.find((k) => k.retiresAt === null) ?? this.#keys[0];
-    if (!key) throw new Error('the key ring is empty');
-    return key;
+    if (this.#options.now() >= this.#switchAt) this.#build();
+    if (!this.#current) throw new Error('the key ring is empty');
+    return this.#current;
+  }
+
+  /** Seconds a rotated-in key is published before it signs. */
+  get publishDelay(): number {
+    return this.#options.publishDelay ?? 300;
+  }
+
+  /** The key that signs now or will sign next: the one with the latest activatesAt. */
+  #latest(): SigningKey | undefined {
+    let latest: SigningKey | undefined;
+    for (const key of this.#keys) if (!latest || key.activatesAt > latest.activatesAt) latest = key;
+    return latest;
   }
 
   get keys(): readonly SigningKey[] {
@@ -84,10 +112,14 @@ export class KeyRing {
     return true;
   }
 
-  /** Adds a new signing key; the others retire once every token they signed has expired. */
-  async rotate(): Promise<SigningKey> {
+  /**
+   * Adds a new signing key, published now and signing after `publishDelay` (at once with
+   * `immediate`); the others retire once every token they may sign until then has expired.
+   */
+  async rotate(options: { immediate?: boolean } = {}): Promise<SigningKey> {
     const now = this.#options.now();
     const alg = this.#options.alg;
+    const activatesAt = options.immediate ? now : now + this.publishDelay * 1000;
     // A short random kid keeps tokens small; 48 bits are plenty for a handful of live keys.
     const kid = randomBytes(6).toString('base64url');
     const { privateJwk, publicJwk } = generateKey(alg, { kid });
@@ -97,17 +129,35 @@ export class KeyRing {
       privateJwk: JSON.stringify(privateJwk),
       publicJwk: publicJwk ? JSON.stringify(publicJwk) : null,
       createdAt: now,
+      activatesAt,
       retiresAt: null,
     };
     await this.#store.addSigningKey(key);
-    await this.#store.retireOtherKeys(kid, now + (this.#options.accessTtl + 60) * 1000);
+    await this.#store.retireOtherKeys(
+      kid,
+      activatesAt + this.#options.accessTtl * 1000 + RETIRE_LEEWAY,
+    );
     await this.reload();
     return key;
   }
 
   #build(): void {
     const { issuer, audience, now } = this.#options;
-    const current = this.current;
+    const at = now();
+    // The signing key: the latest activated one (a key of the ring is never in the future alone:
+    // open() makes an immediate one, so the fallback is only for clocks set back).
+    let current: SigningKey | undefined;
+    let switchAt = Number.POSITIVE_INFINITY;
+    for (const key of this.#keys) {
+      if (key.activatesAt <= at) {
+        if (!current || key.activatesAt > current.activatesAt) current = key;
+      } else if (key.activatesAt < switchAt) {
+        switchAt = key.activatesAt;
+      }
+    }
+    current ??= this.#keys[0]!;
+    this.#current = current;
+    this.#switchAt = switchAt;
     // Tokens stay small (the default one is under 300 characters). The kid is in the header only
     // for asymmetric keys, which other services pick from the JWKS; an HMAC secret never leaves
     // this server, which tries its few live secrets in turn (one, or two during a rotation).
@@ -138,6 +188,7 @@ export class KeyRing {
 
   /** Signs an access token for these claims. */
   sign(claims: Record<string, unknown>): string {
+    if (this.#options.now() >= this.#switchAt) this.#build();
     if (!this.#signer) throw new Error('the key ring is empty');
     // 96 random bits: unique among live tokens, and 6 characters shorter than a 128-bit id.
     return this.#signer({ ...claims, jti: randomBytes(12).toString('base64url') });

@@ -1,15 +1,24 @@
-// `laissez keys generate` (and, later, `keys list|rotate`).
+// `laissez keys generate`, and `keys list|rotate` on the auth server's key ring.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeyRing, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
 import { ALGORITHMS, generateKey } from '../jwt/index.ts';
+import type { SigningKey } from '../store/types.ts';
 import {
   algorithmsFlag,
   type Command,
   type CommandGroup,
+  colourEnabled,
+  durationFlag,
   EXIT,
   expectPositionals,
+  type Io,
+  painter,
   parseCommandLine,
   UsageError,
   writeJson,
+  writeOut,
 } from './io.ts';
 
 const generate: Command = {
@@ -60,5 +69,233 @@ Examples:
   },
 };
 
+// --- the auth server's key ring: list and rotate -----------------------------------------------
+
+const RING_OPTIONS = {
+  'data-dir': { type: 'string' },
+  'access-ttl': { type: 'string' },
+  'key-publish-delay': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const RING_HELP = `  --data-dir DIR            the server's data directory (LAISSEZ_DATA_DIR; default ./data)
+  --json                    print JSON
+  -h, --help`;
+
+type KeyState = 'signing' | 'published' | 'retiring';
+
+/** What `keys list` shows of a key: never its private half. */
+function describeKey(key: SigningKey, now: number, signing: string | undefined) {
+  const state: KeyState =
+    key.kid === signing ? 'signing' : key.activatesAt > now ? 'published' : 'retiring';
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    state,
+    createdAt: new Date(key.createdAt).toISOString(),
+    activatesAt: new Date(key.activatesAt).toISOString(),
+    retiresAt: key.retiresAt === null ? null : new Date(key.retiresAt).toISOString(),
+  };
+}
+
+/** The key that signs at `now`: the latest activated one (as the key ring picks it). */
+function signingKid(keys: readonly SigningKey[], now: number): string | undefined {
+  let current: SigningKey | undefined;
+  for (const key of keys) {
+    if (key.activatesAt <= now && (!current || key.activatesAt > current.activatesAt)) {
+      current = key;
+    }
+  }
+  return current?.kid;
+}
+
+/** Opens the server's existing database; a missing one is a usage error, never created here. */
+async function openRing(dataDir: string) {
+  const path = join(dataDir, 'laissez.db');
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `no laissez database at ${path}: start the server once (laissez serve) or point --data-dir / LAISSEZ_DATA_DIR at its data directory`,
+    );
+  }
+  const { openSqliteStore } = await import('../store/sqlite.ts');
+  const store = openSqliteStore({ path });
+  await store.migrate();
+  return store;
+}
+
+function ringSettings(values: Record<string, string | boolean | undefined>, env: Io['env']) {
+  const dataDir = (values['data-dir'] as string | undefined) ?? env['LAISSEZ_DATA_DIR'] ?? './data';
+  const ttlText =
+    (values['access-ttl'] as string | undefined) ?? env['LAISSEZ_ACCESS_TTL'] ?? '15m';
+  const delayText =
+    (values['key-publish-delay'] as string | undefined) ?? env['LAISSEZ_KEY_PUBLISH_DELAY'] ?? '5m';
+  const accessTtl = durationFlag(ttlText, '--access-ttl');
+  if (accessTtl <= 0) throw new UsageError('--access-ttl must be longer than 0');
+  return { dataDir, accessTtl, publishDelay: durationFlag(delayText, '--key-publish-delay') };
+}
+
+function printKeys(io: Io, keys: ReturnType<typeof describeKey>[]): void {
+  const paint = painter(colourEnabled(io.stdout, io.env));
+  const rows = keys.map((k) => [
+    k.kid,
+    k.alg,
+    k.state,
+    k.state === 'signing'
+      ? `since ${k.activatesAt}`
+      : k.state === 'published'
+        ? `signs from ${k.activatesAt}`
+        : `verifies until ${k.retiresAt ?? '?'}`,
+  ]);
+  const header = ['KID', 'ALG', 'STATE', 'WHEN'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  writeOut(io, paint('bold', line(header)));
+  for (const row of rows) {
+    const text = line(row);
+    writeOut(io, row[2] === 'signing' ? paint('green', text) : text);
+  }
+}
+
+const list: Command = {
+  summary: "list the auth server's signing keys",
+  help: `Usage: laissez keys list [--data-dir DIR] [--json]
+
+Lists the signing keys in the auth server's database, newest first, with their state:
+  signing     the key that signs access tokens now
+  published   in the JWKS already; signs from the time shown (after a rotation)
+  retiring    signs no more; verifies (and stays in the JWKS) until every token it signed expired
+No key material is printed.
+
+Options:
+${RING_HELP}
+
+Exit codes: 0 listed, 2 usage error (no database in the data directory).
+
+Examples:
+  laissez keys list --data-dir /var/lib/laissez
+  laissez keys list --json | jq -r '.[] | select(.state == "signing") | .kid'`,
+  async run(args, context) {
+    const { values, positionals } = parseCommandLine(args, {
+      'data-dir': RING_OPTIONS['data-dir'],
+      json: RING_OPTIONS.json,
+    });
+    expectPositionals(positionals, 0, '');
+    const { dataDir } = ringSettings(values, context.io.env);
+    const store = await openRing(dataDir);
+    try {
+      const now = context.io.now();
+      const keys = await store.listSigningKeys();
+      const signing = signingKid(keys, now);
+      const shown = keys.map((k) => describeKey(k, now, signing));
+      if (values.json) writeJson(context.io, shown);
+      else if (shown.length === 0)
+        writeOut(context.io, 'no signing keys yet: the server makes one when it starts');
+      else printKeys(context.io, shown);
+      return EXIT.OK;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+const rotate: Command = {
+  summary: 'add a new signing key to the auth server (no restart)',
+  help: `Usage: laissez keys rotate [--data-dir DIR] [--alg A] [--immediate] [--json]
+
+Adds a new signing key to the auth server's database. Running servers pick it up within their
+--key-reload interval (30 s by default); no restart. The new key is published in the JWKS at once
+and signs only after --key-publish-delay (5 m by default), so that every server and every cached
+JWKS knows it before the first token it signs. The keys it replaces stop signing then, and stay in
+the JWKS until every access token they signed has expired; then they leave.
+
+Run it with the server's settings (the same LAISSEZ_* environment): the access-token lifetime
+decides how long the old key keeps verifying.
+
+Options:
+  --alg A                   the new key's algorithm: ${SIGNING_ALGORITHMS.join(', ')}
+                            (LAISSEZ_ALG; default: the algorithm of the current key)
+  --immediate               sign with the new key at once (a suspected leak). Verifiers that have
+                            not fetched the JWKS since refetch it on the first unknown kid
+  --access-ttl D            the server's access-token lifetime (LAISSEZ_ACCESS_TTL; default 15m)
+  --key-publish-delay D     (LAISSEZ_KEY_PUBLISH_DELAY; default 5m)
+${RING_HELP}
+
+Exit codes: 0 rotated, 2 usage error.
+
+Examples:
+  laissez keys rotate --data-dir /var/lib/laissez
+  LAISSEZ_ALG=EdDSA laissez keys rotate --immediate`,
+  async run(args, context) {
+    const { values, positionals } = parseCommandLine(args, {
+      ...RING_OPTIONS,
+      alg: { type: 'string' },
+      immediate: { type: 'boolean' },
+    });
+    expectPositionals(positionals, 0, '');
+    const settings = ringSettings(values, context.io.env);
+    const algText = values.alg ?? context.io.env['LAISSEZ_ALG'];
+    if (algText !== undefined && !(SIGNING_ALGORITHMS as readonly string[]).includes(algText)) {
+      throw new UsageError(
+        `--alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (the algorithms the auth server signs with)`,
+      );
+    }
+    const store = await openRing(settings.dataDir);
+    try {
+      const now = context.io.now;
+      const before = await store.listSigningKeys();
+      const latest = before.reduce<SigningKey | undefined>(
+        (a, k) => (!a || k.activatesAt > a.activatesAt ? k : a),
+        undefined,
+      );
+      const alg = (algText ?? latest?.alg ?? 'HS256') as SigningAlgorithm;
+      // open() itself makes an immediate key for an empty ring or a new algorithm; otherwise
+      // rotate with the publish delay (or at once with --immediate).
+      const ring = await KeyRing.open(store, {
+        alg,
+        issuer: 'laissez',
+        audience: 'laissez',
+        accessTtl: settings.accessTtl,
+        publishDelay: settings.publishDelay,
+        now,
+      });
+      const known = new Set(before.map((k) => k.kid));
+      let added = ring.keys.find((k) => !known.has(k.kid));
+      added ??= await ring.rotate({ immediate: values.immediate === true });
+      const keys = await store.listSigningKeys();
+      const at = now();
+      const signing = signingKid(keys, at);
+      const shown = keys.map((k) => describeKey(k, at, signing));
+      const fresh = shown.find((k) => k.kid === added.kid)!;
+      const retiring = shown.filter(
+        (k) => k.state === 'retiring' || (k.kid !== added.kid && k.state === 'signing'),
+      );
+      if (values.json) {
+        writeJson(context.io, { rotated: fresh, keys: shown });
+        return EXIT.OK;
+      }
+      writeOut(
+        context.io,
+        fresh.state === 'signing'
+          ? `new ${fresh.alg} key ${fresh.kid}: published and signing now`
+          : `new ${fresh.alg} key ${fresh.kid}: published now, signs from ${fresh.activatesAt}`,
+      );
+      for (const k of retiring) {
+        writeOut(context.io, `key ${k.kid} stays in the JWKS and verifies until ${k.retiresAt}`);
+      }
+      writeOut(
+        context.io,
+        'running servers load the new key within their --key-reload interval (30 s by default)',
+      );
+      return EXIT.OK;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
 /** `laissez keys …` */
-export const KEYS_COMMANDS: CommandGroup = { generate };
+export const KEYS_COMMANDS: CommandGroup = { generate, list, rotate };

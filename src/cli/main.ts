@@ -31,7 +31,7 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
     group: async () => (await import('./token.ts')).TOKEN_COMMANDS,
   },
   keys: {
-    summary: 'generate signing keys as JWKs',
+    summary: "generate signing keys; list and rotate the auth server's keys",
     group: async () => (await import('./keys.ts')).KEYS_COMMANDS,
   },
   serve: {

@@ -56,6 +56,11 @@ export interface AuthServerOptions {
   now?: () => number;
   /** How often to re-read signing keys written by other instances, ms. Default 30 s. */
   keyReloadInterval?: number;
+  /**
+   * Seconds a rotated-in signing key is published in the JWKS before it signs (default 300), so
+   * that every instance and every resource server knows it first. The JWKS max-age is at most this.
+   */
+  keyPublishDelay?: number;
 }
 
 declare module 'fastify' {
@@ -98,6 +103,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     issuer: options.issuer,
     audience,
     accessTtl,
+    ...(options.keyPublishDelay !== undefined ? { publishDelay: options.keyPublishDelay } : {}),
     now,
   });
   const auth = new AuthService({

@@ -27,6 +27,18 @@ export const SETTINGS = [
     '10s',
     'how long a spent refresh token still works (racing tabs)',
   ],
+  [
+    'key-publish-delay',
+    'LAISSEZ_KEY_PUBLISH_DELAY',
+    '5m',
+    'a rotated-in key is in the JWKS this long before it signs',
+  ],
+  [
+    'key-reload',
+    'LAISSEZ_KEY_RELOAD',
+    '30s',
+    'how often to re-read keys rotated by `laissez keys rotate` or another instance',
+  ],
   ['cookies', 'LAISSEZ_COOKIES', 'off', 'on: also deliver tokens in HttpOnly cookies'],
   [
     'allowed-origins',
@@ -100,6 +112,17 @@ export function loadConfig(
     );
   }
 
+  const delayText = get('key-publish-delay') ?? '5m';
+  let keyPublishDelay: number;
+  try {
+    keyPublishDelay = parseDuration(delayText, 'key-publish-delay');
+  } catch {
+    throw new ConfigError(
+      `--key-publish-delay / LAISSEZ_KEY_PUBLISH_DELAY must be a duration like 5m, or 0 (got "${delayText}")`,
+    );
+  }
+  const keyReload = seconds(get('key-reload') ?? '30s', '--key-reload / LAISSEZ_KEY_RELOAD');
+
   const certFile = get('tls-cert');
   const keyFile = get('tls-key');
   if (Boolean(certFile) !== Boolean(keyFile))
@@ -154,6 +177,8 @@ export function loadConfig(
       accessTtl,
       refreshTtl,
       reuseGrace,
+      keyPublishDelay,
+      keyReloadInterval: keyReload * 1000,
       cookies: bool(get('cookies') ?? 'off', '--cookies / LAISSEZ_COOKIES'),
       allowedOrigins: origins,
       trustProxy: bool(get('trust-proxy') ?? 'off', '--trust-proxy / LAISSEZ_TRUST_PROXY'),

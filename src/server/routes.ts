@@ -292,7 +292,10 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     '/.well-known/jwks.json',
     { schema: { summary: 'Public signing keys (empty when signing with an HMAC secret)' } },
     async (_request, reply) => {
-      reply.header('cache-control', 'public, max-age=300');
+      // A cache may keep the set no longer than a new key is published before it signs, so that
+      // no cached copy lacks the key of a token: at most 5 minutes.
+      const maxAge = Math.min(300, auth.keyRing.publishDelay);
+      reply.header('cache-control', `public, max-age=${maxAge}`);
       return auth.keyRing.jwks;
     },
   );

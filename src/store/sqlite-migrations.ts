@@ -54,4 +54,11 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    name: 'signing keys are published before they sign',
+    sql: `
+      ALTER TABLE signing_keys ADD COLUMN activates_at INTEGER;
+      UPDATE signing_keys SET activates_at = created_at WHERE activates_at IS NULL;
+    `,
+  },
 ];

@@ -119,6 +119,7 @@ function toSigningKey(row: Row): SigningKey {
     privateJwk: String(row['private_jwk']),
     publicJwk: strOrNull(row['public_jwk']),
     createdAt: num(row['created_at']),
+    activatesAt: numOrNull(row['activates_at']) ?? num(row['created_at']),
     retiresAt: numOrNull(row['retires_at']),
   };
 }
@@ -167,8 +168,8 @@ function prepareStatements(db: DatabaseSync) {
 
     listKeys: p('SELECT * FROM signing_keys ORDER BY created_at DESC, rowid DESC'),
     insertKey: p(
-      `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retires_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, activates_at, retires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     retireOthers: p('UPDATE signing_keys SET retires_at = ? WHERE kid <> ? AND retires_at IS NULL'),
     deleteRetiredKeys: p(
@@ -497,6 +498,7 @@ export class SqliteStore implements Store {
           key.privateJwk,
           key.publicJwk,
           key.createdAt,
+          key.activatesAt,
           key.retiresAt,
         ),
       (error) =>

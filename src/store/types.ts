@@ -77,6 +77,12 @@ export interface SigningKey {
   /** The public JWK as JSON text; null for HMAC secrets. */
   readonly publicJwk: string | null;
   readonly createdAt: number;
+  /**
+   * When the key starts signing. Until then it is only published (in the JWKS), so that every
+   * verifier can know it before the first token it signs. The key with the latest activatesAt
+   * not in the future signs.
+   */
+  readonly activatesAt: number;
   /** Set when a newer key took over signing: the key keeps verifying until this time, then goes. */
   readonly retiresAt: number | null;
 }

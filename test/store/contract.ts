@@ -51,12 +51,14 @@ function successorOf(token: NewRefreshToken, now: number): NewRefreshToken {
 
 function newKey(overrides: Partial<SigningKey> = {}): SigningKey {
   const kid = rid('k_');
+  const createdAt = overrides.createdAt ?? Date.now();
   return {
     kid,
     alg: 'ES256',
     privateJwk: JSON.stringify({ kty: 'EC', crv: 'P-256', kid, d: 'private', x: 'x', y: 'y' }),
     publicJwk: JSON.stringify({ kty: 'EC', crv: 'P-256', kid, x: 'x', y: 'y' }),
-    createdAt: Date.now(),
+    createdAt,
+    activatesAt: createdAt,
     retiresAt: null,
     ...overrides,
   };
@@ -501,7 +503,7 @@ export function testStoreContract(
           privateJwk: JSON.stringify({ kty: 'oct', k: 'secret' }),
           publicJwk: null,
         });
-        const newest = newKey({ createdAt: base + 2, retiresAt: base + DAY });
+        const newest = newKey({ createdAt: base + 2, activatesAt: base + HOUR, retiresAt: base + DAY });
         for (const key of [oldest, newest, hmac]) await store.addSigningKey(key);
         const ours = new Set([oldest.kid, hmac.kid, newest.kid]);
         const listed = await store.listSigningKeys();

@@ -146,6 +146,28 @@ describe('SqliteStore', () => {
     await other.close();
   });
 
+  test('a version 1 database upgrades: its signing keys sign from their creation time', async () => {
+    const path = freshPath();
+    mkdirSync(join(path, '..'), { recursive: true });
+    const db = new DatabaseSync(path);
+    db.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+    );
+    db.exec(MIGRATIONS[0]!.sql);
+    db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (1, ?)').run(Date.now());
+    db.prepare(
+      `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retires_at)
+       VALUES ('old', 'HS256', '{"kty":"oct","k":"c2VjcmV0"}', NULL, 1000, NULL)`,
+    ).run();
+    db.close();
+    const store = await openMigrated(path);
+    const [key] = await store.listSigningKeys();
+    assert.equal(key?.kid, 'old');
+    assert.equal(key?.createdAt, 1000);
+    assert.equal(key?.activatesAt, 1000);
+    await store.close();
+  });
+
   test('a database newer than the code is refused with a clear error', async () => {
     const path = freshPath();
     await (await openMigrated(path)).close();

@@ -1,0 +1,241 @@
+// `laissez keys list` and `laissez keys rotate` run as processes against the database of a live
+// auth server: the server picks the new key up without a restart, publishes it before it signs,
+// and keeps verifying the tokens of the key it replaced.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { decodeUnverified } from '../../src/jwt/index.ts';
+import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
+
+function laissez(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_COMPILE_CACHE: join(tmpdir(), 'laissez-cli-test-cache'),
+    NO_COLOR: '1',
+  };
+  for (const key of Object.keys(env)) if (key.startsWith('LAISSEZ_')) delete env[key];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
+interface ListedKey {
+  kid: string;
+  alg: string;
+  state: 'signing' | 'published' | 'retiring';
+  createdAt: string;
+  activatesAt: string;
+  retiresAt: string | null;
+}
+
+/** Polls until `check` returns a value, for at most `ms`. */
+async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const ACCESS_TTL = 600;
+const USER = { username: 'rotor', email: 'rotor@example.com', password: 'rotor password 1' };
+
+describe('keys list and keys rotate on a running server', () => {
+  let server: Running;
+  // A fresh access token: a log-in the first time, then refreshes (log-ins are rate-limited).
+  let refreshToken: string | undefined;
+  const login = async () => {
+    const r = await call<{ access_token: string; refresh_token: string }>(
+      server.url,
+      'POST',
+      refreshToken ? '/auth/refresh' : '/auth/login',
+      {
+        body: refreshToken
+          ? { refresh_token: refreshToken }
+          : { username: USER.username, password: USER.password },
+      },
+    );
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    refreshToken = r.body.refresh_token;
+    return r.body.access_token;
+  };
+  const kidOf = (token: string) => decodeUnverified(token).header.kid as string;
+  const jwksKids = async () => {
+    const r = await call<{ keys: Array<{ kid: string; d?: string }> }>(
+      server.url,
+      'GET',
+      '/.well-known/jwks.json',
+    );
+    assert.ok(
+      r.body.keys.every((k) => k.d === undefined),
+      'public keys only',
+    );
+    return { kids: r.body.keys.map((k) => k.kid), cacheControl: r.headers.get('cache-control') };
+  };
+  const list = async () => {
+    const r = await laissez(['keys', 'list', '--data-dir', server.dataDir, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /"d"|"k"|private/, 'no key material');
+    return JSON.parse(r.stdout) as ListedKey[];
+  };
+
+  before(async () => {
+    server = await start({
+      alg: 'ES256',
+      accessTtl: ACCESS_TTL,
+      keyPublishDelay: 4,
+      keyReloadInterval: 200,
+      passwordParams: FAST_ARGON2,
+    });
+    const r = await call(server.url, 'POST', '/auth/register', { body: USER });
+    assert.equal(r.status, 201);
+  });
+  after(() => server.close());
+
+  test('a rotated-in key is published first, signs after the delay, and the old one keeps verifying', async () => {
+    const first = await login();
+    const k1 = kidOf(first);
+    const before = await list();
+    assert.deepEqual(
+      before.map((k) => [k.kid, k.alg, k.state]),
+      [[k1, 'ES256', 'signing']],
+    );
+    // The JWKS may be cached no longer than a new key is published before it signs.
+    assert.equal((await jwksKids()).cacheControl, 'public, max-age=4');
+
+    const rotated = await laissez([
+      'keys',
+      'rotate',
+      '--data-dir',
+      server.dataDir,
+      '--key-publish-delay',
+      '4s',
+      '--access-ttl',
+      `${ACCESS_TTL}s`,
+      '--json',
+    ]);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.doesNotMatch(rotated.stdout, /"d"|"k"|private/);
+    const { rotated: k2 } = JSON.parse(rotated.stdout) as { rotated: ListedKey };
+    assert.equal(k2.state, 'published');
+    assert.equal(k2.alg, 'ES256');
+    const activatesAt = Date.parse(k2.activatesAt);
+    assert.equal(activatesAt - Date.parse(k2.createdAt), 4000);
+
+    // The running server loads it without a restart and publishes it next to the old key.
+    await until('the new key in the JWKS', async () => {
+      const { kids } = await jwksKids();
+      return kids.includes(k2.kid) && kids.includes(k1) ? true : undefined;
+    });
+
+    // Every token signed before activatesAt carries the old kid; after it, the new one.
+    const fresh = await until('a token signed by the new key', async () => {
+      const token = await login();
+      const { kid } = decodeUnverified(token).header;
+      const signedAt = (decodeUnverified(token).payload.iat as number) * 1000;
+      if (signedAt + 1000 <= activatesAt) assert.equal(kid, k1, 'no new key before its time');
+      if (signedAt >= activatesAt + 1000) assert.equal(kid, k2.kid, 'the new key after its time');
+      return kid === k2.kid ? token : undefined;
+    });
+
+    for (const token of [first, fresh]) {
+      const me = await call(server.url, 'GET', '/auth/me', { token });
+      assert.equal(me.status, 200, JSON.stringify(me.body));
+    }
+    const after = await list();
+    const byKid = new Map(after.map((k) => [k.kid, k]));
+    assert.equal(byKid.get(k2.kid)?.state, 'signing');
+    assert.equal(byKid.get(k1)?.state, 'retiring');
+    // The old key goes only once every token it may have signed has expired (+ 60 s leeway).
+    assert.equal(Date.parse(byKid.get(k1)!.retiresAt!), activatesAt + ACCESS_TTL * 1000 + 60_000);
+  });
+
+  test('--immediate signs at once; the human output says what happened', async () => {
+    const r = await laissez(['keys', 'rotate', '--data-dir', server.dataDir, '--immediate']);
+    assert.equal(r.code, 0, r.stderr);
+    const kid = /^new ES256 key (\S+): published and signing now$/m.exec(r.stdout)?.[1];
+    assert.ok(kid, r.stdout);
+    assert.match(r.stdout, /stays in the JWKS and verifies until \d{4}-/);
+    await until('a token signed by the immediate key', async () =>
+      kidOf(await login()) === kid ? true : undefined,
+    );
+    const keys = await list();
+    assert.equal(keys.filter((k) => k.state === 'signing').length, 1);
+    assert.equal(keys.find((k) => k.state === 'signing')?.kid, kid);
+  });
+
+  test('keys list prints a table without key material', async () => {
+    const r = await laissez(['keys', 'list', '--data-dir', server.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    const [header, ...rows] = r.stdout.trim().split('\n');
+    assert.match(header!, /^KID\s+ALG\s+STATE\s+WHEN$/);
+    assert.ok(
+      rows.some((row) => /\sES256\s+signing\s+since \d{4}-/.test(row)),
+      r.stdout,
+    );
+    assert.ok(
+      rows.some((row) => /\sretiring\s+verifies until \d{4}-/.test(row)),
+      r.stdout,
+    );
+  });
+});
+
+describe('keys list and rotate: usage errors', () => {
+  let empty: string;
+  before(async () => {
+    empty = await mkdtemp(join(tmpdir(), 'laissez-keys-'));
+  });
+  after(() => rm(empty, { recursive: true, force: true }));
+
+  test('no database in the data directory: exit 2, nothing created', async () => {
+    for (const command of ['list', 'rotate']) {
+      const r = await laissez(['keys', command, '--data-dir', empty]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /no laissez database at .*laissez\.db: start the server once/);
+    }
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual(await readdir(empty), []);
+  });
+
+  test('a bad --alg or duration is a usage error', async () => {
+    const server = await start({ passwordParams: FAST_ARGON2 });
+    try {
+      const alg = await laissez(['keys', 'rotate', '--data-dir', server.dataDir, '--alg', 'none']);
+      assert.equal(alg.code, 2);
+      assert.match(alg.stderr, /--alg must be one of HS256, EdDSA, ES256, RS256/);
+      const ttl = await laissez([
+        'keys',
+        'rotate',
+        '--data-dir',
+        server.dataDir,
+        '--access-ttl',
+        'soon',
+      ]);
+      assert.equal(ttl.code, 2);
+      assert.match(ttl.stderr, /--access-ttl must be/);
+    } finally {
+      await server.close();
+    }
+  });
+});

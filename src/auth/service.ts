@@ -2,6 +2,7 @@
 // it speaks to a Store and a KeyRing, and reports failures as AuthError.
 import { createHash, randomBytes } from 'node:crypto';
 import { JwtError } from '../jwt/index.ts';
+import { describeJwtError } from '../middleware/core.ts';
 import {
   ConflictError,
   type NewRefreshToken,
@@ -384,28 +385,6 @@ export class AuthService {
     if (!user) throw new AuthError('invalid_token', 'the user of this token no longer exists');
     if (user.disabled) throw new AuthError('account_disabled', 'this account is disabled');
     return user;
-  }
-}
-
-/** A short description of why a token was refused, for WWW-Authenticate and the body. */
-export function describeJwtError(error: JwtError): string {
-  switch (error.code) {
-    case 'ERR_JWT_EXPIRED':
-      return 'the access token has expired';
-    case 'ERR_JWT_NOT_YET_VALID':
-      return 'the access token is not valid yet';
-    case 'ERR_JWS_SIGNATURE_INVALID':
-    case 'ERR_KEY_NOT_FOUND':
-      return 'the access token signature is not valid';
-    case 'ERR_JWT_CLAIM_INVALID':
-    case 'ERR_JWT_CLAIM_MISSING':
-      return error.claim === 'typ'
-        ? 'this is not an access token'
-        : `the access token "${error.claim}" claim is not valid`;
-    case 'ERR_JWS_ALG_NOT_ALLOWED':
-      return 'the access token algorithm is not accepted';
-    default:
-      return 'the access token is malformed';
   }
 }
 

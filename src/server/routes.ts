@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/errors.ts';
 import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
+import { extractToken } from '../middleware/core.ts';
 import { errorSchema, HttpError } from './errors.ts';
 
 export interface RouteOptions {
@@ -120,27 +121,14 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization;
     const fromCookie = options.cookies ? request.cookies[ACCESS_COOKIE] : undefined;
-    let token: string | undefined;
-    if (header !== undefined) {
-      const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
-      if (!match) {
-        const hint = /^Bearer:/i.test(header) ? ' (no colon after "Bearer")' : '';
-        reply.header('www-authenticate', 'Bearer error="invalid_request"');
-        throw new HttpError(
-          'invalid_request',
-          `send the access token as "Authorization: Bearer <token>"${hint}`,
-        );
-      }
-      if (fromCookie !== undefined) {
-        throw new HttpError(
-          'invalid_request',
-          'send the access token in one place: the Authorization header or the cookie',
-        );
-      }
-      token = match[1];
-    } else if (fromCookie !== undefined) {
-      if (request.method !== 'GET' && request.method !== 'HEAD') checkOrigin(request);
-      token = fromCookie;
+    // The same rules as the resource-server middleware: Bearer (any case) or the cookie, not both.
+    const token = extractToken(header, fromCookie);
+    if (token !== undefined && typeof token !== 'string') {
+      reply.header('www-authenticate', token.failure.headers['www-authenticate']);
+      throw new HttpError('invalid_request', token.failure.description);
+    }
+    if (token !== undefined && header === undefined && !['GET', 'HEAD'].includes(request.method)) {
+      checkOrigin(request);
     }
     if (token === undefined) {
       reply.header('www-authenticate', challenge());

@@ -203,7 +203,10 @@ function toHttpError(error: FastifyError | Error, request: FastifyRequest): Http
           /must have required property '([^']+)'/,
           'is required',
         );
-    return new HttpError('invalid_request', description);
+    return new HttpError(
+      'invalid_request',
+      description.replace(/^the body must be object$/, 'the body must be a JSON object'),
+    );
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -48,6 +48,11 @@ const refreshBody = {
   properties: { refresh_token: { type: 'string', maxLength: 16384 } },
 } as const;
 
+/** A POST without a body validates as `{}`, so the route can say precisely what is missing. */
+async function emptyBodyIsObject(request: FastifyRequest): Promise<void> {
+  request.body ??= {};
+}
+
 /** RFC 6750 §3: the challenge, with the error only when a token was presented. */
 function challenge(error?: AuthError | HttpError): string {
   if (!error) return 'Bearer';
@@ -199,6 +204,8 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
   app.post(
     '/auth/refresh',
     {
+      // In cookie mode the refresh token travels in its cookie: a POST without a body is fine.
+      preValidation: emptyBodyIsObject,
       schema: {
         summary: 'Exchange a refresh token for a new pair (rotation)',
         body: refreshBody,
@@ -218,6 +225,8 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
   app.post(
     '/auth/logout',
     {
+      // In cookie mode the refresh token travels in its cookie: a POST without a body is fine.
+      preValidation: emptyBodyIsObject,
       schema: {
         summary: 'Revoke a refresh token and its family (idempotent)',
         body: refreshBody,

@@ -77,8 +77,8 @@ describe('register: every bad body is a 400 naming the field, and nothing is wri
       { ...valid, username: 'aitch3', email: 'aitch3@example.com', roles: ['admin'] },
       /unknown field "roles"/,
     ],
-    ['body an array', [valid], /body must be object/],
-    ['body a string', '"frank"', /body must be object/],
+    ['body an array', [valid], /the body must be a JSON object/],
+    ['body a string', '"frank"', /the body must be a JSON object/],
   ];
   for (const [name, body, message] of cases) {
     test(name, async () => {

@@ -1,0 +1,290 @@
+// The auth server's security features over real HTTP(S): cookie delivery and its CSRF defence,
+// TLS with HSTS, logs without secrets, and password rehashing when the parameters change.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ACCESS_COOKIE, REFRESH_COOKIE } from '../../src/server/index.ts';
+import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
+
+/** The Set-Cookie header for one cookie name, split into its attributes (lower-cased names). */
+function cookieOf(headers: Headers, name: string) {
+  const line = headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+  if (!line) return undefined;
+  const [pair, ...attributes] = line.split(';').map((p) => p.trim());
+  const value = pair!.slice(name.length + 1);
+  const attrs = new Map(
+    attributes.map((a) => {
+      const eq = a.indexOf('=');
+      return eq === -1 ? [a.toLowerCase(), ''] : [a.slice(0, eq).toLowerCase(), a.slice(eq + 1)];
+    }),
+  );
+  return { value, attrs };
+}
+
+describe('cookie mode', () => {
+  let server: Running;
+  const user = { username: 'crumb', email: 'crumb@example.com', password: 'crumb password 1' };
+  const ALLOWED = 'https://app.example.com';
+  before(async () => {
+    server = await start({
+      cookies: true,
+      allowedOrigins: [ALLOWED],
+      passwordParams: FAST_ARGON2,
+    });
+    assert.equal((await call(server.url, 'POST', '/auth/register', { body: user })).status, 201);
+  });
+  after(() => server.close());
+
+  const login = async () => {
+    const r = await call<Record<string, unknown>>(server.url, 'POST', '/auth/login', {
+      body: { username: user.username, password: user.password },
+    });
+    assert.equal(r.status, 200);
+    const access = cookieOf(r.headers, ACCESS_COOKIE)!;
+    const refresh = cookieOf(r.headers, REFRESH_COOKIE)!;
+    return { r, access, refresh };
+  };
+
+  test('log-in sets HttpOnly, Secure, SameSite cookies; the refresh cookie is scoped to /auth', async () => {
+    const { r, access, refresh } = await login();
+    assert.ok(access && refresh, 'both cookies are set');
+    assert.equal(access.value, r.body.access_token);
+    for (const cookie of [access, refresh]) {
+      assert.ok(cookie.attrs.has('httponly'), 'HttpOnly');
+      assert.ok(cookie.attrs.has('secure'), 'Secure');
+    }
+    assert.equal(access.attrs.get('samesite'), 'Lax');
+    assert.equal(access.attrs.get('path'), '/');
+    assert.equal(refresh.attrs.get('samesite'), 'Strict');
+    assert.equal(refresh.attrs.get('path'), '/auth');
+    // The refresh token stays in its cookie: no script can read it from the body.
+    assert.equal(r.body.refresh_token, undefined);
+    assert.match(refresh.value, /^rt_/);
+  });
+
+  test('the access cookie authenticates /auth/me; header and cookie together are 400', async () => {
+    const { access, r } = await login();
+    const cookie = `${ACCESS_COOKIE}=${access.value}`;
+    const me = await call(server.url, 'GET', '/auth/me', { headers: { cookie } });
+    assert.equal(me.status, 200, JSON.stringify(me.body));
+    const both = await call(server.url, 'GET', '/auth/me', {
+      headers: { cookie },
+      token: r.body.access_token as string,
+    });
+    assert.equal(both.status, 400);
+    assert.equal(both.body.error, 'invalid_request');
+  });
+
+  test('cookie-authenticated state changes need an allowed Origin (CSRF)', async () => {
+    const { refresh, access } = await login();
+    const refreshCookie = `${REFRESH_COOKIE}=${refresh.value}`;
+    const foreign = await call(server.url, 'POST', '/auth/refresh', {
+      headers: { cookie: refreshCookie, origin: 'https://evil.example' },
+    });
+    assert.equal(foreign.status, 403);
+    assert.equal(foreign.body.error, 'invalid_origin');
+    // A cross-site request without Origin but with Sec-Fetch-Site is refused too.
+    const crossSite = await call(server.url, 'POST', '/auth/refresh', {
+      headers: { cookie: refreshCookie, 'sec-fetch-site': 'cross-site' },
+    });
+    assert.equal(crossSite.status, 403);
+    // The refused attempts spent nothing: the allowed origin can still use the token.
+    const allowed = await call(server.url, 'POST', '/auth/refresh', {
+      headers: { cookie: refreshCookie, origin: ALLOWED },
+    });
+    assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
+    assert.ok(cookieOf(allowed.headers, REFRESH_COOKIE)?.value.startsWith('rt_'));
+
+    const accessCookie = `${ACCESS_COOKIE}=${access.value}`;
+    const logoutAll = await call(server.url, 'POST', '/auth/logout-all', {
+      headers: { cookie: accessCookie, origin: 'https://evil.example' },
+    });
+    assert.equal(logoutAll.status, 403);
+    assert.equal(logoutAll.body.error, 'invalid_origin');
+  });
+
+  test('log-out clears both cookies', async () => {
+    const { refresh } = await login();
+    const r = await call(server.url, 'POST', '/auth/logout', {
+      headers: { cookie: `${REFRESH_COOKIE}=${refresh.value}`, origin: ALLOWED },
+    });
+    assert.equal(r.status, 204);
+    for (const name of [ACCESS_COOKIE, REFRESH_COOKIE]) {
+      const cleared = cookieOf(r.headers, name);
+      assert.ok(cleared, `${name} is cleared`);
+      assert.equal(cleared.value, '');
+    }
+  });
+});
+
+describe('TLS', () => {
+  test('with a certificate and key it serves HTTPS only, with HSTS', async () => {
+    const server = await start({
+      https: { cert: fixture('cert.pem'), key: fixture('cert-key.pem') },
+      passwordParams: FAST_ARGON2,
+    });
+    try {
+      assert.match(server.url, /^https:/);
+      const response = await new Promise<{ status: number; headers: Record<string, unknown> }>(
+        (resolve, reject) => {
+          // The fixture certificate is self-signed for "laissez test": trust exactly it.
+          const req = httpsRequest(`${server.url}/healthz`, {
+            ca: fixture('cert.pem'),
+            checkServerIdentity: () => undefined,
+          });
+          req.on('response', (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+          });
+          req.on('error', reject);
+          req.end();
+        },
+      );
+      assert.equal(response.status, 200);
+      assert.equal(
+        response.headers['strict-transport-security'],
+        'max-age=31536000; includeSubDomains',
+      );
+      // Plain HTTP to the TLS port gets no answer from the app.
+      await assert.rejects(fetch(`${server.url.replace('https:', 'http:')}/healthz`));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('logs', () => {
+  test('a real server process logs requests but never a password, a token or a hash', async () => {
+    const bin = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
+    const dataDir = join(tmpdir(), `laissez-logs-${process.pid}-${Date.now()}`);
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const key of Object.keys(env)) if (key.startsWith('LAISSEZ_')) delete env[key];
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'serve',
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--log-level',
+        'trace',
+        '--cookies',
+        'on',
+      ],
+      { env, stdio: 'pipe' },
+    );
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      output += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      output += c;
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const m = /laissez: listening on (\S+)/.exec(output);
+          if (m) resolve(m[1]!);
+        };
+        child.stdout.on('data', check);
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
+      });
+      const password = 'log-canary password 9f3a';
+      const user = { username: 'logger', email: 'logger@example.com', password };
+      assert.equal((await call(url, 'POST', '/auth/register', { body: user })).status, 201);
+      const login = await call<{ access_token: string }>(url, 'POST', '/auth/login', {
+        body: { email: user.email, password },
+      });
+      assert.equal(login.status, 200);
+      const refresh = cookieOf(login.headers, REFRESH_COOKIE)!.value;
+      const access = login.body.access_token;
+      await call(url, 'GET', '/auth/me', { token: access });
+      await call(url, 'GET', '/auth/me', { headers: { cookie: `${ACCESS_COOKIE}=${access}` } });
+      await call(url, 'POST', '/auth/login', {
+        body: { email: user.email, password: 'wrong one!' },
+      });
+      const refreshed = await call<{ access_token: string }>(url, 'POST', '/auth/refresh', {
+        body: { refresh_token: refresh },
+      });
+      assert.equal(refreshed.status, 200);
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+
+      assert.match(output, /"url":"\/auth\/login"/, 'requests are logged');
+      const db = new DatabaseSync(join(dataDir, 'laissez.db'), { readOnly: true });
+      const { password_hash: hash } = db
+        .prepare('SELECT password_hash FROM users WHERE username = ?')
+        .get('logger') as { password_hash: string };
+      db.close();
+      for (const secret of [
+        password,
+        'wrong one!',
+        access,
+        refreshed.body.access_token,
+        refresh,
+        hash,
+        '$argon2id',
+      ]) {
+        assert.ok(!output.includes(secret), `the log holds ${secret.slice(0, 12)}…`);
+      }
+      // Access tokens share their header; not even a recognisable part of one is logged.
+      assert.ok(!output.includes(access.split('.')[1]!), 'no token payload in the log');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      const { rm } = await import('node:fs/promises');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('password rehash', () => {
+  test('a log-in rehashes a password stored with other argon2id parameters', async () => {
+    const user = { username: 'rehash', email: 'rehash@example.com', password: 'rehash password 1' };
+    const one = await start({ passwordParams: FAST_ARGON2 });
+    assert.equal((await call(one.url, 'POST', '/auth/register', { body: user })).status, 201);
+    await one.close({ keepData: true });
+    const storedHash = () => {
+      const db = new DatabaseSync(join(one.dataDir, 'laissez.db'), { readOnly: true });
+      const row = db
+        .prepare('SELECT password_hash FROM users WHERE username = ?')
+        .get(user.username) as { password_hash: string };
+      db.close();
+      return row.password_hash;
+    };
+    const before = storedHash();
+    assert.match(before, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+    // The default parameters now: OWASP's 19 MiB, t=2, p=1.
+    const two = await start({}, one.dataDir);
+    try {
+      const login = await call(two.url, 'POST', '/auth/login', {
+        body: { username: user.username, password: user.password },
+      });
+      assert.equal(login.status, 200);
+      const after = storedHash();
+      assert.match(after, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      assert.notEqual(after, before);
+      // The new hash works; the password did not change.
+      const again = await call(two.url, 'POST', '/auth/login', {
+        body: { email: user.email, password: user.password },
+      });
+      assert.equal(again.status, 200);
+      const wrong = await call(two.url, 'POST', '/auth/login', {
+        body: { email: user.email, password: 'not the password' },
+      });
+      assert.equal(wrong.status, 401);
+    } finally {
+      await two.close();
+    }
+  });
+});

@@ -42,11 +42,18 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
 
 const PROGRAM = 'laissez';
 
+/** The version in laissez's package.json: two levels up from src/cli, three from dist/src/cli. */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version?: string;
-  };
-  return pkg.version ?? 'unknown';
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'laissez') return pkg.version ?? 'unknown';
+    } catch {}
+  }
+  return 'unknown';
 }
 
 function table(rows: Array<[string, string]>): string {

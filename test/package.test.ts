@@ -1,0 +1,84 @@
+// "One npm install away": the package as published (npm pack) installs into a fresh project and
+// works there from node_modules, where Node does not strip types: the library subpaths, the
+// middleware and the `laissez` command all run from the built JavaScript in dist/.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = new URL('..', import.meta.url).pathname;
+const ODIN =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJuYW1lIjoiT2RpbiJ9.FtLFoA9kG8B_gvKz0nEzx4uDYAlsgWhxTGEUfinYcf8';
+
+describe('the packed package in a fresh project', () => {
+  let dir: string;
+  let files: string[];
+  const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'laissez-pack-'));
+    // --ignore-scripts: pack what `npm run build` (pretest) just built, without rebuilding.
+    const { stdout } = await run(
+      'npm',
+      ['pack', '--json', '--ignore-scripts', '--pack-destination', dir],
+      { cwd: root, env, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: { path: string }[] }>;
+    files = packed!.files.map((f) => f.path);
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+    );
+    await run(
+      'npm',
+      ['install', '--prefer-offline', '--no-save', join(dir, packed!.filename), 'express@5'],
+      { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 },
+    );
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('the tarball holds the built JavaScript, the types and the docs, and no tests or data', () => {
+    for (const path of [
+      'dist/src/jwt/index.js',
+      'dist/src/jwt/index.d.ts',
+      'dist/src/middleware/express.js',
+      'dist/bin/laissez.js',
+      'README.md',
+      'docs/jwt.md',
+    ]) {
+      assert.ok(files.includes(path), `${path} is packed`);
+    }
+    assert.ok(!files.some((f) => /^(test|bench|data|\.scratch|examples)\//.test(f)), 'no extras');
+  });
+
+  test('laissez/jwt and laissez/express work from node_modules', async () => {
+    const script = `
+      import { createSigner, createVerifier } from 'laissez/jwt';
+      import { laissez } from 'laissez/express';
+      const key = 'a consumer secret of 32 bytes!!!';
+      const token = createSigner({ key, algorithm: 'HS256', typ: 'at+jwt', expiresIn: 60 })({ sub: 'u1' });
+      const { payload } = createVerifier({ key, algorithms: ['HS256'] })(token);
+      const middleware = laissez({ key, algorithms: ['HS256'] });
+      console.log(JSON.stringify({ sub: payload.sub, middleware: typeof middleware }));
+    `;
+    await writeFile(join(dir, 'consumer.js'), script);
+    const { stdout } = await run(process.execPath, ['consumer.js'], { cwd: dir });
+    assert.deepEqual(JSON.parse(stdout), { sub: 'u1', middleware: 'function' });
+    // Nothing under node_modules/laissez needed type stripping.
+    const installed = await readdir(join(dir, 'node_modules', 'laissez', 'dist', 'src', 'jwt'));
+    assert.ok(installed.includes('index.js'));
+  });
+
+  test('the laissez command runs from node_modules/.bin', async () => {
+    const bin = join(dir, 'node_modules', '.bin', 'laissez');
+    const { stdout } = await run(bin, ['token', 'decode', ODIN, '--json'], { cwd: dir });
+    assert.equal(JSON.parse(stdout).payload.name, 'Odin');
+    const version = await run(bin, ['--version'], { cwd: dir });
+    assert.match(version.stdout, /^laissez \d+\.\d+\.\d+/);
+  });
+});

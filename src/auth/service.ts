@@ -6,6 +6,7 @@ import { describeJwtError } from '../middleware/core.ts';
 import {
   ConflictError,
   type NewRefreshToken,
+  type NewUser,
   type Store,
   StoreUnavailableError,
   type User,
@@ -102,6 +103,98 @@ function requireString(value: unknown, field: string): string {
   return value;
 }
 
+/** Checks a password's type and length (code points, exactly as typed). */
+function checkPassword(value: unknown): string {
+  const password = requireString(value, 'password');
+  const n = length(password);
+  if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
+    throw new AuthError(
+      'invalid_request',
+      `password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`,
+      { field: 'password' },
+    );
+  }
+  return password;
+}
+
+const ROLE = /^[a-z][a-z0-9_:-]{0,31}$/;
+
+interface AccountInput {
+  username: unknown;
+  email: unknown;
+  password: unknown;
+  roles: readonly string[];
+  passwordParams: Argon2Params;
+  now: number;
+}
+
+/**
+ * Validates a new account and hashes its password: the slow half of registration, safe to run
+ * several at once. `insertUserAccount` stores the result.
+ * @throws AuthError `invalid_request`, naming the field.
+ */
+export async function prepareUserAccount(input: AccountInput): Promise<NewUser> {
+  const username = requireString(input.username, 'username').normalize('NFC');
+  if (!USERNAME.test(username)) {
+    throw new AuthError(
+      'invalid_request',
+      'username must be 3 to 32 letters, digits, ".", "_" or "-"',
+      { field: 'username' },
+    );
+  }
+  const email = requireString(input.email, 'email').normalize('NFC').toLowerCase();
+  if (email.length > 254 || !EMAIL.test(email)) {
+    throw new AuthError('invalid_request', 'email must be an address like name@example.com', {
+      field: 'email',
+    });
+  }
+  for (const role of input.roles) {
+    if (!ROLE.test(role)) {
+      throw new AuthError(
+        'invalid_request',
+        'a role is 1 to 32 lower-case letters, digits, "_", ":" or "-", starting with a letter',
+        { field: 'roles' },
+      );
+    }
+  }
+  const password = checkPassword(input.password);
+  return {
+    id: newId(),
+    username,
+    email,
+    passwordHash: await hashPassword(password, input.passwordParams),
+    roles: [...new Set(input.roles)],
+    createdAt: input.now,
+  };
+}
+
+/**
+ * Stores a prepared account.
+ * @throws AuthError `username_taken` or `email_taken`.
+ */
+export async function insertUserAccount(store: Store, user: NewUser): Promise<User> {
+  try {
+    return await store.createUser(user);
+  } catch (error) {
+    if (error instanceof ConflictError) {
+      throw new AuthError(
+        error.field === 'username' ? 'username_taken' : 'email_taken',
+        `that ${error.field} is already registered`,
+        { field: error.field },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Validates and stores a new user with a hashed password: what `POST /auth/register` does (after
+ * its rate limit) and what `laissez users add` does.
+ */
+export async function createUserAccount(store: Store, input: AccountInput): Promise<User> {
+  return insertUserAccount(store, await prepareUserAccount(input));
+}
+
 export class AuthService {
   readonly #o: Required<Omit<AuthOptions, 'counters'>> & { counters: CounterStore };
   readonly #dummyHash: Promise<string>;
@@ -133,56 +226,14 @@ export class AuthService {
   }): Promise<User> {
     if (input.ip !== undefined)
       await this.#limit(`register:ip:${input.ip}`, this.#o.rateLimits.registerPerIp);
-    const username = requireString(input.username, 'username').normalize('NFC');
-    if (!USERNAME.test(username)) {
-      throw new AuthError(
-        'invalid_request',
-        'username must be 3 to 32 letters, digits, ".", "_" or "-"',
-        { field: 'username' },
-      );
-    }
-    const email = requireString(input.email, 'email').normalize('NFC').toLowerCase();
-    if (email.length > 254 || !EMAIL.test(email)) {
-      throw new AuthError('invalid_request', 'email must be an address like name@example.com', {
-        field: 'email',
-      });
-    }
-    const password = this.#checkPassword(input.password);
-    const passwordHash = await hashPassword(password, this.#o.passwordParams);
-    try {
-      return await this.#o.store.createUser({
-        id: newId(),
-        username,
-        email,
-        passwordHash,
-        roles: [...this.#o.defaultRoles],
-        createdAt: this.#o.now(),
-      });
-    } catch (error) {
-      if (error instanceof ConflictError) {
-        throw new AuthError(
-          error.field === 'username' ? 'username_taken' : 'email_taken',
-          `that ${error.field} is already registered`,
-          { field: error.field },
-        );
-      }
-      throw error;
-    }
-  }
-
-  #checkPassword(value: unknown): string {
-    const password = requireString(value, 'password');
-    const n = length(password);
-    if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
-      throw new AuthError(
-        'invalid_request',
-        `password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`,
-        {
-          field: 'password',
-        },
-      );
-    }
-    return password;
+    return createUserAccount(this.#o.store, {
+      username: input.username,
+      email: input.email,
+      password: input.password,
+      roles: this.#o.defaultRoles,
+      passwordParams: this.#o.passwordParams,
+      now: this.#o.now(),
+    });
   }
 
   async #limit(key: string, limit: Limit): Promise<void> {

@@ -1,10 +1,9 @@
 // `laissez keys generate`, and `keys list|rotate` on the auth server's key ring.
 
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { KeyRing, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
 import { ALGORITHMS, generateKey } from '../jwt/index.ts';
 import type { SigningKey } from '../store/types.ts';
+import { dataDirOf, openDataStore } from './data.ts';
 import {
   algorithmsFlag,
   type Command,
@@ -109,22 +108,8 @@ function signingKid(keys: readonly SigningKey[], now: number): string | undefine
   return current?.kid;
 }
 
-/** Opens the server's existing database; a missing one is a usage error, never created here. */
-async function openRing(dataDir: string) {
-  const path = join(dataDir, 'laissez.db');
-  if (!existsSync(path)) {
-    throw new UsageError(
-      `no laissez database at ${path}: start the server once (laissez serve) or point --data-dir / LAISSEZ_DATA_DIR at its data directory`,
-    );
-  }
-  const { openSqliteStore } = await import('../store/sqlite.ts');
-  const store = openSqliteStore({ path });
-  await store.migrate();
-  return store;
-}
-
 function ringSettings(values: Record<string, string | boolean | undefined>, env: Io['env']) {
-  const dataDir = (values['data-dir'] as string | undefined) ?? env['LAISSEZ_DATA_DIR'] ?? './data';
+  const dataDir = dataDirOf(values['data-dir'] as string | undefined, env);
   const ttlText =
     (values['access-ttl'] as string | undefined) ?? env['LAISSEZ_ACCESS_TTL'] ?? '15m';
   const delayText =
@@ -185,7 +170,7 @@ Examples:
     });
     expectPositionals(positionals, 0, '');
     const { dataDir } = ringSettings(values, context.io.env);
-    const store = await openRing(dataDir);
+    const store = await openDataStore(dataDir);
     try {
       const now = context.io.now();
       const keys = await store.listSigningKeys();
@@ -243,7 +228,7 @@ Examples:
         `--alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (the algorithms the auth server signs with)`,
       );
     }
-    const store = await openRing(settings.dataDir);
+    const store = await openDataStore(settings.dataDir);
     try {
       const now = context.io.now;
       const before = await store.listSigningKeys();

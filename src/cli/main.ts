@@ -34,6 +34,10 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
     summary: "generate signing keys; list and rotate the auth server's keys",
     group: async () => (await import('./keys.ts')).KEYS_COMMANDS,
   },
+  users: {
+    summary: "add, list, disable and delete the auth server's users",
+    group: async () => (await import('./users.ts')).USERS_COMMANDS,
+  },
   serve: {
     summary: 'run the auth server (embedded SQLite store)',
     command: async () => (await import('./serve.ts')).SERVE,

@@ -1,0 +1,86 @@
+/**
+ * The schema of the PostgreSQL store, as an ordered list of steps. Step `i` brings the schema to
+ * version `i + 1`; `schema_migrations` records every version applied. Append new steps at the end
+ * and never edit one that has shipped: a database remembers which steps it ran, not what they said.
+ *
+ * The first step creates the whole schema of today (the SQLite store reached the same shape in two
+ * steps). Times are BIGINT milliseconds since 1970, as in SQLite; booleans are BOOLEAN; roles are
+ * TEXT[]. Ids, hashes and lookup keys use the "C" collation: equality is by bytes whatever the
+ * database's locale, and ordering (user pages) is the same everywhere.
+ *
+ * The constraint names are part of the store: `postgres.ts` maps unique violations to
+ * `ConflictError` by them (`CONSTRAINTS` below). They are spelt out in the SQL rather than
+ * interpolated, so that no edit elsewhere can change the text of a shipped step.
+ */
+
+export interface Migration {
+  /** A short description, for error messages and the people reading this file. */
+  readonly name: string;
+  /** One or more statements, run in the migration's transaction (no parameters). */
+  readonly sql: string;
+}
+
+/** The constraint names that `postgres.ts` recognises in unique and foreign-key violations. */
+export const CONSTRAINTS = {
+  userId: 'users_pkey',
+  username: 'users_username_key_unique',
+  email: 'users_email_unique',
+  tokenHash: 'refresh_tokens_pkey',
+  tokenUser: 'refresh_tokens_user_id_fkey',
+  kid: 'signing_keys_pkey',
+} as const;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: 'users, refresh tokens and signing keys',
+    sql: `
+      CREATE TABLE users (
+        id            TEXT COLLATE "C" NOT NULL,
+        username      TEXT    NOT NULL,
+        username_key  TEXT COLLATE "C" NOT NULL,
+        email         TEXT COLLATE "C" NOT NULL,
+        password_hash TEXT    NOT NULL,
+        roles         TEXT[]  NOT NULL DEFAULT '{}',
+        disabled      BOOLEAN NOT NULL DEFAULT false,
+        created_at    BIGINT  NOT NULL,
+        updated_at    BIGINT  NOT NULL,
+        CONSTRAINT users_pkey PRIMARY KEY (id),
+        CONSTRAINT users_username_key_unique UNIQUE (username_key),
+        CONSTRAINT users_email_unique UNIQUE (email),
+        CONSTRAINT users_roles_no_nulls CHECK (array_position(roles, NULL) IS NULL)
+      );
+      CREATE INDEX users_created_at ON users (created_at, id);
+
+      CREATE TABLE refresh_tokens (
+        token_hash  TEXT COLLATE "C" NOT NULL,
+        family_id   TEXT COLLATE "C" NOT NULL,
+        user_id     TEXT COLLATE "C" NOT NULL,
+        created_at  BIGINT NOT NULL,
+        expires_at  BIGINT NOT NULL,
+        used_at     BIGINT,
+        replaced_by TEXT COLLATE "C",
+        revoked_at  BIGINT,
+        CONSTRAINT refresh_tokens_pkey PRIMARY KEY (token_hash),
+        CONSTRAINT refresh_tokens_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+      CREATE INDEX refresh_tokens_family_id ON refresh_tokens (family_id);
+      CREATE INDEX refresh_tokens_user_id ON refresh_tokens (user_id);
+      CREATE INDEX refresh_tokens_expires_at ON refresh_tokens (expires_at);
+
+      -- seq records the order of insertion: the tie-break of "newest first" for keys created in
+      -- the same millisecond (SQLite uses its rowid for that).
+      CREATE TABLE signing_keys (
+        kid          TEXT COLLATE "C" NOT NULL,
+        seq          BIGINT GENERATED ALWAYS AS IDENTITY,
+        alg          TEXT   NOT NULL,
+        private_jwk  TEXT   NOT NULL,
+        public_jwk   TEXT,
+        created_at   BIGINT NOT NULL,
+        activates_at BIGINT NOT NULL,
+        retires_at   BIGINT,
+        CONSTRAINT signing_keys_pkey PRIMARY KEY (kid)
+      );
+    `,
+  },
+];

@@ -58,10 +58,17 @@ export interface AuthOptions {
   /** The clock in milliseconds (tests). */
   now?: () => number;
   /**
-   * Called when the keys cannot be had (the JWKS is unreachable or serves no usable key); the
-   * request gets a 503. Default: one line on stderr. The error never holds a token or a key.
+   * Checks, after the signature and claims, whether the token's session was revoked (log out
+   * everywhere, a disabled user): e.g. a Redis revocation list looked up by the `sid` claim.
+   * `true` → 401 `invalid_token`. A throw → 503: the check fails closed, never open.
    */
-  onKeyError?: (error: JwtError) => void;
+  isRevoked?: (claims: JwtPayload) => boolean | Promise<boolean>;
+  /**
+   * Called when a request cannot be checked: the keys cannot be had (JWKS unreachable, or without
+   * a usable key) or `isRevoked` failed; the request gets a 503. Default: one line on stderr. The
+   * error never holds a token or a key.
+   */
+  onUnavailable?: (error: Error) => void;
 }
 
 /** What a verified request carries: `request.auth`, `req.auth`, `c.get('auth')`. */
@@ -142,6 +149,18 @@ function fail(
 
 /** Seconds a client is told to wait when the keys are unavailable. */
 const RETRY_AFTER = 5;
+
+const SESSION_ENDED = fail(401, 'invalid_token', 'the session has ended; log in again');
+
+const REVOCATION_UNAVAILABLE: { ok: false; failure: AuthFailure } = {
+  ok: false,
+  failure: {
+    status: 503,
+    error: 'temporarily_unavailable',
+    description: 'the session cannot be checked right now; try again shortly',
+    headers: { 'retry-after': String(RETRY_AFTER), 'cache-control': 'no-store' },
+  },
+};
 
 const KEYS_UNAVAILABLE: { ok: false; failure: AuthFailure } = {
   ok: false,
@@ -298,23 +317,52 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
   ) => VerifiedJwt<P> | Promise<VerifiedJwt<P>>;
   const cookieName = options.cookie;
 
-  if (options.onKeyError !== undefined && typeof options.onKeyError !== 'function') {
-    throw new TypeError('onKeyError must be a function (error) => void');
+  if (options.onUnavailable !== undefined && typeof options.onUnavailable !== 'function') {
+    throw new TypeError('onUnavailable must be a function (error) => void');
   }
-  const onKeyError =
-    options.onKeyError ??
-    ((error: JwtError) =>
-      console.error(`laissez: access tokens cannot be checked: ${error.message}`));
+  if (options.isRevoked !== undefined && typeof options.isRevoked !== 'function') {
+    throw new TypeError('isRevoked must be a function (claims) => boolean | Promise<boolean>');
+  }
+  const onUnavailable =
+    options.onUnavailable ??
+    ((error: Error) => console.error(`laissez: access tokens cannot be checked: ${error.message}`));
+  const isRevoked = options.isRevoked;
 
   const refused = (error: unknown) => {
     if (!(error instanceof JwtError)) throw error;
     // The key source failed (a JWKS that cannot be fetched, or one with no usable key): the
     // server's fault, not the token's, so 503 rather than 401.
     if (error.code === 'ERR_JWKS_UNAVAILABLE' || error.code === 'ERR_KEY_INVALID') {
-      onKeyError(error);
+      onUnavailable(error);
       return KEYS_UNAVAILABLE;
     }
     return fail(401, 'invalid_token', describeJwtError(error));
+  };
+
+  const unavailable = (error: unknown): AuthOutcome<P> => {
+    onUnavailable(error instanceof Error ? error : new Error(String(error)));
+    return REVOCATION_UNAVAILABLE;
+  };
+  const revokedOr = (revoked: boolean, auth: AuthContext<P>): AuthOutcome<P> =>
+    revoked ? SESSION_ENDED : { ok: true, auth };
+
+  /** A verified token: accepted, unless its session was revoked. */
+  const accept = (
+    token: string,
+    verified: VerifiedJwt<P>,
+  ): AuthOutcome<P> | Promise<AuthOutcome<P>> => {
+    const auth = contextOf(token, verified);
+    if (isRevoked === undefined) return { ok: true, auth };
+    let revoked: boolean | Promise<boolean>;
+    try {
+      revoked = isRevoked(verified.payload);
+    } catch (error) {
+      return unavailable(error);
+    }
+    if (revoked instanceof Promise) {
+      return revoked.then((r) => revokedOr(r === true, auth), unavailable);
+    }
+    return revokedOr(revoked === true, auth);
   };
 
   return {
@@ -333,12 +381,9 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
         return refused(error);
       }
       if (verified instanceof Promise) {
-        return verified.then(
-          (v): AuthOutcome<P> => ({ ok: true, auth: contextOf(token, v) }),
-          refused,
-        );
+        return verified.then((v) => accept(token, v), refused);
       }
-      return { ok: true, auth: contextOf(token, verified) };
+      return accept(token, verified);
     },
 
     authorize(auth, requirement) {

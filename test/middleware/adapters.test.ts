@@ -390,7 +390,7 @@ describe('a JWKS URL as the key source', () => {
         jwksOptions: { cooldown: 0 },
         algorithms: ['ES256'],
         issuer: ISSUER,
-        onKeyError: (error) => logged.push(error.code),
+        onUnavailable: (error) => logged.push((error as { code?: string }).code ?? ''),
       });
       try {
         const ok = await get(`${server.url}/me`, bearer(esToken(k1.privateJwk, 'k1')));
@@ -431,4 +431,53 @@ describe('a JWKS URL as the key source', () => {
       }
     });
   }
+});
+
+describe('isRevoked: a revocation check after the signature', () => {
+  for (const [name, make] of [
+    ['fastify', fastifyServer],
+    ['express', expressServer],
+    ['hono', honoServer],
+  ] as const) {
+    test(`${name}: a revoked session is 401, a failing check is 503, others pass`, async () => {
+      const revoked = new Set(['s-gone']);
+      let down = false;
+      const logged: string[] = [];
+      const server = await make({
+        ...options,
+        isRevoked: async (claims) => {
+          if (down) throw new Error('revocation list unreachable');
+          return revoked.has(claims['sid'] as string);
+        },
+        onUnavailable: (error) => logged.push(error.message),
+      });
+      const sign = (sid: string) => signer({ audience: 'notes' })({ sub: 'u1', sid });
+      try {
+        clock = T0 + 60_000;
+        assert.equal((await get(`${server.url}/me`, bearer(sign('s-live')))).status, 200);
+        const gone = await get(`${server.url}/me`, bearer(sign('s-gone')));
+        assert.equal(gone.status, 401);
+        assert.equal(gone.body.error_description, 'the session has ended; log in again');
+        assert.match(gone.challenge!, /^Bearer error="invalid_token"/);
+        down = true;
+        const failing = await get(`${server.url}/me`, bearer(sign('s-live')));
+        assert.equal(failing.status, 503, 'fails closed');
+        assert.equal(failing.body.error, 'temporarily_unavailable');
+        assert.deepEqual(logged, ['revocation list unreachable']);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+  test('a synchronous check works too, and a non-function is a TypeError at creation', async () => {
+    const server = await expressServer({ ...options, isRevoked: (c) => c['sid'] === 'x' });
+    try {
+      clock = T0 + 60_000;
+      const token = signer({ audience: 'notes' })({ sub: 'u1', sid: 'x' });
+      assert.equal((await get(`${server.url}/me`, bearer(token))).status, 401);
+    } finally {
+      await server.close();
+    }
+    assert.throws(() => expressAuth({ ...options, isRevoked: true as never }), /isRevoked must be/);
+  });
 });

@@ -17,13 +17,26 @@ export function dataDirOf(flag: string | undefined, env: Io['env']): string {
 }
 
 /**
- * Opens the server's database. Unless `create` is set, a directory without one is a usage error
+ * Opens the server's database (PostgreSQL when DATABASE_URL is set). Unless `create` is set, a directory without one is a usage error
  * (a mistyped path must not silently make an empty database).
  */
 export async function openDataStore(
   dataDir: string,
-  options: { create?: boolean } = {},
+  options: { create?: boolean; env: Io['env'] },
 ): Promise<Store> {
+  // DATABASE_URL selects the PostgreSQL store, as it does for `laissez serve`.
+  const databaseUrl = options.env['DATABASE_URL'];
+  if (databaseUrl) {
+    const { openPostgresStore } = await import('../store/postgres.ts');
+    const store = openPostgresStore({ connectionString: databaseUrl });
+    try {
+      await store.migrate();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
+  }
   const path = join(dataDir, 'laissez.db');
   if (!options.create && !existsSync(path)) {
     throw new UsageError(

@@ -170,7 +170,7 @@ Examples:
     });
     expectPositionals(positionals, 0, '');
     const { dataDir } = ringSettings(values, context.io.env);
-    const store = await openDataStore(dataDir);
+    const store = await openDataStore(dataDir, { env: context.io.env });
     try {
       const now = context.io.now();
       const keys = await store.listSigningKeys();
@@ -228,7 +228,7 @@ Examples:
         `--alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (the algorithms the auth server signs with)`,
       );
     }
-    const store = await openDataStore(settings.dataDir);
+    const store = await openDataStore(settings.dataDir, { env: context.io.env });
     try {
       const now = context.io.now;
       const before = await store.listSigningKeys();

@@ -153,7 +153,7 @@ Examples:
     const roles = values.role === undefined ? ['user'] : listFlag(values.role, '--role');
     const dataDir = dataDirOf(values['data-dir'], context.io.env);
     const password = await readPassword(context.io, values['password-stdin'] === true);
-    const store = await openDataStore(dataDir, { create: true });
+    const store = await openDataStore(dataDir, { create: true, env: context.io.env });
     try {
       const user = await createUserAccount(store, {
         username: values.username,
@@ -203,7 +203,9 @@ Exit codes: 0 listed, 2 usage error.`,
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
       throw new UsageError('--limit must be a whole number from 1 to 10000');
     }
-    const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env));
+    const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
+      env: context.io.env,
+    });
     try {
       const users = await store.listUsers({
         limit,
@@ -273,7 +275,9 @@ Exit codes: 0 done, 2 usage error (no such user).`,
         json: { type: 'boolean' },
       });
       const who = oneUser(positionals);
-      const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env));
+      const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
+        env: context.io.env,
+      });
       try {
         const user = await findUser(store, who);
         const now = context.io.now();
@@ -322,7 +326,9 @@ Exit codes: 0 deleted, 2 usage error (no such user).`,
       json: { type: 'boolean' },
     });
     const who = oneUser(positionals);
-    const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env));
+    const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
+      env: context.io.env,
+    });
     try {
       const user = await findUser(store, who);
       const revoked = await store.revokeUserTokens(user.id, context.io.now());
@@ -379,6 +385,7 @@ Example:
     }
     const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
       create: true,
+      env: context.io.env,
     });
     const tty = (context.io.stderr as { isTTY?: boolean }).isTTY === true;
     const refused: Array<{ line: number; error: string; message: string }> = [];

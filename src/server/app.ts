@@ -13,6 +13,7 @@ import { KeyRing, type SigningAlgorithm } from '../auth/keyring.ts';
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
 import type { Argon2Params } from '../auth/password.ts';
 import { type AccessClaims, AuthService } from '../auth/service.ts';
+import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { type Store, StoreUnavailableError } from '../store/types.ts';
 import { ERROR_CATALOGUE, type ErrorCode, errorSchema, HttpError } from './errors.ts';
@@ -23,6 +24,8 @@ export interface AuthServerOptions {
   store?: Store;
   /** Where the embedded database lives. Default `./data`. */
   dataDir?: string;
+  /** A `postgres://` URL: the PostgreSQL store instead of the embedded SQLite one. */
+  databaseUrl?: string;
   /** Signing algorithm for access tokens. Default HS256 (a generated 256-bit secret). */
   alg?: SigningAlgorithm;
   /** `iss` of access tokens. */
@@ -95,8 +98,19 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   }) as unknown as FastifyInstance;
 
   const store =
-    options.store ?? openSqliteStore({ path: `${options.dataDir ?? './data'}/laissez.db` });
-  await store.migrate();
+    options.store ??
+    (options.databaseUrl
+      ? openPostgresStore({
+          connectionString: options.databaseUrl,
+          onError: (error) => app.log.warn({ err: error }, 'database connection lost'),
+        })
+      : openSqliteStore({ path: `${options.dataDir ?? './data'}/laissez.db` }));
+  try {
+    await store.migrate();
+  } catch (error) {
+    if (!options.store) await store.close();
+    throw error;
+  }
   const audience = options.audience ?? 'api';
   const keyRing = await KeyRing.open(store, {
     alg: options.alg ?? 'HS256',

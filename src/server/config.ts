@@ -16,6 +16,12 @@ export const SETTINGS = [
   ['port', 'PORT', '3000', 'TCP port (0 picks a free one)'],
   ['host', 'HOST', '127.0.0.1', 'address to listen on (0.0.0.0 for every interface)'],
   ['data-dir', 'LAISSEZ_DATA_DIR', './data', 'where the embedded SQLite database lives'],
+  [
+    'database-url',
+    'DATABASE_URL',
+    '',
+    'postgres://user:password@host:5432/db: use PostgreSQL instead of SQLite',
+  ],
   ['issuer', 'LAISSEZ_ISSUER', 'http(s)://localhost:<port>', '"iss" of access tokens'],
   ['audience', 'LAISSEZ_AUDIENCE', 'api', '"aud" of access tokens'],
   ['alg', 'LAISSEZ_ALG', 'HS256', `signing algorithm: ${SIGNING_ALGORITHMS.join(', ')}`],
@@ -147,6 +153,12 @@ export function loadConfig(
       `--issuer / LAISSEZ_ISSUER must be a URL such as https://auth.example.com (got "${issuer}")`,
     );
   }
+  const databaseUrl = get('database-url') || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(
+      '--database-url / DATABASE_URL must be a postgres:// URL, e.g. postgres://laissez@127.0.0.1:5432/laissez',
+    );
+  }
   const logLevel = get('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -171,6 +183,7 @@ export function loadConfig(
     host,
     options: {
       dataDir: get('data-dir') ?? './data',
+      ...(databaseUrl ? { databaseUrl } : {}),
       alg,
       issuer,
       audience: get('audience') ?? 'api',

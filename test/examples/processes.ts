@@ -53,9 +53,9 @@ async function stopChild(child: ChildProcess): Promise<number | null> {
 export async function startService(
   script: string,
   args: string[],
-  options: { name: string; env: NodeJS.ProcessEnv; cwd?: string },
+  options: { name: string; env: NodeJS.ProcessEnv; cwd?: string; nodeArgs?: string[] },
 ): Promise<Service> {
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),

@@ -203,8 +203,9 @@ decides how long the old key keeps verifying.
 Options:
   --alg A                   the new key's algorithm: ${SIGNING_ALGORITHMS.join(', ')}
                             (LAISSEZ_ALG; default: the algorithm of the current key)
-  --immediate               sign with the new key at once (a suspected leak). Verifiers that have
-                            not fetched the JWKS since refetch it on the first unknown kid
+  --immediate               sign with the new key at once (a suspected leak). Verifiers refetch
+                            the JWKS on the first unknown kid, but at most once per cool-down
+                            (30 s by default): until then they may refuse the new tokens
   --access-ttl D            the server's access-token lifetime (LAISSEZ_ACCESS_TTL; default 15m)
   --key-publish-delay D     (LAISSEZ_KEY_PUBLISH_DELAY; default 5m)
 ${RING_HELP}

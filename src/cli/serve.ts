@@ -3,8 +3,9 @@
 // all checked before anything listens. SIGINT and SIGTERM close it gracefully: in-flight requests
 // finish, new ones get 503, the database is closed cleanly.
 
+import { createServer } from 'node:net';
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { ConfigError, loadConfig, SETTINGS } from '../server/config.ts';
+import { ConfigError, defaultIssuer, loadConfig, SETTINGS } from '../server/config.ts';
 import {
   type Command,
   EXIT,
@@ -24,6 +25,19 @@ function settingsTable(): string {
     const name = `--${flag} / ${env}`.padEnd(width);
     return `  ${name}  ${text}${def ? ` (default ${def})` : ''}`;
   }).join('\n');
+}
+
+/** A port that is free on `host` now (the OS picks it). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 export const SERVE: Command = {
@@ -54,6 +68,12 @@ Examples:
     } catch (error) {
       if (error instanceof ConfigError) throw new UsageError(error.message);
       throw error;
+    }
+    if (config.port === 0 && config.issuerFromPort) {
+      // The default issuer names the port, so "any free port" is chosen now, not at listen time:
+      // tokens must never say http://localhost:0.
+      config.port = await freePort(config.host);
+      config.options.issuer = defaultIssuer(config.options.https !== undefined, config.port);
     }
     const { createAuthServer } = await import('../server/app.ts');
     const app = await createAuthServer(config.options);

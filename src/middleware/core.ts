@@ -191,8 +191,9 @@ export function describeJwtError(error: JwtError): string {
     case 'ERR_JWT_NOT_YET_VALID':
       return 'the access token is not valid yet';
     case 'ERR_JWS_SIGNATURE_INVALID':
-    case 'ERR_KEY_NOT_FOUND':
       return 'the access token signature is not valid';
+    case 'ERR_KEY_NOT_FOUND':
+      return 'the access token was signed by a key this service does not know';
     case 'ERR_JWT_CLAIM_INVALID':
     case 'ERR_JWT_CLAIM_MISSING':
       return error.claim === 'typ'

@@ -9,6 +9,13 @@ export interface ServeConfig {
   port: number;
   host: string;
   options: AuthServerOptions;
+  /** The issuer was not configured: it is derived from the port (`defaultIssuer`). */
+  issuerFromPort: boolean;
+}
+
+/** The issuer when none is configured: `http(s)://localhost[:port]`. */
+export function defaultIssuer(https: boolean, port: number): string {
+  return `${https ? 'https' : 'http'}://localhost${port === 80 || port === 443 ? '' : `:${port}`}`;
 }
 
 /** One setting: its flag, its environment variable, its default and what it means. */
@@ -143,9 +150,7 @@ export function loadConfig(
       );
     }
   }
-  const issuer =
-    get('issuer') ??
-    `${https ? 'https' : 'http'}://localhost${port === 80 || port === 443 ? '' : `:${port}`}`;
+  const issuer = get('issuer') ?? defaultIssuer(https !== undefined, port);
   try {
     new URL(issuer);
   } catch {
@@ -181,6 +186,7 @@ export function loadConfig(
   return {
     port,
     host,
+    issuerFromPort: get('issuer') === undefined,
     options: {
       dataDir: get('data-dir') ?? './data',
       ...(databaseUrl ? { databaseUrl } : {}),

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { decodeUnverified } from '../../src/jwt/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
 
@@ -102,6 +103,12 @@ describe('laissez serve', () => {
         password: user.password,
       });
       assert.equal(login.status, 200);
+      // With --port 0 and no --issuer, the default issuer names the port actually chosen.
+      const port = new URL(served.url).port;
+      assert.equal(
+        decodeUnverified(login.body.access_token as string).payload.iss,
+        `http://localhost:${port}`,
+      );
       const me = await fetch(`${served.url}/auth/me`, {
         headers: { authorization: `Bearer ${login.body.access_token}` },
       });
@@ -119,7 +126,12 @@ describe('laissez serve', () => {
 
   test('users and signing keys survive a restart: an old token still verifies', async () => {
     const data = join(dir, 'data');
-    const first = await serve(['--port', '0', '--log-level', 'silent', '--data-dir', data]);
+    // Each start picks another free port; the issuer stays what it is configured to be.
+    const settings = { LAISSEZ_ISSUER: 'https://auth.example' };
+    const first = await serve(
+      ['--port', '0', '--log-level', 'silent', '--data-dir', data],
+      settings,
+    );
     let token: string;
     try {
       const login = await post(`${first.url}/auth/login`, {
@@ -131,12 +143,16 @@ describe('laissez serve', () => {
     } finally {
       await stop(first);
     }
-    const second = await serve(['--port', '0', '--log-level', 'silent', '--data-dir', data]);
+    const second = await serve(
+      ['--port', '0', '--log-level', 'silent', '--data-dir', data],
+      settings,
+    );
     try {
       const me = await fetch(`${second.url}/auth/me`, {
         headers: { authorization: `Bearer ${token}` },
       });
       assert.equal(me.status, 200);
+      assert.equal(decodeUnverified(token).payload.iss, 'https://auth.example');
     } finally {
       await stop(second);
     }

@@ -412,6 +412,10 @@ describe('a JWKS URL as the key source', () => {
           const r = await get(`${server.url}/me`, bearer(token));
           assert.equal(r.status, 401);
           assert.equal(r.body.error, 'invalid_token');
+          assert.equal(
+            r.body.error_description,
+            'the access token was signed by a key this service does not know',
+          );
         }
         assert.equal(attacker.state.hits, 0);
         // The set goes down: a new kid cannot be checked, so 503 with Retry-After, not 401.

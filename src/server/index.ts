@@ -4,6 +4,14 @@
  * const app = await createAuthServer({ issuer: 'https://auth.example', dataDir: './data' });
  * await app.listen({ port: 3000 });
  */
+
+export {
+  openPostgresStore,
+  type PostgresPoolOptions,
+  type PostgresStoreOptions,
+} from '../store/postgres.ts';
+export { openSqliteStore, type SqliteStoreOptions } from '../store/sqlite.ts';
+export type { Store } from '../store/types.ts';
 export { type AuthServerOptions, createAuthServer } from './app.ts';
 export { ConfigError, loadConfig, SETTINGS, type ServeConfig } from './config.ts';
 export { ERROR_CATALOGUE, type ErrorCode, HttpError } from './errors.ts';

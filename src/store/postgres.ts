@@ -23,8 +23,8 @@
  * with messages built from SQLSTATE and errno codes only: never a connection string or password.
  */
 import { inspect } from 'node:util';
-import pg from 'pg';
 import type { DatabaseError, PoolClient, PoolConfig, QueryResult } from 'pg';
+import pg from 'pg';
 import { CONSTRAINTS, MIGRATIONS } from './postgres-migrations.ts';
 import {
   ConflictError,
@@ -395,13 +395,17 @@ export class PostgresStore implements Store {
       types: { getTypeParser },
       // Awaited by the pool before it hands the new connection out.
       ...(setSearchPath
-        ? { onConnect: (client: pg.ClientBase) => client.query(setSearchPath) as unknown as void }
+        ? {
+            onConnect: async (client: pg.ClientBase) => {
+              await client.query(setSearchPath);
+            },
+          }
         : {}),
     });
     // An idle connection that breaks emits 'error' on the pool; unheard, it would end the process.
     const onError = options.onError;
     this.#pool.on('error', (error) => {
-      onError?.(this.#unavailable(error, 'keeping a pooled connection'));
+      if (onError) onError(this.#unavailable(error, 'keeping a pooled connection'));
     });
   }
 
@@ -460,8 +464,11 @@ export class PostgresStore implements Store {
   async #transaction<T>(
     doing: string,
     fn: (
-      query: (text: string, values?: unknown[], onConstraint?: OnConstraint) => Promise<Row[]>,
-      client: PoolClient,
+      query: (
+        text: string,
+        values?: unknown[],
+        onConstraint?: OnConstraint,
+      ) => Promise<QueryResult<Row>>,
     ) => Promise<T>,
   ): Promise<T> {
     let client: PoolClient;
@@ -475,12 +482,12 @@ export class PostgresStore implements Store {
     const ignore = () => {};
     client.on('error', ignore);
     const on = client as unknown as Queryable;
-    const query = async (text: string, values?: unknown[], onConstraint?: OnConstraint) =>
-      (await this.#exec(on, doing, text, values, onConstraint)).rows;
+    const query = (text: string, values?: unknown[], onConstraint?: OnConstraint) =>
+      this.#exec(on, doing, text, values, onConstraint);
     let broken: Error | undefined;
     try {
       await query('BEGIN');
-      const result = await fn(query, client);
+      const result = await fn(query);
       await query('COMMIT');
       return result;
     } catch (error) {
@@ -515,7 +522,7 @@ export class PostgresStore implements Store {
       if (schema !== null) {
         // CREATE SCHEMA IF NOT EXISTS would still need the right to create schemas.
         const found = await query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-        if (found.length === 0) await query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
+        if (found.rowCount === 0) await query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
       }
       await query(
         `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -523,8 +530,10 @@ export class PostgresStore implements Store {
            applied_at BIGINT  NOT NULL
          )`,
       );
-      const [row] = await query('SELECT COALESCE(MAX(version), 0)::bigint AS v FROM schema_migrations');
-      const version = num(row?.['v']);
+      const { rows } = await query(
+        'SELECT COALESCE(MAX(version), 0)::bigint AS v FROM schema_migrations',
+      );
+      const version = num(rows[0]?.['v']);
       if (version > known) {
         throw new Error(
           `PostgreSQL store: the database is at schema version ${version}, newer than this ` +
@@ -676,14 +685,14 @@ export class PostgresStore implements Store {
     ];
     return this.#transaction('rotating a refresh token', async (query): Promise<RotateResult> => {
       // No owner, no token (deleting a user deletes their tokens).
-      if ((await query(SQL.shareLockTokenOwner, [tokenHash])).length === 0) {
+      if ((await query(SQL.shareLockTokenOwner, [tokenHash])).rowCount === 0) {
         return { status: 'missing' };
       }
-      const [spent] = await query(SQL.spendAndReplace, values, tokenConstraint);
+      const [spent] = (await query(SQL.spendAndReplace, values, tokenConstraint)).rows;
       if (spent) return { status: 'rotated', token: toRefreshToken(spent) };
       // The update took nothing: say why. A new statement, so it sees the winner's commit (the
       // update waited for it), and with it `usedAt` and `replacedBy`.
-      const [row] = await query(SQL.tokenByHash, [tokenHash]);
+      const [row] = (await query(SQL.tokenByHash, [tokenHash])).rows;
       if (!row) return { status: 'missing' };
       const token = toRefreshToken(row);
       if (token.revokedAt !== null) return { status: 'revoked', token };
@@ -711,32 +720,20 @@ export class PostgresStore implements Store {
   async revokeFamily(familyId: string, now: number): Promise<number> {
     this.#check();
     const at = ms(now, 'now');
-    return this.#transaction('revoking refresh tokens', async (query, client) => {
+    return this.#transaction('revoking refresh tokens', async (query) => {
       // Waits for the rotations and additions in flight in this family; the UPDATE, a later
       // statement, then sees their successors.
-      if ((await query(SQL.lockFamilyOwners, [familyId])).length === 0) return 0;
-      const result = await this.#exec(
-        client as unknown as Queryable,
-        'revoking refresh tokens',
-        SQL.revokeFamily,
-        [at, familyId],
-      );
-      return result.rowCount ?? 0;
+      if ((await query(SQL.lockFamilyOwners, [familyId])).rowCount === 0) return 0;
+      return (await query(SQL.revokeFamily, [at, familyId])).rowCount ?? 0;
     });
   }
 
   async revokeUserTokens(userId: string, now: number): Promise<number> {
     this.#check();
     const at = ms(now, 'now');
-    return this.#transaction('revoking refresh tokens', async (query, client) => {
-      if ((await query(SQL.lockUser, [userId])).length === 0) return 0;
-      const result = await this.#exec(
-        client as unknown as Queryable,
-        'revoking refresh tokens',
-        SQL.revokeUser,
-        [at, userId],
-      );
-      return result.rowCount ?? 0;
+    return this.#transaction('revoking refresh tokens', async (query) => {
+      if ((await query(SQL.lockUser, [userId])).rowCount === 0) return 0;
+      return (await query(SQL.revokeUser, [at, userId])).rowCount ?? 0;
     });
   }
 
@@ -775,10 +772,7 @@ export class PostgresStore implements Store {
   }
 
   async retireOtherKeys(kid: string, retiresAt: number): Promise<void> {
-    await this.#query('retiring signing keys', SQL.retireOthers, [
-      ms(retiresAt, 'retiresAt'),
-      kid,
-    ]);
+    await this.#query('retiring signing keys', SQL.retireOthers, [ms(retiresAt, 'retiresAt'), kid]);
   }
 
   async deleteRetiredKeys(now: number): Promise<number> {

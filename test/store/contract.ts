@@ -503,7 +503,11 @@ export function testStoreContract(
           privateJwk: JSON.stringify({ kty: 'oct', k: 'secret' }),
           publicJwk: null,
         });
-        const newest = newKey({ createdAt: base + 2, activatesAt: base + HOUR, retiresAt: base + DAY });
+        const newest = newKey({
+          createdAt: base + 2,
+          activatesAt: base + HOUR,
+          retiresAt: base + DAY,
+        });
         for (const key of [oldest, newest, hmac]) await store.addSigningKey(key);
         const ours = new Set([oldest.kid, hmac.kid, newest.kid]);
         const listed = await store.listSigningKeys();

@@ -1,0 +1,750 @@
+// The PostgreSQL store: the contract suite against a real server, then what is PostgreSQL's own:
+// schemas, migrations, types, error mapping, and races across pools and processes.
+//
+// It needs PostgreSQL: LAISSEZ_TEST_DATABASE_URL, by default postgres://postgres@127.0.0.1:5432/test.
+// When the server cannot be reached the run FAILS (CI has one); a developer without PostgreSQL
+// may set LAISSEZ_TEST_PG=off to skip these tests. Every run works in schemas of its own
+// (laissez_test_<random>_<n>) and drops them at the end.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inspect } from 'node:util';
+import pg from 'pg';
+import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.ts';
+import { CONSTRAINTS, MIGRATIONS } from '../../src/store/postgres-migrations.ts';
+import {
+  ConflictError,
+  type NewRefreshToken,
+  type RotateResult,
+  type Store,
+  StoreUnavailableError,
+} from '../../src/store/types.ts';
+import { testStoreContract } from './contract.ts';
+import type { PgWorkerConfig, PgWorkerOutput } from './fixtures/pg-worker.ts';
+
+const DATABASE_URL =
+  process.env['LAISSEZ_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const OFF = process.env['LAISSEZ_TEST_PG'] === 'off';
+const WORKER = new URL('./fixtures/pg-worker.ts', import.meta.url).pathname;
+const DAY = 86_400_000;
+
+const RUN = `laissez_test_${randomBytes(5).toString('hex')}`;
+let schemaCount = 0;
+/** A schema of this run that does not exist yet. */
+const freshSchema = () => `${RUN}_${++schemaCount}`;
+
+const root = mkdtempSync(join(tmpdir(), 'laissez-pg-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let fileCount = 0;
+
+/** Why PostgreSQL cannot be reached, or null when it can. */
+async function probe(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return `${error instanceof Error ? error.message : String(error)}${code ? ` (${String(code)})` : ''}`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+// Needs no server: runs whatever the state of PostgreSQL.
+describe('PostgresStore without a database', () => {
+  test('an unreachable database is StoreUnavailableError, and the password appears nowhere', async () => {
+    const password = `pw-${randomBytes(8).toString('hex')}`;
+    const connectionString = `postgres://laissez:${password}@127.0.0.1:1/laissez`;
+    const store = openPostgresStore({ connectionString });
+    const check = (error: unknown) => {
+      assert.ok(error instanceof StoreUnavailableError, String(error));
+      assert.equal(error.name, 'StoreUnavailableError');
+      assert.match(error.message, /refused|ECONNREFUSED/);
+      assert.doesNotMatch(error.message, /postgres:\/\//);
+      const everything = inspect(error, { depth: 10, showHidden: true });
+      assert.ok(!everything.includes(password), 'the password leaked');
+      assert.ok(!everything.includes(connectionString), 'the connection string leaked');
+      return true;
+    };
+    await assert.rejects(store.migrate(), check);
+    await store.close();
+  });
+
+  test('a server that accepts but never answers is StoreUnavailableError after the connection timeout', async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const store = openPostgresStore({
+      connectionString: `postgres://laissez:secret-pw@127.0.0.1:${port}/laissez`,
+      pool: { connectionTimeoutMillis: 300 },
+    });
+    await assert.rejects(store.migrate(), (error: unknown) => {
+      assert.ok(error instanceof StoreUnavailableError, String(error));
+      assert.match(error.message, /time/);
+      assert.ok(!inspect(error, { depth: 10 }).includes('secret-pw'));
+      return true;
+    });
+    await store.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test('a malformed connection string is a TypeError that does not echo it', () => {
+    assert.throws(
+      () => openPostgresStore({ connectionString: 'postgres://laissez:hunter2@[not-a-host' }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        /not a valid URL/.test(error.message) &&
+        !inspect(error).includes('hunter2'),
+    );
+    assert.throws(() => openPostgresStore({ connectionString: '' }), TypeError);
+    assert.throws(
+      () => openPostgresStore({ connectionString: DATABASE_URL, pool: { max: 0 } }),
+      TypeError,
+    );
+    assert.throws(
+      () => openPostgresStore({ connectionString: DATABASE_URL, statementTimeout: -1 }),
+      TypeError,
+    );
+  });
+});
+
+const unreachable = OFF ? null : await probe();
+
+if (OFF) {
+  test('PostgresStore against PostgreSQL', { skip: 'LAISSEZ_TEST_PG=off' }, () => {});
+} else if (unreachable !== null) {
+  test('PostgreSQL is reachable for the PostgresStore tests', () => {
+    assert.fail(
+      `cannot reach PostgreSQL at ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}: ${unreachable}. ` +
+        'Start it, point LAISSEZ_TEST_DATABASE_URL at one, or set LAISSEZ_TEST_PG=off to skip these tests locally.',
+    );
+  });
+} else {
+  defineTests();
+}
+
+function defineTests(): void {
+  const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+  admin.on('error', () => {});
+  after(async () => {
+    const { rows } = await admin.query<{ nspname: string }>(
+      'SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)',
+      [RUN],
+    );
+    for (const { nspname } of rows) {
+      await admin.query(`DROP SCHEMA ${pg.escapeIdentifier(nspname)} CASCADE`);
+    }
+    await admin.end();
+  });
+
+  const open = (schema: string, more: Partial<PostgresStoreOptions> = {}): Store =>
+    openPostgresStore({ connectionString: DATABASE_URL, schema, pool: { max: 4 }, ...more });
+
+  async function openMigrated(schema: string, more: Partial<PostgresStoreOptions> = {}) {
+    const store = open(schema, more);
+    await store.migrate();
+    return store;
+  }
+
+  const table = (schema: string, name: string) =>
+    `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
+
+  /** A user and one log-in's refresh tokens. */
+  async function seed(store: Store, count = 1) {
+    const now = Date.now();
+    const userId = `u_${randomBytes(6).toString('hex')}`;
+    await store.createUser({
+      id: userId,
+      username: `user_${userId}`,
+      email: `${userId}@example.com`,
+      passwordHash: '$argon2id$v=19$hash',
+      roles: ['user'],
+      createdAt: now,
+    });
+    const familyId = `f_${randomBytes(6).toString('hex')}`;
+    const tokens: NewRefreshToken[] = [];
+    for (let i = 0; i < count; i++) {
+      const token = {
+        tokenHash: `rt_${randomBytes(12).toString('hex')}`,
+        familyId,
+        userId,
+        createdAt: now,
+        expiresAt: now + DAY,
+      };
+      await store.createRefreshToken(token);
+      tokens.push(token);
+    }
+    return { userId, familyId, tokens, now };
+  }
+
+  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  async function waitForFiles(paths: string[], timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!paths.every((p) => existsSync(p))) {
+      if (Date.now() > deadline) throw new Error('the workers never got ready');
+      await sleep(2);
+    }
+  }
+
+  /** Starts workers, waits until all are ready, lets them go at once, and returns their outputs. */
+  async function race(
+    configs: Omit<PgWorkerConfig, 'connectionString' | 'ready' | 'barrier'>[],
+    whileRacing?: () => Promise<void>,
+  ): Promise<PgWorkerOutput[]> {
+    const barrier = join(root, `barrier${++fileCount}`);
+    const readies = configs.map((_, i) => `${barrier}.${i}.ready`);
+    const children = configs.map((config, i) => {
+      const full: PgWorkerConfig = {
+        ...config,
+        connectionString: DATABASE_URL,
+        ready: readies[i]!,
+        barrier,
+      };
+      return run([WORKER, JSON.stringify(full)]);
+    });
+    await waitForFiles(readies);
+    writeFileSync(barrier, '');
+    await whileRacing?.();
+    const outputs = await Promise.all(children);
+    return outputs.map(({ code, stdout, stderr }) => {
+      assert.equal(code, 0, stderr);
+      assert.equal(stderr, '', 'the worker printed no warning');
+      return JSON.parse(stdout) as PgWorkerOutput;
+    });
+  }
+
+  const contractSchema = freshSchema();
+  testStoreContract(
+    'PostgresStore on a real database',
+    async () => open(contractSchema, { pool: { max: 10 } }),
+    async () => {
+      await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(contractSchema)} CASCADE`);
+    },
+  );
+
+  describe('PostgresStore', () => {
+    test('a user and a refresh token survive close and reopen', async () => {
+      const schema = freshSchema();
+      const first = await openMigrated(schema);
+      const { userId, tokens } = await seed(first);
+      const user = await first.findUserById(userId);
+      await first.close();
+
+      const second = await openMigrated(schema);
+      assert.deepEqual(await second.findUserById(userId), user);
+      assert.deepEqual(await second.findRefreshToken(tokens[0]?.tokenHash ?? ''), {
+        ...tokens[0],
+        usedAt: null,
+        replacedBy: null,
+        revokedAt: null,
+      });
+      await second.close();
+    });
+
+    test('close is idempotent; a closed store answers StoreUnavailableError', async () => {
+      const store = await openMigrated(freshSchema());
+      await store.close();
+      await store.close();
+      await assert.rejects(store.findUserById('x'), StoreUnavailableError);
+      await assert.rejects(store.migrate(), StoreUnavailableError);
+    });
+
+    test('using the store before migrate() is a clear error', async () => {
+      const store = open(freshSchema());
+      await assert.rejects(store.findUserById('x'), /call migrate\(\)/);
+      await store.migrate();
+      assert.equal(await store.findUserById('x'), null);
+      await store.close();
+    });
+
+    test('migrate creates the schema and its tables, is idempotent and records every version', async () => {
+      const schema = freshSchema();
+      const before = Date.now();
+      const store = await openMigrated(schema);
+      await store.migrate();
+      const other = await openMigrated(schema);
+      await other.migrate();
+
+      const { rows } = await admin.query(
+        `SELECT version, applied_at::text AS applied_at FROM ${table(schema, 'schema_migrations')} ORDER BY version`,
+      );
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        MIGRATIONS.map((_, i) => i + 1),
+      );
+      for (const row of rows) {
+        const at = Number(row.applied_at);
+        assert.ok(at >= before && at <= Date.now(), String(at));
+      }
+      const tables = await admin.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+        [schema],
+      );
+      assert.deepEqual(
+        tables.rows.map((r) => r.table_name),
+        ['refresh_tokens', 'schema_migrations', 'signing_keys', 'users'],
+      );
+      // The store maps violations by these names: they must be the ones the schema has.
+      const constraints = await admin.query(
+        `SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+         WHERE n.nspname = $1`,
+        [schema],
+      );
+      const names = new Set(constraints.rows.map((r) => r.conname));
+      for (const name of Object.values(CONSTRAINTS)) assert.ok(names.has(name), name);
+      await store.close();
+      await other.close();
+    });
+
+    test('a database newer than the code is refused with a clear error', async () => {
+      const schema = freshSchema();
+      await (await openMigrated(schema)).close();
+      await admin.query(
+        `INSERT INTO ${table(schema, 'schema_migrations')} (version, applied_at) VALUES ($1, $2)`,
+        [MIGRATIONS.length + 1, Date.now()],
+      );
+      const store = open(schema);
+      await assert.rejects(
+        store.migrate(),
+        (error: Error) =>
+          !(error instanceof StoreUnavailableError) &&
+          /schema version \d+, newer than this version of laissez/.test(error.message),
+      );
+      await assert.rejects(store.findUserById('x'), /call migrate\(\)/);
+      await store.close();
+    });
+
+    test('schemas keep stores apart', async () => {
+      const a = await openMigrated(freshSchema());
+      const b = await openMigrated(freshSchema());
+      const { userId } = await seed(a);
+      assert.ok(await a.findUserById(userId));
+      assert.equal(await b.findUserById(userId), null);
+      await a.close();
+      await b.close();
+    });
+
+    test('times are BIGINT milliseconds and come back as numbers, up to the last Date', async () => {
+      const schema = freshSchema();
+      const store = await openMigrated(schema);
+      const last = 8_640_000_000_000_000;
+      const user = await store.createUser({
+        id: 'u_far',
+        username: 'far_future',
+        email: 'far@example.com',
+        passwordHash: 'h',
+        roles: [],
+        createdAt: last,
+      });
+      const found = await store.findUserById(user.id);
+      assert.equal(found?.createdAt, last);
+      assert.equal(typeof found?.updatedAt, 'number');
+      const types = await admin.query(
+        `SELECT DISTINCT data_type FROM information_schema.columns
+         WHERE table_schema = $1 AND column_name LIKE '%\\_at'`,
+        [schema],
+      );
+      assert.deepEqual(
+        types.rows.map((r) => r.data_type),
+        ['bigint'],
+      );
+      // A fraction is a programming error, not an outage.
+      await assert.rejects(store.updatePasswordHash(user.id, 'x', 1.5), TypeError);
+      await assert.rejects(store.revokeFamily('f', Number.NaN), TypeError);
+      await store.close();
+    });
+
+    test('roles with quotes, commas, braces and the word NULL round-trip', async () => {
+      const store = await openMigrated(freshSchema());
+      const roles = ['a,b', 'x"y', '{z}', 'NULL', '', 'back\\slash', 'ünï'];
+      const user = await store.createUser({
+        id: 'u_roles',
+        username: 'roles',
+        email: 'roles@example.com',
+        passwordHash: 'h',
+        roles,
+        createdAt: Date.now(),
+      });
+      assert.deepEqual((await store.findUserById(user.id))?.roles, roles);
+      await store.close();
+    });
+
+    test('usernames beyond ASCII are unique regardless of case, as the SQLite store has them', async () => {
+      const store = await openMigrated(freshSchema());
+      const user = await store.createUser({
+        id: 'u_greek',
+        username: 'Ärger_Ωmega',
+        email: 'greek@example.com',
+        passwordHash: 'h',
+        roles: [],
+        createdAt: Date.now(),
+      });
+      assert.equal((await store.findUserByUsername('ärger_ωmega'))?.id, user.id);
+      assert.equal((await store.findUserByUsername('ÄRGER_ΩMEGA'))?.id, user.id);
+      await assert.rejects(
+        store.createUser({
+          id: 'u_greek2',
+          username: 'ÄRGER_ΩMEGA',
+          email: 'greek2@example.com',
+          passwordHash: 'h',
+          roles: [],
+          createdAt: Date.now(),
+        }),
+        (error: unknown) => error instanceof ConflictError && error.field === 'username',
+      );
+      await store.close();
+    });
+
+    test('other constraint violations are plain errors, not ConflictError nor 503', async () => {
+      const store = await openMigrated(freshSchema());
+      const plain = (pattern: RegExp) => (error: unknown) =>
+        error instanceof Error &&
+        !(error instanceof StoreUnavailableError) &&
+        !(error instanceof ConflictError) &&
+        pattern.test(error.message);
+      await assert.rejects(
+        store.createRefreshToken({
+          tokenHash: 'rt_orphan',
+          familyId: 'f',
+          userId: 'nobody',
+          createdAt: 0,
+          expiresAt: 1,
+        }),
+        plain(/no existing user/),
+      );
+      const { userId, tokens } = await seed(store);
+      await assert.rejects(store.createRefreshToken(tokens[0]!), plain(/already exists/));
+      await assert.rejects(
+        store.createUser({
+          id: userId,
+          username: 'another',
+          email: 'another@example.com',
+          passwordHash: 'h',
+          roles: [],
+          createdAt: 0,
+        }),
+        plain(/id already exists/),
+      );
+      const key = {
+        kid: 'k1',
+        alg: 'HS256',
+        privateJwk: '{}',
+        publicJwk: null,
+        createdAt: 1,
+        activatesAt: 1,
+        retiresAt: null,
+      };
+      await store.addSigningKey(key);
+      await assert.rejects(store.addSigningKey(key), plain(/kid already exists/));
+      await store.close();
+    });
+
+    test('four pools racing rotations of the same tokens: exactly one rotated each', async () => {
+      const schema = freshSchema();
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openMigrated(schema)));
+      const { tokens, now } = await seed(stores[0]!, 20);
+      for (const token of tokens) {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            stores[i % 4]!.rotateRefreshToken(
+              token.tokenHash,
+              { ...token, tokenHash: `${token.tokenHash}:${i}` },
+              now,
+            ),
+          ),
+        );
+        const statuses = results.map((r) => r.status);
+        assert.equal(statuses.filter((s) => s === 'rotated').length, 1, statuses.join());
+        assert.equal(statuses.filter((s) => s === 'spent').length, 7, statuses.join());
+        const winner = statuses.indexOf('rotated');
+        assert.equal(
+          (await stores[3]!.findRefreshToken(token.tokenHash))?.replacedBy,
+          `${token.tokenHash}:${winner}`,
+        );
+        for (let i = 0; i < 8; i++) {
+          const successor = await stores[0]!.findRefreshToken(`${token.tokenHash}:${i}`);
+          assert.equal(successor !== null, i === winner);
+        }
+      }
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    test('four pools registering one username at once: exactly one succeeds', async () => {
+      const schema = freshSchema();
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openMigrated(schema)));
+      for (let round = 0; round < 5; round++) {
+        const username = `race_${randomBytes(5).toString('hex')}`;
+        const results = await Promise.allSettled(
+          Array.from({ length: 12 }, (_, i) =>
+            stores[i % 4]!.createUser({
+              id: `u_${round}_${i}`,
+              username: i % 2 === 0 ? username : username.toUpperCase(),
+              email: `${round}.${i}@example.com`,
+              passwordHash: 'h',
+              roles: [],
+              createdAt: Date.now(),
+            }),
+          ),
+        );
+        const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        assert.equal(won.length, 1);
+        for (const r of results) {
+          if (r.status === 'rejected') {
+            assert.ok(r.reason instanceof ConflictError, String(r.reason));
+            assert.equal(r.reason.field, 'username');
+          }
+        }
+        assert.equal((await stores[1]!.findUserByUsername(username))?.id, won[0]?.id);
+      }
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    test('a revocation racing rotations and additions never leaves a token of the family live', async () => {
+      const schema = freshSchema();
+      const a = await openMigrated(schema);
+      const b = await openMigrated(schema);
+      for (let round = 0; round < 30; round++) {
+        const { userId, familyId, tokens, now } = await seed(a, 2);
+        const [first, second] = tokens as [NewRefreshToken, NewRefreshToken];
+        // `second` is spent already, so that an addition to the family can race too.
+        await a.rotateRefreshToken(
+          second.tokenHash,
+          { ...second, tokenHash: `${second.tokenHash}:s` },
+          now,
+        );
+        const next = { ...first, tokenHash: `${first.tokenHash}:next` };
+        const extra = { ...second, tokenHash: `${second.tokenHash}:extra` };
+        const revoke =
+          round % 2 === 0
+            ? () => b.revokeFamily(familyId, now + 1)
+            : () => b.revokeUserTokens(userId, now + 1);
+        const [rotation] = await Promise.all([
+          a.rotateRefreshToken(first.tokenHash, next, now),
+          a.addToFamily(extra),
+          revoke(),
+        ]);
+        assert.ok(['rotated', 'revoked'].includes(rotation.status), rotation.status);
+        const hashes = [first, second, next, extra].map((t) => t.tokenHash);
+        hashes.push(`${second.tokenHash}:s`);
+        for (const hash of hashes) {
+          const token = await a.findRefreshToken(hash);
+          if (hash === next.tokenHash && rotation.status !== 'rotated') {
+            assert.equal(token, null);
+            continue;
+          }
+          assert.ok(token, hash);
+          assert.notEqual(token.revokedAt, null, `round ${round}: ${hash} is live`);
+        }
+      }
+      await a.close();
+      await b.close();
+    });
+
+    test('a lock held past the statement timeout is StoreUnavailableError; nothing is half done', async () => {
+      const schema = freshSchema();
+      const store = await openMigrated(schema, { statementTimeout: 200 });
+      const { userId, tokens, now } = await seed(store);
+      const token = tokens[0]!;
+      const holder = await admin.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM ${table(schema, 'users')} WHERE id = $1 FOR UPDATE`, [
+          userId,
+        ]);
+        await assert.rejects(
+          store.rotateRefreshToken(token.tokenHash, { ...token, tokenHash: 'rt_next' }, now),
+          (error: unknown) =>
+            error instanceof StoreUnavailableError && /SQLSTATE 57014/.test(error.message),
+        );
+        // Reads do not wait for row locks.
+        assert.equal((await store.findRefreshToken(token.tokenHash))?.usedAt, null);
+      } finally {
+        await holder.query('ROLLBACK');
+        holder.release();
+      }
+      assert.equal(await store.findRefreshToken('rt_next'), null);
+      assert.equal(
+        (await store.rotateRefreshToken(token.tokenHash, { ...token, tokenHash: 'rt_next' }, now))
+          .status,
+        'rotated',
+      );
+      await store.close();
+    });
+
+    test('connections killed by the server: the pool replaces them, the errors are StoreUnavailableError', async () => {
+      const application = `laissez_kill_${randomBytes(4).toString('hex')}`;
+      const background: StoreUnavailableError[] = [];
+      const store = await openMigrated(freshSchema(), {
+        pool: { max: 4, application_name: application },
+        onError: (error) => background.push(error),
+      });
+      const { userId } = await seed(store);
+      // Four connections in the pool, idle.
+      await Promise.all(Array.from({ length: 8 }, () => store.findUserById(userId)));
+      const killed = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [application],
+      );
+      assert.ok((killed.rowCount ?? 0) >= 1);
+      const deadline = Date.now() + 10_000;
+      while (background.length === 0 && Date.now() < deadline) await sleep(10);
+      assert.ok(background.length >= 1, 'the pool reported the broken idle connections');
+      for (const error of background) {
+        assert.ok(error instanceof StoreUnavailableError);
+        assert.match(error.message, /keeping a pooled connection failed/);
+      }
+      // Whatever was not reported yet fails as StoreUnavailableError; then the store works again.
+      let ok = 0;
+      for (let i = 0; i < 10; i++) {
+        try {
+          assert.equal((await store.findUserById(userId))?.id, userId);
+          ok++;
+        } catch (error) {
+          assert.ok(error instanceof StoreUnavailableError, String(error));
+        }
+      }
+      assert.ok(ok >= 5, `${ok} of 10 succeeded`);
+      await store.close();
+    });
+
+    test('an unknown database is StoreUnavailableError with its SQLSTATE', async () => {
+      const url = new URL(DATABASE_URL);
+      url.pathname = `/${RUN}_no_such_database`;
+      const store = openPostgresStore({ connectionString: url.toString() });
+      await assert.rejects(
+        store.migrate(),
+        (error: unknown) =>
+          error instanceof StoreUnavailableError && /SQLSTATE 3D000/.test(error.message),
+      );
+      await store.close();
+    });
+
+    test('three processes migrating a fresh schema at once apply each step exactly once', async () => {
+      const schema = freshSchema();
+      await race([0, 1, 2].map(() => ({ mode: 'migrate' as const, schema })));
+      const { rows } = await admin.query(
+        `SELECT version FROM ${table(schema, 'schema_migrations')} ORDER BY version`,
+      );
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        MIGRATIONS.map((_, i) => i + 1),
+      );
+    });
+
+    test('three processes rotating the same tokens at the same moment: exactly one wins each', async (t) => {
+      // All three start on the same token at the barrier; then the parent goes forward, one
+      // worker backward and one from the middle, so that they also meet all along the way.
+      const schema = freshSchema();
+      const store = await openMigrated(schema);
+      const { userId, familyId, tokens, now } = await seed(store, 60);
+      const hashes = tokens.map((tk) => tk.tokenHash);
+      const [first, ...rest] = hashes;
+      const names = ['worker1', 'worker2'];
+      const orders = [
+        [first!, ...rest.reverse()],
+        [first!, ...hashes.slice(30), ...hashes.slice(1, 30)],
+      ];
+      const mine: PgWorkerOutput['statuses'] = {};
+      const outputs = await race(
+        names.map((name, i) => ({
+          mode: 'rotate' as const,
+          schema,
+          tokens: orders[i]!,
+          familyId,
+          userId,
+          expiresAt: now + DAY,
+          name,
+          now,
+          pauseMs: 1,
+        })),
+        async () => {
+          for (const token of tokens) {
+            const result: RotateResult = await store.rotateRefreshToken(
+              token.tokenHash,
+              { ...token, tokenHash: `parent:${token.tokenHash}`, createdAt: now },
+              now,
+            );
+            mine[token.tokenHash] = result.status;
+            await sleep(1);
+          }
+        },
+      );
+      const all: Record<string, PgWorkerOutput['statuses']> = { parent: mine };
+      outputs.forEach((output, i) => {
+        all[names[i]!] = output.statuses;
+      });
+
+      const wins: Record<string, number> = {};
+      for (const [i, hash] of hashes.entries()) {
+        const rotated = Object.keys(all).filter((name) => all[name]?.[hash] === 'rotated');
+        const spent = Object.keys(all).filter((name) => all[name]?.[hash] === 'spent');
+        assert.equal(rotated.length, 1, `token ${i}: ${JSON.stringify(rotated)}`);
+        assert.equal(spent.length, 2);
+        const winner = rotated[0]!;
+        wins[winner] = (wins[winner] ?? 0) + 1;
+        assert.equal((await store.findRefreshToken(hash))?.replacedBy, `${winner}:${hash}`);
+        for (const name of Object.keys(all)) {
+          const successor = await store.findRefreshToken(`${name}:${hash}`);
+          assert.equal(successor !== null, name === winner);
+        }
+      }
+      t.diagnostic(`wins per process: ${JSON.stringify(wins)}`);
+      await store.close();
+    });
+
+    test('three processes registering one username at once: exactly one user is created', async () => {
+      const schema = freshSchema();
+      await (await openMigrated(schema)).close();
+      const username = `proc_${randomBytes(5).toString('hex')}`;
+      const outputs = await race(
+        ['p1', 'p2', 'p3'].map((name) => ({
+          mode: 'register' as const,
+          schema,
+          username,
+          attempts: 4,
+          name,
+        })),
+      );
+      const created = outputs.flatMap((o) => o.created);
+      assert.equal(created.length, 1, JSON.stringify(outputs));
+      assert.equal(
+        outputs.reduce((sum, o) => sum + o.conflicts, 0),
+        11,
+      );
+      const { rows } = await admin.query(`SELECT id FROM ${table(schema, 'users')}`);
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        created,
+      );
+    });
+  });
+}

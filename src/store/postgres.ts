@@ -335,6 +335,8 @@ const SQL = {
   lockUser: 'SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE',
   revokeFamily:
     'UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL',
+  liveFamilies: `SELECT DISTINCT family_id FROM refresh_tokens
+    WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY family_id`,
   revokeUser: 'UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL',
   deleteExpiredTokens: 'DELETE FROM refresh_tokens WHERE expires_at <= $1',
 
@@ -726,6 +728,14 @@ export class PostgresStore implements Store {
       if ((await query(SQL.lockFamilyOwners, [familyId])).rowCount === 0) return 0;
       return (await query(SQL.revokeFamily, [at, familyId])).rowCount ?? 0;
     });
+  }
+
+  async listLiveFamilies(userId: string, now: number): Promise<string[]> {
+    const { rows } = await this.#query('listing sessions', SQL.liveFamilies, [
+      userId,
+      ms(now, 'now'),
+    ]);
+    return rows.map((row) => String(row['family_id']));
   }
 
   async revokeUserTokens(userId: string, now: number): Promise<number> {

@@ -161,6 +161,10 @@ function prepareStatements(db: DatabaseSync) {
     revokeFamily: p(
       'UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL',
     ),
+    liveFamilies: p(
+      `SELECT DISTINCT family_id FROM refresh_tokens
+       WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY family_id`,
+    ),
     revokeUser: p(
       'UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL',
     ),
@@ -470,6 +474,12 @@ export class SqliteStore implements Store {
       this.#s.revokeFamily.run(now, familyId),
     );
     return Number(result.changes);
+  }
+
+  async listLiveFamilies(userId: string, now: number): Promise<string[]> {
+    return this.#run('listing sessions', () => this.#s.liveFamilies.all(userId, now)).map((row) =>
+      String(row['family_id']),
+    );
   }
 
   async revokeUserTokens(userId: string, now: number): Promise<number> {

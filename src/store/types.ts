@@ -138,6 +138,11 @@ export interface Store {
   addToFamily(token: NewRefreshToken): Promise<void>;
   /** Revokes every token of the family. Returns how many tokens were newly revoked. */
   revokeFamily(familyId: string, now: number): Promise<number>;
+  /**
+   * The families (session ids) of the user that still have a token neither revoked nor expired,
+   * sorted: the sessions "log out everywhere" ends, for a revocation list of access tokens.
+   */
+  listLiveFamilies(userId: string, now: number): Promise<string[]>;
   /** Revokes every family of the user (log out everywhere). Returns how many tokens were newly revoked. */
   revokeUserTokens(userId: string, now: number): Promise<number>;
   /** Deletes tokens whose absolute expiry has passed. Returns how many. */

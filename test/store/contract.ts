@@ -409,6 +409,28 @@ export function testStoreContract(
         assert.equal(await store.revokeUserTokens(rid('u_'), now), 0);
       });
 
+      test('listLiveFamilies lists the sessions with a live token, and no revoked or expired one', async () => {
+        const { user, token } = await logIn();
+        const now = token.createdAt + 1000;
+        await store.rotateRefreshToken(token.tokenHash, successorOf(token, now), now);
+        const second = newToken(user.id);
+        await store.createRefreshToken(second);
+        const revoked = newToken(user.id);
+        await store.createRefreshToken(revoked);
+        await store.revokeFamily(revoked.familyId, now);
+        const expired = newToken(user.id, { createdAt: now - DAY, expiresAt: now - 1 });
+        await store.createRefreshToken(expired);
+        await logIn(); // another user's session
+
+        assert.deepEqual(
+          await store.listLiveFamilies(user.id, now),
+          [token.familyId, second.familyId].sort(),
+        );
+        await store.revokeUserTokens(user.id, now + 1);
+        assert.deepEqual(await store.listLiveFamilies(user.id, now + 1), []);
+        assert.deepEqual(await store.listLiveFamilies(rid('u_'), now), []);
+      });
+
       test('25 concurrent rotations of one token: exactly one rotated, 24 spent, one successor stored', async () => {
         const { token } = await logIn();
         const now = token.createdAt + 1000;

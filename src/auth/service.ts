@@ -45,6 +45,19 @@ export interface AuthOptions {
   counters?: CounterStore;
   /** Roles given to a new user. */
   defaultRoles?: string[];
+  /**
+   * Where ended sessions are announced to resource servers that check access tokens against a
+   * revocation list (e.g. Redis): `revoke(sid, until)` for each session logged out, logged out
+   * everywhere or revoked for reuse, until its last access token has expired.
+   */
+  revocations?: RevocationSink;
+  /** Told when `revocations` fails; the log-out itself has happened. Default: ignored. */
+  onRevocationError?: (error: unknown) => void;
+}
+
+/** Receives ended sessions (`sid`) and until when their access tokens could still be presented. */
+export interface RevocationSink {
+  revoke(sid: string, untilMs: number): Promise<void>;
 }
 
 export interface TokenSet {
@@ -196,7 +209,11 @@ export async function createUserAccount(store: Store, input: AccountInput): Prom
 }
 
 export class AuthService {
-  readonly #o: Required<Omit<AuthOptions, 'counters'>> & { counters: CounterStore };
+  readonly #o: Required<Omit<AuthOptions, 'counters' | 'revocations' | 'onRevocationError'>> & {
+    counters: CounterStore;
+    revocations: RevocationSink | undefined;
+    onRevocationError: (error: unknown) => void;
+  };
   readonly #dummyHash: Promise<string>;
 
   constructor(options: AuthOptions) {
@@ -206,6 +223,8 @@ export class AuthService {
       rateLimits: DEFAULT_RATE_LIMITS,
       counters: new MemoryCounterStore(),
       defaultRoles: ['user'],
+      revocations: undefined,
+      onRevocationError: () => {},
       ...options,
     };
     this.#dummyHash = createDummyHash(this.#o.passwordParams);
@@ -362,6 +381,7 @@ export class AuthService {
     const user = await store.findUserById(record.userId);
     if (!user || user.disabled) {
       await store.revokeFamily(record.familyId, now);
+      await this.#announce([record.familyId], now);
       throw invalid('the session is no longer valid; log in again');
     }
     const next = `rt_${randomBytes(32).toString('base64url')}`;
@@ -384,6 +404,7 @@ export class AuthService {
           return this.#tokens(user, record.familyId, next, record.expiresAt, now);
         }
         await store.revokeFamily(record.familyId, now);
+        await this.#announce([record.familyId], now);
         throw invalid(
           'the refresh token was already used; the session was revoked for safety; log in again',
         );
@@ -401,12 +422,32 @@ export class AuthService {
   async logout(token: unknown): Promise<void> {
     if (typeof token !== 'string' || !REFRESH_TOKEN.test(token)) return;
     const record = await this.#o.store.findRefreshToken(sha256(token));
-    if (record) await this.#o.store.revokeFamily(record.familyId, this.#o.now());
+    if (!record) return;
+    const now = this.#o.now();
+    await this.#o.store.revokeFamily(record.familyId, now);
+    await this.#announce([record.familyId], now);
   }
 
   /** Revokes every refresh-token family of the user. */
   async logoutAll(userId: string): Promise<number> {
-    return this.#o.store.revokeUserTokens(userId, this.#o.now());
+    const now = this.#o.now();
+    const sessions = this.#o.revocations ? await this.#o.store.listLiveFamilies(userId, now) : [];
+    const revoked = await this.#o.store.revokeUserTokens(userId, now);
+    await this.#announce(sessions, now);
+    return revoked;
+  }
+
+  /**
+   * Tells the revocation list (if any) that these sessions ended: their access tokens, issued
+   * until now, live at most accessTtl more seconds. A failure is reported, not thrown: the
+   * refresh tokens are revoked in the database whatever happens here.
+   */
+  async #announce(sessions: readonly string[], now: number): Promise<void> {
+    const list = this.#o.revocations;
+    if (!list || sessions.length === 0) return;
+    const until = now + this.#o.accessTtl * 1000;
+    const results = await Promise.allSettled(sessions.map((sid) => list.revoke(sid, until)));
+    for (const r of results) if (r.status === 'rejected') this.#o.onRevocationError(r.reason);
   }
 
   /**

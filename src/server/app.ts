@@ -12,7 +12,10 @@ import { AuthError } from '../auth/errors.ts';
 import { KeyRing, type SigningAlgorithm } from '../auth/keyring.ts';
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
 import type { Argon2Params } from '../auth/password.ts';
-import { type AccessClaims, AuthService } from '../auth/service.ts';
+import { type AccessClaims, AuthService, type RevocationSink } from '../auth/service.ts';
+import { closeClient, connectRedis } from '../redis/client.ts';
+import { RedisCounterStore } from '../redis/counters.ts';
+import { createRevocationList } from '../redis/revocation.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { type Store, StoreUnavailableError } from '../store/types.ts';
@@ -54,6 +57,13 @@ export interface AuthServerOptions {
   bodyLimit?: number;
   rateLimits?: RateLimits;
   counters?: CounterStore;
+  /**
+   * A `redis://` URL: rate-limit counters and lock-outs shared by every instance, and ended
+   * sessions published to a revocation list resource servers can check (docs/scale-out.md).
+   */
+  redisUrl?: string;
+  /** Where ended sessions are announced (default: Redis when `redisUrl` is set, else nowhere). */
+  revocations?: RevocationSink;
   passwordParams?: Argon2Params;
   /** The clock in ms (tests). */
   now?: () => number;
@@ -120,6 +130,33 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     ...(options.keyPublishDelay !== undefined ? { publishDelay: options.keyPublishDelay } : {}),
     now,
   });
+  // Redis, when configured: shared rate limits (falling back to per-instance counting while
+  // Redis is down: degraded, never open) and the revocation list of ended sessions.
+  const redis = options.redisUrl
+    ? connectRedis(options.redisUrl, {
+        onError: (error) => app.log.warn({ err: error }, 'Redis connection error'),
+      })
+    : undefined;
+  const redisCounters =
+    !options.counters && redis
+      ? new RedisCounterStore({
+          client: redis,
+          onError: (error) =>
+            app.log.warn({ err: error }, 'Redis unavailable: rate limits count per instance'),
+          onRecover: () => app.log.info('Redis is back: rate limits are shared again'),
+        })
+      : undefined;
+  const redisRevocations =
+    !options.revocations && redis
+      ? createRevocationList({
+          client: redis,
+          now,
+          onError: (error) =>
+            app.log.warn({ err: error }, 'Redis unavailable: ended sessions are not published'),
+        })
+      : undefined;
+  const counters = options.counters ?? redisCounters;
+  const revocations = options.revocations ?? redisRevocations;
   const auth = new AuthService({
     store,
     keyRing,
@@ -129,7 +166,10 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     now,
     ...(options.passwordParams ? { passwordParams: options.passwordParams } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
-    ...(options.counters ? { counters: options.counters } : {}),
+    ...(counters ? { counters } : {}),
+    ...(revocations ? { revocations } : {}),
+    onRevocationError: (error) =>
+      app.log.warn({ err: error }, 'an ended session was not published to the revocation list'),
   });
   app.decorate('auth', auth);
   app.decorate('store', store);
@@ -145,6 +185,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   app.addHook('onClose', async () => {
     clearInterval(reload);
     if (!options.store) await store.close();
+    await redisCounters?.close();
+    await redisRevocations?.close();
+    if (redis) await closeClient(redis);
   });
 
   app.addHook('onSend', async (_request, reply) => {
@@ -185,6 +228,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     allowedOrigins: options.allowedOrigins ?? [],
     accessTtl,
   });
+  await app.register((await import('../web/plugin.ts')).webPages, { cookies: options.cookies }); // web pages: / and /debugger
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

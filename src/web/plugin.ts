@@ -1,0 +1,169 @@
+// The pages of the auth server: `/` (the log-in demo), `/debugger` (the JWT debugger), and their
+// assets under `/assets/`, all read once at start and kept in memory.
+//
+// Browsers cannot run TypeScript, so the browser modules (src/client, src/web) are served as
+// JavaScript made by the project itself, without a bundler:
+// - running from the TypeScript sources (`npm start`, the tests): each module is stripped of its
+//   types with node:module's `stripTypeScriptTypes` in 'strip' mode, which erases the annotations
+//   in place (same lines and columns, so the browser's devtools point at the right source lines),
+//   and its relative `.ts` imports are pointed at `.js`; the project is erasable-syntax-only, so
+//   nothing needs transforming;
+// - running from the build (`dist/`, as the published package does): the JavaScript that
+//   `npm run build` (tsc) emitted next to this file, with its imports already rewritten.
+// HTML, CSS and the icon are static files in src/web (published with the package).
+//
+// Every page gets a strict Content-Security-Policy: scripts and styles from this origin only, no
+// inline script, no HTML sinks (Trusted Types), no form submission, no framing; `/` may call this
+// origin (the auth API), `/debugger` may connect nowhere at all.
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { stripTypeScriptTypes } from 'node:module';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export interface WebPagesOptions {
+  /** The server delivers tokens in cookies (`--cookies on`): the demo resumes sessions. */
+  cookies?: boolean;
+}
+
+/** The modules the pages load, as paths under src/ without an extension. */
+export const BROWSER_MODULES = [
+  'client/index',
+  'web/app',
+  'web/debugger',
+  'web/dom',
+  'web/inspect',
+] as const;
+
+const STATIC_FILES: Record<string, string> = {
+  'web/style.css': 'text/css; charset=utf-8',
+  'web/icon.svg': 'image/svg+xml',
+};
+
+const CSP_BASE = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
+];
+
+/** The Content-Security-Policy of each page. */
+export const PAGE_CSP = {
+  '/': [...CSP_BASE, "connect-src 'self'"].join('; '),
+  '/debugger': [...CSP_BASE, "connect-src 'none'"].join('; '),
+} as const;
+
+export interface Asset {
+  body: Buffer;
+  type: string;
+  etag: string;
+}
+
+const fromSource = import.meta.url.endsWith('.ts');
+/** src/ of the package: the TypeScript sources, the HTML and CSS. */
+const sourceDir = new URL(fromSource ? '../' : '../../../src/', import.meta.url);
+/** Where the compiled modules are when running from the build: dist/src/. */
+const builtDir = new URL('../', import.meta.url);
+
+/** Relative `.ts` specifiers in static imports and exports (`from './x.ts'`). */
+const TS_SPECIFIER = /(\bfrom\s*)(['"])(\.{1,2}\/[^'"\n]+?)\.ts\2/g;
+
+/** TypeScript (erasable syntax only) → browser JavaScript, with `.js` import specifiers. */
+export function toBrowserModule(source: string): string {
+  return stripTypes(source).replace(TS_SPECIFIER, '$1$2$3.js$2');
+}
+
+function stripTypes(source: string): string {
+  // stripTypeScriptTypes is flagged experimental and says so once per process on stderr; the
+  // server uses it knowingly, so that one warning is kept out of operators' logs.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (String(warning).includes('stripTypeScriptTypes')) return;
+    (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return stripTypeScriptTypes(source, { mode: 'strip' });
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+function asset(body: string | Buffer, type: string): Asset {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`;
+  return { body: bytes, type, etag };
+}
+
+let cache: Map<string, Asset> | undefined;
+
+/** The assets by URL path (`/assets/web/app.js`), built once per process. */
+export function browserAssets(): Map<string, Asset> {
+  if (cache) return cache;
+  const assets = new Map<string, Asset>();
+  for (const name of BROWSER_MODULES) {
+    const code = fromSource
+      ? toBrowserModule(readFileSync(new URL(`${name}.ts`, sourceDir), 'utf8'))
+      : readFileSync(new URL(`${name}.js`, builtDir), 'utf8').replace(
+          /\n\/\/# sourceMappingURL=\S+\s*$/,
+          '\n',
+        );
+    assets.set(`/assets/${name}.js`, asset(code, 'text/javascript; charset=utf-8'));
+  }
+  for (const [name, type] of Object.entries(STATIC_FILES)) {
+    assets.set(`/assets/${name}`, asset(readFileSync(new URL(name, sourceDir)), type));
+  }
+  cache = assets;
+  return assets;
+}
+
+function page(file: string, cookies: boolean): Asset {
+  const html = readFileSync(new URL(`web/${file}`, sourceDir), 'utf8').replace(
+    '<meta name="laissez-cookies" content="off">',
+    `<meta name="laissez-cookies" content="${cookies ? 'on' : 'off'}">`,
+  );
+  return asset(html, 'text/html; charset=utf-8');
+}
+
+function send(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  item: Asset,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  // Revalidated on each use (cheap: a 304 by ETag), so a new version is picked up at once.
+  reply.headers({ 'cache-control': 'no-cache', etag: item.etag, ...headers });
+  if (request.headers['if-none-match'] === item.etag) return reply.code(304).send();
+  return reply.type(item.type).send(item.body);
+}
+
+/** Registers `/`, `/debugger` and `/assets/*` on a Fastify instance. */
+export async function webPages(app: FastifyInstance, options: WebPagesOptions = {}): Promise<void> {
+  const cookies = options.cookies ?? false;
+  const pageHeaders = (csp: string) => ({
+    'content-security-policy': csp,
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+    'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=()',
+  });
+  const pages = {
+    '/': page('index.html', cookies),
+    '/debugger': page('debugger.html', cookies),
+  } as const;
+  for (const path of ['/', '/debugger'] as const) {
+    const headers = pageHeaders(PAGE_CSP[path]);
+    app.get(path, { schema: { hide: true } }, async (request, reply) =>
+      send(request, reply, pages[path], headers),
+    );
+  }
+  for (const [path, item] of browserAssets()) {
+    app.get(path, { schema: { hide: true } }, async (request, reply) =>
+      send(request, reply, item, { 'cross-origin-resource-policy': 'same-origin' }),
+    );
+  }
+}

@@ -445,7 +445,9 @@ export class AuthService {
   async #announce(sessions: readonly string[], now: number): Promise<void> {
     const list = this.#o.revocations;
     if (!list || sessions.length === 0) return;
-    const until = now + this.#o.accessTtl * 1000;
+    // A verifier with clock tolerance accepts a token a little past its exp; a minute covers that
+    // and the clocks of this server and Redis differing.
+    const until = now + this.#o.accessTtl * 1000 + 60_000;
     const results = await Promise.allSettled(sessions.map((sid) => list.revoke(sid, until)));
     for (const r of results) if (r.status === 'rejected') this.#o.onRevocationError(r.reason);
   }

@@ -24,6 +24,12 @@ export const SETTINGS = [
   ['host', 'HOST', '127.0.0.1', 'address to listen on (0.0.0.0 for every interface)'],
   ['data-dir', 'LAISSEZ_DATA_DIR', './data', 'where the embedded SQLite database lives'],
   [
+    'redis-url',
+    'REDIS_URL',
+    '',
+    'redis://host:6379: shared rate limits and the session revocation list',
+  ],
+  [
     'database-url',
     'DATABASE_URL',
     '',
@@ -164,6 +170,12 @@ export function loadConfig(
       '--database-url / DATABASE_URL must be a postgres:// URL, e.g. postgres://laissez@127.0.0.1:5432/laissez',
     );
   }
+  const redisUrl = get('redis-url') || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(
+      '--redis-url / REDIS_URL must be a redis:// (or rediss://) URL, e.g. redis://127.0.0.1:6379',
+    );
+  }
   const logLevel = get('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -190,6 +202,7 @@ export function loadConfig(
     options: {
       dataDir: get('data-dir') ?? './data',
       ...(databaseUrl ? { databaseUrl } : {}),
+      ...(redisUrl ? { redisUrl } : {}),
       alg,
       issuer,
       audience: get('audience') ?? 'api',

@@ -119,6 +119,11 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       checkOrigin(request);
       return fromCookie;
     }
+    // In cookie mode the cookie is the credential: without it there is no session to refresh
+    // (a page checking whether it is logged in), which is a 401, not a malformed request.
+    if (options.cookies) {
+      throw new HttpError('invalid_grant', 'no session: log in (no refresh token cookie or body)');
+    }
     throw new HttpError('invalid_request', 'refresh_token is required');
   };
 

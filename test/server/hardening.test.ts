@@ -112,6 +112,12 @@ describe('cookie mode', () => {
     assert.equal(logoutAll.body.error, 'invalid_origin');
   });
 
+  test('a refresh without body or cookie is 401 invalid_grant: there is no session', async () => {
+    const r = await call(server.url, 'POST', '/auth/refresh', { headers: { origin: ALLOWED } });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, 'invalid_grant');
+  });
+
   test('log-out clears both cookies', async () => {
     const { refresh } = await login();
     const r = await call(server.url, 'POST', '/auth/logout', {

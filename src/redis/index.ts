@@ -1,0 +1,22 @@
+// Redis-backed parts of laissez: shared rate-limit counters for the auth server, and the opt-in
+// revocation list of sessions for resource servers. See docs/scale-out.md.
+
+export { StoreUnavailableError } from '../store/types.ts';
+export {
+  type ConnectRedisOptions,
+  closeClient,
+  connectRedis,
+  type RedisClient,
+  type RedisConnection,
+} from './client.ts';
+export { RedisCounterStore, type RedisCounterStoreOptions } from './counters.ts';
+export {
+  checkSessions,
+  createRevocationList,
+  isValidSid,
+  type RevocationChecker,
+  type RevocationList,
+  type RevocationListOptions,
+  RevocationUnavailableError,
+  SID_MAX_LENGTH,
+} from './revocation.ts';

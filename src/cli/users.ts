@@ -19,6 +19,7 @@ import {
   type Command,
   type CommandGroup,
   colourEnabled,
+  durationFlag,
   EXIT,
   expectPositionals,
   type Io,
@@ -26,6 +27,7 @@ import {
   painter,
   parseCommandLine,
   UsageError,
+  warn,
   writeErr,
   writeJson,
   writeOut,
@@ -41,6 +43,32 @@ async function findUser(store: Store, who: string): Promise<User> {
     throw new UsageError(`no user with the id, username or email ${JSON.stringify(who)}`);
   }
   return user;
+}
+
+/**
+ * Revokes every refresh token of the user and, with REDIS_URL set, publishes the sessions to the
+ * revocation list (as the server's log-out-everywhere does), so resource servers that check it
+ * refuse the user's access tokens at once. Returns how many refresh tokens were revoked.
+ */
+async function endSessions(store: Store, userId: string, now: number, io: Io): Promise<number> {
+  const redisUrl = io.env['REDIS_URL'];
+  const sessions = redisUrl ? await store.listLiveFamilies(userId, now) : [];
+  const revoked = await store.revokeUserTokens(userId, now);
+  if (redisUrl && sessions.length > 0) {
+    const ttlText = io.env['LAISSEZ_ACCESS_TTL'] ?? '15m';
+    const accessTtl = durationFlag(ttlText, 'LAISSEZ_ACCESS_TTL');
+    const { createRevocationList } = await import('../redis/revocation.ts');
+    const list = createRevocationList({ url: redisUrl });
+    try {
+      const until = now + accessTtl * 1000 + 60_000;
+      await Promise.all(sessions.map((sid) => list.revoke(sid, until)));
+    } catch (error) {
+      warn(io, `the sessions were not published to Redis (${(error as Error).message})`);
+    } finally {
+      await list.close();
+    }
+  }
+  return revoked;
 }
 
 function oneUser(positionals: string[]): string {
@@ -282,7 +310,7 @@ Exit codes: 0 done, 2 usage error (no such user).`,
         const user = await findUser(store, who);
         const now = context.io.now();
         await store.setUserDisabled(user.id, disable, now);
-        const revoked = disable ? await store.revokeUserTokens(user.id, now) : 0;
+        const revoked = disable ? await endSessions(store, user.id, now, context.io) : 0;
         if (values.json) {
           writeJson(context.io, {
             id: user.id,
@@ -331,7 +359,7 @@ Exit codes: 0 deleted, 2 usage error (no such user).`,
     });
     try {
       const user = await findUser(store, who);
-      const revoked = await store.revokeUserTokens(user.id, context.io.now());
+      const revoked = await endSessions(store, user.id, context.io.now(), context.io);
       await store.deleteUser(user.id);
       if (values.json)
         writeJson(context.io, { id: user.id, username: user.username, deleted: true, revoked });

@@ -14,13 +14,17 @@ import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
 
-function laissez(args: string[], input = '') {
+function laissez(args: string[], input = '', extra: Record<string, string> = {}) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_COMPILE_CACHE: join(tmpdir(), 'laissez-cli-test-cache'),
     NO_COLOR: '1',
   };
-  for (const key of Object.keys(env)) if (key.startsWith('LAISSEZ_')) delete env[key];
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('LAISSEZ_') || key === 'REDIS_URL' || key === 'DATABASE_URL')
+      delete env[key];
+  }
+  Object.assign(env, extra);
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: 'pipe' });
     let stdout = '';
@@ -213,6 +217,30 @@ describe('laissez users against a live server', () => {
     );
     assert.equal(fromStdin.code, 0, fromStdin.stderr);
     assert.match(fromStdin.stdout, /^added 1 user, refused 0$/m);
+  });
+
+  test('with REDIS_URL, disable publishes the sessions of the user to the revocation list', async () => {
+    const redisUrl = process.env['LAISSEZ_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+    const r = await call(server.url, 'POST', '/auth/register', {
+      body: { username: 'sif', email: 'sif@example.com', password: 'golden hair 1' },
+    });
+    assert.equal(r.status, 201);
+    const session = await login('sif', 'golden hair 1');
+    const sid = decodeUnverified(session.body.access_token).payload.sid as string;
+    const disabled = await laissez(['users', 'disable', 'sif', '--data-dir', server.dataDir], '', {
+      REDIS_URL: redisUrl,
+      LAISSEZ_ACCESS_TTL: '5m',
+    });
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.equal(disabled.stderr, '');
+    const { createRevocationList } = await import('../../src/redis/revocation.ts');
+    const list = createRevocationList({ url: redisUrl });
+    try {
+      assert.equal(await list.isRevoked(sid), true, 'the session is on the list');
+      assert.equal(await list.isRevoked(`${sid}-other`), false);
+    } finally {
+      await list.close();
+    }
   });
 
   test('list, disable and delete never create a database', async () => {

@@ -43,6 +43,15 @@ export interface KeyRingOptions {
 /** Leeway, in ms, added to a retired key's life beyond the last token it may have signed. */
 const RETIRE_LEEWAY = 60_000;
 
+/**
+ * The order every instance agrees on: a key that activates later comes after, and of two that
+ * activate at once (two instances rotating at the same moment) the greater kid. The last key of
+ * this order that has activated signs.
+ */
+function after(a: SigningKey, b: SigningKey): boolean {
+  return a.activatesAt !== b.activatesAt ? a.activatesAt > b.activatesAt : a.kid > b.kid;
+}
+
 export class KeyRing {
   readonly #store: Store;
   readonly #options: KeyRingOptions;
@@ -87,7 +96,7 @@ export class KeyRing {
   /** The key that signs now or will sign next: the one with the latest activatesAt. */
   #latest(): SigningKey | undefined {
     let latest: SigningKey | undefined;
-    for (const key of this.#keys) if (!latest || key.activatesAt > latest.activatesAt) latest = key;
+    for (const key of this.#keys) if (!latest || after(key, latest)) latest = key;
     return latest;
   }
 
@@ -133,9 +142,16 @@ export class KeyRing {
       retiresAt: null,
     };
     await this.#store.addSigningKey(key);
+    // Another instance may be rotating at this very moment (a new database opened by several
+    // instances at once): every instance retires the others relative to the same winner, the last
+    // live key in the shared order, so two new keys never retire each other.
+    let winner = key;
+    for (const other of await this.#store.listSigningKeys()) {
+      if (other.retiresAt === null && after(other, winner)) winner = other;
+    }
     await this.#store.retireOtherKeys(
-      kid,
-      activatesAt + this.#options.accessTtl * 1000 + RETIRE_LEEWAY,
+      winner.kid,
+      winner.activatesAt + this.#options.accessTtl * 1000 + RETIRE_LEEWAY,
     );
     await this.reload();
     return key;
@@ -150,7 +166,7 @@ export class KeyRing {
     let switchAt = Number.POSITIVE_INFINITY;
     for (const key of this.#keys) {
       if (key.activatesAt <= at) {
-        if (!current || key.activatesAt > current.activatesAt) current = key;
+        if (!current || after(key, current)) current = key;
       } else if (key.activatesAt < switchAt) {
         switchAt = key.activatesAt;
       }

@@ -397,8 +397,11 @@ export class AuthService {
       case 'rotated':
         return this.#tokens(user, record.familyId, next, record.expiresAt, now);
       case 'spent': {
+        // Measured now, after the rotation (a racer may have read the clock after this request
+        // did); with the grace window off, a spent token is always reuse.
         const usedAt = result.token.usedAt ?? 0;
-        if (now - usedAt <= this.#o.reuseGrace * 1000) {
+        const grace = this.#o.reuseGrace * 1000;
+        if (grace > 0 && this.#o.now() - usedAt <= grace) {
           // Two tabs refreshed with the same token at once: both get tokens of the same family.
           await store.addToFamily(successor);
           return this.#tokens(user, record.familyId, next, record.expiresAt, now);
@@ -461,9 +464,13 @@ export class AuthService {
     try {
       return this.#o.keyRing.verify(token).payload as AccessClaims;
     } catch (error) {
+      // A key this instance has not loaded yet: named by kid (ERR_KEY_NOT_FOUND), or an HMAC
+      // secret, never named, made by another instance (the signature fits none of ours).
       if (
         error instanceof JwtError &&
-        error.code === 'ERR_KEY_NOT_FOUND' &&
+        (error.code === 'ERR_KEY_NOT_FOUND' ||
+          (error.code === 'ERR_JWS_SIGNATURE_INVALID' &&
+            this.#o.keyRing.current.alg.startsWith('HS'))) &&
         (await this.#o.keyRing.reloadIfStale())
       ) {
         return this.verifyAccess(token);

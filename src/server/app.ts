@@ -50,7 +50,7 @@ export interface AuthServerOptions {
   /** TLS: PEM certificate and key. Adds HSTS. */
   https?: { cert: string | Buffer; key: string | Buffer };
   /** Trust X-Forwarded-* from a proxy in front (for client IPs and protocol). Default false. */
-  trustProxy?: boolean | string | string[];
+  trustProxy?: boolean | number | string | string[];
   /** Fastify/pino logger options, or false. Default: info level, tokens redacted. */
   logger?: boolean | { level?: string };
   /** Largest request body in bytes. Default 16 KiB. */
@@ -100,7 +100,8 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
             redact: { paths: REDACT, censor: '[redacted]' },
           },
     bodyLimit: options.bodyLimit ?? 16 * 1024,
-    trustProxy: options.trustProxy ?? false,
+    // Fastify takes a boolean, a hop count, or addresses (a string or a list).
+    trustProxy: (options.trustProxy ?? false) as boolean,
     ...(options.https ? { https: options.https } : {}),
     // Wrong types are errors, not coerced; unknown fields are refused, not silently dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

@@ -1,6 +1,7 @@
 // Server configuration from flags and environment, validated once at start with messages that
 // say what is wrong and how to fix it.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
 import { parseDuration } from '../jwt/index.ts';
 import type { AuthServerOptions } from './app.ts';
@@ -67,7 +68,12 @@ export const SETTINGS = [
   ],
   ['tls-cert', 'LAISSEZ_TLS_CERT', '', 'PEM certificate file: serve HTTPS (with HSTS)'],
   ['tls-key', 'LAISSEZ_TLS_KEY', '', 'PEM private key file for --tls-cert'],
-  ['trust-proxy', 'LAISSEZ_TRUST_PROXY', 'off', 'on: trust X-Forwarded-* from a proxy in front'],
+  [
+    'trust-proxy',
+    'LAISSEZ_TRUST_PROXY',
+    'off',
+    'X-Forwarded-* from proxies in front: a hop count (1), their addresses/CIDRs, or on (any)',
+  ],
   ['log-level', 'LAISSEZ_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
 ] as const;
 
@@ -81,6 +87,33 @@ function bool(value: string, name: string): boolean {
   if (/^(1|true|on|yes)$/i.test(value)) return true;
   if (/^(0|false|off|no|)$/i.test(value)) return false;
   throw new ConfigError(`${name} must be on or off (got "${value}")`);
+}
+
+/**
+ * Which X-Forwarded-For entries to believe. `on` believes the whole header (only safe when the
+ * proxy in front replaces it); a hop count or the proxies' addresses stop at the first entry not
+ * added by a trusted proxy, so a client cannot choose its own IP for the rate limits.
+ */
+function trustProxyOf(value: string): boolean | number | string[] {
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops < 1 || hops > 16) throw new ConfigError('--trust-proxy hop count must be 1 to 16');
+    return hops;
+  }
+  if (/^(1|true|on|yes|0|false|off|no|)$/i.test(value)) return bool(value, '--trust-proxy');
+  const entries = value.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const bitsOk =
+      bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !bitsOk || extra !== undefined) {
+      throw new ConfigError(
+        `--trust-proxy / LAISSEZ_TRUST_PROXY must be on, off, a hop count, or proxy addresses/CIDRs like 10.0.0.0/8 (got "${entry}")`,
+      );
+    }
+  }
+  return entries;
 }
 
 function seconds(value: string, name: string): number {
@@ -213,7 +246,7 @@ export function loadConfig(
       keyReloadInterval: keyReload * 1000,
       cookies: bool(get('cookies') ?? 'off', '--cookies / LAISSEZ_COOKIES'),
       allowedOrigins: origins,
-      trustProxy: bool(get('trust-proxy') ?? 'off', '--trust-proxy / LAISSEZ_TRUST_PROXY'),
+      trustProxy: trustProxyOf(get('trust-proxy') ?? 'off'),
       logger: logLevel === 'silent' ? false : { level: logLevel },
       ...(https ? { https } : {}),
     },

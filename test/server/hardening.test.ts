@@ -294,3 +294,37 @@ describe('password rehash', () => {
     }
   });
 });
+
+describe('behind a proxy', () => {
+  test('--trust-proxy 1 takes the client IP the proxy saw, not one the client wrote', async () => {
+    const server = await start({ trustProxy: 1, passwordParams: FAST_ARGON2 });
+    try {
+      const attempt = (i: number) =>
+        call(server.url, 'POST', '/auth/login', {
+          // A new account each time: the per-account lock-out never applies, only the per-IP limit.
+          body: { username: `nobody${i}`, password: 'not a password' },
+          // The client forges the left entry each time; the proxy appended the real 5.5.5.5.
+          headers: { 'x-forwarded-for': `10.9.${i >> 8}.${i & 255}, 5.5.5.5` },
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 31; i++) statuses.push((await attempt(i)).status);
+      // 30 a minute per IP: the 31st is refused, whatever the forged entries said.
+      assert.deepEqual(new Set(statuses.slice(0, 30)), new Set([401]), statuses.join());
+      assert.equal(statuses.at(-1), 429, statuses.join());
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a bad --trust-proxy value stops the server at start', async () => {
+    const { loadConfig } = await import('../../src/server/config.ts');
+    assert.equal(loadConfig({ 'trust-proxy': '2' }, {}).options.trustProxy, 2);
+    assert.deepEqual(loadConfig({ 'trust-proxy': '10.0.0.0/8, ::1' }, {}).options.trustProxy, [
+      '10.0.0.0/8',
+      '::1',
+    ]);
+    assert.equal(loadConfig({ 'trust-proxy': 'on' }, {}).options.trustProxy, true);
+    assert.throws(() => loadConfig({ 'trust-proxy': 'lb.example' }, {}), /trust-proxy/);
+    assert.throws(() => loadConfig({ 'trust-proxy': '10.0.0.0/99' }, {}), /trust-proxy/);
+  });
+});

@@ -347,12 +347,25 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
   const revokedOr = (revoked: boolean, auth: AuthContext<P>): AuthOutcome<P> =>
     revoked ? SESSION_ENDED : { ok: true, auth };
 
+  // With the verify cache, a hit returns the same frozen result object: its context is built
+  // once too (the token is the cache key, so it is the same token).
+  const contexts = options.cache ? new WeakMap<VerifiedJwt<P>, AuthContext<P>>() : undefined;
+
   /** A verified token: accepted, unless its session was revoked. */
   const accept = (
     token: string,
     verified: VerifiedJwt<P>,
   ): AuthOutcome<P> | Promise<AuthOutcome<P>> => {
-    const auth = contextOf(token, verified);
+    let auth = contexts?.get(verified);
+    if (auth === undefined) {
+      auth = contextOf(token, verified);
+      if (contexts) {
+        // Shared by every request with this token: frozen, like the cached claims.
+        Object.freeze(auth.roles);
+        Object.freeze(auth.scopes);
+        contexts.set(verified, Object.freeze(auth));
+      }
+    }
     if (isRevoked === undefined) return { ok: true, auth };
     let revoked: boolean | Promise<boolean>;
     try {

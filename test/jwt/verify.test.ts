@@ -341,6 +341,27 @@ describe('verify cache (opt-in)', () => {
     assert.deepEqual(verify(x).payload, rx.payload);
   });
 
+  test('a token in steady use stays cached while many others come and go', () => {
+    clock = T0;
+    const lru = createVerifier({
+      key: ed25519.publicKey,
+      algorithms: ['EdDSA'],
+      cache: { max: 8 },
+      now: () => clock * 1000,
+    });
+    const hot = sign({ sub: 'hot' });
+    const first = lru(hot);
+    for (let i = 0; i < 100; i++) {
+      lru(sign({ n: i })); // a stream of new tokens, each evicting the oldest entry
+      assert.equal(lru(hot), first, `still cached after ${i + 1} others`);
+    }
+    // A token not used since is evicted once enough others came after it.
+    const cold = sign({ sub: 'cold' });
+    const coldFirst = lru(cold);
+    for (let i = 0; i < 8; i++) lru(sign({ m: i }));
+    assert.notEqual(lru(cold), coldFirst);
+  });
+
   test('a cached verifier still refuses over-size and non-string tokens', () => {
     assert.equal(
       code(() => verify('x'.repeat(20000))),

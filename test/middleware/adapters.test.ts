@@ -485,3 +485,34 @@ describe('isRevoked: a revocation check after the signature', () => {
     assert.throws(() => expressAuth({ ...options, isRevoked: true as never }), /isRevoked must be/);
   });
 });
+
+describe('the verify cache in the middleware', () => {
+  test('a repeated token gets the same frozen context; handlers cannot change it for others', async () => {
+    const seen: unknown[] = [];
+    const app = express();
+    app.get('/me', expressAuth({ ...options, cache: true }), (req, res) => {
+      seen.push(req.auth);
+      let threw = false;
+      try {
+        (req.auth!.roles as string[]).push('admin');
+      } catch {
+        threw = true;
+      }
+      res.json({ roles: req.auth!.roles, threw });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    try {
+      clock = T0 + 60_000;
+      const { port } = server.address() as AddressInfo;
+      const a = await get(`http://127.0.0.1:${port}/me`, bearer(tokens.user));
+      const b = await get(`http://127.0.0.1:${port}/me`, bearer(tokens.user));
+      assert.deepEqual(a.body, { roles: ['user'], threw: true });
+      assert.deepEqual(b.body, { roles: ['user'], threw: true });
+      assert.equal(seen[0], seen[1], 'one context for one cached token');
+      assert.ok(Object.isFrozen(seen[0]));
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -343,7 +343,7 @@ describe('verify cache (opt-in)', () => {
 
   test('a token in steady use stays cached while many others come and go', () => {
     clock = T0;
-    const lru = createVerifier({
+    const lru: SyncVerifier = createVerifier({
       key: ed25519.publicKey,
       algorithms: ['EdDSA'],
       cache: { max: 8 },

@@ -149,8 +149,8 @@ export class KeyRing {
     for (const other of await this.#store.listSigningKeys()) {
       if (other.retiresAt === null && after(other, winner)) winner = other;
     }
-    await this.#store.retireOtherKeys(
-      winner.kid,
+    await this.#store.retireKeysBefore(
+      winner,
       winner.activatesAt + this.#options.accessTtl * 1000 + RETIRE_LEEWAY,
     );
     await this.reload();

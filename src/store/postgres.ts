@@ -343,7 +343,8 @@ const SQL = {
   listKeys: 'SELECT * FROM signing_keys ORDER BY created_at DESC, seq DESC',
   insertKey: `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, activates_at, retires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-  retireOthers: 'UPDATE signing_keys SET retires_at = $1 WHERE kid <> $2 AND retires_at IS NULL',
+  retireBefore: `UPDATE signing_keys SET retires_at = $1
+    WHERE retires_at IS NULL AND (activates_at < $2 OR (activates_at = $2 AND kid < $3))`,
   deleteRetiredKeys: 'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1',
 } as const;
 
@@ -781,8 +782,12 @@ export class PostgresStore implements Store {
     );
   }
 
-  async retireOtherKeys(kid: string, retiresAt: number): Promise<void> {
-    await this.#query('retiring signing keys', SQL.retireOthers, [ms(retiresAt, 'retiresAt'), kid]);
+  async retireKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number) {
+    await this.#query('retiring signing keys', SQL.retireBefore, [
+      ms(retiresAt, 'retiresAt'),
+      ms(key.activatesAt, 'activatesAt'),
+      key.kid,
+    ]);
   }
 
   async deleteRetiredKeys(now: number): Promise<number> {

@@ -175,7 +175,10 @@ function prepareStatements(db: DatabaseSync) {
       `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, activates_at, retires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    retireOthers: p('UPDATE signing_keys SET retires_at = ? WHERE kid <> ? AND retires_at IS NULL'),
+    retireBefore: p(
+      `UPDATE signing_keys SET retires_at = ?
+       WHERE retires_at IS NULL AND (activates_at < ? OR (activates_at = ? AND kid < ?))`,
+    ),
     deleteRetiredKeys: p(
       'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= ?',
     ),
@@ -518,8 +521,10 @@ export class SqliteStore implements Store {
     );
   }
 
-  async retireOtherKeys(kid: string, retiresAt: number): Promise<void> {
-    this.#run('retiring signing keys', () => this.#s.retireOthers.run(retiresAt, kid));
+  async retireKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number) {
+    this.#run('retiring signing keys', () =>
+      this.#s.retireBefore.run(retiresAt, key.activatesAt, key.activatesAt, key.kid),
+    );
   }
 
   async deleteRetiredKeys(now: number): Promise<number> {

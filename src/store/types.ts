@@ -151,8 +151,13 @@ export interface Store {
   /** All signing keys, newest first. */
   listSigningKeys(): Promise<SigningKey[]>;
   addSigningKey(key: SigningKey): Promise<void>;
-  /** Marks every key other than `kid` as retiring at `retiresAt` (only those not retiring yet). */
-  retireOtherKeys(kid: string, retiresAt: number): Promise<void>;
+  /**
+   * Marks as retiring at `retiresAt` every key not retiring yet that comes before `key` in the
+   * signing order: an earlier `activatesAt`, or the same and a smaller `kid` (compared bytewise).
+   * The last key of that order is never touched, so rotations racing each other (several
+   * instances opening a new database) can never retire every key.
+   */
+  retireKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number): Promise<void>;
   /** Deletes keys whose retiresAt has passed. Returns how many. */
   deleteRetiredKeys(now: number): Promise<number>;
 }

@@ -542,15 +542,33 @@ export function testStoreContract(
         );
       });
 
-      test('retireOtherKeys marks every other key not retiring yet, and leaves the rest alone', async () => {
-        const base = Date.now();
+      test('retireKeysBefore retires the keys before one in the signing order, never one after', async () => {
+        // Far in the future, so that no other test's key comes after these.
+        const base = Date.now() + 100 * DAY;
         const a = newKey({ createdAt: base });
         const b = newKey({ createdAt: base + 1 });
         const retiring = newKey({ createdAt: base + 2, retiresAt: base + HOUR });
         const current = newKey({ createdAt: base + 3 });
-        for (const key of [a, b, retiring, current]) await store.addSigningKey(key);
+        const later = newKey({ createdAt: base + 4 });
+        // Same activatesAt as current: ordered by kid.
+        const [lowTwin, highTwin] = [
+          newKey({ createdAt: base + 3 }),
+          newKey({ createdAt: base + 3 }),
+        ].sort((x, y) => (x.kid < y.kid ? -1 : 1));
+        for (const key of [a, b, retiring, current, later, lowTwin!, highTwin!]) {
+          await store.addSigningKey(key);
+        }
         const retiresAt = base + 2 * HOUR;
-        await store.retireOtherKeys(current.kid, retiresAt);
+        await store.retireKeysBefore(current, retiresAt);
+        const byKidAll = new Map((await store.listSigningKeys()).map((k) => [k.kid, k]));
+        assert.equal(byKidAll.get(later.kid)?.retiresAt, null, 'a later key is never retired');
+        for (const twin of [lowTwin!, highTwin!]) {
+          assert.equal(
+            byKidAll.get(twin.kid)?.retiresAt,
+            twin.kid < current.kid ? retiresAt : null,
+            'same activatesAt: the smaller kid comes first',
+          );
+        }
         const byKid = new Map((await store.listSigningKeys()).map((k) => [k.kid, k]));
         assert.equal(byKid.get(a.kid)?.retiresAt, retiresAt);
         assert.equal(byKid.get(b.kid)?.retiresAt, retiresAt);

@@ -52,6 +52,18 @@ function after(a: SigningKey, b: SigningKey): boolean {
   return a.activatesAt !== b.activatesAt ? a.activatesAt > b.activatesAt : a.kid > b.kid;
 }
 
+/** The key that signs now or will sign next: the last of the order. */
+export function latestKey(keys: readonly SigningKey[]): SigningKey | undefined {
+  let latest: SigningKey | undefined;
+  for (const key of keys) if (!latest || after(key, latest)) latest = key;
+  return latest;
+}
+
+/** The key that signs at `now`: the last of the order among those activated. */
+export function signingKeyAt(keys: readonly SigningKey[], now: number): SigningKey | undefined {
+  return latestKey(keys.filter((key) => key.activatesAt <= now));
+}
+
 export class KeyRing {
   readonly #store: Store;
   readonly #options: KeyRingOptions;
@@ -76,7 +88,7 @@ export class KeyRing {
   static async open(store: Store, options: KeyRingOptions): Promise<KeyRing> {
     const ring = new KeyRing(store, options);
     await ring.reload();
-    const latest = ring.#latest();
+    const latest = latestKey(ring.#keys);
     if (!latest || latest.alg !== options.alg) await ring.rotate({ immediate: true });
     return ring;
   }
@@ -91,13 +103,6 @@ export class KeyRing {
   /** Seconds a rotated-in key is published before it signs. */
   get publishDelay(): number {
     return this.#options.publishDelay ?? 300;
-  }
-
-  /** The key that signs now or will sign next: the one with the latest activatesAt. */
-  #latest(): SigningKey | undefined {
-    let latest: SigningKey | undefined;
-    for (const key of this.#keys) if (!latest || after(key, latest)) latest = key;
-    return latest;
   }
 
   get keys(): readonly SigningKey[] {
@@ -162,16 +167,11 @@ export class KeyRing {
     const at = now();
     // The signing key: the latest activated one (a key of the ring is never in the future alone:
     // open() makes an immediate one, so the fallback is only for clocks set back).
-    let current: SigningKey | undefined;
+    const current = signingKeyAt(this.#keys, at) ?? this.#keys[0]!;
     let switchAt = Number.POSITIVE_INFINITY;
     for (const key of this.#keys) {
-      if (key.activatesAt <= at) {
-        if (!current || after(key, current)) current = key;
-      } else if (key.activatesAt < switchAt) {
-        switchAt = key.activatesAt;
-      }
+      if (key.activatesAt > at && key.activatesAt < switchAt) switchAt = key.activatesAt;
     }
-    current ??= this.#keys[0]!;
     this.#current = current;
     this.#switchAt = switchAt;
     // Tokens stay small (the default one is under 300 characters). The kid is in the header only

@@ -26,25 +26,20 @@ export async function openDataStore(
 ): Promise<Store> {
   // DATABASE_URL selects the PostgreSQL store, as it does for `laissez serve`.
   const databaseUrl = options.env['DATABASE_URL'];
+  let store: Store;
   if (databaseUrl) {
     const { openPostgresStore } = await import('../store/postgres.ts');
-    const store = openPostgresStore({ connectionString: databaseUrl });
-    try {
-      await store.migrate();
-    } catch (error) {
-      await store.close();
-      throw error;
+    store = openPostgresStore({ connectionString: databaseUrl });
+  } else {
+    const path = join(dataDir, 'laissez.db');
+    if (!options.create && !existsSync(path)) {
+      throw new UsageError(
+        `no laissez database at ${path}: start the server once (laissez serve) or point --data-dir / LAISSEZ_DATA_DIR at its data directory`,
+      );
     }
-    return store;
+    const { openSqliteStore } = await import('../store/sqlite.ts');
+    store = openSqliteStore({ path });
   }
-  const path = join(dataDir, 'laissez.db');
-  if (!options.create && !existsSync(path)) {
-    throw new UsageError(
-      `no laissez database at ${path}: start the server once (laissez serve) or point --data-dir / LAISSEZ_DATA_DIR at its data directory`,
-    );
-  }
-  const { openSqliteStore } = await import('../store/sqlite.ts');
-  const store = openSqliteStore({ path });
   try {
     await store.migrate();
   } catch (error) {

@@ -1,6 +1,12 @@
 // `laissez keys generate`, and `keys list|rotate` on the auth server's key ring.
 
-import { KeyRing, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
+import {
+  KeyRing,
+  latestKey,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+  signingKeyAt,
+} from '../auth/keyring.ts';
 import { ALGORITHMS, generateKey } from '../jwt/index.ts';
 import type { SigningKey } from '../store/types.ts';
 import { dataDirOf, openDataStore } from './data.ts';
@@ -97,17 +103,6 @@ function describeKey(key: SigningKey, now: number, signing: string | undefined) 
   };
 }
 
-/** The key that signs at `now`: the latest activated one (as the key ring picks it). */
-function signingKid(keys: readonly SigningKey[], now: number): string | undefined {
-  let current: SigningKey | undefined;
-  for (const key of keys) {
-    if (key.activatesAt <= now && (!current || key.activatesAt > current.activatesAt)) {
-      current = key;
-    }
-  }
-  return current?.kid;
-}
-
 function ringSettings(values: Record<string, string | boolean | undefined>, env: Io['env']) {
   const dataDir = dataDirOf(values['data-dir'] as string | undefined, env);
   const ttlText =
@@ -174,7 +169,7 @@ Examples:
     try {
       const now = context.io.now();
       const keys = await store.listSigningKeys();
-      const signing = signingKid(keys, now);
+      const signing = signingKeyAt(keys, now)?.kid;
       const shown = keys.map((k) => describeKey(k, now, signing));
       if (values.json) writeJson(context.io, shown);
       else if (shown.length === 0)
@@ -233,10 +228,7 @@ Examples:
     try {
       const now = context.io.now;
       const before = await store.listSigningKeys();
-      const latest = before.reduce<SigningKey | undefined>(
-        (a, k) => (!a || k.activatesAt > a.activatesAt ? k : a),
-        undefined,
-      );
+      const latest = latestKey(before);
       const alg = (algText ?? latest?.alg ?? 'HS256') as SigningAlgorithm;
       // open() itself makes an immediate key for an empty ring or a new algorithm; otherwise
       // rotate with the publish delay (or at once with --immediate).
@@ -253,7 +245,7 @@ Examples:
       added ??= await ring.rotate({ immediate: values.immediate === true });
       const keys = await store.listSigningKeys();
       const at = now();
-      const signing = signingKid(keys, at);
+      const signing = signingKeyAt(keys, at)?.kid;
       const shown = keys.map((k) => describeKey(k, at, signing));
       const fresh = shown.find((k) => k.kid === added.kid)!;
       const retiring = shown.filter(

@@ -18,6 +18,7 @@ import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
 import {
   type Command,
   type CommandGroup,
+  type Context,
   colourEnabled,
   durationFlag,
   EXIT,
@@ -71,13 +72,33 @@ async function endSessions(store: Store, userId: string, now: number, io: Io): P
   return revoked;
 }
 
-function oneUser(positionals: string[]): string {
+/**
+ * The frame of `users disable|enable|delete`: `--data-dir` and `--json`, one positional naming
+ * the user (id, username or email), the store open around `action`.
+ */
+async function onNamedUser(
+  args: string[],
+  context: Context,
+  action: (store: Store, user: User, json: boolean) => Promise<void>,
+): Promise<number> {
+  const { values, positionals } = parseCommandLine(args, {
+    'data-dir': { type: 'string' },
+    json: { type: 'boolean' },
+  });
   expectPositionals(positionals, 1, 'one user: an id, a username or an email');
   const who = positionals[0];
   if (who === undefined || who === '') {
     throw new UsageError('say which user: an id, a username or an email');
   }
-  return who;
+  const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
+    env: context.io.env,
+  });
+  try {
+    await action(store, await findUser(store, who), values.json === true);
+    return EXIT.OK;
+  } finally {
+    await store.close();
+  }
 }
 
 /** Reads one line from a terminal without echoing it. */
@@ -297,21 +318,12 @@ ${DATA_DIR_HELP}
   -h, --help
 
 Exit codes: 0 done, 2 usage error (no such user).`,
-    async run(args, context) {
-      const { values, positionals } = parseCommandLine(args, {
-        'data-dir': { type: 'string' },
-        json: { type: 'boolean' },
-      });
-      const who = oneUser(positionals);
-      const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
-        env: context.io.env,
-      });
-      try {
-        const user = await findUser(store, who);
+    run: (args, context) =>
+      onNamedUser(args, context, async (store, user, json) => {
         const now = context.io.now();
         await store.setUserDisabled(user.id, disable, now);
         const revoked = disable ? await endSessions(store, user.id, now, context.io) : 0;
-        if (values.json) {
+        if (json) {
           writeJson(context.io, {
             id: user.id,
             username: user.username,
@@ -326,11 +338,7 @@ Exit codes: 0 done, 2 usage error (no such user).`,
               : `enabled ${user.username}`,
           );
         }
-        return EXIT.OK;
-      } finally {
-        await store.close();
-      }
-    },
+      }),
   };
 }
 
@@ -348,27 +356,16 @@ ${DATA_DIR_HELP}
   -h, --help
 
 Exit codes: 0 deleted, 2 usage error (no such user).`,
-  async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
-    });
-    const who = oneUser(positionals);
-    const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
-      env: context.io.env,
-    });
-    try {
-      const user = await findUser(store, who);
+  run: (args, context) =>
+    onNamedUser(args, context, async (store, user, json) => {
       const revoked = await endSessions(store, user.id, context.io.now(), context.io);
       await store.deleteUser(user.id);
-      if (values.json)
+      if (json) {
         writeJson(context.io, { id: user.id, username: user.username, deleted: true, revoked });
-      else writeOut(context.io, `deleted ${user.username} (id ${user.id})`);
-      return EXIT.OK;
-    } finally {
-      await store.close();
-    }
-  },
+      } else {
+        writeOut(context.io, `deleted ${user.username} (id ${user.id})`);
+      }
+    }),
 };
 
 /** Hashing runs on libuv's thread pool (4 threads by default): keep it busy, no more. */

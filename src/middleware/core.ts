@@ -152,25 +152,22 @@ const RETRY_AFTER = 5;
 
 const SESSION_ENDED = fail(401, 'invalid_token', 'the session has ended; log in again');
 
-const REVOCATION_UNAVAILABLE: { ok: false; failure: AuthFailure } = {
-  ok: false,
-  failure: {
-    status: 503,
-    error: 'temporarily_unavailable',
-    description: 'the session cannot be checked right now; try again shortly',
-    headers: { 'retry-after': String(RETRY_AFTER), 'cache-control': 'no-store' },
-  },
-};
+/** A 503: the request cannot be checked now (no WWW-Authenticate: the token is not at fault). */
+function unavailableFailure(description: string): { ok: false; failure: AuthFailure } {
+  const headers = { 'retry-after': String(RETRY_AFTER), 'cache-control': 'no-store' };
+  return {
+    ok: false,
+    failure: { status: 503, error: 'temporarily_unavailable', description, headers },
+  };
+}
 
-const KEYS_UNAVAILABLE: { ok: false; failure: AuthFailure } = {
-  ok: false,
-  failure: {
-    status: 503,
-    error: 'temporarily_unavailable',
-    description: 'the keys that check access tokens cannot be loaded right now; try again shortly',
-    headers: { 'retry-after': String(RETRY_AFTER), 'cache-control': 'no-store' },
-  },
-};
+const REVOCATION_UNAVAILABLE = unavailableFailure(
+  'the session cannot be checked right now; try again shortly',
+);
+
+const KEYS_UNAVAILABLE = unavailableFailure(
+  'the keys that check access tokens cannot be loaded right now; try again shortly',
+);
 
 const MISSING: { ok: false; failure: AuthFailure } = {
   ok: false,

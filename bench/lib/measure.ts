@@ -91,10 +91,38 @@ export interface RoundsOptions {
   onRound?: (round: number) => void;
 }
 
+/** A small seeded generator (mulberry32): the same order of cases on every run of the benchmark. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The cases in a new order (Fisher-Yates). */
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** `gc()` when Node runs with --expose-gc (the bench scripts do), else nothing. */
+const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
 /**
  * Warms every case up, then runs `rounds` interleaved rounds: in each round every case is timed for
- * one slice, in round-robin order (rotated each round so no case always follows the same one).
- * Returns ops/s per round for each case id.
+ * one slice, in a new (seeded) order each round, so no case always follows the same one: a case
+ * that leaves garbage or cold caches behind (jose's promises, an RSA signature) burdens a
+ * different neighbour each round, and the medians of the rounds even it out. With --expose-gc, a
+ * full collection runs before each slice, outside the timing, so no slice pays for the garbage of
+ * the one before. Returns ops/s per round for each case id.
  */
 export async function runRounds(
   cases: readonly BenchCase[],
@@ -103,9 +131,10 @@ export async function runRounds(
   const batches = new Map<string, number>();
   for (const c of cases) batches.set(c.id, await warmUp(c, options.warmupMs));
   const samples = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+  const random = seeded(0x1a155e2);
   for (let round = 0; round < options.rounds; round++) {
-    for (let k = 0; k < cases.length; k++) {
-      const c = cases[(k + round) % cases.length]!;
+    for (const c of shuffled(cases, random)) {
+      collect();
       const slice = await timeCase(c, batches.get(c.id)!, options.sliceMs);
       samples.get(c.id)!.push((slice.ops * 1000) / slice.ms);
     }

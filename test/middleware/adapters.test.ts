@@ -200,6 +200,20 @@ for (const [name, make] of [
       const basic = await get(`${server.url}/me`, { authorization: 'Basic dXNlcjpwYXNz' });
       assert.equal(basic.status, 400);
       assert.match(basic.body.error_description as string, /the scheme must be Bearer/);
+      // Not token68 (RFC 6750 §2.1): a malformed request, whatever the verifier says of it.
+      for (const text of ['a b.c.d', '{"alg":"none"}', 'abc.def.gh!', `${tokens.user}%`]) {
+        const r = await get(`${server.url}/me`, bearer(text));
+        assert.equal(r.status, 400, text);
+        assert.equal(r.body.error, 'invalid_request');
+        assert.match(r.body.error_description as string, /Authorization: Bearer <token>/);
+      }
+      const empty = await get(`${server.url}/me`, { authorization: 'Bearer ' });
+      assert.equal(empty.status, 400);
+      assert.equal(empty.body.error, 'invalid_request');
+      // A token68 token that does not verify is the token's fault: 401.
+      const padded = await get(`${server.url}/me`, bearer(`${tokens.user}==`));
+      assert.equal(padded.status, 401);
+      assert.equal(padded.body.error, 'invalid_token');
     });
 
     test('expired: 401 saying so, after exp and not before', async () => {
@@ -428,6 +442,10 @@ describe('a JWKS URL as the key source', () => {
         // Keys already held keep working while the set is down.
         const held = await get(`${server.url}/me`, bearer(esToken(k1.privateJwk, 'k1')));
         assert.equal(held.status, 200);
+        // On this asynchronous path too, a header that is not token68 is a 400, not a 503.
+        const junk = await get(`${server.url}/me`, bearer('a b.c'));
+        assert.equal(junk.status, 400);
+        assert.equal(junk.body.error, 'invalid_request');
       } finally {
         await server.close();
         await jwks.close();

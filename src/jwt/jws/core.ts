@@ -3,7 +3,7 @@
 // signature. Nothing of the payload is read here; callers read it only after the signature passed.
 import type { KeyObject } from 'node:crypto';
 import { ALGORITHM_INFO, checkAlgorithmList, isAlgorithm } from '../lib/algorithms.ts';
-import { decodeStrict, isCanonical } from '../lib/base64url.ts';
+import { decodeStrict, isCanonicalRange } from '../lib/base64url.ts';
 import { type CheckFn, checkerFor } from '../lib/crypto.ts';
 import { JwtError } from '../lib/errors.ts';
 import { deepFreeze } from '../lib/freeze.ts';
@@ -159,7 +159,7 @@ export function createCore(options: CoreOptions): Core {
       );
     }
     if (candidates.length === 1) return candidates[0]!;
-    return (input, signature) => candidates.some((check) => check(input, signature));
+    return (token, dot) => candidates.some((check) => check(token, dot));
   };
 
   const headers = new Map<string, HeaderEntry>();
@@ -195,13 +195,13 @@ export function createCore(options: CoreOptions): Core {
       }
       if (dot1 === 0) throw new JwtError('ERR_JWT_MALFORMED', 'the header is empty');
       // The whole structure is checked before any signature: the signing input is then ASCII.
-      if (!isCanonical(token.slice(dot1 + 1, dot2))) {
+      if (!isCanonicalRange(token, dot1 + 1, dot2)) {
         throw new JwtError(
           'ERR_JWT_MALFORMED',
           'the payload is not canonical base64url (RFC 7515 §2: URL-safe alphabet, no padding, no whitespace)',
         );
       }
-      if (!isCanonical(token.slice(dot2 + 1))) {
+      if (!isCanonicalRange(token, dot2 + 1, token.length)) {
         throw new JwtError(
           'ERR_JWT_MALFORMED',
           'the signature is not canonical base64url (RFC 7515 §2: URL-safe alphabet, no padding, no whitespace)',
@@ -343,7 +343,7 @@ function createResolverChecks(resolver: KeyResolver, allowWeak: boolean) {
 
 /** Refuses a bad signature with the one code for it. */
 export function assertSignature(check: CheckFn, token: string, parts: Parts): void {
-  if (!check(token.slice(0, parts.dot2), token.slice(parts.dot2 + 1))) {
+  if (!check(token, parts.dot2)) {
     throw new JwtError('ERR_JWS_SIGNATURE_INVALID', 'the signature does not match the key');
   }
 }

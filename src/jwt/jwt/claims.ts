@@ -200,7 +200,8 @@ export function checkClaims(header: JwtHeader, payload: JwtPayload, rules: Claim
         'typ',
       );
     }
-    if (normalizeTyp(header.typ) !== rules.typ) {
+    // Tokens mostly carry the expected form already: compare before normalizing.
+    if (header.typ !== rules.typ && normalizeTyp(header.typ) !== rules.typ) {
       throw new JwtError('ERR_JWT_CLAIM_INVALID', `the header "typ" is not "${rules.typ}"`, 'typ');
     }
   }

@@ -2,7 +2,6 @@ import { JwtError } from './errors.ts';
 
 // RFC 7515 §2: base64url without padding. Node's decoder is lenient (it accepts `+`, `/`, `=` and
 // skips whitespace), so canonical form is checked here before decoding.
-const ALPHABET = /^[A-Za-z0-9_-]*$/;
 const VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 64; i++) {
   VALUE['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
@@ -20,10 +19,24 @@ export function encode(input: Uint8Array | string): string {
  * no padding, a length that is not 1 mod 4, and zero bits where the last character carries no data.
  */
 export function isCanonical(s: string): boolean {
-  const rest = s.length & 3;
-  if (rest === 1 || !ALPHABET.test(s)) return false;
+  return isCanonicalRange(s, 0, s.length);
+}
+
+/** The first character outside the base64url alphabet, searched from `lastIndex`. */
+const OUTSIDE = /[^A-Za-z0-9_-]/g;
+
+/**
+ * `isCanonical(s.slice(start, end))` without making the slice: the verifier checks the parts of
+ * every token in place.
+ */
+export function isCanonicalRange(s: string, start: number, end: number): boolean {
+  const rest = (end - start) & 3;
+  if (rest === 1) return false;
+  OUTSIDE.lastIndex = start;
+  // A hit moves lastIndex just past the offending character: inside the range means not canonical.
+  if (OUTSIDE.test(s) && OUTSIDE.lastIndex <= end) return false;
   if (rest === 0) return true;
-  const last = VALUE[s.charCodeAt(s.length - 1)]!;
+  const last = VALUE[s.charCodeAt(end - 1)]!;
   return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 

@@ -7,14 +7,20 @@ import { derToRaw, rawToDer } from './ecdsa.ts';
 
 /** A signing function for one key and one algorithm: signing input in, base64url signature out. */
 export type SignFn = (input: string) => string;
-/** A checking function for one key and one algorithm; never throws. */
-export type CheckFn = (input: string, signature: string) => boolean;
+/**
+ * A checking function for one key and one algorithm; never throws. It gets the whole token and
+ * the position of its second dot: the signing input is `token.slice(0, dot)`, the signature
+ * `token.slice(dot + 1)` (HMAC reads both in place, without making the slices).
+ */
+export type CheckFn = (token: string, dot: number) => boolean;
 
 export function signerFor(info: AlgorithmInfo, key: KeyObject): SignFn {
   const { hash } = info;
   switch (info.family) {
-    case 'hmac':
-      return hmacFor(hash!, info.hashBytes, key);
+    case 'hmac': {
+      const mac = hmacFor(hash!, info.hashBytes, key);
+      return (input) => mac(input, input.length);
+    }
     case 'rsa':
     case 'eddsa':
       return (input) => sign(hash, Buffer.from(input), key).toString('base64url');
@@ -35,44 +41,48 @@ export function checkerFor(info: AlgorithmInfo, key: KeyObject): CheckFn {
       // The expected signature is canonical base64url, so equality also proves the token's is.
       const length = Math.ceil((info.hashBytes * 4) / 3);
       const mac = hmacFor(hash!, info.hashBytes, key);
-      return (input, signature) => {
-        if (signature.length !== length) return false;
-        const expected = mac(input);
+      return (token, dot) => {
+        if (token.length - dot - 1 !== length) return false;
+        const expected = mac(token, dot);
         // Constant time: every character is compared, with no branch on the data. The strings
         // are fixed-length base64url, so this is cheaper than two Buffers and timingSafeEqual.
         let difference = 0;
-        for (let i = 0; i < length; i++) {
-          difference |= expected.charCodeAt(i) ^ signature.charCodeAt(i);
+        for (let i = 0, j = dot + 1; i < length; i++, j++) {
+          difference |= expected.charCodeAt(i) ^ token.charCodeAt(j);
         }
         return difference === 0;
       };
     }
     case 'rsa':
     case 'eddsa':
-      return (input, signature) =>
-        safe(() => verify(hash, Buffer.from(input), key, bytes(signature)));
+      return (token, dot) => safe(() => verify(hash, input(token, dot), key, bytes(token, dot)));
     case 'pss': {
       const options = { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: info.hashBytes };
-      return (input, signature) =>
-        safe(() => verify(hash, Buffer.from(input), options, bytes(signature)));
+      return (token, dot) =>
+        safe(() => verify(hash, input(token, dot), options, bytes(token, dot)));
     }
     case 'ecdsa': {
       const size = info.coordBytes!;
-      return (input, signature) =>
+      return (token, dot) =>
         safe(() => {
-          const raw = bytes(signature);
+          const raw = bytes(token, dot);
           // RFC 7518 §3.4: exactly r||s; DER or any other length is not a JWS signature.
           return (
-            raw.length === 2 * size && verify(hash, Buffer.from(input), key, rawToDer(raw, size))
+            raw.length === 2 * size && verify(hash, input(token, dot), key, rawToDer(raw, size))
           );
         });
     }
   }
 }
 
+/** The signing input as bytes: ASCII, as the structure checks made sure. */
+function input(token: string, dot: number): Buffer {
+  return Buffer.from(token.slice(0, dot), 'latin1');
+}
+
 // The signature part passed the structure checks (canonical base64url) before it gets here.
-function bytes(signature: string): Buffer {
-  return Buffer.from(signature, 'base64url');
+function bytes(token: string, dot: number): Buffer {
+  return Buffer.from(token.slice(dot + 1), 'base64url');
 }
 
 // A crypto call that throws during verification (a malformed signature, an odd key) means
@@ -93,7 +103,11 @@ function safe(check: () => boolean): boolean {
  * string (one character per byte, exact) and is written into the outer block: no Buffer is allocated
  * per call, which halves the cost again, and more so inside a busy server.
  */
-function hmacFor(hash: string, hashBytes: number, key: KeyObject): SignFn {
+function hmacFor(
+  hash: string,
+  hashBytes: number,
+  key: KeyObject,
+): (text: string, count: number) => string {
   const block = hashBytes === 32 ? 64 : 128;
   let secret = key.export();
   if (secret.length > block) secret = digest(hash, secret, 'buffer');
@@ -106,15 +120,17 @@ function hmacFor(hash: string, hashBytes: number, key: KeyObject): SignFn {
   secret.fill(0);
   // The view of `inner` that the last input filled: tokens of one service mostly share a length.
   let view = inner.subarray(0, block);
-  return (input) => {
-    if (block + input.length > inner.length) {
-      const grown = Buffer.allocUnsafe(block + input.length * 2);
+  // The MAC of the first `count` characters of `text` (a token up to its second dot, or a whole
+  // signing input), read in place.
+  return (text, count) => {
+    if (block + count > inner.length) {
+      const grown = Buffer.allocUnsafe(block + count * 2);
       inner.copy(grown, 0, 0, block);
       inner.fill(0);
       inner = grown;
       view = inner.subarray(0, block);
     }
-    const length = block + inner.write(input, block, 'latin1');
+    const length = block + inner.write(text, block, count, 'latin1');
     if (view.length !== length) view = inner.subarray(0, length);
     outer.write(digest(hash, view, 'binary'), block, 'latin1'); // 'binary' is latin1
     return digest(hash, outer, 'base64url');

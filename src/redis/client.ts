@@ -21,8 +21,16 @@ export type RedisClient = RedisClientType;
 export interface ConnectRedisOptions {
   /** Milliseconds to open a connection before trying again. Default 2000. */
   connectTimeout?: number;
-  /** Connection errors (the client keeps reconnecting by itself). Default: ignored. */
-  onError?: (error: Error) => void;
+  /**
+   * Connection errors (the client keeps reconnecting by itself, up to every 2 s): the first error
+   * of an outage, then at most one per `errorInterval` with how many came since the last call
+   * (`count`) and how long the outage has lasted (`downMs`). Default: ignored.
+   */
+  onError?: (error: Error, outage: { count: number; downMs: number }) => void;
+  /** Milliseconds between two `onError` calls during one outage. Default 60 000; 0 for every error. */
+  errorInterval?: number;
+  /** Called once when the connection is back after errors, with how long it was down. */
+  onRestored?: (downMs: number) => void;
 }
 
 /** The longest wait between two reconnection attempts, milliseconds. */
@@ -54,11 +62,35 @@ export function connectRedis(url: string, options: ConnectRedisOptions = {}): Re
     },
   });
   const onError = options.onError ?? (() => {});
+  const interval = options.errorInterval ?? 60_000;
+  if (!(interval >= 0)) throw new TypeError('errorInterval must be 0 or more milliseconds');
+  // One outage is one story in the logs: how it started, a line a minute while it lasts, its end.
+  let downSince: number | undefined;
+  let lastCall = 0;
+  let unreported = 0;
   client.on('error', (error: Error) => {
+    const now = Date.now();
+    unreported++;
+    if (downSince === undefined) downSince = now;
+    else if (now - lastCall < interval) return;
+    lastCall = now;
+    const count = unreported;
+    unreported = 0;
     try {
-      onError(error);
+      onError(error, { count, downMs: now - downSince });
     } catch {
       // A throwing listener must not crash the process either.
+    }
+  });
+  client.on('ready', () => {
+    if (downSince === undefined) return;
+    const downMs = Date.now() - downSince;
+    downSince = undefined;
+    unreported = 0;
+    try {
+      options.onRestored?.(downMs);
+    } catch {
+      // As above.
     }
   });
   // connect() keeps trying until Redis answers; it only rejects when the client is closed first.

@@ -135,7 +135,15 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   // Redis is down: degraded, never open) and the revocation list of ended sessions.
   const redis = options.redisUrl
     ? connectRedis(options.redisUrl, {
-        onError: (error) => app.log.warn({ err: error }, 'Redis connection error'),
+        onError: (error, { count, downMs }) =>
+          downMs === 0
+            ? app.log.warn({ err: error }, 'Redis connection error; reconnecting')
+            : app.log.warn(
+                { err: error, errors: count },
+                `Redis still unreachable after ${Math.round(downMs / 1000)} s`,
+              ),
+        onRestored: (downMs) =>
+          app.log.info(`Redis connection restored after ${Math.round(downMs / 1000)} s`),
       })
     : undefined;
   const redisCounters =

@@ -28,6 +28,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 interface Served {
   child: ChildProcess;
   url: string;
+  stdout: () => string;
   stderr: () => string;
 }
 
@@ -50,7 +51,7 @@ async function serve(args: string[], extra: Record<string, string> = {}): Promis
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
   });
-  return { child, url, stderr: () => err };
+  return { child, url, stdout: () => out, stderr: () => err };
 }
 
 async function run(args: string[], extra: Record<string, string> = {}) {
@@ -196,6 +197,29 @@ describe('laissez serve', () => {
       );
     } finally {
       blocker.close();
+    }
+  });
+
+  test('a Redis that is not there: one log line for the outage, not one per reconnection', async () => {
+    // A port with nothing behind it: the client retries every 50 ms, 100 ms, ... up to 2 s.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise((resolve) => closed.close(resolve));
+    const served = await serve(['--port', '0', '--log-level', 'info'], {
+      LAISSEZ_DATA_DIR: join(dir, 'redis-down'),
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+    });
+    try {
+      // Rate limits fall back to this instance's memory: the server still works.
+      assert.equal((await post(`${served.url}/auth/register`, user)).status, 201);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const lines = served.stdout().split('\n');
+      // Six or more attempts fail in 3 s; one line says so until a minute has passed.
+      assert.equal(lines.filter((l) => l.includes('Redis connection error')).length, 1);
+      assert.equal(lines.filter((l) => l.includes('Redis still unreachable')).length, 0);
+    } finally {
+      assert.equal(await stop(served), 0);
     }
   });
 

@@ -359,6 +359,13 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
     return fail(401, 'invalid_token', describeJwtError(error));
   };
 
+  // A header token that is not even token68 (RFC 6750 §2.1) is a malformed request (400), not a
+  // bad token (401); checked only when verification fails, so good tokens skip the scan.
+  const rejected = (error: unknown, token: string, authorization: string | undefined) =>
+    authorization !== undefined && !TOKEN68.test(token)
+      ? malformedAuthorization(authorization, 'Bearer')
+      : refused(error);
+
   const unavailable = (error: unknown): AuthOutcome<P> => {
     onUnavailable(error instanceof Error ? error : new Error(String(error)));
     return REVOCATION_UNAVAILABLE;
@@ -408,20 +415,17 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
       const token = extractToken(authorization, cookieValue, false);
       if (token === undefined) return MISSING;
       if (typeof token !== 'string') return token;
-      // A header token that is not even token68 (RFC 6750 §2.1) is a malformed request (400), not
-      // a bad token (401); checked only when verification fails, so good tokens skip the scan.
-      const rejected = (error: unknown) =>
-        authorization !== undefined && !TOKEN68.test(token)
-          ? malformedAuthorization(authorization, 'Bearer')
-          : refused(error);
       let verified: VerifiedJwt<P> | Promise<VerifiedJwt<P>>;
       try {
         verified = verify(token);
       } catch (error) {
-        return rejected(error);
+        return rejected(error, token, authorization);
       }
       if (verified instanceof Promise) {
-        return verified.then((v) => accept(token, v), rejected);
+        return verified.then(
+          (v) => accept(token, v),
+          (error: unknown) => rejected(error, token, authorization),
+        );
       }
       return accept(token, verified);
     },

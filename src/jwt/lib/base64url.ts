@@ -22,19 +22,21 @@ export function isCanonical(s: string): boolean {
   return isCanonicalRange(s, 0, s.length);
 }
 
-/** The first character outside the base64url alphabet, searched from `lastIndex`. */
-const OUTSIDE = /[^A-Za-z0-9_-]/g;
+/** The longest run of base64url characters starting at `lastIndex` (sticky: anchored there). */
+const RUN = /[A-Za-z0-9_-]*/y;
 
 /**
  * `isCanonical(s.slice(start, end))` without making the slice: the verifier checks the parts of
- * every token in place.
+ * every token in place. `end` must be the end of `s` or the index of a character outside the
+ * alphabet (a part's closing '.'); the answer is false otherwise.
  */
 export function isCanonicalRange(s: string, start: number, end: number): boolean {
   const rest = (end - start) & 3;
   if (rest === 1) return false;
-  OUTSIDE.lastIndex = start;
-  // A hit moves lastIndex just past the offending character: inside the range means not canonical.
-  if (OUTSIDE.test(s) && OUTSIDE.lastIndex <= end) return false;
+  RUN.lastIndex = start;
+  RUN.test(s);
+  // The run must reach exactly the end of the range: the part's end is a '.' or the token's end.
+  if (RUN.lastIndex !== end) return false;
   if (rest === 0) return true;
   const last = VALUE[s.charCodeAt(end - 1)]!;
   return (last & (rest === 2 ? 0x0f : 0x03)) === 0;

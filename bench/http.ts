@@ -12,12 +12,24 @@
 // (BENCH_VARIANTS), --quick (3 rounds of 1 s), --no-write (print only; leave bench/results alone).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { arch, cpus, platform } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createSigner } from '../src/jwt/index.ts';
+import {
+  machineCpu,
+  machineLine,
+  machineMeta,
+  markdownTable,
+  nonNegativeInt,
+  packageVersion,
+  percentile,
+  positiveNumber,
+  round2,
+  textTable,
+} from './lib/common.ts';
 import {
   type CpuReply,
   DEFAULT_VARIANTS,
@@ -47,22 +59,6 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-
-function positiveNumber(name: string, raw: string | undefined, fallback: number, int = false) {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!(n > 0) || !Number.isFinite(n) || (int && !Number.isInteger(n))) {
-    throw new TypeError(`${name} must be a positive ${int ? 'integer' : 'number'}`);
-  }
-  return n;
-}
-
-function nonNegativeInt(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new TypeError(`${name} must be 0 or a positive integer`);
-  return n;
-}
 
 function pickVariants(raw: string | undefined): Variant[] {
   if (raw === undefined || raw === '') return [...DEFAULT_VARIANTS];
@@ -249,19 +245,6 @@ interface Sample {
   attempts: number;
 }
 
-/** Busy and total CPU time of the whole machine (Linux /proc/stat, in ticks); undefined elsewhere. */
-function machineCpu(): { busy: number; total: number } | undefined {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
-    // cpu user nice system idle iowait irq softirq steal ...; guest time is already in user.
-    const t = fields.slice(1, 9).map(Number);
-    const total = t.reduce((a, b) => a + b, 0);
-    return { busy: total - t[3]! - t[4]!, total };
-  } catch {
-    return undefined;
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -284,12 +267,6 @@ async function waitForQuiet(maxS: number): Promise<number> {
   return round2((performance.now() - startedAt) / 1000);
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
 
 /** One autocannon run against a route. */
@@ -559,31 +536,17 @@ const disturbance =
         waitedS: Math.round(waitedS),
       };
 
-/** The `version` of a package.json, given relative to the repository root. */
-function version(packageJson: string): string {
-  const file = fileURLToPath(new URL(`../${packageJson}`, import.meta.url));
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 const meta = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  platform: `${platform()} ${arch()}`,
+  ...machineMeta(),
   versions: {
-    laissez: version('package.json'),
-    fastify: version('node_modules/fastify/package.json'),
-    '@fastify/jwt': version('node_modules/@fastify/jwt/package.json'),
-    express: version('node_modules/express/package.json'),
-    jsonwebtoken: version('node_modules/jsonwebtoken/package.json'),
-    hono: version('node_modules/hono/package.json'),
-    '@hono/node-server': version('node_modules/@hono/node-server/package.json'),
-    autocannon: version('node_modules/autocannon/package.json'),
+    laissez: packageVersion('package.json'),
+    fastify: packageVersion('node_modules/fastify/package.json'),
+    '@fastify/jwt': packageVersion('node_modules/@fastify/jwt/package.json'),
+    express: packageVersion('node_modules/express/package.json'),
+    jsonwebtoken: packageVersion('node_modules/jsonwebtoken/package.json'),
+    hono: packageVersion('node_modules/hono/package.json'),
+    '@hono/node-server': packageVersion('node_modules/@hono/node-server/package.json'),
+    autocannon: packageVersion('node_modules/autocannon/package.json'),
   },
   settings: {
     rounds: settings.rounds,
@@ -635,23 +598,11 @@ const cells = summaries.map((s) => [
   `${pct(s.unprotected.clientCpu)} / ${pct(s.protected.clientCpu)}`,
 ]);
 
-function textTable(): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) =>
-    c
-      .map((v, i) => (right.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join(
-    '\n',
-  );
-}
-
 const fmtComparison = (c: Comparison) => `${c.label}: ${c.ratio.toFixed(2)}x`;
 const fmtTarget = (t: Target) =>
   `${t.result} ${t.label}: ${t.ratio === null ? 'n/a' : t.ratio.toFixed(2)} (goal >= ${t.goal.toFixed(2)}${t.peer ? `; ${t.peer}` : ''})`;
 
-const machine = `node ${meta.node} · ${meta.cpu} (${meta.cores} cores) · ${meta.platform} · ${meta.date}`;
+const machine = machineLine(meta);
 const libs = Object.entries(meta.versions)
   .map(([k, v]) => `${k} ${v}`)
   .join(', ');
@@ -660,7 +611,9 @@ const method =
   `${settings.warmupS} s warm-up; autocannon, ${settings.connections} connections, pipelining 1, from a second process ` +
   `over loopback; medians of the rounds; ± = median absolute deviation of the rounds' req/s`;
 
-process.stdout.write(`\nHTTP, ${machine}\n${libs}\n${method}\n\n${textTable()}\n\n`);
+process.stdout.write(
+  `\nHTTP, ${machine}\n${libs}\n${method}\n\n${textTable(headers, cells, right)}\n\n`,
+);
 if (comparisons.length > 0) {
   process.stdout.write(`laissez against the peers (median of per-round ratios):\n`);
   process.stdout.write(`${comparisons.map(fmtComparison).join('\n')}\n\n`);
@@ -697,9 +650,7 @@ if (settings.write) {
     '- server / client CPU: share of one core used by the server process and by autocannon during the unprotected / protected slices',
     `- ${noise}`,
     '',
-    `| ${headers.join(' | ')} |`,
-    `| ${headers.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
-    ...cells.map((c) => `| ${c.join(' | ')} |`),
+    ...markdownTable(headers, cells, right),
     '',
     ...(comparisons.length > 0
       ? ['## laissez against the peers', '', ...comparisons.map((c) => `- ${fmtComparison(c)}`), '']

@@ -8,13 +8,20 @@
 // (BENCH_ALGS), --libs laissez,fast-jwt (BENCH_LIBS), --quick (3 rounds of 100 ms, core
 // algorithms), --no-write (print only; leave bench/results alone).
 import { createSecretKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { arch, cpus, platform } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createSigner as fastSigner, createVerifier as fastVerifier } from 'fast-jwt';
 import { jwtVerify, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
+import {
+  machineLine,
+  machineMeta,
+  markdownTable,
+  packageVersion,
+  positiveNumber,
+  textTable,
+} from './lib/common.ts';
 import { type BenchCase, consumeSink, median, relativeMad, runRounds } from './lib/measure.ts';
 
 type Alg = 'HS256' | 'HS512' | 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'EdDSA';
@@ -58,13 +65,6 @@ const { values: flags } = parseArgs({
   },
 });
 
-function positiveInt(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`${name} must be a positive integer`);
-  return n;
-}
-
 function pickList<T extends string>(
   name: string,
   raw: string | undefined,
@@ -82,9 +82,19 @@ function pickList<T extends string>(
 
 const quick = flags.quick === true;
 const settings = {
-  rounds: positiveInt('--rounds', flags.rounds ?? process.env.BENCH_ROUNDS, quick ? 3 : 7),
-  sliceMs: positiveInt('--slice', flags.slice ?? process.env.BENCH_SLICE_MS, quick ? 100 : 200),
-  warmupMs: positiveInt('--warmup', flags.warmup ?? process.env.BENCH_WARMUP_MS, quick ? 100 : 250),
+  rounds: positiveNumber('--rounds', flags.rounds ?? process.env.BENCH_ROUNDS, quick ? 3 : 7, true),
+  sliceMs: positiveNumber(
+    '--slice',
+    flags.slice ?? process.env.BENCH_SLICE_MS,
+    quick ? 100 : 200,
+    true,
+  ),
+  warmupMs: positiveNumber(
+    '--warmup',
+    flags.warmup ?? process.env.BENCH_WARMUP_MS,
+    quick ? 100 : 250,
+    true,
+  ),
   algorithms: pickList(
     '--algs',
     flags.algs ?? process.env.BENCH_ALGS,
@@ -430,27 +440,14 @@ for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
   target(`${alg} verify vs fast-jwt (uncached)`, 'verify', alg, 1.0);
 }
 
-/** The `version` of a package.json, given relative to the repository root. */
-function version(packageJson: string): string {
-  const file = fileURLToPath(new URL(`../${packageJson}`, import.meta.url));
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 const meta = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  platform: `${platform()} ${arch()}`,
+  ...machineMeta(),
   versions: {
-    laissez: laissez === undefined ? `not measured (${laissezProblem})` : version('package.json'),
-    'fast-jwt': version('node_modules/fast-jwt/package.json'),
-    jose: version('node_modules/jose/package.json'),
-    jsonwebtoken: version('node_modules/jsonwebtoken/package.json'),
+    laissez:
+      laissez === undefined ? `not measured (${laissezProblem})` : packageVersion('package.json'),
+    'fast-jwt': packageVersion('node_modules/fast-jwt/package.json'),
+    jose: packageVersion('node_modules/jose/package.json'),
+    jsonwebtoken: packageVersion('node_modules/jsonwebtoken/package.json'),
   },
   settings: {
     rounds: settings.rounds,
@@ -481,25 +478,7 @@ const cells = rows.map((r) => [
 ]);
 const right = new Set([3, 4, 5]);
 
-function textTable(): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) =>
-    c
-      .map((v, i) => (right.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  const out = [line(headers), widths.map((w) => '-'.repeat(w)).join('  ')];
-  let previous = '';
-  for (const [i, c] of cells.entries()) {
-    const group = `${rows[i]!.operation}|${rows[i]!.algorithm}`;
-    if (previous !== '' && group !== previous) out.push('');
-    previous = group;
-    out.push(line(c));
-  }
-  return out.join('\n');
-}
-
-const machine = `node ${meta.node} · ${meta.cpu} (${meta.cores} cores) · ${meta.platform} · ${meta.date}`;
+const machine = machineLine(meta);
 const libs = Object.entries(meta.versions)
   .map(([k, v]) => `${k} ${v}`)
   .join(', ');
@@ -507,7 +486,9 @@ const method =
   `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.sliceMs} ms per case after ` +
   `${settings.warmupMs} ms warm-up; median ops/s; spread = median absolute deviation of the rounds`;
 
-process.stdout.write(`\nJWT sign/verify, ${machine}\n${libs}\n${method}\n\n${textTable()}\n\n`);
+process.stdout.write(
+  `\nJWT sign/verify, ${machine}\n${libs}\n${method}\n\n${textTable(headers, cells, right, (i) => `${rows[i]!.operation}|${rows[i]!.algorithm}`)}\n\n`,
+);
 process.stdout.write(`Targets (laissez / fast-jwt):\n${targets.map(fmtTarget).join('\n')}\n`);
 
 if (settings.write) {
@@ -522,9 +503,7 @@ if (settings.write) {
     `- ${method}`,
     '- "vs fast-jwt": median ops/s divided by fast-jwt\'s for the same operation and algorithm (uncached fast-jwt for verify, its cache hit for cache hits); above 1 is faster',
     '',
-    `| ${headers.join(' | ')} |`,
-    `| ${headers.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
-    ...cells.map((c) => `| ${c.join(' | ')} |`),
+    ...markdownTable(headers, cells, right),
     '',
     '## Targets',
     '',

@@ -17,13 +17,25 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { arch, cpus, platform } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { OWASP_ARGON2ID } from '../src/auth/password.ts';
+import {
+  machineLine,
+  machineMeta,
+  markdownTable,
+  nonNegativeInt,
+  packageVersion,
+  percentile,
+  positiveNumber,
+  round1,
+  round2,
+  textTable,
+} from './lib/common.ts';
 import { median, relativeMad } from './lib/measure.ts';
 import {
   activityOrder,
@@ -31,12 +43,7 @@ import {
   CpuMeter,
   type CpuReading,
   loadAverage,
-  nonNegativeInt,
-  percentile,
-  positiveNumber,
   postgresPids,
-  round1,
-  round2,
   waitForQuiet,
 } from './lib/scale-proc.ts';
 import type { ScaleStatsReply } from './lib/scale-types.ts';
@@ -704,22 +711,9 @@ for (const w of settings.workloads) {
   }
 }
 
-function version(packageJson: string): string {
-  const file = fileURLToPath(new URL(`../${packageJson}`, import.meta.url));
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 const others = samples.flatMap((s) => (s.cores.other === null ? [] : [s.cores.other]));
 const meta = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  platform: `${platform()} ${arch()}`,
+  ...machineMeta(),
   postgres: await (async () => {
     const c = new pg.Client({ connectionString: settings.adminUrl });
     try {
@@ -736,10 +730,10 @@ const meta = {
     }
   })(),
   versions: {
-    laissez: version('package.json'),
-    fastify: version('node_modules/fastify/package.json'),
-    pg: version('node_modules/pg/package.json'),
-    autocannon: version('node_modules/autocannon/package.json'),
+    laissez: packageVersion('package.json'),
+    fastify: packageVersion('node_modules/fastify/package.json'),
+    pg: packageVersion('node_modules/pg/package.json'),
+    autocannon: packageVersion('node_modules/autocannon/package.json'),
   },
   settings: {
     rounds: settings.rounds,
@@ -817,22 +811,6 @@ const cells = summaries.map((s) => [
   s.statementsPerRequest.toFixed(2),
 ]);
 
-function textTable(h: string[], rows: string[][], r: Set<number>): string {
-  const widths = h.map((x, i) => Math.max(x.length, ...rows.map((c) => c[i]!.length)));
-  const line = (c: string[]) =>
-    c
-      .map((v, i) => (r.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(h), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-const mdTable = (h: string[], rows: string[][], r: Set<number>) =>
-  [
-    `| ${h.join(' | ')} |`,
-    `| ${h.map((_, i) => (r.has(i) ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((c) => `| ${c.join(' | ')} |`),
-  ].join('\n');
-
 // What the PostgreSQL backends were doing: average number of backends per activity.
 // Rare activities (a data file extended, a WAL segment initialised) round to 0.00 backends: they
 // stay in the JSON, out of the table.
@@ -847,7 +825,7 @@ const waitCells = summaries.map((s) => [
   ...activities.map((a) => (s.backends[a] ?? 0).toFixed(2)),
 ]);
 
-const machine = `node ${meta.node} · ${meta.cpu} (${meta.cores} cores) · ${meta.platform} · PostgreSQL ${meta.postgres?.['server_version'] ?? '?'} · ${meta.date}`;
+const machine = machineLine(meta, `PostgreSQL ${meta.postgres?.['server_version'] ?? '?'}`);
 const method =
   `${settings.rounds} interleaved rounds of ${settings.durationS} s per case after ${settings.warmupS} s warm-up; ` +
   `one autocannon per instance, all at once from this process (${settings.loginConnections} connections per instance for log-ins, ` +
@@ -894,13 +872,13 @@ if (settings.write) {
     '- SQL stmts/req: statements an auth server sends to PostgreSQL per request, BEGIN and COMMIT included (each one a round trip), counted in the probe: requests one at a time on an idle instance before the load',
     `- ${probeLine}`,
     '',
-    mdTable(headers, cells, right),
+    ...markdownTable(headers, cells, right),
     '',
     '## What the PostgreSQL backends were doing',
     '',
     'Average number of the benchmark database’s client backends in each activity, sampled from `pg_stat_activity` every 20 ms (median of the rounds). Each instance’s pool holds up to 10 connections.',
     '',
-    mdTable(waitHeaders, waitCells, waitRight),
+    ...markdownTable(waitHeaders, waitCells, waitRight),
     '',
   ].join('\n');
   writeFileSync(`${dir}scale-latest.md`, md);

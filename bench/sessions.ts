@@ -17,8 +17,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { arch, cpus, platform } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient } from '@redis/client';
@@ -26,18 +25,20 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { createSigner, generateKey } from '../src/jwt/index.ts';
 import { createRevocationList } from '../src/redis/index.ts';
-import { median, relativeMad } from './lib/measure.ts';
 import {
-  CpuMeter,
-  loadAverage,
+  machineLine,
+  machineMeta,
+  markdownTable,
   nonNegativeInt,
+  packageVersion,
   percentile,
   positiveNumber,
-  postgresPids,
   round1,
   round2,
-  waitForQuiet,
-} from './lib/scale-proc.ts';
+  textTable,
+} from './lib/common.ts';
+import { median, relativeMad } from './lib/measure.ts';
+import { CpuMeter, loadAverage, postgresPids, waitForQuiet } from './lib/scale-proc.ts';
 import { barChart } from './lib/sessions-svg.ts';
 import {
   ROUTE,
@@ -660,15 +661,6 @@ const summaries: Summary[] = settings.variants.map((v) => {
   };
 });
 
-function version(packageJson: string): string {
-  const file = fileURLToPath(new URL(`../${packageJson}`, import.meta.url));
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 const others = samples.flatMap((s) => (s.cores.other === null ? [] : [s.cores.other]));
 const exampleToken = (v: SessionVariant) => {
   const value = credentials.get(v)?.[0]?.[1];
@@ -685,18 +677,14 @@ const tokenInfo = (v: SessionVariant) => {
   };
 };
 const meta = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  platform: `${platform()} ${arch()}`,
+  ...machineMeta(),
   versions: {
-    laissez: version('package.json'),
-    fastify: version('node_modules/fastify/package.json'),
-    '@fastify/cookie': version('node_modules/@fastify/cookie/package.json'),
-    pg: version('node_modules/pg/package.json'),
-    '@redis/client': version('node_modules/@redis/client/package.json'),
-    autocannon: version('node_modules/autocannon/package.json'),
+    laissez: packageVersion('package.json'),
+    fastify: packageVersion('node_modules/fastify/package.json'),
+    '@fastify/cookie': packageVersion('node_modules/@fastify/cookie/package.json'),
+    pg: packageVersion('node_modules/pg/package.json'),
+    '@redis/client': packageVersion('node_modules/@redis/client/package.json'),
+    autocannon: packageVersion('node_modules/autocannon/package.json'),
   },
   settings: {
     rounds: settings.rounds,
@@ -767,19 +755,7 @@ const cells = summaries.map((s) => [
   pct(s.cores.driver),
 ]);
 
-function textTable(): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) =>
-    c
-      .map((v, i) => (right.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join(
-    '\n',
-  );
-}
-
-const machine = `node ${meta.node} · ${meta.cpu} (${meta.cores} cores) · ${meta.platform} · ${meta.date}`;
+const machine = machineLine(meta);
 const method =
   `${settings.rounds} interleaved rounds of ${settings.durationS} s per server after ${settings.warmupS} s warm-up; ` +
   `autocannon, ${settings.connections} connections (one user each), pipelining 1, from a second process over loopback; ` +
@@ -795,7 +771,7 @@ const noise =
     : `other load during the kept slices: median ${pct(meta.disturbance.medianOtherCores)} of a core, max ${pct(meta.disturbance.maxOtherCores)}; ${meta.disturbance.slicesRunAgain} slices run again`;
 
 process.stdout.write(
-  `\nbench:sessions, ${machine}\n${method}\n${loadLine}\n${noise}\n\n${textTable()}\n`,
+  `\nbench:sessions, ${machine}\n${method}\n${loadLine}\n${noise}\n\n${textTable(headers, cells, right)}\n`,
 );
 
 // The chart: requests per second, and bytes each request carries to prove who it is.
@@ -872,9 +848,7 @@ if (settings.write) {
     '- server µs/req: CPU time of the server process per request (/proc/<pid>/stat); lookup µs/req: CPU time of the PostgreSQL backends of the benchmark database, or of the redis-server process (shared with anything else using it), per request',
     '- CPU columns: share of one core used during the slices',
     '',
-    `| ${headers.join(' | ')} |`,
-    `| ${headers.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
-    ...cells.map((c) => `| ${c.join(' | ')} |`),
+    ...markdownTable(headers, cells, right),
     '',
     '## What each variant does',
     '',

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import type pg from 'pg';
+import { machineCpu } from './common.ts';
 
 /** Clock ticks per second of /proc times (getconf CLK_TCK; 100 on every usual Linux). */
 const TICKS_PER_SECOND = (() => {
@@ -37,19 +38,6 @@ export function parentPid(pid: number): number | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     return ppid > 0 ? ppid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Busy and total CPU time of the whole machine (Linux /proc/stat, in ticks). */
-export function machineCpu(): { busy: number; total: number } | undefined {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
-    // cpu user nice system idle iowait irq softirq steal ...; guest time is already in user.
-    const t = fields.slice(1, 9).map(Number);
-    const total = t.reduce((a, b) => a + b, 0);
-    return { busy: total - t[3]! - t[4]!, total };
   } catch {
     return undefined;
   }
@@ -281,35 +269,3 @@ export async function waitForQuiet(below: number, maxS: number): Promise<boolean
     await new Promise((resolve) => setTimeout(resolve, 30_000));
   }
 }
-
-/** An exact-rank percentile of sorted values. */
-export function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-/** Parses a positive number flag (or environment variable). */
-export function positiveNumber(
-  name: string,
-  raw: string | undefined,
-  fallback: number,
-  int = false,
-): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!(n > 0) || !Number.isFinite(n) || (int && !Number.isInteger(n))) {
-    throw new TypeError(`${name} must be a positive ${int ? 'integer' : 'number'}`);
-  }
-  return n;
-}
-
-/** Parses a flag that is 0 or a positive integer. */
-export function nonNegativeInt(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new TypeError(`${name} must be 0 or a positive integer`);
-  return n;
-}
-
-export const round1 = (n: number) => Math.round(n * 10) / 10;
-export const round2 = (n: number) => Math.round(n * 100) / 100;

@@ -1,0 +1,131 @@
+// What every benchmark script does the same way: reading its numeric flags, rounding, reading the
+// machine's CPU counters, describing the machine and the packages measured, and printing tables
+// (aligned text for the terminal, Markdown for bench/results/).
+import { readFileSync } from 'node:fs';
+import { arch, cpus, platform } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+/** Parses a positive number flag (or environment variable); `fallback` when it is unset. */
+export function positiveNumber(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  int = false,
+): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!(n > 0) || !Number.isFinite(n) || (int && !Number.isInteger(n))) {
+    throw new TypeError(`${name} must be a positive ${int ? 'integer' : 'number'}`);
+  }
+  return n;
+}
+
+/** Parses a flag that is 0 or a positive integer. */
+export function nonNegativeInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new TypeError(`${name} must be 0 or a positive integer`);
+  return n;
+}
+
+export const round1 = (n: number) => Math.round(n * 10) / 10;
+export const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** An exact-rank percentile of sorted values. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+/** Busy and total CPU time of the whole machine (Linux /proc/stat, in ticks); undefined elsewhere. */
+export function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    // cpu user nice system idle iowait irq softirq steal ...; guest time is already in user.
+    const t = fields.slice(1, 9).map(Number);
+    const total = t.reduce((a, b) => a + b, 0);
+    return { busy: total - t[3]! - t[4]!, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `version` of a package.json, given relative to the repository root; 'unknown' if absent. */
+export function packageVersion(packageJson: string): string {
+  const file = fileURLToPath(new URL(`../../${packageJson}`, import.meta.url));
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The machine a run measured, as the results record it. */
+export interface MachineMeta {
+  date: string;
+  node: string;
+  cpu: string;
+  cores: number;
+  platform: string;
+}
+
+export function machineMeta(): MachineMeta {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    platform: `${platform()} ${arch()}`,
+  };
+}
+
+/** `node v24 · <cpu> (2 cores) · linux x64 · <extra> · <date>`. */
+export function machineLine(meta: MachineMeta, extra?: string): string {
+  return [
+    `node ${meta.node}`,
+    `${meta.cpu} (${meta.cores} cores)`,
+    meta.platform,
+    ...(extra === undefined ? [] : [extra]),
+    meta.date,
+  ].join(' · ');
+}
+
+/**
+ * An aligned text table: the columns in `right` are right-aligned. With `groupOf`, a blank line
+ * separates rows whose group differs from the row before.
+ */
+export function textTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: ReadonlySet<number>,
+  groupOf?: (row: number) => string,
+): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((c) => c[i]!.length)));
+  const line = (c: readonly string[]) =>
+    c
+      .map((v, i) => (right.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const out = [line(headers), widths.map((w) => '-'.repeat(w)).join('  ')];
+  let previous: string | undefined;
+  for (const [i, c] of rows.entries()) {
+    const group = groupOf?.(i);
+    if (previous !== undefined && group !== previous) out.push('');
+    previous = group;
+    out.push(line(c));
+  }
+  return out.join('\n');
+}
+
+/** The same table in Markdown, as lines. */
+export function markdownTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: ReadonlySet<number>,
+): string[] {
+  return [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((c) => `| ${c.join(' | ')} |`),
+  ];
+}

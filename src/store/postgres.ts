@@ -26,6 +26,7 @@ import { inspect } from 'node:util';
 import type { DatabaseError, PoolClient, PoolConfig, QueryResult } from 'pg';
 import pg from 'pg';
 import { CONSTRAINTS, MIGRATIONS } from './postgres-migrations.ts';
+import { rowMappers } from './rows.ts';
 import {
   ConflictError,
   type NewRefreshToken,
@@ -203,14 +204,6 @@ function num(value: unknown): number {
   return value;
 }
 
-function numOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : num(value);
-}
-
-function strOrNull(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
 function parseRoles(value: unknown): string[] {
   if (!Array.isArray(value) || !value.every((r) => typeof r === 'string')) {
     throw new StoreUnavailableError('PostgreSQL store: a user row holds malformed roles');
@@ -218,43 +211,11 @@ function parseRoles(value: unknown): string[] {
   return value;
 }
 
-function toUser(row: Row): User {
-  return {
-    id: String(row['id']),
-    username: String(row['username']),
-    email: String(row['email']),
-    passwordHash: String(row['password_hash']),
-    roles: parseRoles(row['roles']),
-    disabled: row['disabled'] === true,
-    createdAt: num(row['created_at']),
-    updatedAt: num(row['updated_at']),
-  };
-}
-
-function toRefreshToken(row: Row): RefreshToken {
-  return {
-    tokenHash: String(row['token_hash']),
-    familyId: String(row['family_id']),
-    userId: String(row['user_id']),
-    createdAt: num(row['created_at']),
-    expiresAt: num(row['expires_at']),
-    usedAt: numOrNull(row['used_at']),
-    replacedBy: strOrNull(row['replaced_by']),
-    revokedAt: numOrNull(row['revoked_at']),
-  };
-}
-
-function toSigningKey(row: Row): SigningKey {
-  return {
-    kid: String(row['kid']),
-    alg: String(row['alg']),
-    privateJwk: String(row['private_jwk']),
-    publicJwk: strOrNull(row['public_jwk']),
-    createdAt: num(row['created_at']),
-    activatesAt: num(row['activates_at']),
-    retiresAt: numOrNull(row['retires_at']),
-  };
-}
+const { toUser, toRefreshToken, toSigningKey } = rowMappers({
+  num,
+  flag: (value) => value === true,
+  roles: parseRoles,
+});
 
 /** Times go to BIGINT columns: a fraction or NaN is a caller's mistake, not an outage. */
 function ms(value: number, what: string): number {

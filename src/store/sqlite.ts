@@ -11,7 +11,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { rowMappers } from './rows.ts';
 import { MIGRATIONS } from './sqlite-migrations.ts';
 import {
   ConflictError,
@@ -35,8 +36,6 @@ export interface SqliteStoreOptions {
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options);
 }
-
-type Row = Record<string, SQLOutputValue>;
 
 const SQLITE_CONSTRAINT = 19;
 
@@ -66,19 +65,7 @@ function unavailable(error: unknown, doing: string): StoreUnavailableError {
   return new StoreUnavailableError(`SQLite store: ${doing} failed: ${reason}`, { cause: error });
 }
 
-function num(value: SQLOutputValue | undefined): number {
-  return Number(value);
-}
-
-function numOrNull(value: SQLOutputValue | undefined): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-function strOrNull(value: SQLOutputValue | undefined): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
-function parseRoles(text: SQLOutputValue | undefined): string[] {
+function parseRoles(text: unknown): string[] {
   const roles: unknown = JSON.parse(String(text ?? '[]'));
   if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
     throw new StoreUnavailableError('SQLite store: a user row holds malformed roles');
@@ -86,43 +73,11 @@ function parseRoles(text: SQLOutputValue | undefined): string[] {
   return roles;
 }
 
-function toUser(row: Row): User {
-  return {
-    id: String(row['id']),
-    username: String(row['username']),
-    email: String(row['email']),
-    passwordHash: String(row['password_hash']),
-    roles: parseRoles(row['roles']),
-    disabled: num(row['disabled']) !== 0,
-    createdAt: num(row['created_at']),
-    updatedAt: num(row['updated_at']),
-  };
-}
-
-function toRefreshToken(row: Row): RefreshToken {
-  return {
-    tokenHash: String(row['token_hash']),
-    familyId: String(row['family_id']),
-    userId: String(row['user_id']),
-    createdAt: num(row['created_at']),
-    expiresAt: num(row['expires_at']),
-    usedAt: numOrNull(row['used_at']),
-    replacedBy: strOrNull(row['replaced_by']),
-    revokedAt: numOrNull(row['revoked_at']),
-  };
-}
-
-function toSigningKey(row: Row): SigningKey {
-  return {
-    kid: String(row['kid']),
-    alg: String(row['alg']),
-    privateJwk: String(row['private_jwk']),
-    publicJwk: strOrNull(row['public_jwk']),
-    createdAt: num(row['created_at']),
-    activatesAt: numOrNull(row['activates_at']) ?? num(row['created_at']),
-    retiresAt: numOrNull(row['retires_at']),
-  };
-}
+const { toUser, toRefreshToken, toSigningKey } = rowMappers({
+  num: (value) => Number(value),
+  flag: (value) => Number(value) !== 0,
+  roles: parseRoles,
+});
 
 function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
@@ -286,7 +241,7 @@ export class SqliteStore implements Store {
       // migrating at once apply every step exactly once (the second waits, then sees it done).
       for (;;) {
         const applied = this.#transaction(() => {
-          const version = num(current.get()?.['v']);
+          const version = Number(current.get()?.['v']);
           if (version > known) {
             throw new Error(
               `SQLite store: the database is at schema version ${version}, newer than this ` +

@@ -1,0 +1,62 @@
+// One mapping from table rows to the Store's records, shared by the SQLite and PostgreSQL stores.
+// The column lists are the same in both schemas; what differs is how a column's value reads
+// (SQLite's INTEGER 0/1 and JSON text, PostgreSQL's BOOLEAN and JSONB, and how strictly a number
+// is checked), so each store passes its own readers.
+import type { RefreshToken, SigningKey, User } from './types.ts';
+
+type Row = Readonly<Record<string, unknown>>;
+
+/** How one store reads its column values. */
+export interface ColumnReaders {
+  /** A non-null number column. */
+  num(value: unknown): number;
+  /** The users.disabled column. */
+  flag(value: unknown): boolean;
+  /** The users.roles column: an array of strings, or a StoreUnavailableError. */
+  roles(value: unknown): string[];
+}
+
+export interface RowMappers {
+  toUser(row: Row): User;
+  toRefreshToken(row: Row): RefreshToken;
+  toSigningKey(row: Row): SigningKey;
+}
+
+export function rowMappers(read: ColumnReaders): RowMappers {
+  const numOrNull = (value: unknown) =>
+    value === null || value === undefined ? null : read.num(value);
+  const strOrNull = (value: unknown) =>
+    value === null || value === undefined ? null : String(value);
+  return {
+    toUser: (row) => ({
+      id: String(row['id']),
+      username: String(row['username']),
+      email: String(row['email']),
+      passwordHash: String(row['password_hash']),
+      roles: read.roles(row['roles']),
+      disabled: read.flag(row['disabled']),
+      createdAt: read.num(row['created_at']),
+      updatedAt: read.num(row['updated_at']),
+    }),
+    toRefreshToken: (row) => ({
+      tokenHash: String(row['token_hash']),
+      familyId: String(row['family_id']),
+      userId: String(row['user_id']),
+      createdAt: read.num(row['created_at']),
+      expiresAt: read.num(row['expires_at']),
+      usedAt: numOrNull(row['used_at']),
+      replacedBy: strOrNull(row['replaced_by']),
+      revokedAt: numOrNull(row['revoked_at']),
+    }),
+    toSigningKey: (row) => ({
+      kid: String(row['kid']),
+      alg: String(row['alg']),
+      privateJwk: String(row['private_jwk']),
+      publicJwk: strOrNull(row['public_jwk']),
+      createdAt: read.num(row['created_at']),
+      // Keys stored before activates_at existed (an older SQLite file) were active at creation.
+      activatesAt: numOrNull(row['activates_at']) ?? read.num(row['created_at']),
+      retiresAt: numOrNull(row['retires_at']),
+    }),
+  };
+}

@@ -264,24 +264,31 @@ const SQL = {
   insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5)`,
   tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
-  /** The owner of a token, share-locked: no revocation of theirs can start until we commit. */
-  shareLockTokenOwner: `SELECT u.id FROM users u
-     WHERE u.id = (SELECT t.user_id FROM refresh_tokens t WHERE t.token_hash = $1)
-     FOR SHARE OF u`,
   /**
-   * Spends the token if it is still live and, in the same statement, stores the successor, only
-   * when the update took. Of concurrent callers the first locks the row; the others wait for its
-   * commit, find `used_at` set on the row's new version, and update (and insert) nothing.
+   * A rotation in one statement, so in one round trip and its own transaction. In order, forced by
+   * what each part reads: the token's owner is share-locked (the UPDATE's condition reads it), so
+   * no revocation of theirs (which locks the user first) can run until this commits, and a user
+   * deleted meanwhile leaves nothing to spend; the token is spent if it is still live (of
+   * concurrent callers the first locks the row, the others wait for its commit, find `used_at` set
+   * on the row's new version, and update nothing); the successor is stored only when the update
+   * took. `owners` is 0 when the token or its user does not exist; the token's columns are null
+   * when nothing was spent.
    */
-  spendAndReplace: `WITH spent AS (
+  rotate: `WITH owner AS (
+       SELECT u.id FROM users u
+       WHERE u.id = (SELECT t.user_id FROM refresh_tokens t WHERE t.token_hash = $1)
+       FOR SHARE OF u
+     ), spent AS (
        UPDATE refresh_tokens SET used_at = $2, replaced_by = $3
        WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+         AND EXISTS (SELECT 1 FROM owner)
        RETURNING *
      ), successor AS (
        INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
        SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint FROM spent
      )
-     SELECT * FROM spent`,
+     SELECT (SELECT count(*) FROM owner)::int AS owners, spent.*
+     FROM (VALUES (1)) AS one (x) LEFT JOIN spent ON true`,
   /** The users of a family and of a new token, share-locked (normally one and the same). */
   shareLockFamilyOwners: `SELECT id FROM users
      WHERE id = $2 OR id IN (SELECT user_id FROM refresh_tokens WHERE family_id = $1)
@@ -647,23 +654,20 @@ export class PostgresStore implements Store {
       ms(successor.createdAt, 'createdAt'),
       ms(successor.expiresAt, 'expiresAt'),
     ];
-    return this.#transaction('rotating a refresh token', async (query): Promise<RotateResult> => {
-      // No owner, no token (deleting a user deletes their tokens).
-      if ((await query(SQL.shareLockTokenOwner, [tokenHash])).rowCount === 0) {
-        return { status: 'missing' };
-      }
-      const [spent] = (await query(SQL.spendAndReplace, values, tokenConstraint)).rows;
-      if (spent) return { status: 'rotated', token: toRefreshToken(spent) };
-      // The update took nothing: say why. A new statement, so it sees the winner's commit (the
-      // update waited for it), and with it `usedAt` and `replacedBy`.
-      const [row] = (await query(SQL.tokenByHash, [tokenHash])).rows;
-      if (!row) return { status: 'missing' };
-      const token = toRefreshToken(row);
-      if (token.revokedAt !== null) return { status: 'revoked', token };
-      if (token.expiresAt <= now) return { status: 'expired', token };
-      if (token.usedAt !== null) return { status: 'spent', token };
-      throw new Error('PostgreSQL store: a live refresh token could not be spent');
-    });
+    const doing = 'rotating a refresh token';
+    const [result] = (await this.#query(doing, SQL.rotate, values, tokenConstraint)).rows;
+    // No owner, no token (deleting a user deletes their tokens).
+    if (!result || result['owners'] === 0) return { status: 'missing' };
+    if (result['token_hash'] !== null) return { status: 'rotated', token: toRefreshToken(result) };
+    // Nothing was spent: say why. A new statement, so it sees the winner's commit (the update
+    // waited for it), and with it `usedAt` and `replacedBy`.
+    const [row] = (await this.#query(doing, SQL.tokenByHash, [tokenHash])).rows;
+    if (!row) return { status: 'missing' };
+    const token = toRefreshToken(row);
+    if (token.revokedAt !== null) return { status: 'revoked', token };
+    if (token.expiresAt <= now) return { status: 'expired', token };
+    if (token.usedAt !== null) return { status: 'spent', token };
+    throw new Error('PostgreSQL store: a live refresh token could not be spent');
   }
 
   async addToFamily(token: NewRefreshToken): Promise<void> {

@@ -373,12 +373,19 @@ export class AuthService {
     }
     const { store } = this.#o;
     const hash = sha256(token);
-    const record = await store.findRefreshToken(hash);
+    // The token and its owner, in one read when the store can (one round trip on PostgreSQL).
+    const found = store.findRefreshTokenWithUser
+      ? await store.findRefreshTokenWithUser(hash)
+      : await store
+          .findRefreshToken(hash)
+          .then(async (token) =>
+            token ? { token, user: await store.findUserById(token.userId) } : null,
+          );
     const now = this.#o.now();
-    if (!record) throw invalid('the refresh token is not valid');
+    if (!found) throw invalid('the refresh token is not valid');
+    const { token: record, user } = found;
     if (record.revokedAt !== null) throw invalid('the session was logged out; log in again');
     if (record.expiresAt <= now) throw invalid('the session has expired; log in again');
-    const user = await store.findUserById(record.userId);
     if (!user || user.disabled) {
       await store.revokeFamily(record.familyId, now);
       await this.#announce([record.familyId], now);

@@ -264,6 +264,10 @@ const SQL = {
   insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5)`,
   tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
+  /** A token and its owner in one round trip: each row as JSON, so their columns stay apart. */
+  tokenWithUser: `SELECT row_to_json(t) AS token, row_to_json(u) AS owner
+     FROM refresh_tokens t LEFT JOIN users u ON u.id = t.user_id
+     WHERE t.token_hash = $1`,
   /**
    * A rotation in one statement, so in one round trip and its own transaction. In order, forced by
    * what each part reads: the token's owner is share-locked (the UPDATE's condition reads it), so
@@ -637,6 +641,18 @@ export class PostgresStore implements Store {
   async findRefreshToken(tokenHash: string): Promise<RefreshToken | null> {
     const { rows } = await this.#query('reading a refresh token', SQL.tokenByHash, [tokenHash]);
     return rows[0] ? toRefreshToken(rows[0]) : null;
+  }
+
+  async findRefreshTokenWithUser(
+    tokenHash: string,
+  ): Promise<{ token: RefreshToken; user: User | null } | null> {
+    const { rows } = await this.#query('reading a refresh token', SQL.tokenWithUser, [tokenHash]);
+    const row = rows[0];
+    if (!row) return null;
+    // JSON keeps BIGINT as numbers, BOOLEAN as booleans and JSONB roles as arrays: the same
+    // readers apply.
+    const owner = row['owner'] as Row | null;
+    return { token: toRefreshToken(row['token'] as Row), user: owner ? toUser(owner) : null };
   }
 
   async rotateRefreshToken(

@@ -370,6 +370,20 @@ export class SqliteStore implements Store {
     return row ? toRefreshToken(row) : null;
   }
 
+  async findRefreshTokenWithUser(
+    tokenHash: string,
+  ): Promise<{ token: RefreshToken; user: User | null } | null> {
+    // In-process and synchronous: two lookups cost no round trip, and nothing of this process
+    // runs between them.
+    return this.#run('reading a refresh token', () => {
+      const row = this.#s.tokenByHash.get(tokenHash);
+      if (!row) return null;
+      const token = toRefreshToken(row);
+      const owner = this.#s.userById.get(token.userId);
+      return { token, user: owner ? toUser(owner) : null };
+    });
+  }
+
   async rotateRefreshToken(
     tokenHash: string,
     successor: NewRefreshToken,

@@ -125,6 +125,13 @@ export interface Store {
   createRefreshToken(token: NewRefreshToken): Promise<void>;
   findRefreshToken(tokenHash: string): Promise<RefreshToken | null>;
   /**
+   * The token and its owner in one read (one round trip on a networked database); null for an
+   * unknown token. Optional: without it, a refresh calls `findRefreshToken`, then `findUserById`.
+   */
+  findRefreshTokenWithUser?(
+    tokenHash: string,
+  ): Promise<{ token: RefreshToken; user: User | null } | null>;
+  /**
    * Spends `tokenHash` and stores `successor` (same family, same expiresAt) in one atomic step:
    * of any number of concurrent callers with the same token, exactly one gets `rotated`; the
    * others get `spent`. A revoked or expired token is not rotated.

@@ -406,3 +406,56 @@ describe('asymmetric signing publishes a JWKS', () => {
     }
   });
 });
+
+describe('a store of your own without findRefreshTokenWithUser (it is optional)', () => {
+  test('refresh reads the token, then the user: rotation works and a disabled user is refused', async () => {
+    const { openSqliteStore } = await import('../../src/store/sqlite.ts');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'laissez-custom-store-'));
+    const real = openSqliteStore({ path: join(dir, 'custom.db') });
+    const calls: string[] = [];
+    // Every Store method but the optional one, each call recorded.
+    const custom = new Proxy(real, {
+      get(target, name) {
+        if (name === 'findRefreshTokenWithUser') return undefined;
+        const value = Reflect.get(target, name, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const server = await start({ store: custom, passwordParams: FAST_ARGON2 });
+    try {
+      const user = { username: 'carol', email: 'carol@example.com', password: 'carol password 1' };
+      assert.equal((await call(server.url, 'POST', '/auth/register', { body: user })).status, 201);
+      const login = await call<Tokens>(server.url, 'POST', '/auth/login', {
+        body: { username: 'carol', password: user.password },
+      });
+      calls.length = 0;
+      const refreshed = await call<Tokens>(server.url, 'POST', '/auth/refresh', {
+        body: { refresh_token: login.body.refresh_token },
+      });
+      assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+      assert.deepEqual(calls.slice(0, 3), [
+        'findRefreshToken',
+        'findUserById',
+        'rotateRefreshToken',
+      ]);
+      const stored = await real.findUserByUsername('carol');
+      await real.setUserDisabled(stored!.id, true, Date.now());
+      const refused = await call<Tokens>(server.url, 'POST', '/auth/refresh', {
+        body: { refresh_token: refreshed.body.refresh_token },
+      });
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.error, 'invalid_grant');
+    } finally {
+      await server.close();
+      await real.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -298,6 +298,26 @@ export function testStoreContract(
         assert.equal(await store.findRefreshToken(rid('rt_')), null);
       });
 
+      test('findRefreshTokenWithUser reads the token and its owner as the two finds do', async () => {
+        const { user, token } = await logIn();
+        const now = Date.now();
+        assert.ok(store.findRefreshTokenWithUser, 'the built-in stores read both at once');
+        assert.deepEqual(await store.findRefreshTokenWithUser(token.tokenHash), {
+          token: await store.findRefreshToken(token.tokenHash),
+          user: await store.findUserById(user.id),
+        });
+        // The owner as it is now: disabled, and its token spent.
+        await store.setUserDisabled(user.id, true, now + 1);
+        const successor = newToken(user.id, { familyId: token.familyId });
+        await store.rotateRefreshToken(token.tokenHash, successor, now + 2);
+        const both = await store.findRefreshTokenWithUser(token.tokenHash);
+        assert.equal(both?.user?.disabled, true);
+        assert.equal(both?.token.usedAt, now + 2);
+        assert.equal(both?.token.replacedBy, successor.tokenHash);
+        assert.deepEqual(both?.user?.roles, user.roles);
+        assert.equal(await store.findRefreshTokenWithUser(rid('rt_')), null);
+      });
+
       test('rotate: rotated; the old token is spent and names its successor, which inherits family and expiry', async () => {
         const { token } = await logIn();
         const now = token.createdAt + 60_000;

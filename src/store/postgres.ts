@@ -37,6 +37,7 @@ import {
   type Store,
   StoreUnavailableError,
   type User,
+  unrotatable,
 } from './types.ts';
 
 /** The `pg` pool settings the store lets through; the rest it sets itself. */
@@ -679,10 +680,8 @@ export class PostgresStore implements Store {
     // waited for it), and with it `usedAt` and `replacedBy`.
     const [row] = (await this.#query(doing, SQL.tokenByHash, [tokenHash])).rows;
     if (!row) return { status: 'missing' };
-    const token = toRefreshToken(row);
-    if (token.revokedAt !== null) return { status: 'revoked', token };
-    if (token.expiresAt <= now) return { status: 'expired', token };
-    if (token.usedAt !== null) return { status: 'spent', token };
+    const refused = unrotatable(toRefreshToken(row), now);
+    if (refused) return refused;
     throw new Error('PostgreSQL store: a live refresh token could not be spent');
   }
 

@@ -24,6 +24,7 @@ import {
   type Store,
   StoreUnavailableError,
   type User,
+  unrotatable,
 } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -397,9 +398,8 @@ export class SqliteStore implements Store {
           const row = s.tokenByHash.get(tokenHash);
           if (!row) return { status: 'missing' };
           const token = toRefreshToken(row);
-          if (token.revokedAt !== null) return { status: 'revoked', token };
-          if (token.expiresAt <= now) return { status: 'expired', token };
-          if (token.usedAt !== null) return { status: 'spent', token };
+          const refused = unrotatable(token, now);
+          if (refused) return refused;
           // The write lock is ours since BEGIN IMMEDIATE, so this cannot miss; the conditions
           // stay anyway, so that the update alone decides who spent the token.
           const spent = s.spendToken.run(now, successor.tokenHash, tokenHash);

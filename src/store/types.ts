@@ -69,6 +69,17 @@ export type RotateResult =
   | { status: 'expired'; token: RefreshToken }
   | { status: 'missing' };
 
+/**
+ * Why a token cannot be rotated, in the order every store reports it: revoked, then expired, then
+ * already spent; undefined while it is live.
+ */
+export function unrotatable(token: RefreshToken, now: number): RotateResult | undefined {
+  if (token.revokedAt !== null) return { status: 'revoked', token };
+  if (token.expiresAt <= now) return { status: 'expired', token };
+  if (token.usedAt !== null) return { status: 'spent', token };
+  return undefined;
+}
+
 export interface SigningKey {
   readonly kid: string;
   readonly alg: string;

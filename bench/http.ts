@@ -27,6 +27,7 @@ import {
   packageVersion,
   percentile,
   positiveNumber,
+  quietestSlice,
   round2,
   textTable,
 } from './lib/common.ts';
@@ -371,24 +372,24 @@ try {
       for (const route of routes) {
         // A slice during which other programs took a good share of the CPU is run again (up to
         // --retries times); the quietest attempt is kept.
-        let kept: Sample | undefined;
-        let attempts = 0;
-        for (let attempt = 1; attempt <= settings.retries + 1; attempt++) {
-          if (settings.waitS > 0) waitedS += await waitForQuiet(settings.waitS);
-          const s = await slice(server, route, settings.durationS, round);
-          attempts = attempt;
-          if (kept === undefined || (s.otherCpu ?? 0) < (kept.otherCpu ?? 0)) kept = s;
-          const noisy = s.otherCpu !== null && s.otherCpu > RETRY_ABOVE;
-          process.stderr.write(
-            `round ${round}/${settings.rounds} ${server.variant.padEnd(22)} ${route.padEnd(11)} ` +
-              `${fmtInt.format(s.rps).padStart(7)} req/s  p99 ${s.p99.toFixed(2).padStart(6)} ms  ` +
-              `cpu server ${pct(s.serverCpu)} client ${pct(s.clientCpu)}` +
-              `${s.otherCpu === null ? '' : ` other ${pct(s.otherCpu)}`}` +
-              `${noisy && attempt <= settings.retries ? ' (busy machine: again)' : ''}\n`,
-          );
-          if (!noisy) break;
-        }
-        samples.push({ ...kept!, attempts });
+        const kept = await quietestSlice(
+          settings.retries,
+          RETRY_ABOVE,
+          async () => {
+            if (settings.waitS > 0) waitedS += await waitForQuiet(settings.waitS);
+            return slice(server, route, settings.durationS, round);
+          },
+          (s) => s.otherCpu,
+          (s, again) =>
+            process.stderr.write(
+              `round ${round}/${settings.rounds} ${server.variant.padEnd(22)} ${route.padEnd(11)} ` +
+                `${fmtInt.format(s.rps).padStart(7)} req/s  p99 ${s.p99.toFixed(2).padStart(6)} ms  ` +
+                `cpu server ${pct(s.serverCpu)} client ${pct(s.clientCpu)}` +
+                `${s.otherCpu === null ? '' : ` other ${pct(s.otherCpu)}`}` +
+                `${again ? ' (busy machine: again)' : ''}\n`,
+            ),
+        );
+        samples.push(kept);
       }
     }
   }

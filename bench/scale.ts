@@ -32,6 +32,7 @@ import {
   packageVersion,
   percentile,
   positiveNumber,
+  quietestSlice,
   round1,
   round2,
   textTable,
@@ -40,8 +41,10 @@ import { median, relativeMad } from './lib/measure.ts';
 import {
   activityOrder,
   BackendSampler,
+  benchDatabase,
   CpuMeter,
   type CpuReading,
+  dropDatabase,
   loadAverage,
   postgresPids,
   waitForQuiet,
@@ -130,12 +133,10 @@ const PASSWORD = 'bench password 123';
 // ---------------------------------------------------------------------------------------------
 // The database: a fresh one, dropped at the end.
 
-const database = `laissez_bench_${randomBytes(5).toString('hex')}`;
-const databaseUrl = (() => {
-  const url = new URL(settings.adminUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-})();
+const { database, url: databaseUrl } = benchDatabase(
+  settings.adminUrl,
+  randomBytes(5).toString('hex'),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Servers
@@ -599,36 +600,27 @@ try {
     for (let k = 0; k < cases.length; k++) {
       // Rotate the order each round, so that a noisy moment does not always hit the same case.
       const { w, n } = cases[(k + round - 1) % cases.length]!;
-      let kept: Sample | undefined;
-      let attempts = 0;
-      for (let attempt = 1; attempt <= settings.retries + 1; attempt++) {
-        const s = await slice(w, n, settings.durationS, round);
-        attempts = attempt;
-        if (kept === undefined || (s.cores.other ?? 0) < (kept.cores.other ?? 0)) kept = s;
-        const noisy = s.cores.other !== null && s.cores.other > RETRY_ABOVE;
-        process.stderr.write(
-          `round ${round}/${settings.rounds} ${w.padEnd(7)} ×${n}  ${fmtInt.format(s.rps).padStart(6)} req/s  ` +
-            `p99 ${s.p99.toFixed(1).padStart(7)} ms  cores: servers ${s.cores.servers.toFixed(2)} ` +
-            `postgres ${s.cores.postgres.toFixed(2)} driver ${s.cores.driver.toFixed(2)} ` +
-            `other ${s.cores.other?.toFixed(2) ?? 'n/a'}` +
-            `${noisy && attempt <= settings.retries ? ' (busy machine: again)' : ''}\n`,
-        );
-        if (!noisy) break;
-      }
-      samples.push({ ...kept!, attempts });
+      const kept = await quietestSlice(
+        settings.retries,
+        RETRY_ABOVE,
+        () => slice(w, n, settings.durationS, round),
+        (s) => s.cores.other,
+        (s, again) =>
+          process.stderr.write(
+            `round ${round}/${settings.rounds} ${w.padEnd(7)} ×${n}  ${fmtInt.format(s.rps).padStart(6)} req/s  ` +
+              `p99 ${s.p99.toFixed(1).padStart(7)} ms  cores: servers ${s.cores.servers.toFixed(2)} ` +
+              `postgres ${s.cores.postgres.toFixed(2)} driver ${s.cores.driver.toFixed(2)} ` +
+              `other ${s.cores.other?.toFixed(2) ?? 'n/a'}` +
+              `${again ? ' (busy machine: again)' : ''}\n`,
+          ),
+      );
+      samples.push(kept);
     }
   }
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
   await samplerClient?.end().catch(() => {});
-  if (admin) {
-    await admin
-      .query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`)
-      .catch((error: unknown) =>
-        process.stderr.write(`could not drop ${database}: ${String(error)}\n`),
-      );
-    await admin.end().catch(() => {});
-  }
+  if (admin) await dropDatabase(admin, database);
 }
 const loadAfter = loadAverage();
 

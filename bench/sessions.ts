@@ -33,12 +33,20 @@ import {
   packageVersion,
   percentile,
   positiveNumber,
+  quietestSlice,
   round1,
   round2,
   textTable,
 } from './lib/common.ts';
 import { median, relativeMad } from './lib/measure.ts';
-import { CpuMeter, loadAverage, postgresPids, waitForQuiet } from './lib/scale-proc.ts';
+import {
+  benchDatabase,
+  CpuMeter,
+  dropDatabase,
+  loadAverage,
+  postgresPids,
+  waitForQuiet,
+} from './lib/scale-proc.ts';
 import { barChart } from './lib/sessions-svg.ts';
 import {
   ROUTE,
@@ -115,12 +123,7 @@ const REVOKED = 1000;
 const ACCESS_TTL_S = 900;
 
 const run = randomBytes(5).toString('hex');
-const database = `laissez_bench_${run}`;
-const databaseUrl = (() => {
-  const url = new URL(settings.adminUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-})();
+const { database, url: databaseUrl } = benchDatabase(settings.adminUrl, run);
 const redisPrefix = `laissez-bench-${run}:`;
 
 // ---------------------------------------------------------------------------------------------
@@ -560,23 +563,21 @@ try {
   for (let round = 1; round <= settings.rounds; round++) {
     for (let k = 0; k < servers.length; k++) {
       const server = servers[(k + round - 1) % servers.length]!;
-      let kept: Sample | undefined;
-      let attempts = 0;
-      for (let attempt = 1; attempt <= settings.retries + 1; attempt++) {
-        const s = await slice(server, settings.durationS, round);
-        attempts = attempt;
-        if (kept === undefined || (s.cores.other ?? 0) < (kept.cores.other ?? 0)) kept = s;
-        const noisy = s.cores.other !== null && s.cores.other > RETRY_ABOVE;
-        process.stderr.write(
-          `round ${round}/${settings.rounds} ${server.variant.padEnd(15)} ${fmtInt.format(s.rps).padStart(7)} req/s  ` +
-            `p99 ${s.p99.toFixed(2).padStart(6)} ms  cores: server ${s.cores.server.toFixed(2)} ` +
-            `postgres ${s.cores.postgres.toFixed(2)} redis ${s.cores.redis.toFixed(2)} driver ${s.cores.driver.toFixed(2)} ` +
-            `other ${s.cores.other?.toFixed(2) ?? 'n/a'}` +
-            `${noisy && attempt <= settings.retries ? ' (busy machine: again)' : ''}\n`,
-        );
-        if (!noisy) break;
-      }
-      samples.push({ ...kept!, attempts });
+      const kept = await quietestSlice(
+        settings.retries,
+        RETRY_ABOVE,
+        () => slice(server, settings.durationS, round),
+        (s) => s.cores.other,
+        (s, again) =>
+          process.stderr.write(
+            `round ${round}/${settings.rounds} ${server.variant.padEnd(15)} ${fmtInt.format(s.rps).padStart(7)} req/s  ` +
+              `p99 ${s.p99.toFixed(2).padStart(6)} ms  cores: server ${s.cores.server.toFixed(2)} ` +
+              `postgres ${s.cores.postgres.toFixed(2)} redis ${s.cores.redis.toFixed(2)} driver ${s.cores.driver.toFixed(2)} ` +
+              `other ${s.cores.other?.toFixed(2) ?? 'n/a'}` +
+              `${again ? ' (busy machine: again)' : ''}\n`,
+          ),
+      );
+      samples.push(kept);
     }
   }
 } finally {
@@ -588,14 +589,7 @@ try {
     }
     await redis.close().catch(() => {});
   }
-  if (admin) {
-    await admin
-      .query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`)
-      .catch((error: unknown) =>
-        process.stderr.write(`could not drop ${database}: ${String(error)}\n`),
-      );
-    await admin.end().catch(() => {});
-  }
+  if (admin) await dropDatabase(admin, database);
 }
 const loadAfter = loadAverage();
 

@@ -129,3 +129,29 @@ export function markdownTable(
     ...rows.map((c) => `| ${c.join(' | ')} |`),
   ];
 }
+
+/**
+ * Runs a slice up to `retries + 1` times while other programs disturb it (their share of the CPU,
+ * `otherOf`, above `above`) and keeps the quietest attempt, with how many attempts it took.
+ * `report` is told of each attempt and whether another one follows.
+ */
+export async function quietestSlice<S>(
+  retries: number,
+  above: number,
+  run: () => Promise<S>,
+  otherOf: (sample: S) => number | null,
+  report: (sample: S, again: boolean) => void,
+): Promise<S & { attempts: number }> {
+  let kept: S | undefined;
+  let attempts = 0;
+  for (let attempt = 1; attempt <= retries + 1; attempt++) {
+    const sample = await run();
+    attempts = attempt;
+    if (kept === undefined || (otherOf(sample) ?? 0) < (otherOf(kept) ?? 0)) kept = sample;
+    const other = otherOf(sample);
+    const noisy = other !== null && other > above;
+    report(sample, noisy && attempt <= retries);
+    if (!noisy) break;
+  }
+  return { ...kept!, attempts };
+}

@@ -269,3 +269,21 @@ export async function waitForQuiet(below: number, maxS: number): Promise<boolean
     await new Promise((resolve) => setTimeout(resolve, 30_000));
   }
 }
+
+/** A fresh database for one benchmark run: its name and its URL beside `adminUrl`. */
+export function benchDatabase(adminUrl: string, run: string): { database: string; url: string } {
+  const database = `laissez_bench_${run}`;
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  return { database, url: url.toString() };
+}
+
+/** Drops the run's database (its connections too) and closes `admin`; a failure is only told. */
+export async function dropDatabase(admin: pg.Client, database: string): Promise<void> {
+  await admin
+    .query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(database)} WITH (FORCE)`)
+    .catch((error: unknown) =>
+      process.stderr.write(`could not drop ${database}: ${String(error)}\n`),
+    );
+  await admin.end().catch(() => {});
+}

@@ -6,9 +6,8 @@
 // may set LAISSEZ_TEST_PG=off to skip these tests. Every run works in schemas of its own
 // (laissez_test_<random>_<n>) and drops them at the end.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import {
 } from '../../src/store/types.ts';
 import { testStoreContract } from './contract.ts';
 import type { PgWorkerConfig, PgWorkerOutput } from './fixtures/pg-worker.ts';
+import { run, seed, waitForFiles } from './fixtures/races.ts';
 
 const DATABASE_URL =
   process.env['LAISSEZ_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -163,58 +163,6 @@ function defineTests(): void {
   const table = (schema: string, name: string) =>
     `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
 
-  /** A user and one log-in's refresh tokens. */
-  async function seed(store: Store, count = 1) {
-    const now = Date.now();
-    const userId = `u_${randomBytes(6).toString('hex')}`;
-    await store.createUser({
-      id: userId,
-      username: `user_${userId}`,
-      email: `${userId}@example.com`,
-      passwordHash: '$argon2id$v=19$hash',
-      roles: ['user'],
-      createdAt: now,
-    });
-    const familyId = `f_${randomBytes(6).toString('hex')}`;
-    const tokens: NewRefreshToken[] = [];
-    for (let i = 0; i < count; i++) {
-      const token = {
-        tokenHash: `rt_${randomBytes(12).toString('hex')}`,
-        familyId,
-        userId,
-        createdAt: now,
-        expiresAt: now + DAY,
-      };
-      await store.createRefreshToken(token);
-      tokens.push(token);
-    }
-    return { userId, familyId, tokens, now };
-  }
-
-  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
-
-  async function waitForFiles(paths: string[], timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!paths.every((p) => existsSync(p))) {
-      if (Date.now() > deadline) throw new Error('the workers never got ready');
-      await sleep(2);
-    }
-  }
-
   /** Starts workers, waits until all are ready, lets them go at once, and returns their outputs. */
   async function race(
     configs: Omit<PgWorkerConfig, 'connectionString' | 'ready' | 'barrier'>[],
@@ -231,7 +179,7 @@ function defineTests(): void {
       };
       return run([WORKER, JSON.stringify(full)]);
     });
-    await waitForFiles(readies);
+    await waitForFiles(readies, 20_000);
     writeFileSync(barrier, '');
     await whileRacing?.();
     const outputs = await Promise.all(children);

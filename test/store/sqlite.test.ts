@@ -1,9 +1,7 @@
 // The SQLite store: the contract suite against a real database file, then what is SQLite's own:
 // persistence, migrations, WAL, error mapping, and rotation races across connections and processes.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -11,8 +9,9 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { MIGRATIONS } from '../../src/store/sqlite-migrations.ts';
-import { type NewRefreshToken, type Store, StoreUnavailableError } from '../../src/store/types.ts';
+import { type Store, StoreUnavailableError } from '../../src/store/types.ts';
 import { testStoreContract } from './contract.ts';
+import { run, seed, waitForFiles } from './fixtures/races.ts';
 import type { WorkerConfig, WorkerOutput } from './fixtures/rotate-worker.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'laissez-'));
@@ -33,58 +32,6 @@ async function openMigrated(path: string): Promise<Store> {
   const store = openSqliteStore({ path });
   await store.migrate();
   return store;
-}
-
-/** A user and one log-in's refresh token. */
-async function seed(store: Store, count = 1) {
-  const now = Date.now();
-  const userId = `u_${randomBytes(6).toString('hex')}`;
-  await store.createUser({
-    id: userId,
-    username: `user_${userId}`,
-    email: `${userId}@example.com`,
-    passwordHash: '$argon2id$v=19$hash',
-    roles: ['user'],
-    createdAt: now,
-  });
-  const familyId = `f_${randomBytes(6).toString('hex')}`;
-  const tokens: NewRefreshToken[] = [];
-  for (let i = 0; i < count; i++) {
-    const token = {
-      tokenHash: `rt_${randomBytes(12).toString('hex')}`,
-      familyId,
-      userId,
-      createdAt: now,
-      expiresAt: now + DAY,
-    };
-    await store.createRefreshToken(token);
-    tokens.push(token);
-  }
-  return { userId, familyId, tokens, now };
-}
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function waitForFiles(paths: string[], timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!paths.every((p) => existsSync(p))) {
-    if (Date.now() > deadline) throw new Error('the workers never got ready');
-    await sleep(2);
-  }
 }
 
 describe('SqliteStore', () => {
@@ -266,7 +213,7 @@ describe('SqliteStore', () => {
       setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);
     `;
     const child = run(['--input-type=module', '-e', script]);
-    await waitForFiles([ready]);
+    await waitForFiles([ready], 10_000);
     const started = Date.now();
     const token = tokens[0]!;
     const result = await store.rotateRefreshToken(
@@ -342,7 +289,7 @@ describe('SqliteStore', () => {
       };
       return run([WORKER, JSON.stringify(config)]);
     });
-    await waitForFiles(readies);
+    await waitForFiles(readies, 10_000);
     writeFileSync(barrier, '');
     const mine: WorkerOutput['statuses'] = {};
     for (const token of tokens) {
@@ -389,7 +336,7 @@ describe('SqliteStore', () => {
       const config: WorkerConfig = { mode: 'migrate', path, ready: readies[i]!, barrier };
       return run([WORKER, JSON.stringify(config)]);
     });
-    await waitForFiles(readies);
+    await waitForFiles(readies, 10_000);
     writeFileSync(barrier, '');
     for (const { code, stderr } of await Promise.all(children)) assert.equal(code, 0, stderr);
     const db = new DatabaseSync(path);

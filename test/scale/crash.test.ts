@@ -21,6 +21,7 @@ import {
   type ScratchDatabase,
   scratchDatabase,
   startInstance,
+  startTrio,
   stopAll,
 } from './helpers.ts';
 
@@ -35,7 +36,7 @@ interface Attempt {
 
 describeScale('kill -9 of an instance during a registration storm', { timeout: 180_000 }, () => {
   let db: ScratchDatabase | undefined;
-  let instances: Instance[] = [];
+  const instances: Instance[] = [];
   let A: Instance;
   let B: Instance;
   let C: Instance;
@@ -44,15 +45,7 @@ describeScale('kill -9 of an instance during a registration storm', { timeout: 1
   before(async () => {
     db = await scratchDatabase();
     const settings = { DATABASE_URL: db.url };
-    A = await startInstance('A', settings);
-    instances = [A];
-    const rest = await Promise.allSettled([
-      startInstance('B', settings),
-      startInstance('C', settings),
-    ]);
-    for (const r of rest) if (r.status === 'fulfilled') instances.push(r.value);
-    for (const r of rest) if (r.status === 'rejected') throw r.reason;
-    [A, B, C] = instances as [Instance, Instance, Instance];
+    [A, B, C] = await startTrio(settings, instances);
   });
 
   after(async () => {

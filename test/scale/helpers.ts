@@ -343,6 +343,25 @@ export async function startInstance(
   };
 }
 
+/**
+ * Starts A, which migrates a new database and makes the first signing key, then B and C together.
+ * Each instance that starts is pushed into `started` before any failure is thrown, so that the
+ * caller's clean-up stops it.
+ */
+export async function startTrio(
+  settings: Record<string, string>,
+  started: Instance[],
+): Promise<[Instance, Instance, Instance]> {
+  started.push(await startInstance('A', settings));
+  const rest = await Promise.allSettled([
+    startInstance('B', settings),
+    startInstance('C', settings),
+  ]);
+  for (const r of rest) if (r.status === 'fulfilled') started.push(r.value);
+  for (const r of rest) if (r.status === 'rejected') throw r.reason;
+  return started.slice(-3) as [Instance, Instance, Instance];
+}
+
 /** Stops every instance that is still running (SIGTERM); their exit codes. */
 export async function stopAll(instances: readonly (Instance | undefined)[]) {
   return Promise.all(instances.map((i) => (i?.alive() ? i.stop() : undefined)));

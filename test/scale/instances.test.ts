@@ -29,7 +29,7 @@ import {
   register,
   type ScratchDatabase,
   scratchDatabase,
-  startInstance,
+  startTrio,
   stopAll,
   type TempRedis,
   tempRedis,
@@ -42,7 +42,7 @@ describeScale(
     let db: ScratchDatabase | undefined;
     let redis: TempRedis | undefined;
     let admin: RedisClientType | undefined;
-    let instances: Instance[] = [];
+    const instances: Instance[] = [];
     let A: Instance;
     let B: Instance;
     let C: Instance;
@@ -56,15 +56,7 @@ describeScale(
       const settings = { DATABASE_URL: db.url, REDIS_URL: redis.url, LAISSEZ_REUSE_GRACE: '0' };
       // A first: it migrates the new database and makes the first signing key; B and C then start
       // together and find both. (First starts at once on an empty database: see the last test.)
-      A = await startInstance('A', settings);
-      instances = [A];
-      const rest = await Promise.allSettled([
-        startInstance('B', settings),
-        startInstance('C', settings),
-      ]);
-      for (const r of rest) if (r.status === 'fulfilled') instances.push(r.value);
-      for (const r of rest) if (r.status === 'rejected') throw r.reason;
-      [A, B, C] = instances as [Instance, Instance, Instance];
+      [A, B, C] = await startTrio(settings, instances);
     });
 
     after(async () => {

@@ -3,40 +3,14 @@
 // and keeps verifying the tokens of the key it replaced.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { decodeUnverified } from '../../src/jwt/index.ts';
+import { laissez } from '../helpers/cli.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
-
-function laissez(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_COMPILE_CACHE: join(tmpdir(), 'laissez-cli-test-cache'),
-    NO_COLOR: '1',
-  };
-  for (const key of Object.keys(env)) if (key.startsWith('LAISSEZ_')) delete env[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
 
 interface ListedKey {
   kid: string;

@@ -2,46 +2,12 @@
 // process.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const BIN = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `laissez ...args`. */
-function laissez(args: string[], input = ''): Promise<Result> {
-  // NODE_COMPILE_CACHE: every run after the first reuses the compiled, type-stripped modules.
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_COMPILE_CACHE: join(tmpdir(), 'laissez-cli-test-cache'),
-    NO_COLOR: '1',
-  };
-  delete env['LAISSEZ_SECRET'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+import { laissez } from '../helpers/cli.ts';
 
 type Jwk = Record<string, unknown>;
 
@@ -159,7 +125,9 @@ describe('sign with a generated private JWK, verify with its public JWK or a JWK
 
       const [byJwk, byJwks, byJwksText, byOther, notFound, whole, wrongAlg] = await Promise.all([
         laissez(['token', 'verify', token, '--key', publicFile, '--aud', 'api', '--json']),
-        laissez(['token', 'verify', '-', '--key', jwksFile, '--sub', 'alice', '--json'], token),
+        laissez(['token', 'verify', '-', '--key', jwksFile, '--sub', 'alice', '--json'], {
+          input: token,
+        }),
         laissez(['token', 'verify', token, '--key', jwksFile]),
         laissez(['token', 'verify', token, '--key', otherFile]),
         laissez(['token', 'verify', unknownKid.stdout.trim(), '--key', jwksFile]),

@@ -1,49 +1,11 @@
 // `laissez token decode|verify|sign`, run as a real process: exit codes, stdout and stderr.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const BIN = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `laissez ...args` with optional stdin and extra environment. */
-function laissez(
-  args: string[],
-  options: { input?: string; env?: Record<string, string> } = {},
-): Promise<Result> {
-  // NODE_COMPILE_CACHE: every run after the first reuses the compiled, type-stripped modules.
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_COMPILE_CACHE: join(tmpdir(), 'laissez-cli-test-cache'),
-    NO_COLOR: '1',
-    ...options.env,
-  };
-  if (options.env?.['LAISSEZ_SECRET'] === undefined) delete env['LAISSEZ_SECRET'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
-}
+import { laissez, type Result } from '../helpers/cli.ts';
 
 function assertNoLeak(result: Result, ...secrets: string[]): void {
   for (const secret of secrets) {

@@ -3,49 +3,19 @@
 // tokens, a deleted user is gone).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decodeUnverified } from '../../src/jwt/index.ts';
+import { laissez } from '../helpers/cli.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
-
-function laissez(args: string[], input = '', extra: Record<string, string> = {}) {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_COMPILE_CACHE: join(tmpdir(), 'laissez-cli-test-cache'),
-    NO_COLOR: '1',
-  };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('LAISSEZ_') || key === 'REDIS_URL' || key === 'DATABASE_URL')
-      delete env[key];
-  }
-  Object.assign(env, extra);
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 describe('laissez users against a live server', () => {
   let server: Running;
   let dir: string;
   const users = (args: string[], input = '') =>
-    laissez(['users', ...args, '--data-dir', server.dataDir], input);
+    laissez(['users', ...args, '--data-dir', server.dataDir], { input });
   const login = (username: string, password: string) =>
     call<{ access_token: string; refresh_token: string }>(server.url, 'POST', '/auth/login', {
       body: { username, password },
@@ -211,10 +181,9 @@ describe('laissez users against a live server', () => {
     assert.equal(heimdall.status, 200);
     assert.deepEqual(decodeUnverified(heimdall.body.access_token).payload.roles, ['watch']);
 
-    const fromStdin = await laissez(
-      ['users', 'import', '-', '--data-dir', server.dataDir],
-      `${JSON.stringify({ username: 'vidar', email: 'vidar@example.com', password: 'silent one!' })}\n`,
-    );
+    const fromStdin = await laissez(['users', 'import', '-', '--data-dir', server.dataDir], {
+      input: `${JSON.stringify({ username: 'vidar', email: 'vidar@example.com', password: 'silent one!' })}\n`,
+    });
     assert.equal(fromStdin.code, 0, fromStdin.stderr);
     assert.match(fromStdin.stdout, /^added 1 user, refused 0$/m);
   });
@@ -227,9 +196,8 @@ describe('laissez users against a live server', () => {
     assert.equal(r.status, 201);
     const session = await login('sif', 'golden hair 1');
     const sid = decodeUnverified(session.body.access_token).payload.sid as string;
-    const disabled = await laissez(['users', 'disable', 'sif', '--data-dir', server.dataDir], '', {
-      REDIS_URL: redisUrl,
-      LAISSEZ_ACCESS_TTL: '5m',
+    const disabled = await laissez(['users', 'disable', 'sif', '--data-dir', server.dataDir], {
+      env: { REDIS_URL: redisUrl, LAISSEZ_ACCESS_TTL: '5m' },
     });
     assert.equal(disabled.code, 0, disabled.stderr);
     assert.equal(disabled.stderr, '');

@@ -11,8 +11,10 @@ import {
   type RotateResult,
   type SigningKey,
   type Store,
+  StoreUnavailableError,
   type User,
 } from '../../src/store/types.ts';
+import { seed } from './fixtures/races.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -73,11 +75,26 @@ function isConflict(field: 'username' | 'email') {
   };
 }
 
-export function testStoreContract(
-  name: string,
-  open: () => Promise<Store>,
-  cleanup?: () => Promise<void>,
-): void {
+/** How the suite gets stores: one shared migrated store, and fresh databases of their own. */
+export interface StoreFactory {
+  /** The store most tests share (migrated by the suite). */
+  open: () => Promise<Store>;
+  /** Where a fresh, empty database lives: a file path, a schema name. */
+  freshPlace: () => string;
+  /** A store on that database, not migrated yet; opening the same place twice reaches the same data. */
+  openAt: (place: string) => Store;
+  /** Run after the suite (drop what it made). */
+  cleanup?: () => Promise<void>;
+}
+
+export function testStoreContract(name: string, factory: StoreFactory): void {
+  const { open, freshPlace, openAt, cleanup } = factory;
+  const openMigrated = async (place: string): Promise<Store> => {
+    const store = openAt(place);
+    await store.migrate();
+    return store;
+  };
+
   describe(name, () => {
     let store: Store;
 
@@ -102,6 +119,40 @@ export function testStoreContract(
       await store.createRefreshToken(token);
       return { user, token };
     };
+
+    test('a user and a refresh token survive close and reopen', async () => {
+      const place = freshPlace();
+      const first = await openMigrated(place);
+      const { userId, tokens } = await seed(first);
+      const user = await first.findUserById(userId);
+      await first.close();
+
+      const second = await openMigrated(place);
+      assert.deepEqual(await second.findUserById(userId), user);
+      assert.deepEqual(await second.findRefreshToken(tokens[0]?.tokenHash ?? ''), {
+        ...tokens[0],
+        usedAt: null,
+        replacedBy: null,
+        revokedAt: null,
+      });
+      await second.close();
+    });
+
+    test('close is idempotent; a closed store answers StoreUnavailableError', async () => {
+      const closed = await openMigrated(freshPlace());
+      await closed.close();
+      await closed.close();
+      await assert.rejects(closed.findUserById('x'), StoreUnavailableError);
+      await assert.rejects(closed.migrate(), StoreUnavailableError);
+    });
+
+    test('using the store before migrate() is a clear error', async () => {
+      const early = openAt(freshPlace());
+      await assert.rejects(early.findUserById('x'), /call migrate\(\)/);
+      await early.migrate();
+      assert.equal(await early.findUserById('x'), null);
+      await early.close();
+    });
 
     test('migrate is idempotent', async () => {
       await store.migrate();

@@ -191,49 +191,16 @@ function defineTests(): void {
   }
 
   const contractSchema = freshSchema();
-  testStoreContract(
-    'PostgresStore on a real database',
-    async () => open(contractSchema, { pool: { max: 10 } }),
-    async () => {
+  testStoreContract('PostgresStore on a real database', {
+    open: async () => open(contractSchema, { pool: { max: 10 } }),
+    freshPlace: freshSchema,
+    openAt: (schema) => open(schema),
+    cleanup: async () => {
       await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(contractSchema)} CASCADE`);
     },
-  );
+  });
 
   describe('PostgresStore', () => {
-    test('a user and a refresh token survive close and reopen', async () => {
-      const schema = freshSchema();
-      const first = await openMigrated(schema);
-      const { userId, tokens } = await seed(first);
-      const user = await first.findUserById(userId);
-      await first.close();
-
-      const second = await openMigrated(schema);
-      assert.deepEqual(await second.findUserById(userId), user);
-      assert.deepEqual(await second.findRefreshToken(tokens[0]?.tokenHash ?? ''), {
-        ...tokens[0],
-        usedAt: null,
-        replacedBy: null,
-        revokedAt: null,
-      });
-      await second.close();
-    });
-
-    test('close is idempotent; a closed store answers StoreUnavailableError', async () => {
-      const store = await openMigrated(freshSchema());
-      await store.close();
-      await store.close();
-      await assert.rejects(store.findUserById('x'), StoreUnavailableError);
-      await assert.rejects(store.migrate(), StoreUnavailableError);
-    });
-
-    test('using the store before migrate() is a clear error', async () => {
-      const store = open(freshSchema());
-      await assert.rejects(store.findUserById('x'), /call migrate\(\)/);
-      await store.migrate();
-      assert.equal(await store.findUserById('x'), null);
-      await store.close();
-    });
-
     test('migrate creates the schema and its tables, is idempotent and records every version', async () => {
       const schema = freshSchema();
       const before = Date.now();

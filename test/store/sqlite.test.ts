@@ -24,9 +24,11 @@ let fileCount = 0;
 /** A fresh database path in a directory that does not exist yet. */
 const freshPath = () => join(root, `db${++fileCount}`, 'laissez.db');
 
-testStoreContract('SqliteStore on a database file', async () =>
-  openSqliteStore({ path: join(root, 'contract', 'nested', 'laissez.db') }),
-);
+testStoreContract('SqliteStore on a database file', {
+  open: async () => openSqliteStore({ path: join(root, 'contract', 'nested', 'laissez.db') }),
+  freshPlace: freshPath,
+  openAt: (path) => openSqliteStore({ path }),
+});
 
 async function openMigrated(path: string): Promise<Store> {
   const store = openSqliteStore({ path });
@@ -35,40 +37,6 @@ async function openMigrated(path: string): Promise<Store> {
 }
 
 describe('SqliteStore', () => {
-  test('a user and a refresh token survive close and reopen', async () => {
-    const path = freshPath();
-    const first = await openMigrated(path);
-    const { userId, tokens } = await seed(first);
-    const user = await first.findUserById(userId);
-    await first.close();
-
-    const second = await openMigrated(path);
-    assert.deepEqual(await second.findUserById(userId), user);
-    assert.deepEqual(await second.findRefreshToken(tokens[0]?.tokenHash ?? ''), {
-      ...tokens[0],
-      usedAt: null,
-      replacedBy: null,
-      revokedAt: null,
-    });
-    await second.close();
-  });
-
-  test('close is idempotent; a closed store answers StoreUnavailableError', async () => {
-    const store = await openMigrated(freshPath());
-    await store.close();
-    await store.close();
-    await assert.rejects(store.findUserById('x'), StoreUnavailableError);
-    await assert.rejects(store.migrate(), StoreUnavailableError);
-  });
-
-  test('using the store before migrate() is a clear error', async () => {
-    const store = openSqliteStore({ path: ':memory:' });
-    await assert.rejects(store.findUserById('x'), /call migrate\(\)/);
-    await store.migrate();
-    assert.equal(await store.findUserById('x'), null);
-    await store.close();
-  });
-
   test('migrate is idempotent and records every version in schema_migrations', async () => {
     const path = freshPath();
     const before = Date.now();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeUnverified } from '../../src/jwt/index.ts';
-import { laissez } from '../helpers/cli.ts';
+import { laissez } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 
 interface ListedKey {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { laissez } from '../helpers/cli.ts';
+import { laissez } from '../helpers/processes.ts';
 
 type Jwk = Record<string, unknown>;
 

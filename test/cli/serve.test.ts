@@ -2,71 +2,18 @@
 // HTTP, keeps its data across restarts, stops cleanly on SIGTERM and refuses bad settings.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decodeUnverified } from '../../src/jwt/index.ts';
+import { laissez, serve } from '../helpers/processes.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
-
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_COMPILE_CACHE: join(tmpdir(), 'laissez-cli-test-cache'),
-  };
-  for (const key of Object.keys(clean))
-    if (key.startsWith('LAISSEZ_') || key === 'PORT') delete clean[key];
-  return { ...clean, ...extra };
-}
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-}
-
-/** Starts `laissez serve` and waits for its "listening on" line. */
-async function serve(args: string[], extra: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
-    env: env(extra),
-    stdio: 'pipe',
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-    err += c;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      const m = /^laissez: listening on (\S+)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
-  return { child, url, stdout: () => out, stderr: () => err };
-}
-
-async function run(args: string[], extra: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
-    env: env(extra),
-    stdio: 'pipe',
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => {
-    stderr += c;
-  });
-  child.stdout.resume();
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stderr };
-}
+/** `laissez serve ...args` run to its exit (bad settings, a busy port). */
+const run = (args: string[], env: Record<string, string> = {}) =>
+  laissez(['serve', ...args], { env });
 
 async function post(url: string, body: unknown) {
   const r = await fetch(url, {
@@ -75,12 +22,6 @@ async function post(url: string, body: unknown) {
     body: JSON.stringify(body),
   });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-}
-
-async function stop(served: Served): Promise<number | null> {
-  served.child.kill('SIGTERM');
-  const [code] = (await once(served.child, 'exit')) as [number | null];
-  return code;
 }
 
 describe('laissez serve', () => {
@@ -116,7 +57,7 @@ describe('laissez serve', () => {
       assert.equal(me.status, 200);
       assert.equal(((await me.json()) as { user: { username: string } }).user.username, 'sam');
     } finally {
-      assert.equal(await stop(served), 0);
+      assert.equal(await served.stop(), 0);
     }
     assert.match(served.stderr(), /SIGTERM: closing/);
     assert.ok(
@@ -142,7 +83,7 @@ describe('laissez serve', () => {
       assert.equal(login.status, 200);
       token = login.body.access_token as string;
     } finally {
-      await stop(first);
+      await first.stop();
     }
     const second = await serve(
       ['--port', '0', '--log-level', 'silent', '--data-dir', data],
@@ -155,7 +96,7 @@ describe('laissez serve', () => {
       assert.equal(me.status, 200);
       assert.equal(decodeUnverified(token).payload.iss, 'https://auth.example');
     } finally {
-      await stop(second);
+      await second.stop();
     }
   });
 
@@ -219,17 +160,12 @@ describe('laissez serve', () => {
       assert.equal(lines.filter((l) => l.includes('Redis connection error')).length, 1);
       assert.equal(lines.filter((l) => l.includes('Redis still unreachable')).length, 0);
     } finally {
-      assert.equal(await stop(served), 0);
+      assert.equal(await served.stop(), 0);
     }
   });
 
   test('--help lists every setting with its environment variable', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--help'], { env: env(), stdio: 'pipe' });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-    });
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const { code, stdout: out } = await laissez(['serve', '--help']);
     assert.equal(code, 0);
     for (const name of [
       '--port / PORT',

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { laissez, type Result } from '../helpers/cli.ts';
+import { laissez, type Result } from '../helpers/processes.ts';
 
 function assertNoLeak(result: Result, ...secrets: string[]): void {
   for (const secret of secrets) {

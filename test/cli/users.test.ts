@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeUnverified } from '../../src/jwt/index.ts';
-import { laissez } from '../helpers/cli.ts';
+import { laissez } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 
 describe('laissez users against a live server', () => {

@@ -8,16 +8,13 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cleanEnv, laissez, type Service, startService } from '../helpers/processes.ts';
 import {
   type AuthServer,
-  cleanEnv,
   headerOf,
   NOTES_API,
   request,
-  runCli,
-  type Service,
   startAuthServer,
-  startService,
   waitFor,
   withBadSignature,
   withClaims,
@@ -243,10 +240,15 @@ describe('examples/notes-api: a resource server that trusts the auth server thro
     const oldKid = headerOf(tokens.alice).kid!;
     assert.ok(oldKid);
 
-    const rotated = await runCli(
-      ['keys', 'rotate', '--data-dir', authData, '--key-publish-delay', '2s', '--json'],
-      cleanEnv(),
-    );
+    const rotated = await laissez([
+      'keys',
+      'rotate',
+      '--data-dir',
+      authData,
+      '--key-publish-delay',
+      '2s',
+      '--json',
+    ]);
     assert.equal(rotated.code, 0, rotated.stderr);
     const { rotated: fresh } = JSON.parse(rotated.stdout) as {
       rotated: { kid: string; alg: string; state: string; activatesAt: string };
@@ -290,7 +292,7 @@ describe('examples/notes-api: a resource server that trusts the auth server thro
     });
     assert.equal(created.status, 201);
 
-    const listed = await runCli(['keys', 'list', '--data-dir', authData, '--json'], cleanEnv());
+    const listed = await laissez(['keys', 'list', '--data-dir', authData, '--json']);
     assert.equal(listed.code, 0, listed.stderr);
     const states = Object.fromEntries(
       (JSON.parse(listed.stdout) as Array<{ kid: string; state: string }>).map((k) => [

@@ -1,96 +1,15 @@
-// Real processes for the example tests: the laissez auth server, the notes API and the CLI, each
-// started with a clean environment and stopped (and waited for) by the caller.
+// Real processes for the example tests: the laissez auth server on a port named in advance, the
+// notes API, and the HTTP and token helpers the example tests share. Starting and stopping
+// processes is test/helpers/processes.ts.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, LAISSEZ, type Service, startService } from '../helpers/processes.ts';
 
-export const LAISSEZ = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
 export const NOTES_API = fileURLToPath(
   new URL('../../examples/notes-api/server.ts', import.meta.url),
 );
-
-/** Variables that configure one of the processes: none leaks in from the test's environment. */
-const OWN_SETTINGS = /^(LAISSEZ_|AUTH_|NOTES_)|^(PORT|HOST|JWKS_COOLDOWN)$/;
-
-/** The test's environment without any setting of ours, plus `extra`. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_COMPILE_CACHE: join(tmpdir(), 'laissez-cli-test-cache'),
-  };
-  for (const key of Object.keys(env)) if (OWN_SETTINGS.test(key)) delete env[key];
-  return { ...env, ...extra };
-}
-
-export interface Service {
-  readonly child: ChildProcess;
-  /** The URL from the process's "listening on" line. */
-  readonly url: string;
-  stderr(): string;
-  /** SIGTERM, then waits for the exit (SIGKILL if it takes more than 10 s); the exit code. */
-  stop(): Promise<number | null>;
-}
-
-async function stopChild(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = once(child, 'exit') as Promise<[number | null]>;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  try {
-    const [code] = await exited;
-    return code;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Spawns `node script ...args` and waits for the line `name: listening on URL` on stdout. */
-export async function startService(
-  script: string,
-  args: string[],
-  options: { name: string; env: NodeJS.ProcessEnv; cwd?: string; nodeArgs?: string[] },
-): Promise<Service> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const banner = new RegExp(`^${options.name}: listening on (\\S+)$`, 'm');
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${options.name} did not start within 30 s: ${err}`)),
-        30_000,
-      );
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        out += chunk;
-        const match = banner.exec(out);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${options.name} exited with ${code} before listening: ${err}`));
-      });
-    });
-    return { child, url, stderr: () => err, stop: () => stopChild(child) };
-  } catch (error) {
-    await stopChild(child);
-    throw error;
-  }
-}
 
 /** A port that was free a moment ago. */
 async function freePort(): Promise<number> {
@@ -132,27 +51,6 @@ export async function startAuthServer(
       if (attempt === 3 || !/is in use/.test(String(error))) throw error;
     }
   }
-}
-
-/** Runs the laissez CLI to completion. */
-export async function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv = cleanEnv(),
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [LAISSEZ, ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
 }
 
 /** Calls `probe` until it returns a value (not undefined), at most `timeout` ms. */

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type RedisClientType } from '@redis/client';
-import { cleanEnv, type Service, startService } from '../examples/processes.ts';
+import { cleanEnv, type Service, startService } from '../helpers/processes.ts';
 import {
   type Account,
   account,

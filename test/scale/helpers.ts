@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { describe, type SuiteContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { cleanEnv, LAISSEZ, type Service, startService } from '../examples/processes.ts';
+import { cleanEnv, LAISSEZ, type Service, startService } from '../helpers/processes.ts';
 import { freePort } from '../redis/helpers.ts';
 
 export { NOTES_API } from '../examples/processes.ts';
@@ -303,9 +303,6 @@ export interface Instance extends Service {
   kill(): Promise<void>;
 }
 
-/** Variables of ours that must not leak in from the test's own environment. */
-const SERVER_SETTINGS = ['DATABASE_URL', 'REDIS_URL'];
-
 /**
  * Starts `laissez serve --port 0` with `settings` (environment variables) on top of: the shared
  * ISSUER, LAISSEZ_TRUST_PROXY=on (client IPs from X-Forwarded-For) and warn-level logs.
@@ -314,9 +311,7 @@ export async function startInstance(
   name: string,
   settings: Record<string, string>,
 ): Promise<Instance> {
-  const env = cleanEnv();
-  for (const key of SERVER_SETTINGS) delete env[key];
-  Object.assign(env, {
+  const env = cleanEnv({
     LAISSEZ_ISSUER: ISSUER,
     LAISSEZ_TRUST_PROXY: 'on',
     LAISSEZ_LOG_LEVEL: 'warn',
@@ -324,15 +319,11 @@ export async function startInstance(
   });
   const service = await startService(LAISSEZ, ['serve', '--port', '0'], { name: 'laissez', env });
   const { child } = service;
-  // The server's log lines (pino, JSON) go to stdout.
-  let out = '';
-  child.stdout!.on('data', (chunk: string) => {
-    out += chunk;
-  });
   return {
     ...service,
     name,
-    output: () => `${out}${service.stderr()}`,
+    // The server's log lines (pino, JSON) go to stdout.
+    output: () => `${service.stdout()}${service.stderr()}`,
     alive: () => child.exitCode === null && child.signalCode === null,
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -2,15 +2,14 @@
 // TLS with HSTS, logs without secrets, and password rehashing when the parameters change.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from '../../src/server/index.ts';
+import { serve } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
@@ -170,42 +169,19 @@ describe('TLS', () => {
 
 describe('logs', () => {
   test('a real server process logs requests but never a password, a token or a hash', async () => {
-    const bin = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
     const dataDir = join(tmpdir(), `laissez-logs-${process.pid}-${Date.now()}`);
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(env)) if (key.startsWith('LAISSEZ_')) delete env[key];
-    const child = spawn(
-      process.execPath,
-      [
-        bin,
-        'serve',
-        '--port',
-        '0',
-        '--data-dir',
-        dataDir,
-        '--log-level',
-        'trace',
-        '--cookies',
-        'on',
-      ],
-      { env, stdio: 'pipe' },
-    );
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      output += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      output += c;
-    });
+    const server = await serve([
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'trace',
+      '--cookies',
+      'on',
+    ]);
+    const { url } = server;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const check = () => {
-          const m = /laissez: listening on (\S+)/.exec(output);
-          if (m) resolve(m[1]!);
-        };
-        child.stdout.on('data', check);
-        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
-      });
       const password = 'log-canary password 9f3a';
       const user = { username: 'logger', email: 'logger@example.com', password };
       assert.equal((await call(url, 'POST', '/auth/register', { body: user })).status, 201);
@@ -224,8 +200,8 @@ describe('logs', () => {
         body: { refresh_token: refresh },
       });
       assert.equal(refreshed.status, 200);
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      assert.equal(await server.stop(), 0);
+      const output = server.stdout() + server.stderr();
 
       assert.match(output, /"url":"\/auth\/login"/, 'requests are logged');
       const db = new DatabaseSync(join(dataDir, 'laissez.db'), { readOnly: true });
@@ -247,7 +223,7 @@ describe('logs', () => {
       // Access tokens share their header; not even a recognisable part of one is logged.
       assert.ok(!output.includes(access.split('.')[1]!), 'no token payload in the log');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await server.stop();
       const { rm } = await import('node:fs/promises');
       await rm(dataDir, { recursive: true, force: true });
     }

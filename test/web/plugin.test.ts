@@ -7,10 +7,10 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BROWSER_MODULES, toBrowserModule } from '../../src/web/plugin.ts';
+import { serve } from '../helpers/processes.ts';
 import { FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -172,33 +172,13 @@ describe('the pages from the build (dist/, as published)', () => {
     skip: built ? false : 'dist/ is not built: npm run build (npm test builds first)',
   }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'laissez-web-dist-'));
-    const child = spawn(
-      process.execPath,
-      [
-        'dist/bin/laissez.js',
-        'serve',
-        '--port',
-        '0',
-        '--data-dir',
-        dataDir,
-        '--log-level',
-        'silent',
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    const server = await serve(
+      ['--port', '0', '--data-dir', dataDir, '--log-level', 'silent'],
+      {},
+      { script: join(root, 'dist/bin/laissez.js'), cwd: root },
     );
-    let stderr = '';
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
+    const { url } = server;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const lines = createInterface({ input: child.stdout });
-        lines.on('line', (line) => {
-          const match = /listening on (\S+)/.exec(line);
-          if (match) resolve(match[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-      });
       const modules = await crawl(url);
       assert.deepEqual(
         [...modules.keys()].sort(),
@@ -211,10 +191,9 @@ describe('the pages from the build (dist/, as published)', () => {
       const page = await get(url, '/debugger');
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-security-policy')!, /connect-src 'none'/);
-      assert.equal(stderr, '', 'no warning on stderr');
+      assert.equal(server.stderr(), '', 'no warning on stderr');
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -39,8 +39,6 @@ let schemaCount = 0;
 /** A schema of this run that does not exist yet. */
 const freshSchema = () => `${RUN}_${++schemaCount}`;
 
-const root = mkdtempSync(join(tmpdir(), 'laissez-pg-'));
-after(() => rmSync(root, { recursive: true, force: true }));
 let fileCount = 0;
 
 /** Why PostgreSQL cannot be reached, or null when it can. */
@@ -122,22 +120,30 @@ describe('PostgresStore without a database', () => {
   });
 });
 
-const unreachable = OFF ? null : await probe();
-
 if (OFF) {
   test('PostgresStore against PostgreSQL', { skip: 'LAISSEZ_TEST_PG=off' }, () => {});
-} else if (unreachable !== null) {
-  test('PostgreSQL is reachable for the PostgresStore tests', () => {
-    assert.fail(
-      `cannot reach PostgreSQL at ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}: ${unreachable}. ` +
-        'Start it, point LAISSEZ_TEST_DATABASE_URL at one, or set LAISSEZ_TEST_PG=off to skip these tests locally.',
-    );
-  });
 } else {
-  defineTests();
+  // The probe runs while the suite is built, not as a top-level await: node:test runs the file's
+  // after() hooks as soon as the tests registered so far have finished, so tests registered after
+  // a top-level await could find the temporary directory already gone.
+  describe('PostgresStore against PostgreSQL', async () => {
+    const unreachable = await probe();
+    if (unreachable === null) {
+      defineTests();
+      return;
+    }
+    test('PostgreSQL is reachable for the PostgresStore tests', () => {
+      assert.fail(
+        `cannot reach PostgreSQL at ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}: ${unreachable}. ` +
+          'Start it, point LAISSEZ_TEST_DATABASE_URL at one, or set LAISSEZ_TEST_PG=off to skip these tests locally.',
+      );
+    });
+  });
 }
 
 function defineTests(): void {
+  const root = mkdtempSync(join(tmpdir(), 'laissez-pg-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
   const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
   admin.on('error', () => {});
   after(async () => {
@@ -179,7 +185,7 @@ function defineTests(): void {
       };
       return run([WORKER, JSON.stringify(full)]);
     });
-    await waitForFiles(readies, 20_000);
+    await waitForFiles(readies, 20_000, children);
     writeFileSync(barrier, '');
     await whileRacing?.();
     const outputs = await Promise.all(children);

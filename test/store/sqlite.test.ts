@@ -181,7 +181,7 @@ describe('SqliteStore', () => {
       setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);
     `;
     const child = run(['--input-type=module', '-e', script]);
-    await waitForFiles([ready], 10_000);
+    await waitForFiles([ready], 10_000, [child]);
     const started = Date.now();
     const token = tokens[0]!;
     const result = await store.rotateRefreshToken(
@@ -257,7 +257,7 @@ describe('SqliteStore', () => {
       };
       return run([WORKER, JSON.stringify(config)]);
     });
-    await waitForFiles(readies, 10_000);
+    await waitForFiles(readies, 10_000, children);
     writeFileSync(barrier, '');
     const mine: WorkerOutput['statuses'] = {};
     for (const token of tokens) {
@@ -304,7 +304,7 @@ describe('SqliteStore', () => {
       const config: WorkerConfig = { mode: 'migrate', path, ready: readies[i]!, barrier };
       return run([WORKER, JSON.stringify(config)]);
     });
-    await waitForFiles(readies, 10_000);
+    await waitForFiles(readies, 10_000, children);
     writeFileSync(barrier, '');
     for (const { code, stderr } of await Promise.all(children)) assert.equal(code, 0, stderr);
     const db = new DatabaseSync(path);

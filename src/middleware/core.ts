@@ -43,7 +43,7 @@ export interface AuthOptions {
    * issues); `false` accepts any.
    */
   typ?: string | false;
-  /** Claims that must be present besides `exp`. Default `['sub']`. */
+  /** Claims that must be present besides `exp` and `sub` (both always required). */
   requiredClaims?: string[];
   /** Leeway for `exp`, `nbf` and `iat`. Default 0. */
   clockTolerance?: Duration;
@@ -113,8 +113,11 @@ export interface Requirement {
 
 /** The request parts the core reads; adapters pass them in. */
 export interface RequestParts {
-  /** The `Authorization` header. */
-  authorization: string | undefined;
+  /**
+   * The `Authorization` header; every copy when the request has several (Node keeps only the
+   * first in `req.headers`: pass `authorizationHeaders(req.rawHeaders)`), which is a 400.
+   */
+  authorization: string | readonly string[] | undefined;
   /** The raw `Cookie` header (only read when the `cookie` option is set). */
   cookie: string | undefined;
 }
@@ -130,10 +133,35 @@ export interface Authenticator<P extends JwtPayload = JwtPayload> {
 
 const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/;
 
-/** A quoted-string for a header parameter: no quotes, backslashes or control characters. */
+/**
+ * A quoted-string for a header parameter (RFC 6750 §3: printable ASCII but `"` and `\`): quotes and
+ * backslashes are dropped, anything else outside printable ASCII (a control character, a non-ASCII
+ * role name) becomes `?`, so a header never carries a byte Node or a proxy would refuse.
+ */
 function quoted(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
-  return `"${text.replace(/["\\\u0000-\u001f\u007f]/g, '')}"`;
+  return `"${text.replace(/["\\]/g, '').replace(/[^\x20-\x7e]/g, '?')}"`;
+}
+
+/** A name quoted for a description in the JSON body: as JSON spells it, nothing dropped. */
+const named = (text: string) => JSON.stringify(text);
+
+/**
+ * Every `Authorization` value of a request, from Node's `rawHeaders` (name, value, name, value…):
+ * the one value, the list when there are several, or undefined.
+ */
+export function authorizationHeaders(
+  rawHeaders: readonly string[],
+): string | readonly string[] | undefined {
+  let found: string | string[] | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue;
+    const value = rawHeaders[i + 1]!;
+    if (found === undefined) found = value;
+    else if (typeof found === 'string') found = [found, value];
+    else found.push(value);
+  }
+  return found;
 }
 
 function fail(
@@ -147,14 +175,19 @@ function fail(
   return { ok: false, failure: { status, error, description, headers } };
 }
 
-/** Seconds a client is told to wait when the keys are unavailable. */
+/** Seconds a client is told to wait when the request cannot be checked now. */
 const RETRY_AFTER = 5;
+/** The remote JWKS client's default cool-down (ms): after a failed fetch, no new one before it ends. */
+const JWKS_COOLDOWN = 30_000;
 
 const SESSION_ENDED = fail(401, 'invalid_token', 'the session has ended; log in again');
 
 /** A 503: the request cannot be checked now (no WWW-Authenticate: the token is not at fault). */
-function unavailableFailure(description: string): { ok: false; failure: AuthFailure } {
-  const headers = { 'retry-after': String(RETRY_AFTER), 'cache-control': 'no-store' };
+function unavailableFailure(
+  description: string,
+  retryAfter = RETRY_AFTER,
+): { ok: false; failure: AuthFailure } {
+  const headers = { 'retry-after': String(retryAfter), 'cache-control': 'no-store' };
   return {
     ok: false,
     failure: { status: 503, error: 'temporarily_unavailable', description, headers },
@@ -165,9 +198,8 @@ const REVOCATION_UNAVAILABLE = unavailableFailure(
   'the session cannot be checked right now; try again shortly',
 );
 
-const KEYS_UNAVAILABLE = unavailableFailure(
-  'the keys that check access tokens cannot be loaded right now; try again shortly',
-);
+const KEYS_UNAVAILABLE_TEXT =
+  'the keys that check access tokens cannot be loaded right now; try again shortly';
 
 const MISSING: { ok: false; failure: AuthFailure } = {
   ok: false,
@@ -190,6 +222,7 @@ export function describeJwtError(error: JwtError): string {
     case 'ERR_JWS_SIGNATURE_INVALID':
       return 'the access token signature is not valid';
     case 'ERR_KEY_NOT_FOUND':
+    case 'ERR_KEY_ALG_MISMATCH':
       return 'the access token was signed by a key this service does not know';
     case 'ERR_JWT_CLAIM_INVALID':
     case 'ERR_JWT_CLAIM_MISSING':
@@ -205,52 +238,173 @@ export function describeJwtError(error: JwtError): string {
   }
 }
 
+/**
+ * Registered HTTP authentication schemes (IANA) and a few common made-up ones: a refused header
+ * names its scheme only when it is one of these, so no other text of it (a credential sent
+ * without a scheme) is ever echoed back.
+ */
+const KNOWN_SCHEMES = new Map(
+  [
+    'Basic',
+    'Digest',
+    'Negotiate',
+    'NTLM',
+    'HOBA',
+    'Mutual',
+    'DPoP',
+    'PrivateToken',
+    'Concealed',
+    'SCRAM-SHA-1',
+    'SCRAM-SHA-256',
+    'vapid',
+    'AWS4-HMAC-SHA256',
+    'OAuth',
+    'Token',
+    'JWT',
+    'Bearer-Token',
+    'ApiKey',
+  ].map((scheme) => [scheme.toLowerCase(), scheme]),
+);
+
+/** RFC 9110 §11.1: an auth-scheme is a token (tchar+). */
+const SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const oneForm = 'send the access token as "Authorization: Bearer <token>"';
+
 /** The answer to a malformed Authorization header, with a hint at the right form. */
-function malformedAuthorization(authorization: string, scheme: string) {
-  const hint = /^bearer:/i.test(authorization)
-    ? ' (no colon after "Bearer")'
-    : scheme.toLowerCase() === 'bearer'
-      ? ''
-      : ` (the scheme must be Bearer, not ${quoted(scheme.slice(0, 20))})`;
-  return fail(
-    400,
-    'invalid_request',
-    `send the access token as "Authorization: Bearer <token>"${hint}`,
-  );
+function malformedAuthorization(authorization: string) {
+  let hint: string;
+  if (authorization.trim() === '') {
+    hint = ' (the header is empty)';
+  } else if (/^bearer:/i.test(authorization)) {
+    hint = ' (no colon after "Bearer")';
+  } else if (/^bearer(\s|$)/i.test(authorization)) {
+    const rest = authorization.slice(6);
+    hint =
+      rest.trim() === ''
+        ? ' (the token is missing after "Bearer")'
+        : !rest.startsWith(' ')
+          ? ' (one space after "Bearer", not a tab or a line break)'
+          : /,\s*bearer\s/i.test(rest)
+            ? ' (one Authorization header, not several)'
+            : ' (the token may only hold letters, digits and -._~+/, then = padding)';
+  } else {
+    const space = authorization.search(/\s/);
+    const scheme = space === -1 ? '' : authorization.slice(0, space);
+    const known = KNOWN_SCHEMES.get(scheme.toLowerCase());
+    hint =
+      known !== undefined
+        ? ` (the scheme must be Bearer, not ${known})`
+        : space === -1
+          ? ' (the header has no scheme: put "Bearer" and a space before the token)'
+          : ' (the scheme must be Bearer)';
+  }
+  return fail(400, 'invalid_request', `${oneForm}${hint}`);
 }
+
+const ONE_HEADER = fail(
+  400,
+  'invalid_request',
+  'send one Authorization header: this request has several',
+);
+const ONE_PLACE = fail(
+  400,
+  'invalid_request',
+  'send the access token in one place: the Authorization header or the cookie, not both',
+);
 
 /**
  * Finds the token: the Authorization header (`Bearer`, any case) or the named cookie, never both.
- * Returns the token, or the failure to answer. With `checkSyntax: false` the token68 syntax of a
- * header token is left to the caller (the middleware checks it only when verification fails,
- * which saves a scan of every good token).
+ * Returns the token, or the failure to answer. An empty cookie counts as no cookie. When the
+ * header holds another scheme's credentials (e.g. `Basic` from a proxy in front of the site) and
+ * the cookie holds a token, the cookie is used: the header carries no bearer token. With
+ * `checkSyntax: false` the token68 syntax of a header token is left to the caller (the middleware
+ * checks it only when verification fails, which saves a scan of every good token).
  */
 export function extractToken(
-  authorization: string | undefined,
+  authorization: string | readonly string[] | undefined,
   cookieValue: string | undefined,
   checkSyntax = true,
 ): string | { ok: false; failure: AuthFailure } | undefined {
-  if (authorization !== undefined) {
-    const space = authorization.indexOf(' ');
-    const scheme = space === -1 ? authorization : authorization.slice(0, space);
-    const token = space === -1 ? '' : authorization.slice(space + 1).trim();
+  const cookie = cookieValue === '' ? undefined : cookieValue;
+  let header: string | undefined;
+  if (typeof authorization === 'string' || authorization === undefined) {
+    header = authorization;
+  } else {
+    if (authorization.length > 1) return ONE_HEADER;
+    header = authorization[0];
+  }
+  if (header === undefined) return cookie;
+  const space = header.indexOf(' ');
+  const scheme = space === -1 ? header : header.slice(0, space);
+  if (scheme !== 'Bearer' && scheme.toLowerCase() !== 'bearer') {
     if (
-      (scheme !== 'Bearer' && scheme.toLowerCase() !== 'bearer') ||
-      token === '' ||
-      (checkSyntax && !TOKEN68.test(token))
+      cookie !== undefined &&
+      space > 0 &&
+      SCHEME.test(scheme) &&
+      !scheme.toLowerCase().startsWith('bearer')
     ) {
-      return malformedAuthorization(authorization, scheme);
+      return cookie;
     }
-    if (cookieValue !== undefined) {
-      return fail(
-        400,
-        'invalid_request',
-        'send the access token in one place: the Authorization header or the cookie, not both',
+    return malformedAuthorization(header);
+  }
+  const token = space === -1 ? '' : header.slice(space + 1).trim();
+  if (token === '' || (checkSyntax && !TOKEN68.test(token))) {
+    return malformedAuthorization(header);
+  }
+  if (cookie !== undefined) return ONE_PLACE;
+  return token;
+}
+
+const OPTION_NAMES = [
+  'key',
+  'jwksUri',
+  'jwksOptions',
+  'algorithms',
+  'issuer',
+  'audience',
+  'typ',
+  'requiredClaims',
+  'clockTolerance',
+  'cache',
+  'cookie',
+  'allowWeakKey',
+  'maxTokenLength',
+  'now',
+  'isRevoked',
+  'onUnavailable',
+] as const;
+const REQUIREMENT_NAMES = ['roles', 'scopes'] as const;
+
+/** Edit distance, for "did you mean" on a misspelt option (short strings only). */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        previous[j]! + 1,
+        row[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
       );
     }
-    return token;
+    previous = row;
   }
-  return cookieValue === undefined || cookieValue === '' ? undefined : cookieValue;
+  return previous[b.length]!;
+}
+
+/**
+ * Refuses a name the object should not have: a misspelt option (`audiance`) would otherwise switch
+ * a check off without a word.
+ */
+function checkNames(value: object, names: readonly string[], what: string): void {
+  for (const name of Object.keys(value)) {
+    if (names.includes(name)) continue;
+    const near = names.find((known) => distance(name, known) <= 2);
+    throw new TypeError(
+      `${what} has no option ${named(name)}${near ? `; did you mean ${named(near)}?` : ''} (known: ${names.join(', ')})`,
+    );
+  }
 }
 
 function checkStringList(value: unknown, name: string): string[] | undefined {
@@ -304,6 +458,7 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
   if (options === null || typeof options !== 'object') {
     throw new TypeError('laissez middleware needs options: { algorithms, key | jwksUri, ... }');
   }
+  checkNames(options, OPTION_NAMES, 'the laissez middleware');
   if ((options.key === undefined) === (options.jwksUri === undefined)) {
     throw new TypeError(
       'give exactly one key source: key (a secret, a public key or a JWK Set) or jwksUri (the auth server JWKS URL)',
@@ -312,6 +467,23 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
   if (!Array.isArray(options.algorithms) || options.algorithms.length === 0) {
     throw new TypeError('algorithms is required: the list of algorithms to accept, e.g. ["EdDSA"]');
   }
+  if (options.jwksOptions !== undefined && options.jwksUri === undefined) {
+    throw new TypeError('jwksOptions only applies with jwksUri (the remote key set)');
+  }
+  if (options.jwksUri !== undefined && options.algorithms.some((alg) => alg.startsWith('HS'))) {
+    throw new TypeError(
+      'a JWKS publishes public keys, never an HMAC secret: with jwksUri, list asymmetric algorithms (e.g. ["EdDSA"]); for HS256 give the shared secret as key',
+    );
+  }
+  if (
+    options.requiredClaims !== undefined &&
+    !(
+      Array.isArray(options.requiredClaims) &&
+      options.requiredClaims.every((c) => typeof c === 'string')
+    )
+  ) {
+    throw new TypeError('requiredClaims must be an array of claim names');
+  }
   if (options.cookie !== undefined && (typeof options.cookie !== 'string' || !options.cookie)) {
     throw new TypeError('cookie must be the name of the cookie that holds the access token');
   }
@@ -319,6 +491,13 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
     options.jwksUri !== undefined
       ? createRemoteJwks(options.jwksUri, options.jwksOptions)
       : options.key!;
+  // A failed JWKS fetch is not retried before the cool-down ends: clients are told to wait that long.
+  const keysUnavailable = unavailableFailure(
+    KEYS_UNAVAILABLE_TEXT,
+    options.jwksUri !== undefined
+      ? Math.max(1, Math.ceil((options.jwksOptions?.cooldown ?? JWKS_COOLDOWN) / 1000))
+      : RETRY_AFTER,
+  );
   const typ = options.typ === undefined ? 'at+jwt' : options.typ;
   const verify = createVerifier<P>({
     key,
@@ -326,7 +505,8 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
     ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
     ...(options.audience !== undefined ? { audience: options.audience } : {}),
     ...(typ !== false ? { typ } : {}),
-    requiredClaims: options.requiredClaims ?? ['sub'],
+    // `sub` is always required: every request's `auth.subject` is a string.
+    requiredClaims: [...new Set(['sub', ...(options.requiredClaims ?? [])])],
     ...(options.clockTolerance !== undefined ? { clockTolerance: options.clockTolerance } : {}),
     ...(options.cache !== undefined ? { cache: options.cache } : {}),
     ...(options.allowWeakKey !== undefined ? { allowWeakKey: options.allowWeakKey } : {}),
@@ -354,16 +534,22 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
     // server's fault, not the token's, so 503 rather than 401.
     if (error.code === 'ERR_JWKS_UNAVAILABLE' || error.code === 'ERR_KEY_INVALID') {
       onUnavailable(error);
-      return KEYS_UNAVAILABLE;
+      return keysUnavailable;
     }
     return fail(401, 'invalid_token', describeJwtError(error));
   };
 
   // A header token that is not even token68 (RFC 6750 §2.1) is a malformed request (400), not a
   // bad token (401); checked only when verification fails, so good tokens skip the scan.
-  const rejected = (error: unknown, token: string, authorization: string | undefined) =>
+  const rejected = (
+    error: unknown,
+    token: string,
+    authorization: string | readonly string[] | undefined,
+  ) =>
     authorization !== undefined && !TOKEN68.test(token)
-      ? malformedAuthorization(authorization, 'Bearer')
+      ? malformedAuthorization(
+          typeof authorization === 'string' ? authorization : authorization[0]!,
+        )
       : refused(error);
 
   const unavailable = (error: unknown): AuthOutcome<P> => {
@@ -436,7 +622,7 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
         return fail(
           403,
           'insufficient_scope',
-          `this needs the role ${roles.map((r) => quoted(r)).join(' or ')}`,
+          `this needs the role ${roles.map(named).join(' or ')}`,
         ).failure;
       }
       if (scopes !== undefined) {
@@ -457,8 +643,22 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
       if (requirement === null || typeof requirement !== 'object') {
         throw new TypeError('a requirement is an object: { roles?: string[], scopes?: string[] }');
       }
+      checkNames(requirement, REQUIREMENT_NAMES, 'a requirement');
       const roles = checkStringList(requirement.roles, 'roles');
       const scopes = checkStringList(requirement.scopes, 'scopes');
+      if (roles === undefined && scopes === undefined) {
+        throw new TypeError(
+          'a requirement names roles or scopes: { roles: [...] } or { scopes: [...] }',
+        );
+      }
+      // RFC 6749 §3.3: a scope-token is printable ASCII without space, `"` or `\`; the challenge
+      // names the scopes, so anything else could not be sent.
+      const badScope = scopes?.find((scope) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope));
+      if (badScope !== undefined) {
+        throw new TypeError(
+          `scope ${named(badScope)} is not a scope-token (RFC 6749 §3.3: printable ASCII, no space, " or \\)`,
+        );
+      }
       return { ...(roles ? { roles } : {}), ...(scopes ? { scopes } : {}) };
     },
   };

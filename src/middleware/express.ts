@@ -10,6 +10,7 @@ import {
   type AuthFailure,
   type AuthOptions,
   type AuthOutcome,
+  authorizationHeaders,
   createAuthenticator,
   type Requirement,
 } from './core.ts';
@@ -50,11 +51,13 @@ export function laissez(options: AuthOptions): AuthMiddleware {
     };
     return function laissezAuth(req, res, next) {
       const outcome = authenticator.authenticate({
-        authorization: req.headers.authorization,
+        // Every copy: Node keeps only the first in req.headers, and two are a 400.
+        authorization: authorizationHeaders(req.rawHeaders),
         cookie: req.headers.cookie,
       });
       if (outcome instanceof Promise) {
-        outcome.then((o) => finish(o, req, res, next), next);
+        // A throw while answering goes to Express's error handling, never an unhandled rejection.
+        outcome.then((o) => finish(o, req, res, next)).catch(next);
       } else {
         finish(outcome, req, res, next);
       }

@@ -17,6 +17,7 @@ import {
   type AuthFailure,
   type AuthOptions,
   type AuthOutcome,
+  authorizationHeaders,
   createAuthenticator,
   type Requirement,
 } from './core.ts';
@@ -45,7 +46,13 @@ function send(reply: FastifyReply, failure: AuthFailure): void {
     .send({ error: failure.error, error_description: failure.description });
 }
 
-async function plugin(app: FastifyInstance, options: AuthOptions): Promise<void> {
+async function plugin(app: FastifyInstance, pluginOptions: AuthOptions): Promise<void> {
+  // Fastify hands its own register options to the plugin too; they are not laissez's.
+  const { prefix, logLevel, logSerializers, ...options } = pluginOptions as AuthOptions & {
+    prefix?: unknown;
+    logLevel?: unknown;
+    logSerializers?: unknown;
+  };
   const authenticator = createAuthenticator(options);
 
   const hookFor = (requirement: Requirement | undefined) => {
@@ -70,14 +77,18 @@ async function plugin(app: FastifyInstance, options: AuthOptions): Promise<void>
       done: HookHandlerDoneFunction,
     ) {
       const outcome = authenticator.authenticate({
-        authorization: request.headers.authorization,
+        // Every copy: Node keeps only the first in request.headers, and two are a 400.
+        authorization: authorizationHeaders(request.raw.rawHeaders),
         cookie: request.headers.cookie,
       });
       if (outcome instanceof Promise) {
-        outcome.then(
-          (o) => finish(o, request, reply, done),
-          (error: unknown) => done(error as Error),
-        );
+        // A throw while answering goes to Fastify's error handling, never an unhandled rejection.
+        outcome
+          .then((o) => finish(o, request, reply, done))
+          .catch((error: unknown) => {
+            if (reply.sent) request.log.error(error);
+            else done(error as Error);
+          });
       } else {
         finish(outcome, request, reply, done);
       }

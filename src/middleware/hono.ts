@@ -10,6 +10,7 @@ import {
   type AuthContext,
   type AuthFailure,
   type AuthOptions,
+  authorizationHeaders,
   createAuthenticator,
   type Requirement,
 } from './core.ts';
@@ -38,8 +39,12 @@ export function laissez(options: AuthOptions): AuthMiddleware {
   const cookieOption = options.cookie !== undefined;
   const handlerFor = (requirement: Requirement | undefined): MiddlewareHandler<LaissezEnv> =>
     async function laissezAuth(c, next) {
+      // On @hono/node-server, every copy of the header from Node's raw list (two are a 400);
+      // elsewhere Fetch joins copies with ", ", which fails as a malformed header.
+      const raw = (c.env as { incoming?: { rawHeaders?: string[] } } | undefined)?.incoming
+        ?.rawHeaders;
       const pending = authenticator.authenticate({
-        authorization: c.req.header('authorization'),
+        authorization: raw ? authorizationHeaders(raw) : c.req.header('authorization'),
         cookie: cookieOption ? c.req.header('cookie') : undefined,
       });
       // With a static key the outcome is there already: no extra turn of the event loop.

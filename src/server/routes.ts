@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/errors.ts';
 import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
-import { extractToken } from '../middleware/core.ts';
+import { authorizationHeaders, extractToken } from '../middleware/core.ts';
 import { errorSchema, HttpError } from './errors.ts';
 
 export interface RouteOptions {
@@ -129,7 +129,8 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
 
   /** Verifies the access token of a request: `Authorization: Bearer`, or the cookie in cookie mode. */
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
-    const header = request.headers.authorization;
+    // Every copy of the header (Node keeps only the first in request.headers): two are a 400.
+    const header = authorizationHeaders(request.raw.rawHeaders);
     const fromCookie = options.cookies ? request.cookies[ACCESS_COOKIE] : undefined;
     // The same rules as the resource-server middleware: Bearer (any case) or the cookie, not both.
     const token = extractToken(header, fromCookie);
@@ -137,7 +138,9 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       reply.header('www-authenticate', token.failure.headers['www-authenticate']);
       throw new HttpError('invalid_request', token.failure.description);
     }
-    if (token !== undefined && header === undefined && !['GET', 'HEAD'].includes(request.method)) {
+    // A token from the cookie (also when the header holds another scheme's credentials) is what a
+    // cross-site form could send: the origin is checked.
+    if (token !== undefined && token === fromCookie && !['GET', 'HEAD'].includes(request.method)) {
       checkOrigin(request);
     }
     if (token === undefined) {

@@ -2,7 +2,7 @@
 // cases the same way: valid, missing, malformed, expired, wrong audience, wrong typ, a refresh
 // token, a role guard, a scope guard, the cookie source, and a token in two places.
 import assert from 'node:assert/strict';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
@@ -10,7 +10,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { createSigner, generateKey, type Jwk } from '../../src/jwt/index.ts';
-import type { AuthOptions } from '../../src/middleware/core.ts';
+import type { AuthOptions, Requirement } from '../../src/middleware/core.ts';
 import { laissez as expressAuth } from '../../src/middleware/express.ts';
 import { laissez as fastifyAuth } from '../../src/middleware/fastify.ts';
 import { laissez as honoAuth, type LaissezEnv } from '../../src/middleware/hono.ts';
@@ -69,7 +69,8 @@ interface Server {
 
 type Who = { sub: string; roles: readonly string[]; scopes: readonly string[] };
 
-async function fastifyServer(opts: AuthOptions = options): Promise<Server> {
+/** `guard`: also serve GET /guarded behind `require(guard)`. */
+async function fastifyServer(opts: AuthOptions = options, guard?: Requirement): Promise<Server> {
   const app = Fastify();
   await app.register(fastifyAuth, opts);
   const who = (auth: { subject: string; roles: readonly string[]; scopes: readonly string[] }) =>
@@ -86,11 +87,14 @@ async function fastifyServer(opts: AuthOptions = options): Promise<Server> {
     async (r) => who(r.auth!),
   );
   app.get('/open', async (request) => ({ auth: request.auth }));
+  if (guard) {
+    app.get('/guarded', { onRequest: app.authenticate.require(guard) }, async (r) => who(r.auth!));
+  }
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, close: () => app.close() };
 }
 
-async function expressServer(opts: AuthOptions = options): Promise<Server> {
+async function expressServer(opts: AuthOptions = options, guard?: Requirement): Promise<Server> {
   const app = express();
   const auth = expressAuth(opts);
   const who = (req: express.Request) => ({
@@ -110,6 +114,11 @@ async function expressServer(opts: AuthOptions = options): Promise<Server> {
   app.get('/open', (req, res) => {
     res.json({ auth: req.auth ?? null });
   });
+  if (guard) {
+    app.get('/guarded', auth.require(guard), (req, res) => {
+      res.json(who(req));
+    });
+  }
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
@@ -119,7 +128,7 @@ async function expressServer(opts: AuthOptions = options): Promise<Server> {
   };
 }
 
-async function honoServer(opts: AuthOptions = options): Promise<Server> {
+async function honoServer(opts: AuthOptions = options, guard?: Requirement): Promise<Server> {
   const app = new Hono<LaissezEnv>();
   const auth = honoAuth(opts);
   const who = (c: { get(key: 'auth'): LaissezEnv['Variables']['auth'] }) => {
@@ -130,6 +139,7 @@ async function honoServer(opts: AuthOptions = options): Promise<Server> {
   app.get('/admin', auth.require({ roles: ['admin'] }), (c) => c.json(who(c)));
   app.get('/write', auth.require({ scopes: ['notes:write'] }), (c) => c.json(who(c)));
   app.get('/open', (c) => c.json({ auth: null }));
+  if (guard) app.get('/guarded', auth.require(guard), (c) => c.json(who(c)));
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
@@ -152,6 +162,31 @@ async function get(url: string, headers: Record<string, string> = {}) {
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A GET through node:http, which sends a list value as repeated headers and odd values as they are. */
+function getRaw(url: string, headers: Record<string, string | string[]>) {
+  return new Promise<{
+    status: number;
+    challenge: string | undefined;
+    body: Record<string, unknown>;
+  }>((resolve, reject) => {
+    const req = httpRequest(url, { headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          challenge: res.headers['www-authenticate'],
+          body: text ? JSON.parse(text) : {},
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 for (const [name, make] of [
   ['fastify', fastifyServer],
@@ -292,6 +327,129 @@ for (const [name, make] of [
   });
 }
 
+for (const [name, make] of [
+  ['fastify', fastifyServer],
+  ['express', expressServer],
+  ['hono', honoServer],
+] as const) {
+  describe(`laissez/${name}: odd headers and cookies`, () => {
+    let server: Server;
+    before(async () => {
+      clock = T0 + 60_000;
+      server = await make();
+    });
+    after(() => server.close());
+
+    test('two Authorization headers are a 400, whichever token comes first', async () => {
+      for (const pair of [
+        [tokens.user, tokens.admin],
+        [tokens.user, tokens.user],
+        ['garbage', tokens.user],
+      ]) {
+        const r = await getRaw(`${server.url}/me`, {
+          authorization: [`Bearer ${pair[0]}`, `Bearer ${pair[1]}`],
+        });
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        assert.equal(r.body.error, 'invalid_request');
+        assert.match(r.body.error_description as string, /one Authorization header/);
+      }
+    });
+
+    test('a refused header never echoes what was sent, and the hint fits the mistake', async () => {
+      const credential = 'sk_live_51Habcdefghijklmnop';
+      const cases: Array<[string, RegExp]> = [
+        [credential, /no scheme: put "Bearer" and a space before the token/],
+        [tokens.user, /no scheme/],
+        [`Token ${credential}`, /the scheme must be Bearer, not Token/],
+        [`Secret${credential} x`, /\(the scheme must be Bearer\)$/],
+        [`Bearer\t${tokens.user}`, /one space after "Bearer", not a tab/],
+        ['Bearer', /the token is missing after "Bearer"/],
+        ['', /the header is empty/],
+      ];
+      for (const [value, hint] of cases) {
+        const r = await getRaw(`${server.url}/me`, { authorization: value });
+        assert.equal(r.status, 400, value);
+        assert.equal(r.body.error, 'invalid_request');
+        assert.match(r.body.error_description as string, hint, value);
+        for (const text of [r.body.error_description as string, r.challenge!]) {
+          assert.ok(!text.includes('sk_live'), `${value} is echoed: ${text}`);
+          assert.ok(!text.includes('eyJ'), `${value} is echoed: ${text}`);
+        }
+      }
+    });
+
+    test('an empty cookie is no cookie: the header alone decides', async () => {
+      const ok = await get(`${server.url}/me`, { ...bearer(tokens.user), cookie: 'laissez_at=' });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      const none = await get(`${server.url}/me`, { cookie: 'laissez_at=' });
+      assert.equal(none.status, 401);
+      assert.equal(none.challenge, 'Bearer');
+    });
+
+    test("another scheme's credentials (Basic from a proxy) leave the cookie in charge", async () => {
+      const basic = { authorization: 'Basic dXNlcjpwYXNz' };
+      const r = await get(`${server.url}/me`, { ...basic, cookie: `laissez_at=${tokens.user}` });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.sub, 'u1');
+      // Without the cookie the header is all there is: 400, naming the scheme.
+      const alone = await get(`${server.url}/me`, basic);
+      assert.equal(alone.status, 400);
+      assert.match(alone.body.error_description as string, /not Basic/);
+      // A Bearer header and the cookie are still two tokens; a mangled Bearer is still a 400.
+      for (const authorization of [`Bearer ${tokens.user}`, `Bearer: ${tokens.user}`]) {
+        const two = await get(`${server.url}/me`, {
+          authorization,
+          cookie: `laissez_at=${tokens.user}`,
+        });
+        assert.equal(two.status, 400, authorization);
+      }
+    });
+  });
+}
+
+describe('a guard on a role that is not ASCII', () => {
+  const k1 = generateKey('ES256', { kid: 'k1' });
+  for (const [name, make] of [
+    ['fastify', fastifyServer],
+    ['express', expressServer],
+    ['hono', honoServer],
+  ] as const) {
+    for (const source of ['a static key', 'a JWKS URL']) {
+      test(`${name}, ${source}: 403 with the role named in the body and a header that can be sent`, async () => {
+        const jwks = await jwksServer([k1.publicJwk as Jwk]);
+        const auth =
+          source === 'a JWKS URL'
+            ? { jwksUri: jwks.url, algorithms: ['ES256' as const] }
+            : { key: k1.publicJwk as Jwk, algorithms: ['ES256' as const] };
+        const server = await make(auth as AuthOptions, { roles: ['管理者', 'ré"dacteur'] });
+        try {
+          const token = createSigner({
+            key: k1.privateJwk,
+            algorithm: 'ES256',
+            kid: 'k1',
+            typ: 'at+jwt',
+            expiresIn: 900,
+          })({ sub: 'u5', roles: ['user'] });
+          const r = await get(`${server.url}/guarded`, bearer(token));
+          assert.equal(r.status, 403, JSON.stringify(r.body));
+          assert.equal(r.body.error, 'insufficient_scope');
+          assert.equal(r.body.error_description, 'this needs the role "管理者" or "ré\\"dacteur"');
+          assert.match(
+            r.challenge!,
+            /^Bearer error="insufficient_scope", error_description="[\x20-\x7e]*"$/,
+          );
+          // The server is still up and answers the next request.
+          const again = await get(`${server.url}/me`, bearer(token));
+          assert.equal(again.status, 200);
+        } finally {
+          await server.close();
+          await jwks.close();
+        }
+      });
+    }
+  }
+});
+
 describe('options are checked when the middleware is made', () => {
   const makers = {
     express: (o: unknown) => expressAuth(o as never),
@@ -317,6 +475,17 @@ describe('options are checked when the middleware is made', () => {
         ],
         [{ key: 'short', algorithms: ['HS256'] }, /shorter|weak|bytes/i],
         [{ key: SECRET, algorithms: ['HS256'], cookie: '' }, /cookie must be/],
+        // A misspelt option would switch its check off without a word.
+        [
+          { key: SECRET, algorithms: ['HS256'], audiance: 'notes' },
+          /no option "audiance"; did you mean "audience"\?/,
+        ],
+        [
+          { key: SECRET, algorithms: ['HS256'], jwksOptions: { cooldown: 0 } },
+          /jwksOptions only applies with jwksUri/,
+        ],
+        [{ jwksUri: 'https://auth.example/jwks', algorithms: ['HS256'] }, /never an HMAC secret/],
+        [{ key: SECRET, algorithms: ['HS256'], requiredClaims: 'jti' }, /requiredClaims must be/],
       ];
       for (const [o, message] of cases) {
         await assert.rejects(async () => make(o), message);
@@ -327,6 +496,31 @@ describe('options are checked when the middleware is made', () => {
     const auth = expressAuth(options);
     assert.throws(() => auth.require({ roles: [] }), /roles must be a non-empty array/);
     assert.throws(() => auth.require({ scopes: [''] }), /scopes must be a non-empty array/);
+    // A misspelt requirement would guard nothing: refused, like an empty one.
+    assert.throws(
+      () => auth.require({ role: ['admin'] } as never),
+      /no option "role"; did you mean "roles"\?/,
+    );
+    assert.throws(() => auth.require({}), /names roles or scopes/);
+    // Scopes are sent in the challenge: they must be RFC 6749 scope-tokens.
+    assert.throws(() => auth.require({ scopes: ['read notes'] }), /not a scope-token/);
+    assert.throws(() => auth.require({ scopes: ['lire·notes'] }), /not a scope-token/);
+  });
+
+  test('sub is always required, whatever requiredClaims adds', async () => {
+    const server = await expressServer({ ...options, requiredClaims: ['jti'] });
+    try {
+      const withJti = signer({ audience: 'notes', jti: true });
+      clock = T0 + 60_000;
+      assert.equal((await get(`${server.url}/me`, bearer(withJti({ sub: 'u1' })))).status, 200);
+      for (const token of [withJti({ roles: ['user'] }), tokens.user]) {
+        const r = await get(`${server.url}/me`, bearer(token));
+        assert.equal(r.status, 401);
+        assert.match(r.body.error_description as string, /"(sub|jti)" claim/);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 
@@ -437,7 +631,8 @@ describe('a JWKS URL as the key source', () => {
         const down = await get(`${server.url}/me`, bearer(esToken(k2.privateJwk, 'k2')));
         assert.equal(down.status, 503);
         assert.equal(down.body.error, 'temporarily_unavailable');
-        assert.equal(down.retryAfter, '5');
+        // Retry-After is the JWKS cool-down (no refetch before it ends), at least 1 s.
+        assert.equal(down.retryAfter, '1');
         assert.deepEqual(logged, ['ERR_JWKS_UNAVAILABLE']);
         // Keys already held keep working while the set is down.
         const held = await get(`${server.url}/me`, bearer(esToken(k1.privateJwk, 'k1')));

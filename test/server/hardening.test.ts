@@ -109,6 +109,18 @@ describe('cookie mode', () => {
     });
     assert.equal(logoutAll.status, 403);
     assert.equal(logoutAll.body.error, 'invalid_origin');
+    // Behind a proxy's Basic auth the header holds no bearer token: the cookie is used, and it is
+    // still a cookie, so the Origin is still checked.
+    const basic = 'Basic dXNlcjpwYXNz';
+    const behindProxy = await call(server.url, 'POST', '/auth/logout-all', {
+      headers: { cookie: accessCookie, authorization: basic, origin: 'https://evil.example' },
+    });
+    assert.equal(behindProxy.status, 403);
+    assert.equal(behindProxy.body.error, 'invalid_origin');
+    const me = await call(server.url, 'GET', '/auth/me', {
+      headers: { cookie: accessCookie, authorization: basic },
+    });
+    assert.equal(me.status, 200, JSON.stringify(me.body));
   });
 
   test('a refresh without body or cookie is 401 invalid_grant: there is no session', async () => {

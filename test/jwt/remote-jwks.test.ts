@@ -24,8 +24,8 @@ interface Fake {
   hits: number;
   lastHeaders: IncomingMessage['headers'] | undefined;
   handler: Handler;
-  /** Serves a JSON body with an optional Cache-Control. */
-  serve(body: unknown, cacheControl?: string): void;
+  /** Serves a JSON body with an optional Cache-Control and Age. */
+  serve(body: unknown, cacheControl?: string, age?: string): void;
 }
 
 const servers: Server[] = [];
@@ -42,12 +42,13 @@ async function fakeServer(): Promise<Fake> {
     hits: 0,
     lastHeaders: undefined,
     handler: (_req, res) => res.writeHead(404).end(),
-    serve(body, cacheControl) {
+    serve(body, cacheControl, age) {
       const text = JSON.stringify(body);
       fake.handler = (_req, res) => {
         res.writeHead(200, {
           'content-type': 'application/json',
           ...(cacheControl === undefined ? {} : { 'cache-control': cacheControl }),
+          ...(age === undefined ? {} : { age }),
         });
         res.end(text);
       };
@@ -179,7 +180,7 @@ describe('fetching', () => {
 });
 
 describe('caching', () => {
-  const cases: Array<[string | undefined, number, string]> = [
+  const cases: Array<[string | undefined, number, string, string?]> = [
     ['max-age=120', 120_000, 'max-age'],
     ['public, max-age="300", must-revalidate', 300_000, 'quoted max-age among directives'],
     ['max-age=1', 30_000, 'clamped up to minAge'],
@@ -188,11 +189,18 @@ describe('caching', () => {
     ['no-cache, max-age=600', 30_000, 'no-cache wins over max-age'],
     [undefined, 600_000, 'no Cache-Control: 10 minutes'],
     ['max-age=abc', 600_000, 'an unusable max-age counts as absent'],
+    // RFC 9111 §4.2.3: a copy that sat in a CDN for Age seconds has that much less to live.
+    ['max-age=600', 120_000, 'Age is taken off max-age', '480'],
+    ['max-age=600', 30_000, 'an Age past max-age leaves minAge', '900'],
+    ['max-age=600', 600_000, 'an unusable Age counts as absent', 'soon'],
+    // §5.2.2.4: a no-cache naming header fields only restricts those fields.
+    ['no-cache="set-cookie", max-age=600', 600_000, 'a qualified no-cache keeps max-age'],
+    ['private="authorization", max-age=300', 300_000, 'a qualified private keeps max-age'],
   ];
-  for (const [cacheControl, lifetime, name] of cases) {
-    test(`${name} (${String(cacheControl)}) → kept ${lifetime} ms`, async () => {
+  for (const [cacheControl, lifetime, name, age] of cases) {
+    test(`${name} (${String(cacheControl)}${age ? `, Age ${age}` : ''}) → kept ${lifetime} ms`, async () => {
       const fake = await fakeServer();
-      fake.serve({ keys: [es.publicJwk] }, cacheControl);
+      fake.serve({ keys: [es.publicJwk] }, cacheControl, age);
       const { jwks, c } = setup(fake);
       await jwks({ alg: 'ES256', kid: 'es-1' });
       c.t = T0 + lifetime - 1;

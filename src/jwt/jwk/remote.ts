@@ -149,7 +149,11 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
     return error;
   };
 
-  const download = async (): Promise<{ text: string; cacheControl: string | null }> => {
+  const download = async (): Promise<{
+    text: string;
+    cacheControl: string | null;
+    age: string | null;
+  }> => {
     const signal = AbortSignal.timeout(timeout);
     const timedOut = () =>
       unavailable(
@@ -202,7 +206,11 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
       } catch {
         throw notJson();
       }
-      return { text, cacheControl: response.headers.get('cache-control') };
+      return {
+        text,
+        cacheControl: response.headers.get('cache-control'),
+        age: response.headers.get('age'),
+      };
     } catch (error) {
       cancel(response.body);
       if (error instanceof JwtError) throw error;
@@ -224,7 +232,7 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
     );
 
   const load = async (): Promise<KeySet> => {
-    const { text, cacheControl } = await download();
+    const { text, cacheControl, age } = await download();
     let document: unknown;
     try {
       document = JSON.parse(text);
@@ -242,7 +250,7 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
       );
     }
     const set = buildSet((document as { keys: unknown[] }).keys, current);
-    expiresAt = now() + lifetime(cacheControl, minAge, maxAge);
+    expiresAt = now() + lifetime(cacheControl, age, minAge, maxAge);
     return set;
   };
 
@@ -511,10 +519,17 @@ function networkReason(error: unknown): string {
 }
 
 /**
- * How long a fetched set is kept: Cache-Control max-age, no-store/no-cache as minAge, 10 minutes
- * without a usable max-age; always within minAge..maxAge.
+ * How long a fetched set is kept: Cache-Control max-age less the response's Age (the time a cache
+ * on the way held it, RFC 9111 §4.2.3), no-store/no-cache as minAge, 10 minutes without a usable
+ * max-age; always within minAge..maxAge. A no-cache or private that names header fields
+ * (`no-cache="set-cookie"`) only concerns those fields and is ignored.
  */
-function lifetime(cacheControl: string | null, minAge: number, maxAge: number): number {
+function lifetime(
+  cacheControl: string | null,
+  age: string | null,
+  minAge: number,
+  maxAge: number,
+): number {
   let ms = NO_CACHE_CONTROL_AGE;
   if (cacheControl !== null) {
     let maxAgeSeconds: number | undefined;
@@ -522,7 +537,7 @@ function lifetime(cacheControl: string | null, minAge: number, maxAge: number): 
     for (const part of cacheControl.split(',')) {
       const [rawName, ...rest] = part.split('=');
       const name = rawName!.trim().toLowerCase();
-      if (name === 'no-store' || name === 'no-cache') noCache = true;
+      if (name === 'no-store' || (name === 'no-cache' && rest.length === 0)) noCache = true;
       else if (name === 'max-age' && maxAgeSeconds === undefined) {
         const value = rest
           .join('=')
@@ -532,7 +547,10 @@ function lifetime(cacheControl: string | null, minAge: number, maxAge: number): 
       }
     }
     if (noCache) ms = minAge;
-    else if (maxAgeSeconds !== undefined) ms = maxAgeSeconds * 1000;
+    else if (maxAgeSeconds !== undefined) {
+      const ageSeconds = age !== null && /^\d{1,15}$/.test(age.trim()) ? Number(age.trim()) : 0;
+      ms = Math.max(0, maxAgeSeconds - ageSeconds) * 1000;
+    }
   }
   return Math.min(maxAge, Math.max(minAge, ms));
 }

@@ -67,11 +67,15 @@ export interface AuthServerOptions {
   passwordParams?: Argon2Params;
   /** The clock in ms (tests). */
   now?: () => number;
-  /** How often to re-read signing keys written by other instances, ms. Default 30 s. */
+  /**
+   * How often to re-read signing keys written by other instances, ms. Default 30 s, at most 60 s
+   * (a rotated-out key is kept 60 s past the last token it could sign).
+   */
   keyReloadInterval?: number;
   /**
    * Seconds a rotated-in signing key is published in the JWKS before it signs (default 300), so
-   * that every instance and every resource server knows it first. The JWKS max-age is at most this.
+   * that every instance and every resource server knows it first. Longer than the reload interval
+   * (or 0). The JWKS max-age is this less the reload interval, at most 300 s.
    */
   keyPublishDelay?: number;
 }
@@ -91,6 +95,18 @@ const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'res.headers[
 export async function createAuthServer(options: AuthServerOptions): Promise<FastifyInstance> {
   const now = options.now ?? Date.now;
   const accessTtl = options.accessTtl ?? 900;
+  const keyReloadInterval = options.keyReloadInterval ?? 30_000;
+  const keyPublishDelay = options.keyPublishDelay ?? 300;
+  if (!(keyReloadInterval > 0 && keyReloadInterval <= 60_000)) {
+    throw new TypeError(
+      'keyReloadInterval must be over 0 and at most 60000 ms: an instance may sign with a rotated-out key until it reloads, and that key is kept only 60 s past its tokens',
+    );
+  }
+  if (keyPublishDelay > 0 && keyPublishDelay * 1000 <= keyReloadInterval) {
+    throw new TypeError(
+      'keyPublishDelay (s) must be longer than keyReloadInterval (ms), or 0: every instance must have published a new key before it signs',
+    );
+  }
   const app = Fastify({
     logger:
       options.logger === false
@@ -189,7 +205,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     keyRing
       .reload()
       .catch((error: unknown) => app.log.warn({ err: error }, 'key ring reload failed'));
-  }, options.keyReloadInterval ?? 30_000);
+  }, keyReloadInterval);
   reload.unref();
   app.addHook('onClose', async () => {
     clearInterval(reload);
@@ -236,6 +252,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     cookieSecure: options.cookieSecure ?? true,
     allowedOrigins: options.allowedOrigins ?? [],
     accessTtl,
+    keyReloadSeconds: keyReloadInterval / 1000,
   });
   await app.register((await import('../web/plugin.ts')).webPages, { cookies: options.cookies }); // web pages: / and /debugger
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -174,6 +174,18 @@ export function loadConfig(
     );
   }
   const keyReload = seconds(get('key-reload') ?? '30s', '--key-reload / LAISSEZ_KEY_RELOAD');
+  // A rotated-out key keeps verifying 60 s past the last token it could have signed; an instance
+  // that has not reloaded yet may still sign with it, so a reload must come within that minute.
+  if (keyReload > 60) {
+    throw new ConfigError(
+      `--key-reload / LAISSEZ_KEY_RELOAD must be at most 60s (got "${get('key-reload')}"): an instance may sign with a rotated-out key until it reloads, and that key is kept only 60 s past its tokens`,
+    );
+  }
+  if (keyPublishDelay > 0 && keyPublishDelay <= keyReload) {
+    throw new ConfigError(
+      `--key-publish-delay (${delayText}) must be longer than --key-reload (${get('key-reload') ?? '30s'}), or 0: every instance must have published a new key before it signs`,
+    );
+  }
 
   const certFile = get('tls-cert');
   const keyFile = get('tls-key');

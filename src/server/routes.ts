@@ -9,6 +9,8 @@ export interface RouteOptions {
   cookieSecure: boolean;
   allowedOrigins: string[];
   accessTtl: number;
+  /** Seconds between two reloads of the key ring. */
+  keyReloadSeconds: number;
 }
 
 export const ACCESS_COOKIE = 'laissez_at';
@@ -297,9 +299,13 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     '/.well-known/jwks.json',
     { schema: { summary: 'Public signing keys (empty when signing with an HMAC secret)' } },
     async (_request, reply) => {
-      // A cache may keep the set no longer than a new key is published before it signs, so that
-      // no cached copy lacks the key of a token: at most 5 minutes.
-      const maxAge = Math.min(300, auth.keyRing.publishDelay);
+      // A new key reaches this instance's set up to one reload after the rotation and signs
+      // `publishDelay` after it: a copy of the set taken just before the reload must be stale by
+      // then, so that no cached copy lacks the key of a token. At most 5 minutes.
+      const maxAge = Math.max(
+        0,
+        Math.floor(Math.min(300, auth.keyRing.publishDelay - options.keyReloadSeconds)),
+      );
       reply.header('cache-control', `public, max-age=${maxAge}`);
       return auth.keyRing.jwks;
     },

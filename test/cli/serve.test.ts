@@ -106,6 +106,13 @@ describe('laissez serve', () => {
       [[], { PORT: '70000' }, /--port \/ PORT must be 0 to 65535/],
       [['--alg', 'none'], {}, /--alg \/ LAISSEZ_ALG must be one of HS256, EdDSA, ES256, RS256/],
       [['--access-ttl', 'soon'], {}, /--access-ttl \/ LAISSEZ_ACCESS_TTL must be a duration/],
+      // A rotated-out key is kept 60 s past its tokens: every instance must reload within that.
+      [['--key-reload', '5m'], {}, /--key-reload \/ LAISSEZ_KEY_RELOAD must be at most 60s/],
+      [
+        ['--key-reload', '30s'],
+        { LAISSEZ_KEY_PUBLISH_DELAY: '20s' },
+        /--key-publish-delay \(20s\) must be longer than --key-reload \(30s\)/,
+      ],
       [['--tls-cert', 'cert.pem'], {}, /--tls-cert and --tls-key go together/],
       [['--cookies', 'maybe'], {}, /--cookies \/ LAISSEZ_COOKIES must be on or off/],
       [['--prot', '3000'], {}, /unknown option '--prot'; did you mean '--port'\?/],

@@ -316,3 +316,17 @@ describe('behind a proxy', () => {
     assert.throws(() => loadConfig({ 'trust-proxy': '10.0.0.0/99' }, {}), /trust-proxy/);
   });
 });
+
+describe('key rotation settings', () => {
+  test('a reload interval over a minute, or a publish delay not longer than it, is refused', async () => {
+    // A rotated-out key is kept 60 s past its tokens; an instance may sign with it until it reloads.
+    await assert.rejects(start({ keyReloadInterval: 120_000 }), /keyReloadInterval must be/);
+    // A key must be in every instance's JWKS before any instance signs with it.
+    await assert.rejects(
+      start({ keyReloadInterval: 30_000, keyPublishDelay: 20 }),
+      /keyPublishDelay \(s\) must be longer than keyReloadInterval/,
+    );
+    const immediate = await start({ keyReloadInterval: 30_000, keyPublishDelay: 0 });
+    await immediate.close();
+  });
+});

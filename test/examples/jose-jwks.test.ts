@@ -16,7 +16,7 @@ import {
   withClaims,
 } from './processes.ts';
 
-for (const alg of ['EdDSA', 'ES256'] as const) {
+for (const alg of ['EdDSA', 'ES256', 'RS256'] as const) {
   describe(`jose verifies laissez ${alg} access tokens against the live JWKS`, {
     timeout: 60_000,
   }, () => {

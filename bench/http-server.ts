@@ -14,6 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '../src/middleware/express.ts'; // types of req.auth
 import type {} from '../src/middleware/fastify.ts'; // types of app.authenticate, request.auth
 import type { LaissezEnv } from '../src/middleware/hono.ts';
+import { serveUntilStopped } from './lib/common.ts';
 import {
   type CpuReply,
   type CpuRequest,
@@ -146,7 +147,7 @@ async function start(): Promise<{ url: string; close: () => Promise<void> }> {
 }
 
 const server = await start();
-process.stdout.write(`${server.url}\n`);
+serveUntilStopped(server.url, server.close);
 
 // The driver asks for this process's CPU time before and after each slice, to show which side
 // of the loopback was the bottleneck.
@@ -155,17 +156,3 @@ process.on('message', (message: CpuRequest) => {
   const { user, system } = process.cpuUsage();
   process.send?.({ type: 'cpu', user, system } satisfies CpuReply);
 });
-
-let closing = false;
-const stop = () => {
-  if (closing) return;
-  closing = true;
-  server.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-  // Keep-alive connections may hold close() open; the benchmark is over either way.
-  setTimeout(() => process.exit(0), 1000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('disconnect', stop);

@@ -1,6 +1,6 @@
 // What every benchmark script does the same way: reading its numeric flags, rounding, reading the
-// machine's CPU counters, describing the machine and the packages measured, and printing tables
-// (aligned text for the terminal, Markdown for bench/results/).
+// machine's CPU counters, describing the machine and the packages measured, printing tables
+// (aligned text for the terminal, Markdown for bench/results/), and running a server process.
 import { readFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -154,4 +154,30 @@ export async function quietestSlice<S>(
     if (!noisy) break;
   }
   return { ...kept!, attempts };
+}
+
+/**
+ * For a benchmark's server process: prints its URL on stdout (the driver waits for that line),
+ * then closes and exits on SIGTERM or when the driver's IPC channel goes away: 0 when `close`
+ * succeeds, 1 when it fails, 0 anyway after `graceMs` (keep-alive connections may hold a close
+ * open; the benchmark is over either way).
+ */
+export function serveUntilStopped(
+  url: string,
+  close: () => Promise<unknown>,
+  graceMs = 1000,
+): void {
+  process.stdout.write(`${url}\n`);
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+    setTimeout(() => process.exit(0), graceMs).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('disconnect', stop);
 }

@@ -2,6 +2,7 @@
 // until it is sent SIGTERM or its parent's IPC channel closes. Options come as JSON in argv[2].
 // bench/lib/scale-server.ts imports it after instrumenting the `pg` driver.
 import { createAuthServer } from '../../src/server/index.ts';
+import { serveUntilStopped } from './common.ts';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const app = await createAuthServer({
@@ -9,19 +10,4 @@ const app = await createAuthServer({
   logger: false,
   ...options,
 } as never);
-const url = await app.listen({ port: 0, host: '127.0.0.1' });
-process.stdout.write(`${url}\n`);
-
-let closing = false;
-const stop = () => {
-  if (closing) return;
-  closing = true;
-  app.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-  // Keep-alive connections may hold close() open; the benchmark is over either way.
-  setTimeout(() => process.exit(0), 2000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('disconnect', stop);
+serveUntilStopped(await app.listen({ port: 0, host: '127.0.0.1' }), () => app.close(), 2000);

@@ -20,6 +20,7 @@ import {
   connectRedis,
   createRevocationList,
 } from '../../src/redis/index.ts';
+import { serveUntilStopped } from './common.ts';
 import {
   ROUTE,
   SESSION_COOKIE,
@@ -153,19 +154,6 @@ switch (variant) {
   }
 }
 
-const url = await app.listen({ port: 0, host: '127.0.0.1' });
-process.stdout.write(`${url}\n`);
-
-let closing = false;
-const stop = () => {
-  if (closing) return;
-  closing = true;
-  Promise.allSettled([app.close(), ...closers.map((close) => close())]).then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-  // Keep-alive connections may hold close() open; the benchmark is over either way.
-  setTimeout(() => process.exit(0), 1000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('disconnect', stop);
+serveUntilStopped(await app.listen({ port: 0, host: '127.0.0.1' }), () =>
+  Promise.allSettled([app.close(), ...closers.map((close) => close())]),
+);

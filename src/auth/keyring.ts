@@ -40,8 +40,12 @@ export interface KeyRingOptions {
   now: () => number;
 }
 
-/** Leeway, in ms, added to a retired key's life beyond the last token it may have signed. */
-const RETIRE_LEEWAY = 60_000;
+/**
+ * Leeway, in ms, added to a retired key's life beyond the last token it may have signed. An
+ * instance that has not reloaded its ring may sign with a rotated-out key until it does, so the
+ * reload interval may not be longer than this.
+ */
+export const RETIRE_LEEWAY = 60_000;
 
 /**
  * The order every instance agrees on: a key that activates later comes after, and of two that

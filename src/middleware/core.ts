@@ -21,6 +21,7 @@ import {
   type RemoteJwksOptions,
   type VerifiedJwt,
 } from '../jwt/index.ts';
+import { DEFAULT_COOLDOWN } from '../jwt/jwk/remote.ts';
 
 export interface AuthOptions {
   /**
@@ -177,8 +178,6 @@ function fail(
 
 /** Seconds a client is told to wait when the request cannot be checked now. */
 const RETRY_AFTER = 5;
-/** The remote JWKS client's default cool-down (ms): after a failed fetch, no new one before it ends. */
-const JWKS_COOLDOWN = 30_000;
 
 const SESSION_ENDED = fail(401, 'invalid_token', 'the session has ended; log in again');
 
@@ -495,7 +494,7 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
   const keysUnavailable = unavailableFailure(
     KEYS_UNAVAILABLE_TEXT,
     options.jwksUri !== undefined
-      ? Math.max(1, Math.ceil((options.jwksOptions?.cooldown ?? JWKS_COOLDOWN) / 1000))
+      ? Math.max(1, Math.ceil((options.jwksOptions?.cooldown ?? DEFAULT_COOLDOWN) / 1000))
       : RETRY_AFTER,
   );
   const typ = options.typ === undefined ? 'at+jwt' : options.typ;

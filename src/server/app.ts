@@ -9,7 +9,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { AuthError } from '../auth/errors.ts';
-import { KeyRing, type SigningAlgorithm } from '../auth/keyring.ts';
+import { KeyRing, RETIRE_LEEWAY, type SigningAlgorithm } from '../auth/keyring.ts';
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
 import type { Argon2Params } from '../auth/password.ts';
 import { type AccessClaims, AuthService, type RevocationSink } from '../auth/service.ts';
@@ -97,9 +97,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   const accessTtl = options.accessTtl ?? 900;
   const keyReloadInterval = options.keyReloadInterval ?? 30_000;
   const keyPublishDelay = options.keyPublishDelay ?? 300;
-  if (!(keyReloadInterval > 0 && keyReloadInterval <= 60_000)) {
+  if (!(keyReloadInterval > 0 && keyReloadInterval <= RETIRE_LEEWAY)) {
     throw new TypeError(
-      'keyReloadInterval must be over 0 and at most 60000 ms: an instance may sign with a rotated-out key until it reloads, and that key is kept only 60 s past its tokens',
+      `keyReloadInterval must be over 0 and at most ${RETIRE_LEEWAY} ms: an instance may sign with a rotated-out key until it reloads, and that key is kept only ${RETIRE_LEEWAY / 1000} s past its tokens`,
     );
   }
   if (keyPublishDelay > 0 && keyPublishDelay * 1000 <= keyReloadInterval) {

@@ -2,7 +2,7 @@
 // say what is wrong and how to fix it.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
+import { RETIRE_LEEWAY, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
 import { parseDuration } from '../jwt/index.ts';
 import type { AuthServerOptions } from './app.ts';
 
@@ -176,9 +176,9 @@ export function loadConfig(
   const keyReload = seconds(get('key-reload') ?? '30s', '--key-reload / LAISSEZ_KEY_RELOAD');
   // A rotated-out key keeps verifying 60 s past the last token it could have signed; an instance
   // that has not reloaded yet may still sign with it, so a reload must come within that minute.
-  if (keyReload > 60) {
+  if (keyReload * 1000 > RETIRE_LEEWAY) {
     throw new ConfigError(
-      `--key-reload / LAISSEZ_KEY_RELOAD must be at most 60s (got "${get('key-reload')}"): an instance may sign with a rotated-out key until it reloads, and that key is kept only 60 s past its tokens`,
+      `--key-reload / LAISSEZ_KEY_RELOAD must be at most ${RETIRE_LEEWAY / 1000}s (got "${get('key-reload')}"): an instance may sign with a rotated-out key until it reloads, and that key is kept only ${RETIRE_LEEWAY / 1000} s past its tokens`,
     );
   }
   if (keyPublishDelay > 0 && keyPublishDelay <= keyReload) {

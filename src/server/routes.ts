@@ -295,18 +295,19 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     },
   );
 
+  // A new key reaches this instance's set up to one reload after the rotation and signs
+  // `publishDelay` after it: a copy of the set taken just before the reload must be stale by then,
+  // so that no cached copy lacks the key of a token. At most 5 minutes.
+  const jwksMaxAge = Math.max(
+    0,
+    Math.floor(Math.min(300, auth.keyRing.publishDelay - options.keyReloadSeconds)),
+  );
+  const jwksCacheControl = `public, max-age=${jwksMaxAge}`;
   app.get(
     '/.well-known/jwks.json',
     { schema: { summary: 'Public signing keys (empty when signing with an HMAC secret)' } },
     async (_request, reply) => {
-      // A new key reaches this instance's set up to one reload after the rotation and signs
-      // `publishDelay` after it: a copy of the set taken just before the reload must be stale by
-      // then, so that no cached copy lacks the key of a token. At most 5 minutes.
-      const maxAge = Math.max(
-        0,
-        Math.floor(Math.min(300, auth.keyRing.publishDelay - options.keyReloadSeconds)),
-      );
-      reply.header('cache-control', `public, max-age=${maxAge}`);
+      reply.header('cache-control', jwksCacheControl);
       return auth.keyRing.jwks;
     },
   );

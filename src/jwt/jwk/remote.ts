@@ -58,10 +58,13 @@ export interface RemoteJwks {
   keys(): readonly Jwk[];
 }
 
+/** The default cool-down (ms): after a fetch, no refetch for an unknown kid (or after a failure) before it ends. */
+export const DEFAULT_COOLDOWN = 30_000;
+
 const DEFAULTS = {
   timeout: 5000,
   maxBytes: 64 * 1024,
-  cooldown: 30_000,
+  cooldown: DEFAULT_COOLDOWN,
   minAge: 30_000,
   maxAge: 24 * 60 * 60 * 1000,
 };

@@ -150,6 +150,13 @@ async function honoServer(opts: AuthOptions = options, guard?: Requirement): Pro
   };
 }
 
+/** Every adapter, by name, with the function that serves the test routes through it. */
+const ADAPTERS = [
+  ['fastify', fastifyServer],
+  ['express', expressServer],
+  ['hono', honoServer],
+] as const;
+
 async function get(url: string, headers: Record<string, string> = {}) {
   const r = await fetch(url, { headers });
   const text = await r.text();
@@ -188,11 +195,7 @@ function getRaw(url: string, headers: Record<string, string | string[]>) {
   });
 }
 
-for (const [name, make] of [
-  ['fastify', fastifyServer],
-  ['express', expressServer],
-  ['hono', honoServer],
-] as const) {
+for (const [name, make] of ADAPTERS) {
   describe(`laissez/${name}`, () => {
     let server: Server;
     before(async () => {
@@ -327,11 +330,7 @@ for (const [name, make] of [
   });
 }
 
-for (const [name, make] of [
-  ['fastify', fastifyServer],
-  ['express', expressServer],
-  ['hono', honoServer],
-] as const) {
+for (const [name, make] of ADAPTERS) {
   describe(`laissez/${name}: odd headers and cookies`, () => {
     let server: Server;
     before(async () => {
@@ -409,11 +408,7 @@ for (const [name, make] of [
 
 describe('a guard on a role that is not ASCII', () => {
   const k1 = generateKey('ES256', { kid: 'k1' });
-  for (const [name, make] of [
-    ['fastify', fastifyServer],
-    ['express', expressServer],
-    ['hono', honoServer],
-  ] as const) {
+  for (const [name, make] of ADAPTERS) {
     for (const source of ['a static key', 'a JWKS URL']) {
       test(`${name}, ${source}: 403 with the role named in the body and a header that can be sent`, async () => {
         const jwks = await jwksServer([k1.publicJwk as Jwk]);
@@ -584,11 +579,7 @@ describe('a JWKS URL as the key source', () => {
       ...extra,
     });
 
-  for (const [name, make] of [
-    ['fastify', fastifyServer],
-    ['express', expressServer],
-    ['hono', honoServer],
-  ] as const) {
+  for (const [name, make] of ADAPTERS) {
     test(`${name}: verifies against the live set, ignores jku, answers 503 when the set is down`, async () => {
       const jwks = await jwksServer([k1.publicJwk as Jwk]);
       const attacker = await jwksServer([k2.publicJwk as Jwk]);
@@ -651,11 +642,7 @@ describe('a JWKS URL as the key source', () => {
 });
 
 describe('isRevoked: a revocation check after the signature', () => {
-  for (const [name, make] of [
-    ['fastify', fastifyServer],
-    ['express', expressServer],
-    ['hono', honoServer],
-  ] as const) {
+  for (const [name, make] of ADAPTERS) {
     test(`${name}: a revoked session is 401, a failing check is 503, others pass`, async () => {
       const revoked = new Set(['s-gone']);
       let down = false;

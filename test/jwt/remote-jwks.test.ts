@@ -241,6 +241,57 @@ describe('caching', () => {
     assert.equal(await codeOf(verify(oldToken)), 'ERR_KEY_NOT_FOUND');
     assert.equal(fake.hits, 2);
   });
+
+  test('with the verify cache, a key withdrawn from the set fails its cached tokens at once', async () => {
+    const fake = await fakeServer();
+    fake.serve({ keys: [es.publicJwk, ed.publicJwk] }, 'max-age=3600');
+    const c = clock();
+    const jwks = createRemoteJwks(fake.url, { now: c.now });
+    const verify = createVerifier({ key: jwks, algorithms: ALGS, now: c.now, cache: true });
+    const withdrawn = signAt('ES256', es.privateJwk, 'es-1', c.now);
+    const kept = signAt('EdDSA', ed.privateJwk, 'ed-1', c.now);
+    const first = await verify(withdrawn);
+    const keptFirst = await verify(kept);
+    // Hits: the very same frozen results while the set still holds both keys, across a refetch
+    // that changes nothing.
+    assert.equal(await verify(withdrawn), first);
+    await jwks.refresh();
+    assert.equal(await verify(withdrawn), first);
+    assert.equal(await verify(kept), keptFirst);
+
+    fake.serve({ keys: [ed.publicJwk] }, 'max-age=3600');
+    await jwks.refresh();
+    const error = await errorOf(verify(withdrawn));
+    assert.equal(error.code, 'ERR_KEY_NOT_FOUND');
+    assert.match(error.message, /kid "es-1"/);
+    // The other key's cached token is still a hit.
+    assert.equal(await verify(kept), keptFirst);
+    // Put back, the key verifies its token again (a fresh result: the old one is not trusted).
+    fake.serve({ keys: [es.publicJwk, ed.publicJwk] }, 'max-age=3600');
+    await jwks.refresh();
+    const again = await verify(withdrawn);
+    assert.deepEqual(again, first);
+  });
+
+  test('with the verify cache, a resolver that stops returning a key fails its cached tokens', async () => {
+    let current: Jwk | undefined = es.publicJwk;
+    let calls = 0;
+    const verify = createVerifier({
+      key: () => {
+        calls++;
+        return current as Jwk; // undefined at the end: a resolver that finds no key
+      },
+      algorithms: ['ES256'],
+      cache: true,
+    });
+    const first = await verify(es.token);
+    assert.equal(await verify(es.token), first);
+    assert.equal(calls, 2, 'a hit asks the resolver again');
+    current = es2.publicJwk; // another key for the same kid: the cached result no longer counts
+    assert.equal(await codeOf(verify(es.token)), 'ERR_JWS_SIGNATURE_INVALID');
+    current = undefined;
+    assert.equal(await codeOf(verify(es.token)), 'ERR_KEY_NOT_FOUND');
+  });
 });
 
 describe('unknown kid', () => {

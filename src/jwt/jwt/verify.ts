@@ -1,5 +1,6 @@
 import { assertSignature, createCore, type Parts } from '../jws/core.ts';
 import { ExpiringLru } from '../lib/cache.ts';
+import type { CheckFn } from '../lib/crypto.ts';
 import { JwtError } from '../lib/errors.ts';
 import { deepFreeze } from '../lib/freeze.ts';
 import type {
@@ -76,15 +77,24 @@ export function createVerifier<P = JwtPayload>(
   };
 
   if (core.resolver) {
+    // A resolver's keys change (a JWKS drops a withdrawn key), so a cached result also remembers
+    // the checker of the key that verified it, and a hit counts only while the resolver still
+    // gives that same key for the token's header. A withdrawn key's tokens then fail at once
+    // (ERR_KEY_NOT_FOUND), not at their `exp`. The checkers are kept per key object, so an
+    // unchanged key gives the same one.
+    const checked = cache ? new WeakMap<VerifiedJwt<P>, CheckFn>() : undefined;
     return async (token: string) => {
       const parts = core.split(token);
       if (cache) {
         const hit = cache.get(token, now());
-        if (hit) return hit;
+        if (hit && (await core.resolveCheck(hit.header)) === checked!.get(hit)) return hit;
       }
       const { header } = core.header(token, parts);
-      assertSignature(await core.resolveCheck(header), token, parts);
-      return finish(token, parts, header);
+      const check = await core.resolveCheck(header);
+      assertSignature(check, token, parts);
+      const result = finish(token, parts, header);
+      checked?.set(result, check);
+      return result;
     };
   }
   if (cache) {

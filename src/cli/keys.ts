@@ -184,7 +184,7 @@ Examples:
 
 const rotate: Command = {
   summary: 'add a new signing key to the auth server (no restart)',
-  help: `Usage: laissez keys rotate [--data-dir DIR] [--alg A] [--immediate] [--json]
+  help: `Usage: laissez keys rotate [--data-dir DIR] [--alg A] [--immediate] [--withdraw] [--json]
 
 Adds a new signing key to the auth server's database. Running servers pick it up within their
 --key-reload interval (30 s by default); no restart. The new key is published in the JWKS at once
@@ -201,6 +201,11 @@ Options:
   --immediate               sign with the new key at once (a suspected leak). Verifiers refetch
                             the JWKS on the first unknown kid, but at most once per cool-down
                             (30 s by default): until then they may refuse the new tokens
+  --withdraw                after a leak: remove every other key now (implies --immediate).
+                            Their tokens, and any signed with a stolen key, are refused by the
+                            auth server from its next reload and by resource servers once their
+                            copy of the JWKS expires (its max-age, 5 m at most). Holders of
+                            refused tokens refresh them; refresh tokens are not affected
   --access-ttl D            the server's access-token lifetime (LAISSEZ_ACCESS_TTL; default 15m)
   --key-publish-delay D     (LAISSEZ_KEY_PUBLISH_DELAY; default 5m)
 ${RING_HELP}
@@ -209,12 +214,14 @@ Exit codes: 0 rotated, 2 usage error.
 
 Examples:
   laissez keys rotate --data-dir /var/lib/laissez
-  LAISSEZ_ALG=EdDSA laissez keys rotate --immediate`,
+  LAISSEZ_ALG=EdDSA laissez keys rotate --immediate
+  laissez keys rotate --withdraw --data-dir /var/lib/laissez`,
   async run(args, context) {
     const { values, positionals } = parseCommandLine(args, {
       ...RING_OPTIONS,
       alg: { type: 'string' },
       immediate: { type: 'boolean' },
+      withdraw: { type: 'boolean' },
     });
     expectPositionals(positionals, 0, '');
     const settings = ringSettings(values, context.io.env);
@@ -242,7 +249,10 @@ Examples:
       });
       const known = new Set(before.map((k) => k.kid));
       let added = ring.keys.find((k) => !known.has(k.kid));
-      added ??= await ring.rotate({ immediate: values.immediate === true });
+      const withdraw = values.withdraw === true;
+      if (added && withdraw) await ring.withdrawBefore(added);
+      added ??= await ring.rotate({ immediate: values.immediate === true, withdraw });
+      const withdrawn = before.filter((k) => !ring.keys.some((left) => left.kid === k.kid));
       const keys = await store.listSigningKeys();
       const at = now();
       const signing = signingKeyAt(keys, at)?.kid;
@@ -252,7 +262,11 @@ Examples:
         (k) => k.state === 'retiring' || (k.kid !== added.kid && k.state === 'signing'),
       );
       if (values.json) {
-        writeJson(context.io, { rotated: fresh, keys: shown });
+        writeJson(context.io, {
+          rotated: fresh,
+          keys: shown,
+          ...(withdraw ? { withdrawn: withdrawn.map((k) => k.kid) } : {}),
+        });
         return EXIT.OK;
       }
       writeOut(
@@ -263,6 +277,12 @@ Examples:
       );
       for (const k of retiring) {
         writeOut(context.io, `key ${k.kid} stays in the JWKS and verifies until ${k.retiresAt}`);
+      }
+      for (const k of withdrawn) {
+        writeOut(
+          context.io,
+          `key ${k.kid} withdrawn: its tokens are refused once servers reload and cached JWKS copies expire`,
+        );
       }
       writeOut(
         context.io,

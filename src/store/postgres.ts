@@ -318,6 +318,8 @@ const SQL = {
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   retireBefore: `UPDATE signing_keys SET retires_at = $1
     WHERE retires_at IS NULL AND (activates_at < $2 OR (activates_at = $2 AND kid < $3))`,
+  withdrawBefore: `UPDATE signing_keys SET retires_at = $1
+    WHERE (retires_at IS NULL OR retires_at > $1) AND (activates_at < $2 OR (activates_at = $2 AND kid < $3))`,
   deleteRetiredKeys: 'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1',
 } as const;
 
@@ -764,6 +766,14 @@ export class PostgresStore implements Store {
 
   async retireKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number) {
     await this.#query('retiring signing keys', SQL.retireBefore, [
+      ms(retiresAt, 'retiresAt'),
+      ms(key.activatesAt, 'activatesAt'),
+      key.kid,
+    ]);
+  }
+
+  async withdrawKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number) {
+    await this.#query('withdrawing signing keys', SQL.withdrawBefore, [
       ms(retiresAt, 'retiresAt'),
       ms(key.activatesAt, 'activatesAt'),
       key.kid,

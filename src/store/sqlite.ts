@@ -135,6 +135,10 @@ function prepareStatements(db: DatabaseSync) {
       `UPDATE signing_keys SET retires_at = ?
        WHERE retires_at IS NULL AND (activates_at < ? OR (activates_at = ? AND kid < ?))`,
     ),
+    withdrawBefore: p(
+      `UPDATE signing_keys SET retires_at = ?
+       WHERE (retires_at IS NULL OR retires_at > ?) AND (activates_at < ? OR (activates_at = ? AND kid < ?))`,
+    ),
     deleteRetiredKeys: p(
       'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= ?',
     ),
@@ -493,6 +497,12 @@ export class SqliteStore implements Store {
   async retireKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number) {
     this.#run('retiring signing keys', () =>
       this.#s.retireBefore.run(retiresAt, key.activatesAt, key.activatesAt, key.kid),
+    );
+  }
+
+  async withdrawKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number) {
+    this.#run('withdrawing signing keys', () =>
+      this.#s.withdrawBefore.run(retiresAt, retiresAt, key.activatesAt, key.activatesAt, key.kid),
     );
   }
 

@@ -176,6 +176,11 @@ export interface Store {
    * instances opening a new database) can never retire every key.
    */
   retireKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number): Promise<void>;
+  /**
+   * Like `retireKeysBefore`, but keys already retiring later than `retiresAt` are brought forward
+   * to it too: after a leak every earlier key must go, whatever its tokens still need.
+   */
+  withdrawKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number): Promise<void>;
   /** Deletes keys whose retiresAt has passed. Returns how many. */
   deleteRetiredKeys(now: number): Promise<number>;
 }

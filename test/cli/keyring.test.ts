@@ -174,6 +174,96 @@ describe('keys list and keys rotate on a running server', () => {
       r.stdout,
     );
   });
+
+  test('--withdraw removes every other key at once: their tokens are refused, refresh still works', async () => {
+    const oldToken = await login();
+    const oldKid = kidOf(oldToken);
+    const keysBefore = await list();
+    assert.ok(keysBefore.length >= 2, 'a signing key and at least one retiring key');
+    const r = await laissez([
+      'keys',
+      'rotate',
+      '--data-dir',
+      server.dataDir,
+      '--withdraw',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /"d"|"k"|private/);
+    const out = JSON.parse(r.stdout) as {
+      rotated: ListedKey;
+      keys: ListedKey[];
+      withdrawn: string[];
+    };
+    assert.equal(out.rotated.state, 'signing', '--withdraw implies --immediate');
+    // Every earlier key goes, the retiring ones too: only the new key is left.
+    assert.deepEqual(out.withdrawn.sort(), keysBefore.map((k) => k.kid).sort());
+    assert.deepEqual(
+      out.keys.map((k) => k.kid),
+      [out.rotated.kid],
+    );
+    // The running server reloads: the JWKS holds only the new key, the old token is refused.
+    await until('the JWKS without the withdrawn keys', async () => {
+      const { kids } = await jwksKids();
+      return kids.length === 1 && kids[0] === out.rotated.kid ? true : undefined;
+    });
+    const refused = await call<{ error: string }>(server.url, 'GET', '/auth/me', {
+      token: oldToken,
+    });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body.error, 'invalid_token');
+    // The refresh token is not a signed JWT of the ring: it still gets a token of the new key.
+    const fresh = await login();
+    assert.notEqual(kidOf(fresh), oldKid);
+    assert.equal(kidOf(fresh), out.rotated.kid);
+    const me = await call(server.url, 'GET', '/auth/me', { token: fresh });
+    assert.equal(me.status, 200);
+
+    const human = await laissez(['keys', 'rotate', '--data-dir', server.dataDir, '--withdraw']);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^new ES256 key \S+: published and signing now$/m);
+    assert.match(
+      human.stdout,
+      new RegExp(`^key ${out.rotated.kid} withdrawn: its tokens are refused`, 'm'),
+    );
+    assert.doesNotMatch(human.stdout, /stays in the JWKS/);
+  });
+});
+
+describe('keys rotate --withdraw with a new algorithm', () => {
+  test('the key of the new --alg is the only one left', async () => {
+    const server = await start({ alg: 'ES256', passwordParams: FAST_ARGON2 });
+    try {
+      // Two keys first: one signing, one retiring.
+      const first = await laissez(['keys', 'rotate', '--data-dir', server.dataDir, '--immediate']);
+      assert.equal(first.code, 0, first.stderr);
+      const r = await laissez([
+        'keys',
+        'rotate',
+        '--data-dir',
+        server.dataDir,
+        '--alg',
+        'EdDSA',
+        '--withdraw',
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as {
+        rotated: ListedKey;
+        keys: ListedKey[];
+        withdrawn: string[];
+      };
+      assert.equal(out.rotated.alg, 'EdDSA');
+      assert.equal(out.rotated.state, 'signing');
+      assert.equal(out.withdrawn.length, 2);
+      assert.deepEqual(
+        out.keys.map((k) => [k.kid, k.alg, k.state]),
+        [[out.rotated.kid, 'EdDSA', 'signing']],
+      );
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('keys list and rotate: usage errors', () => {

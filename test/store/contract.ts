@@ -649,6 +649,30 @@ export function testStoreContract(name: string, factory: StoreFactory): void {
         assert.deepEqual(byKid.get(current.kid), current);
       });
 
+      test('withdrawKeysBefore also brings forward keys retiring later, never one after', async () => {
+        const base = Date.now() + 200 * DAY;
+        const retiringLate = newKey({ createdAt: base, retiresAt: base + 2 * DAY });
+        const retiringSoon = newKey({ createdAt: base + 1, retiresAt: base + 10 });
+        const live = newKey({ createdAt: base + 2 });
+        const current = newKey({ createdAt: base + 3 });
+        const later = newKey({ createdAt: base + 4 });
+        for (const key of [retiringLate, retiringSoon, live, current, later]) {
+          await store.addSigningKey(key);
+        }
+        const at = base + 100;
+        await store.withdrawKeysBefore(current, at);
+        const byKid = new Map((await store.listSigningKeys()).map((k) => [k.kid, k]));
+        assert.equal(byKid.get(retiringLate.kid)?.retiresAt, at, 'brought forward');
+        assert.equal(byKid.get(retiringSoon.kid)?.retiresAt, base + 10, 'already sooner: kept');
+        assert.equal(byKid.get(live.kid)?.retiresAt, at);
+        assert.equal(byKid.get(current.kid)?.retiresAt, null);
+        assert.equal(byKid.get(later.kid)?.retiresAt, null, 'a later key is never withdrawn');
+        await store.deleteRetiredKeys(at);
+        const kids = new Set((await store.listSigningKeys()).map((k) => k.kid));
+        for (const key of [retiringLate, retiringSoon, live]) assert.equal(kids.has(key.kid), false);
+        for (const key of [current, later]) assert.equal(kids.has(key.kid), true);
+      });
+
       test('deleteRetiredKeys deletes the keys whose retirement time has come, and only those', async () => {
         const now = Date.now();
         const gone = newKey({ createdAt: now - DAY, retiresAt: now - HOUR });

@@ -669,7 +669,8 @@ export function testStoreContract(name: string, factory: StoreFactory): void {
         assert.equal(byKid.get(later.kid)?.retiresAt, null, 'a later key is never withdrawn');
         await store.deleteRetiredKeys(at);
         const kids = new Set((await store.listSigningKeys()).map((k) => k.kid));
-        for (const key of [retiringLate, retiringSoon, live]) assert.equal(kids.has(key.kid), false);
+        for (const key of [retiringLate, retiringSoon, live])
+          assert.equal(kids.has(key.kid), false);
         for (const key of [current, later]) assert.equal(kids.has(key.kid), true);
       });
 

@@ -1,6 +1,7 @@
 // The whole life of a rotated-out key, on one clock shared by the auth server and a resource
 // server on its JWKS: the old key keeps verifying its tokens until they expire, and leaves the
-// JWKS (and the database) once no token it signed can still be live.
+// JWKS (and the database) once no token it signed can still be live; a key withdrawn after a leak
+// is refused, by a verify cache too, once the resource server's copy of the JWKS expires.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -62,6 +63,21 @@ describe('a rotated-out key, from rotation to its last token', () => {
         res.json({ owner: req.auth!.subject });
       },
     );
+    // The same check with the verify cache.
+    app.get(
+      '/cached',
+      laissez({
+        jwksUri: `${auth.url}/.well-known/jwks.json`,
+        jwksOptions: { now, cooldown: 0, minAge: 0 },
+        algorithms: ['EdDSA'],
+        issuer: 'http://localhost:3000',
+        cache: true,
+        now,
+      }),
+      (req, res) => {
+        res.json({ owner: req.auth!.subject });
+      },
+    );
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', resolve));
     api = {
@@ -116,5 +132,39 @@ describe('a rotated-out key, from rotation to its last token', () => {
     const again = await logIn();
     assert.equal(kidOf(again), k2);
     assert.equal((await notes(again)).status, 200);
+  });
+
+  test('withdrawn after a leak: refused, cached or not, once the JWKS copy expires', async () => {
+    const ring = auth.app.auth.keyRing;
+    const stolen = await logIn();
+    const k1 = kidOf(stolen);
+    const cached = (token: string) => call(api.url, 'GET', '/cached', { token });
+    assert.equal((await cached(stolen)).status, 200);
+    assert.equal((await cached(stolen)).status, 200, 'a cache hit');
+
+    const { kid: k2 } = await ring.rotate({ withdraw: true });
+    assert.notEqual(k2, k1);
+    assert.deepEqual(await published(), [k2]);
+    assert.equal(kidOf(await logIn()), k2, 'the new key signs at once');
+    // The auth server itself refuses the withdrawn key's token at once.
+    assert.equal((await call(auth.url, 'GET', '/auth/me', { token: stolen })).status, 401);
+    // The resource server's copy of the JWKS is still fresh: it knows no better yet.
+    const jwks = await call(auth.url, 'GET', '/.well-known/jwks.json');
+    const maxAge = Number(/max-age=(\d+)/.exec(jwks.headers.get('cache-control') ?? '')?.[1]);
+    assert.ok(maxAge > 0 && maxAge <= 300, `max-age ${maxAge}`);
+    assert.equal((await cached(stolen)).status, 200);
+    // Once it expires, the set is fetched again and the token is refused, the cached one too.
+    clock += maxAge * SECOND;
+    for (const check of [cached, notes]) {
+      const refused = await check(stolen);
+      assert.equal(refused.status, 401, JSON.stringify(refused.body));
+      assert.match(
+        String(refused.body.error_description),
+        /signed by a key this service does not know/,
+      );
+    }
+    const fresh = await logIn();
+    assert.equal((await cached(fresh)).status, 200);
+    assert.equal((await notes(fresh)).status, 200);
   });
 });

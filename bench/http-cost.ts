@@ -1,0 +1,149 @@
+// npm run bench:http-cost — what a token check costs inside a busy server, against what the same
+// code costs alone. One Fastify server (bench/lib/http-cost-server.ts) serves the same handler
+// behind four onRequest hooks: none, a busy loop, the laissez JWT core (createVerifier), and the
+// laissez Fastify hook. The busy loop is sized to cost what the laissez hook costs alone. Each
+// hook is timed alone in a tight loop inside the server process; then autocannon drives each
+// route in interleaved rounds and the server's CPU time per request is read over IPC. A hook's
+// extra µs/req is its route's CPU per request less the unprotected route's, paired by round.
+// Prints only (a diagnostic of bench:http, whose figures it explains); nothing is written.
+//
+// Options: --rounds N (default 9), --duration S (seconds per slice, default 2), --connections N
+// (default 32), --spin N (iterations of the busy loop; default: sized to the laissez hook).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { createSigner } from '../src/jwt/index.ts';
+import { machineLine, machineMeta, positiveNumber, round2, textTable } from './lib/common.ts';
+import {
+  COST_ROUTES,
+  type CostConfig,
+  type CostMessage,
+  type CostRoute,
+} from './lib/http-cost-types.ts';
+import { median } from './lib/measure.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+    spin: { type: 'string' },
+  },
+});
+const rounds = positiveNumber('--rounds', flags.rounds, 9, true);
+const duration = positiveNumber('--duration', flags.duration, 2);
+const connections = positiveNumber('--connections', flags.connections, 32, true);
+
+const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+const issuer = 'https://auth.example';
+const audience = 'api';
+// The token of bench:http: an access token as the auth server makes it.
+const token = createSigner({
+  key: secret,
+  algorithm: 'HS256',
+  typ: 'at+jwt',
+  issuer,
+  audience,
+  expiresIn: 3600,
+  jti: true,
+})({ sub: 'u1', roles: ['user'] });
+const authorization = `Bearer ${token}`;
+const SERVER = fileURLToPath(new URL('./lib/http-cost-server.ts', import.meta.url));
+
+async function startServer(spin: number) {
+  const config: CostConfig = { secret, issuer, audience, spin };
+  const child = spawn(process.execPath, [SERVER], {
+    env: { ...process.env, BENCH_COST_CONFIG: JSON.stringify(config) },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  const url = chunk.toString().trim().split('\n')[0]!;
+  return { child, url };
+}
+
+function ask<T extends CostMessage['type']>(child: ChildProcess, type: T) {
+  return new Promise<Extract<CostMessage, { type: T }>>((resolve) => {
+    const listen = (message: CostMessage) => {
+      if (message.type !== type) return;
+      child.off('message', listen);
+      resolve(message as Extract<CostMessage, { type: T }>);
+    };
+    child.on('message', listen);
+    child.send({ type, authorization });
+  });
+}
+
+async function stop(child: ChildProcess) {
+  child.kill('SIGTERM');
+  if (child.exitCode === null) await once(child, 'exit');
+}
+
+// Size the busy loop: cost it and the laissez hook alone, in a first server.
+let spin = flags.spin === undefined ? 0 : positiveNumber('--spin', flags.spin, 1, true);
+if (spin === 0) {
+  const probe = await startServer(1000);
+  const { micros } = await ask(probe.child, 'loop');
+  await stop(probe.child);
+  spin = Math.max(1, Math.round((1000 * micros.laissez!) / micros.spin!));
+}
+
+const { child, url } = await startServer(spin);
+const cpu = async () => {
+  const { user, system } = await ask(child, 'cpu');
+  return user + system;
+};
+async function slice(route: CostRoute, seconds: number) {
+  const before = await cpu();
+  const result = await autocannon({
+    url: `${url}/${route}`,
+    connections,
+    duration: seconds,
+    headers: { authorization },
+  });
+  const used = (await cpu()) - before;
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${route}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  }
+  return { us: used / result.requests.total, rps: result.requests.total / result.duration };
+}
+
+try {
+  process.stderr.write(`warming up; then ${rounds} rounds of ${duration} s per route\n`);
+  for (const route of COST_ROUTES) await slice(route, 1);
+  const samples = new Map(COST_ROUTES.map((r) => [r, [] as { us: number; rps: number }[]]));
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? COST_ROUTES : [...COST_ROUTES].reverse();
+    for (const route of order) samples.get(route)!.push(await slice(route, duration));
+    process.stderr.write(`round ${round + 1}/${rounds}\n`);
+  }
+  const { micros } = await ask(child, 'loop');
+  const base = samples.get('unprotected')!;
+  const rows = COST_ROUTES.map((route) => {
+    const s = samples.get(route)!;
+    const alone = route === 'unprotected' ? 0 : micros[route]!;
+    const extra = median(s.map((x, i) => x.us - base[i]!.us));
+    return [
+      route === 'spin' ? `spin (${spin} iterations)` : route,
+      route === 'unprotected' ? '' : round2(alone).toFixed(2),
+      round2(median(s.map((x) => x.us))).toFixed(1),
+      route === 'unprotected' ? '' : round2(extra).toFixed(1),
+      route === 'unprotected' ? '' : round2(extra / alone).toFixed(1),
+      round2(median(s.map((x, i) => x.rps / base[i]!.rps))).toFixed(2),
+    ];
+  });
+  const headers = [
+    'hook',
+    'alone µs',
+    'server µs/req',
+    'extra µs/req',
+    'extra ÷ alone',
+    'req/s ÷ unprotected',
+  ];
+  process.stdout.write(
+    `\nHTTP check cost, ${machineLine(machineMeta())}\n${rounds} interleaved rounds of ${duration} s per route, ${connections} connections; medians; extra = paired by round against unprotected\n\n${textTable(headers, rows, new Set([1, 2, 3, 4, 5]))}\n`,
+  );
+} finally {
+  await stop(child);
+}

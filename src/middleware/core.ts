@@ -418,6 +418,13 @@ function checkStringList(value: unknown, name: string): string[] | undefined {
   return value as string[];
 }
 
+/** RFC 6265 §4.1.1: a cookie-value may be wrapped in DQUOTEs, which are not part of the token. */
+function unquoted(value: string | undefined): string | undefined {
+  return value !== undefined && value.length >= 2 && value[0] === '"' && value.endsWith('"')
+    ? value.slice(1, -1)
+    : value;
+}
+
 const NONE: readonly string[] = Object.freeze([]);
 
 /** The array itself when it holds only strings (no copy per request), else its strings. */
@@ -594,7 +601,7 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
     authenticate(request) {
       const cookieValue =
         cookieName !== undefined && request.cookie !== undefined
-          ? parseCookie(request.cookie)[cookieName]
+          ? unquoted(parseCookie(request.cookie)[cookieName])
           : undefined;
       const { authorization } = request;
       const token = extractToken(authorization, cookieValue, false);

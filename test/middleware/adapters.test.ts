@@ -385,6 +385,19 @@ for (const [name, make] of ADAPTERS) {
       assert.equal(none.challenge, 'Bearer');
     });
 
+    test('a cookie value in double quotes (RFC 6265) is the token inside them', async () => {
+      const ok = await get(`${server.url}/me`, { cookie: `laissez_at="${tokens.user}"` });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      // Empty quotes are an empty cookie: no token at all.
+      const none = await get(`${server.url}/me`, { cookie: 'laissez_at=""' });
+      assert.equal(none.status, 401);
+      assert.equal(none.challenge, 'Bearer');
+      // One quote is not a quoted value: the token is malformed.
+      const half = await get(`${server.url}/me`, { cookie: `laissez_at="${tokens.user}` });
+      assert.equal(half.status, 401);
+      assert.equal(half.body.error, 'invalid_token');
+    });
+
     test("another scheme's credentials (Basic from a proxy) leave the cookie in charge", async () => {
       const basic = { authorization: 'Basic dXNlcjpwYXNz' };
       const r = await get(`${server.url}/me`, { ...basic, cookie: `laissez_at=${tokens.user}` });

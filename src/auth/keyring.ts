@@ -133,14 +133,12 @@ export class KeyRing {
   /**
    * Adds a new signing key, published now and signing after `publishDelay` (at once with
    * `immediate`); the others retire once every token they may sign until then has expired.
-   * With `withdraw` (after a leak; implies `immediate`) the others leave the ring now instead:
-   * their tokens, and any a thief signs with them, are refused from the next reload on.
+   * After a leak, rotate with `immediate` and then `withdrawBefore` the new key.
    */
-  async rotate(options: { immediate?: boolean; withdraw?: boolean } = {}): Promise<SigningKey> {
+  async rotate(options: { immediate?: boolean } = {}): Promise<SigningKey> {
     const now = this.#options.now();
     const alg = this.#options.alg;
-    const immediate = options.immediate === true || options.withdraw === true;
-    const activatesAt = immediate ? now : now + this.publishDelay * 1000;
+    const activatesAt = options.immediate ? now : now + this.publishDelay * 1000;
     // A short random kid keeps tokens small; 48 bits are plenty for a handful of live keys.
     const kid = randomBytes(6).toString('base64url');
     const { privateJwk, publicJwk } = generateKey(alg, { kid });
@@ -161,20 +159,18 @@ export class KeyRing {
     for (const other of await this.#store.listSigningKeys()) {
       if (other.retiresAt === null && after(other, winner)) winner = other;
     }
-    if (options.withdraw) await this.#store.withdrawKeysBefore(winner, now);
-    else {
-      await this.#store.retireKeysBefore(
-        winner,
-        winner.activatesAt + this.#options.accessTtl * 1000 + RETIRE_LEEWAY,
-      );
-    }
+    await this.#store.retireKeysBefore(
+      winner,
+      winner.activatesAt + this.#options.accessTtl * 1000 + RETIRE_LEEWAY,
+    );
     await this.reload();
     return key;
   }
 
   /**
    * Removes every key that comes before `key` in the signing order now, those already retiring
-   * included (after a leak). `key` must sign already: it is the one left.
+   * included (after a leak): their tokens, and any a thief signs with them, are refused from the
+   * next reload on. `key` must sign already: it is the one left.
    */
   async withdrawBefore(key: SigningKey): Promise<void> {
     const now = this.#options.now();

@@ -250,10 +250,12 @@ Examples:
       const known = new Set(before.map((k) => k.kid));
       let added = ring.keys.find((k) => !known.has(k.kid));
       const withdraw = values.withdraw === true;
-      if (added && withdraw) await ring.withdrawBefore(added);
-      added ??= await ring.rotate({ immediate: values.immediate === true, withdraw });
-      const withdrawn = before.filter((k) => !ring.keys.some((left) => left.kid === k.kid));
+      added ??= await ring.rotate({ immediate: values.immediate === true || withdraw });
+      if (withdraw) await ring.withdrawBefore(added);
       const keys = await store.listSigningKeys();
+      const withdrawn = withdraw
+        ? before.filter((k) => !keys.some((left) => left.kid === k.kid))
+        : [];
       const at = now();
       const signing = signingKeyAt(keys, at)?.kid;
       const shown = keys.map((k) => describeKey(k, at, signing));

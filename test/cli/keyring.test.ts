@@ -152,6 +152,7 @@ describe('keys list and keys rotate on a running server', () => {
     const kid = /^new ES256 key (\S+): published and signing now$/m.exec(r.stdout)?.[1];
     assert.ok(kid, r.stdout);
     assert.match(r.stdout, /stays in the JWKS and verifies until \d{4}-/);
+    assert.doesNotMatch(r.stdout, /withdrawn/, 'only --withdraw withdraws');
     await until('a token signed by the immediate key', async () =>
       kidOf(await login()) === kid ? true : undefined,
     );

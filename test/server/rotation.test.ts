@@ -142,7 +142,9 @@ describe('a rotated-out key, from rotation to its last token', () => {
     assert.equal((await cached(stolen)).status, 200);
     assert.equal((await cached(stolen)).status, 200, 'a cache hit');
 
-    const { kid: k2 } = await ring.rotate({ withdraw: true });
+    const rotated = await ring.rotate({ immediate: true });
+    await ring.withdrawBefore(rotated);
+    const k2 = rotated.kid;
     assert.notEqual(k2, k1);
     assert.deepEqual(await published(), [k2]);
     assert.equal(kidOf(await logIn()), k2, 'the new key signs at once');

@@ -49,35 +49,20 @@ describe('a rotated-out key, from rotation to its last token', () => {
       passwordParams: FAST_ARGON2,
     });
     const app = express();
-    app.get(
-      '/notes',
-      laissez({
-        jwksUri: `${auth.url}/.well-known/jwks.json`,
-        // No cache lifetime or cool-down to wait for: each step reads the set as it is now.
-        jwksOptions: { now, cooldown: 0, minAge: 0 },
-        algorithms: ['EdDSA'],
-        issuer: 'http://localhost:3000',
-        now,
-      }),
-      (req, res) => {
-        res.json({ owner: req.auth!.subject });
-      },
-    );
+    const check = {
+      jwksUri: `${auth.url}/.well-known/jwks.json`,
+      // No cache lifetime or cool-down to wait for: each step reads the set as it is now.
+      jwksOptions: { now, cooldown: 0, minAge: 0 },
+      algorithms: ['EdDSA' as const],
+      issuer: 'http://localhost:3000',
+      now,
+    };
+    const owner = (req: express.Request, res: express.Response) => {
+      res.json({ owner: req.auth!.subject });
+    };
+    app.get('/notes', laissez(check), owner);
     // The same check with the verify cache.
-    app.get(
-      '/cached',
-      laissez({
-        jwksUri: `${auth.url}/.well-known/jwks.json`,
-        jwksOptions: { now, cooldown: 0, minAge: 0 },
-        algorithms: ['EdDSA'],
-        issuer: 'http://localhost:3000',
-        cache: true,
-        now,
-      }),
-      (req, res) => {
-        res.json({ owner: req.auth!.subject });
-      },
-    );
+    app.get('/cached', laissez({ ...check, cache: true }), owner);
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', resolve));
     api = {

@@ -9,12 +9,10 @@
 //
 // Options: --rounds N (default 9), --duration S (seconds per slice, default 2), --connections N
 // (default 32), --spin N (iterations of the busy loop; default: sized to the laissez hook).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { createSigner } from '../src/jwt/index.ts';
 import { machineLine, machineMeta, positiveNumber, round2, textTable } from './lib/common.ts';
 import {
   COST_ROUTES,
@@ -22,7 +20,9 @@ import {
   type CostMessage,
   type CostRoute,
 } from './lib/http-cost-types.ts';
+import { benchmarkToken } from './lib/http-variants.ts';
 import { median } from './lib/measure.ts';
+import { spawnScript } from './lib/spawn.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -36,31 +36,17 @@ const rounds = positiveNumber('--rounds', flags.rounds, 9, true);
 const duration = positiveNumber('--duration', flags.duration, 2);
 const connections = positiveNumber('--connections', flags.connections, 32, true);
 
-const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
-const issuer = 'https://auth.example';
-const audience = 'api';
-// The token of bench:http: an access token as the auth server makes it.
-const token = createSigner({
-  key: secret,
-  algorithm: 'HS256',
-  typ: 'at+jwt',
-  issuer,
-  audience,
-  expiresIn: 3600,
-  jti: true,
-})({ sub: 'u1', roles: ['user'] });
+// The token of bench:http.
+const { config: tokenConfig, token } = benchmarkToken();
 const authorization = `Bearer ${token}`;
 const SERVER = fileURLToPath(new URL('./lib/http-cost-server.ts', import.meta.url));
 
-async function startServer(spin: number) {
-  const config: CostConfig = { secret, issuer, audience, spin };
-  const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, BENCH_COST_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+function startServer(spin: number) {
+  const config: CostConfig = { ...tokenConfig, spin };
+  return spawnScript(SERVER, [], {
+    name: 'the http-cost server',
+    env: { BENCH_COST_CONFIG: JSON.stringify(config) },
   });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  const url = chunk.toString().trim().split('\n')[0]!;
-  return { child, url };
 }
 
 function ask<T extends CostMessage['type']>(child: ChildProcess, type: T) {
@@ -75,21 +61,17 @@ function ask<T extends CostMessage['type']>(child: ChildProcess, type: T) {
   });
 }
 
-async function stop(child: ChildProcess) {
-  child.kill('SIGTERM');
-  if (child.exitCode === null) await once(child, 'exit');
-}
-
 // Size the busy loop: cost it and the laissez hook alone, in a first server.
 let spin = flags.spin === undefined ? 0 : positiveNumber('--spin', flags.spin, 1, true);
 if (spin === 0) {
   const probe = await startServer(1000);
   const { micros } = await ask(probe.child, 'loop');
-  await stop(probe.child);
+  await probe.stop();
   spin = Math.max(1, Math.round((1000 * micros.laissez!) / micros.spin!));
 }
 
-const { child, url } = await startServer(spin);
+const server = await startServer(spin);
+const { child, url } = server;
 const cpu = async () => {
   const { user, system } = await ask(child, 'cpu');
   return user + system;
@@ -145,5 +127,5 @@ try {
     `\nHTTP check cost, ${machineLine(machineMeta())}\n${rounds} interleaved rounds of ${duration} s per route, ${connections} connections; medians; extra = paired by round against unprotected\n\n${textTable(headers, rows, new Set([1, 2, 3, 4, 5]))}\n`,
   );
 } finally {
-  await stop(child);
+  await server.stop();
 }

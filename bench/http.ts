@@ -10,14 +10,11 @@
 // again a slice during which other programs used over a quarter of a core), --wait S (BENCH_WAIT,
 // default 30: before a slice, wait up to S seconds for other programs to calm down), --variants a,b
 // (BENCH_VARIANTS), --quick (3 rounds of 1 s), --no-write (print only; leave bench/results alone).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { createSigner } from '../src/jwt/index.ts';
 import {
   machineCpu,
   machineLine,
@@ -32,17 +29,19 @@ import {
   textTable,
 } from './lib/common.ts';
 import {
+  benchmarkToken,
   type CpuReply,
   DEFAULT_VARIANTS,
   ROUTES,
   type Route,
-  type ServerConfig,
+  SUBJECT,
   UNPROTECTED_BODY,
   VARIANT_INFO,
   VARIANTS,
   type Variant,
 } from './lib/http-variants.ts';
 import { median, relativeMad } from './lib/measure.ts';
+import { type ServerProcess, spawnScript } from './lib/spawn.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -99,18 +98,7 @@ const RETRY_ABOVE = 0.25;
 // The token: HS256 with a 32-byte random secret given to every library as the same string, and
 // the claims an access token from an auth server carries.
 
-const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
-const config: ServerConfig = { secret, issuer: 'https://auth.example', audience: 'api' };
-const SUBJECT = 'u1';
-const token = createSigner({
-  key: secret,
-  algorithm: 'HS256',
-  typ: 'at+jwt',
-  issuer: config.issuer,
-  audience: config.audience,
-  expiresIn: 3600,
-  jti: true,
-})({ sub: SUBJECT, roles: ['user'] });
+const { config, token } = benchmarkToken();
 const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
 for (const claim of ['sub', 'roles', 'iss', 'aud', 'exp', 'iat', 'jti']) {
   if (!(claim in claims)) throw new Error(`the benchmark token has no ${claim}`);
@@ -130,49 +118,31 @@ function forgeries(): string[] {
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-interface Server {
+interface Server extends ServerProcess {
   variant: Variant;
-  url: string;
-  child: ChildProcess;
   /** The server's CPU time so far, in microseconds (user + system). */
   cpu(): Promise<number>;
-  stop(): Promise<void>;
 }
 
 const serverScript = fileURLToPath(new URL('./http-server.ts', import.meta.url));
 
 async function startServer(variant: Variant): Promise<Server> {
-  const child = spawn(process.execPath, [serverScript, variant], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, BENCH_HTTP_CONFIG: JSON.stringify(config) },
-  });
-  let buffer = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const newline = buffer.indexOf('\n');
-      if (newline !== -1) resolve(buffer.slice(0, newline).trim());
-    });
-    child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));
+  const server = await spawnScript(serverScript, [variant], {
+    name: `${variant} server`,
+    env: { BENCH_HTTP_CONFIG: JSON.stringify(config) },
   });
   const waiting: ((micros: number) => void)[] = [];
-  child.on('message', (message: CpuReply) => {
+  server.child.on('message', (message: CpuReply) => {
     if (message?.type === 'cpu') waiting.shift()?.(message.user + message.system);
   });
   return {
+    ...server,
     variant,
-    url,
-    child,
     cpu() {
       return new Promise((resolve) => {
         waiting.push(resolve);
-        child.send({ type: 'cpu' });
+        server.child.send({ type: 'cpu' });
       });
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
     },
   };
 }

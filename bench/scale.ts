@@ -14,9 +14,7 @@
 // existing database to connect to; the benchmark creates and drops its own next to it),
 // --wait-load L (wait up to --wait-max S, default 900, for the 1-minute load average to drop
 // below L first), --quick (3 rounds of 2 s), --no-write (print only).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +48,7 @@ import {
   waitForQuiet,
 } from './lib/scale-proc.ts';
 import type { ScaleStatsReply } from './lib/scale-types.ts';
+import { type ServerProcess, spawnScript } from './lib/spawn.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -141,12 +140,9 @@ const { database, url: databaseUrl } = benchDatabase(
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-interface Server {
+interface Server extends ServerProcess {
   index: number;
-  url: string;
-  child: ChildProcess;
   statements(): Promise<number>;
-  stop(): Promise<void>;
 }
 
 const serverScript = fileURLToPath(new URL('./lib/scale-server.ts', import.meta.url));
@@ -158,36 +154,21 @@ const serverOptions = {
 };
 
 async function startServer(index: number): Promise<Server> {
-  const child = spawn(process.execPath, [serverScript, JSON.stringify(serverOptions)], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  let buffer = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const newline = buffer.indexOf('\n');
-      if (newline !== -1) resolve(buffer.slice(0, newline).trim());
-    });
-    child.once('exit', (code) => reject(new Error(`auth server ${index} exited with ${code}`)));
+  const server = await spawnScript(serverScript, [JSON.stringify(serverOptions)], {
+    name: `auth server ${index}`,
   });
   const waiting: ((n: number) => void)[] = [];
-  child.on('message', (message: ScaleStatsReply) => {
+  server.child.on('message', (message: ScaleStatsReply) => {
     if (message?.type === 'stats') waiting.shift()?.(message.statements);
   });
   return {
+    ...server,
     index,
-    url,
-    child,
     statements() {
       return new Promise((resolve) => {
         waiting.push(resolve);
-        child.send({ type: 'stats' });
+        server.child.send({ type: 'stats' });
       });
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
     },
   };
 }

@@ -14,9 +14,7 @@
 // (BENCH_VARIANTS), --users N (rows in the users and sessions tables, default 10000),
 // --database-url URL (BENCH_DATABASE_URL), --redis-url URL (BENCH_REDIS_URL), --wait-load L and
 // --wait-max S (wait for a quieter machine first), --quick (3 rounds of 1 s), --no-write.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -56,6 +54,7 @@ import {
   type SessionsConfig,
   type SessionVariant,
 } from './lib/sessions-variants.ts';
+import { type ServerProcess, spawnScript } from './lib/spawn.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -237,11 +236,8 @@ const credentials = new Map<SessionVariant, ([string, string] | undefined)[]>(
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-interface Server {
+interface Server extends ServerProcess {
   variant: SessionVariant;
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
 }
 
 const config: SessionsConfig = {
@@ -256,29 +252,11 @@ const config: SessionsConfig = {
 const serverScript = fileURLToPath(new URL('./lib/sessions-server.ts', import.meta.url));
 
 async function startServer(variant: SessionVariant): Promise<Server> {
-  const child = spawn(process.execPath, [serverScript, variant], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, BENCH_SESSIONS_CONFIG: JSON.stringify(config) },
+  const server = await spawnScript(serverScript, [variant], {
+    name: `${variant} server`,
+    env: { BENCH_SESSIONS_CONFIG: JSON.stringify(config) },
   });
-  let buffer = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const newline = buffer.indexOf('\n');
-      if (newline !== -1) resolve(buffer.slice(0, newline).trim());
-    });
-    child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));
-  });
-  return {
-    variant,
-    url,
-    child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
+  return { ...server, variant };
 }
 
 function assert(condition: unknown, message: string): asserts condition {

@@ -1,9 +1,8 @@
 // Shared by `npm run bench:http-cost` (bench/http-cost.ts) and its server (http-cost-server.ts).
 
-export interface CostConfig {
-  secret: string;
-  issuer: string;
-  audience: string;
+import type { ServerConfig } from './http-variants.ts';
+
+export interface CostConfig extends ServerConfig {
   /** Iterations of the busy loop of the `spin` route. */
   spin: number;
 }

@@ -1,5 +1,6 @@
 // What `npm run bench:http` measures, shared by the driver (bench/http.ts) and the server script
 // (bench/http-server.ts). Nothing here imports a framework, so the driver stays light.
+import { createSigner } from '../../src/jwt/index.ts';
 
 /** Every server the benchmark can start: a framework with one way of checking tokens. */
 export const VARIANTS = [
@@ -50,6 +51,28 @@ export interface ServerConfig {
   secret: string;
   issuer: string;
   audience: string;
+}
+
+/** The subject of the benchmark token. */
+export const SUBJECT = 'u1';
+
+/**
+ * A fresh HS256 secret, 32 random bytes as a base64url string given to every library, and the
+ * benchmark token signed with it, carrying the claims of an access token from the auth server.
+ */
+export function benchmarkToken(): { config: ServerConfig; token: string } {
+  const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+  const config: ServerConfig = { secret, issuer: 'https://auth.example', audience: 'api' };
+  const token = createSigner({
+    key: secret,
+    algorithm: 'HS256',
+    typ: 'at+jwt',
+    issuer: config.issuer,
+    audience: config.audience,
+    expiresIn: 3600,
+    jti: true,
+  })({ sub: SUBJECT, roles: ['user'] });
+  return { config, token };
 }
 
 /** Messages between the driver and a server over the IPC channel. */

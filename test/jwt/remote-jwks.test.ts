@@ -289,6 +289,7 @@ describe('caching', () => {
     assert.equal(calls, 2, 'a hit asks the resolver again');
     current = es2.publicJwk; // another key for the same kid: the cached result no longer counts
     assert.equal(await codeOf(verify(es.token)), 'ERR_JWS_SIGNATURE_INVALID');
+    assert.equal(calls, 3, 'a stale hit asks the resolver once, not again for the full check');
     current = undefined;
     assert.equal(await codeOf(verify(es.token)), 'ERR_KEY_NOT_FOUND');
   });

@@ -85,12 +85,17 @@ export function createVerifier<P = JwtPayload>(
     const checked = cache ? new WeakMap<VerifiedJwt<P>, CheckFn>() : undefined;
     return async (token: string) => {
       const parts = core.split(token);
+      let check: CheckFn | undefined;
       if (cache) {
         const hit = cache.get(token, now());
-        if (hit && (await core.resolveCheck(hit.header)) === checked!.get(hit)) return hit;
+        if (hit) {
+          // The same token has the same header: a key that changed is checked afresh below.
+          check = await core.resolveCheck(hit.header);
+          if (check === checked!.get(hit)) return hit;
+        }
       }
       const { header } = core.header(token, parts);
-      const check = await core.resolveCheck(header);
+      check ??= await core.resolveCheck(header);
       assertSignature(check, token, parts);
       const result = finish(token, parts, header);
       checked?.set(result, check);

@@ -39,6 +39,7 @@ describe('a rotated-out key, from rotation to its last token', () => {
     return r.body.keys.map((k) => k.kid).sort();
   };
   const notes = (token: string) => call(api.url, 'GET', '/notes', { token });
+  let jwksFetches = 0;
 
   before(async () => {
     auth = await start({
@@ -63,6 +64,22 @@ describe('a rotated-out key, from rotation to its last token', () => {
     app.get('/notes', laissez(check), owner);
     // The same check with the verify cache.
     app.get('/cached', laissez({ ...check, cache: true }), owner);
+    // The JWKS client's defaults (30 s cool-down, the auth server's Cache-Control), counting its
+    // requests.
+    app.get(
+      '/defaults',
+      laissez({
+        ...check,
+        jwksOptions: {
+          now,
+          fetch: (url, init) => {
+            jwksFetches++;
+            return fetch(url, init);
+          },
+        },
+      }),
+      owner,
+    );
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', resolve));
     api = {
@@ -153,5 +170,37 @@ describe('a rotated-out key, from rotation to its last token', () => {
     const fresh = await logIn();
     assert.equal((await cached(fresh)).status, 200);
     assert.equal((await notes(fresh)).status, 200);
+  });
+
+  test('--immediate just after a resource server fetched the JWKS: the new key verifies at once', async () => {
+    const ring = auth.app.auth.keyRing;
+    const defaults = (token: string) => call(api.url, 'GET', '/defaults', { token });
+    const before = await logIn();
+    assert.equal((await defaults(before)).status, 200);
+    assert.equal(jwksFetches, 1);
+
+    // A second later the issuer rotates at once. The resource server's copy is fresh for minutes
+    // and its last fetch is well inside the 30 s cool-down, but that fetch was not for an unknown
+    // kid: the first token naming the new key fetches the set again and passes.
+    clock += SECOND;
+    const { kid } = await ring.rotate({ immediate: true });
+    const after = await logIn();
+    assert.equal(kidOf(after), kid);
+    const first = await defaults(after);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(jwksFetches, 2);
+
+    // That fetch was the unknown kids' one for this cool-down: a forged kid costs no request.
+    const [header, payload] = after.split('.');
+    const forgedHeader = Buffer.from(
+      JSON.stringify({ ...decodeUnverified(after).header, kid: 'forged-kid' }),
+    ).toString('base64url');
+    assert.notEqual(forgedHeader, header);
+    clock += SECOND;
+    const forged = await defaults(`${forgedHeader}.${payload}.${'A'.repeat(86)}`);
+    assert.equal(forged.status, 401);
+    assert.equal(jwksFetches, 2);
+    assert.equal((await defaults(after)).status, 200);
+    assert.equal(jwksFetches, 2);
   });
 });

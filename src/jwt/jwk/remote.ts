@@ -32,7 +32,10 @@ export interface RemoteJwksOptions {
   timeout?: number;
   /** Largest accepted body, in bytes. Default 65536 (64 KiB). */
   maxBytes?: number;
-  /** Milliseconds: an unknown kid (or a failed fetch) starts at most one fetch per cool-down. Default 30000. */
+  /**
+   * Milliseconds: unknown kids start at most one fetch per cool-down (fetches on expiry do not
+   * count), and after a failed fetch no fetch starts before it has passed. Default 30000.
+   */
   cooldown?: number;
   /** Shortest time (ms) a fetched set is kept, whatever Cache-Control says; also the lifetime for no-store/no-cache. Default 30000. */
   minAge?: number;
@@ -58,7 +61,7 @@ export interface RemoteJwks {
   keys(): readonly Jwk[];
 }
 
-/** The default cool-down (ms): after a fetch, no refetch for an unknown kid (or after a failure) before it ends. */
+/** The default cool-down (ms): at most one fetch per cool-down for unknown kids, none after a failure before it ends. */
 export const DEFAULT_COOLDOWN = 30_000;
 
 const DEFAULTS = {
@@ -137,6 +140,8 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
   let current: KeySet | undefined;
   let expiresAt = 0;
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
+  /** When an unknown kid last started a fetch. */
+  let lastKidFetchAt = Number.NEGATIVE_INFINITY;
   let lastError: JwtError | undefined;
   let inflight: Promise<KeySet> | undefined;
 
@@ -299,12 +304,27 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
     }
   };
 
+  /**
+   * Whether an unknown kid may start a fetch now. Only fetches that unknown kids started count
+   * toward the cool-down: a set fetched on expiry a moment before an `--immediate` rotation would
+   * otherwise keep the new key out for a whole cool-down. A failed fetch still holds every fetch
+   * back until the cool-down has passed since it.
+   */
+  const mayFetchForKid = (): boolean => {
+    const at = now();
+    if (at - lastKidFetchAt < cooldown) return false;
+    return lastError === undefined || at - lastAttemptAt >= cooldown;
+  };
+
   const resolve = async (header: JwtHeader): Promise<Jwk> => {
+    const held = current;
     let set = await fresh();
     let found = select(set, header);
     if (found === undefined) {
-      // An unknown kid may be a new key: one fetch, shared, at most once per cool-down.
-      if (inflight || now() - lastAttemptAt >= cooldown) {
+      // An unknown kid may be a new key: one fetch, shared, at most once per cool-down, and none
+      // when this call's set has just been fetched (it is as new as a refetch would be).
+      if (inflight || (set === held && mayFetchForKid())) {
+        if (!inflight) lastKidFetchAt = now();
         try {
           set = await start();
         } catch {

@@ -32,6 +32,7 @@ import {
   benchmarkToken,
   type CpuReply,
   DEFAULT_VARIANTS,
+  FASTIFY_GOAL,
   ROUTES,
   type Route,
   SUBJECT,
@@ -484,7 +485,7 @@ function target(variant: Variant, peer: Variant, goal: number): Target {
   };
 }
 const targets = [
-  target('fastify-laissez', 'fastify-jwt', 0.85),
+  target('fastify-laissez', 'fastify-jwt', FASTIFY_GOAL),
   target('express-laissez', 'express-jsonwebtoken', 0.75),
 ];
 

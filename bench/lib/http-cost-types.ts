@@ -6,8 +6,39 @@ export interface CostConfig extends ServerConfig {
   /** Iterations of the busy loop of the `spin` route. */
   spin: number;
 }
-export type CostRoute = 'unprotected' | 'spin' | 'verify' | 'laissez';
-export const COST_ROUTES: readonly CostRoute[] = ['unprotected', 'spin', 'verify', 'laissez'];
+/**
+ * The routes, each the same handler behind one onRequest hook (none for `unprotected`):
+ * - `noop`: a hook that only calls `done()`;
+ * - `spin`: a busy loop on registers, sized to cost what the laissez hook costs alone;
+ * - `sha256`: one SHA-256 of the Authorization header (`crypto.hash`), half of what any HMAC needs;
+ * - `payload`: the payload decoded from base64url and `JSON.parse`d, as any verifier must to read
+ *   `exp`;
+ * - `floor`: both in one hook, the least any HS256 check does (an HMAC is two hashes, not one);
+ * - `verify`: the laissez JWT core (`createVerifier`) on the header's token;
+ * - `laissez`: the laissez Fastify hook (`app.authenticate`);
+ * - `cache`: the same hook registered with `cache: true` (every request after the first is a hit).
+ */
+export type CostRoute =
+  | 'unprotected'
+  | 'noop'
+  | 'spin'
+  | 'sha256'
+  | 'payload'
+  | 'floor'
+  | 'verify'
+  | 'laissez'
+  | 'cache';
+export const COST_ROUTES: readonly CostRoute[] = [
+  'unprotected',
+  'noop',
+  'spin',
+  'sha256',
+  'payload',
+  'floor',
+  'verify',
+  'laissez',
+  'cache',
+];
 export type CostMessage =
   | { type: 'cpu'; user: number; system: number }
   | { type: 'loop'; micros: Record<string, number> };

@@ -38,6 +38,9 @@ export const VARIANT_INFO: Record<Variant, VariantInfo> = {
   'hono-laissez-cache': { framework: 'Hono', auth: 'laissez + cache' },
 };
 
+/** bench:http's target for Fastify + laissez: protected ÷ unprotected (issue #4). */
+export const FASTIFY_GOAL = 0.85;
+
 /** The two routes of every server: the same handler, once without and once behind the check. */
 export const ROUTES = { unprotected: '/unprotected', protected: '/protected' } as const;
 export type Route = keyof typeof ROUTES;

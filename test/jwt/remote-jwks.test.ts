@@ -272,6 +272,51 @@ describe('caching', () => {
     assert.equal(fake.hits, 5);
   });
 
+  test('an unknown kid does not refetch while a failed fetch is within its cool-down', async () => {
+    const fake = await fakeServer();
+    fake.serve({ keys: [es.publicJwk] }, 'max-age=60');
+    const c = clock();
+    const { verify } = setup(fake, c);
+    const known = signAt('ES256', es.privateJwk, 'es-1', c.now);
+    await verify(known);
+    fake.handler = (_req, res) => res.writeHead(500).end();
+    // The set expires; this call's fetch fails (the old keys stay), and its unknown kid must not
+    // send a second request at once: the issuer is failing.
+    c.t = T0 + 60_000;
+    const fresh = signAt('ES256', es2.privateJwk, 'es-2', c.now);
+    assert.equal(await codeOf(verify(fresh)), 'ERR_JWKS_UNAVAILABLE');
+    assert.equal(fake.hits, 2);
+    c.t = T0 + 60_000 + 29_999;
+    assert.equal(await codeOf(verify(fresh)), 'ERR_JWKS_UNAVAILABLE');
+    assert.equal(fake.hits, 2);
+    await verify(known); // stale if error
+    fake.serve({ keys: [es.publicJwk, es2.publicJwk] }, 'max-age=60');
+    c.t = T0 + 60_000 + 30_000;
+    await verify(fresh);
+    assert.equal(fake.hits, 3);
+  });
+
+  test('an unknown kid that joins a fetch under way does not spend the cool-down', async () => {
+    const fake = await fakeServer();
+    fake.serve({ keys: [es.publicJwk] }, 'max-age=3600');
+    const c = clock();
+    const { verify, jwks } = setup(fake, c);
+    await verify(signAt('ES256', es.privateJwk, 'es-1', c.now));
+    const forged = signAt('ES256', es2.privateJwk, 'forged', c.now);
+    // A refresh() is under way when the forged kid comes: it waits for that fetch, which is not
+    // one that an unknown kid started.
+    const refreshing = jwks.refresh();
+    assert.equal(await codeOf(verify(forged)), 'ERR_KEY_NOT_FOUND');
+    await refreshing;
+    assert.equal(fake.hits, 2);
+    c.t = T0 + 1000;
+    assert.equal(await codeOf(verify(forged)), 'ERR_KEY_NOT_FOUND');
+    assert.equal(fake.hits, 3, 'the kids have a fetch of their own');
+    c.t = T0 + 2000;
+    assert.equal(await codeOf(verify(forged)), 'ERR_KEY_NOT_FOUND');
+    assert.equal(fake.hits, 3);
+  });
+
   test('an unknown kid in the call that fetched the set does not fetch it again', async () => {
     const fake = await fakeServer();
     fake.serve({ keys: [es.publicJwk] }, 'max-age=60');

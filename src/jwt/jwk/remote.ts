@@ -319,6 +319,8 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
   const resolve = async (header: JwtHeader): Promise<Jwk> => {
     const held = current;
     let set = await fresh();
+    // A fetch that finished while this call waited (a refresh(), another token's) is newer.
+    if (current !== undefined && current !== set) set = current;
     let found = select(set, header);
     if (found === undefined) {
       // An unknown kid may be a new key: one fetch, shared, at most once per cool-down, and none

@@ -1,13 +1,13 @@
 // npm run bench:http-cost — what a token check costs inside a busy server, against what the same
 // code costs alone. One Fastify server (bench/lib/http-cost-server.ts) serves the same handler
-// behind onRequest hooks: none, a no-op, a busy loop, one SHA-256, a payload parse, the laissez JWT
-// core (createVerifier), the laissez Fastify hook, and that hook with its cache (COST_ROUTES). The
-// busy loop is sized to cost what the laissez hook costs alone. Each
+// behind onRequest hooks (COST_ROUTES): none, a no-op, a busy loop, one SHA-256, a payload parse,
+// both of those (the floor), the laissez JWT core (createVerifier), the laissez Fastify hook, and
+// that hook with its cache. The busy loop is sized to cost what the laissez hook costs alone. Each
 // hook is timed alone in a tight loop inside the server process; then autocannon drives each
 // route in interleaved rounds and the server's CPU time per request is read over IPC. A hook's
 // extra µs/req is its route's CPU per request less the unprotected route's, paired by round. The
-// last line sets what bench:http's Fastify goal leaves for a check against the least an HS256
-// check must do (the floor route: one SHA-256 and the payload parsed, in one hook).
+// last lines set what bench:http's Fastify goal leaves for a check against the floor route, which
+// does less than an HS256 check must (one SHA-256 and the payload parsed, in one hook).
 // Prints only (a diagnostic of bench:http, whose figures it explains); nothing is written.
 //
 // Options: --rounds N (default 9), --duration S (seconds per slice, default 2), --connections N
@@ -121,7 +121,7 @@ try {
     ];
   });
   // What the goal leaves for a check (ratio = unprotected ÷ protected CPU per request while the
-  // server is the bottleneck), against the least any HS256 check does: one hash (an HMAC is two)
+  // server is the bottleneck), against less than any HS256 check does: one hash (an HMAC is two)
   // and the payload decoded and parsed, in one hook.
   const budget = median(base.map((x) => x.us)) * (1 / FASTIFY_GOAL - 1);
   const floor = extraOf('floor');
@@ -136,8 +136,8 @@ try {
   process.stdout.write(
     `\nHTTP check cost, ${machineLine(machineMeta())}\n${rounds} interleaved rounds of ${duration} s per route, ${connections} connections; medians; extra = paired by round against unprotected\n\n${textTable(headers, rows, new Set([1, 2, 3, 4, 5]))}\n\n` +
       `bench:http's Fastify goal, protected ÷ unprotected >= ${FASTIFY_GOAL}, leaves ${round2(budget).toFixed(1)} µs/req for a check here.\n` +
-      `The least an HS256 check does, one SHA-256 (an HMAC is two) and the payload parsed, costs ${round2(floor).toFixed(1)} µs/req here (the floor route): ` +
-      `${floor > budget ? 'no uncached HS256 check can meet the goal on this machine now' : 'within the goal'}.\n`,
+      `Less than an HS256 check does, one SHA-256 (an HMAC is two) and the payload parsed, costs ${round2(floor).toFixed(1)} µs/req here (the floor route): ` +
+      `${floor > budget ? 'an uncached HS256 check on node:crypto and JSON.parse cannot meet the goal on this machine now' : 'within the goal'}.\n`,
   );
 } finally {
   await server.stop();

@@ -287,14 +287,19 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
     return attempt;
   };
 
+  /** The last fetch's error, while less than a cool-down old: no new request starts before then. */
+  const recentFailure = (at: number): JwtError | undefined =>
+    lastError !== undefined && at - lastAttemptAt < cooldown ? lastError : undefined;
+
   /** The set to use now: fetched first when there is none or it expired (stale if that fails). */
   const fresh = async (): Promise<KeySet> => {
     const held = current;
     if (held !== undefined && now() < expiresAt) return held;
-    if (!inflight && lastError !== undefined && now() - lastAttemptAt < cooldown) {
+    const failure = inflight ? undefined : recentFailure(now());
+    if (failure !== undefined) {
       // The last fetch failed a moment ago: no new request until the cool-down has passed.
       if (held !== undefined) return held;
-      throw fail(lastError.code, lastError.message, lastError.cause);
+      throw fail(failure.code, failure.message, failure.cause);
     }
     try {
       return await start();
@@ -310,11 +315,8 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
    * otherwise keep the new key out for a whole cool-down. A failed fetch still holds every fetch
    * back until the cool-down has passed since it.
    */
-  const mayFetchForKid = (): boolean => {
-    const at = now();
-    if (at - lastKidFetchAt < cooldown) return false;
-    return lastError === undefined || at - lastAttemptAt >= cooldown;
-  };
+  const mayFetchForKid = (at: number): boolean =>
+    at - lastKidFetchAt >= cooldown && recentFailure(at) === undefined;
 
   const resolve = async (header: JwtHeader): Promise<Jwk> => {
     const held = current;
@@ -325,8 +327,9 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
     if (found === undefined) {
       // An unknown kid may be a new key: one fetch, shared, at most once per cool-down, and none
       // when this call's set has just been fetched (it is as new as a refetch would be).
-      if (inflight || (set === held && mayFetchForKid())) {
-        if (!inflight) lastKidFetchAt = now();
+      const at = now();
+      if (inflight || (set === held && mayFetchForKid(at))) {
+        if (!inflight) lastKidFetchAt = at;
         try {
           set = await start();
         } catch {

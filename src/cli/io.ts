@@ -21,6 +21,14 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * The command line was right but the command could not do it (no such user): the message is
+ * printed after the command's name, with no usage hint, and the exit code is 1.
+ */
+export class CommandFailed extends Error {
+  override name = 'CommandFailed';
+}
+
 /** Where a command writes and reads; `process` in real use. */
 export interface Io {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -127,15 +135,30 @@ export function printJwtError(io: Io, error: JwtError): void {
   const hint = HINTS[error.code]?.(error);
   writeErr(
     io,
-    `${paint('red', `${error.code}:`)} ${error.message}${hint ? `\n${paint('dim', `hint: ${hint}`)}` : ''}`,
+    `${paint('red', `${error.code}:`)} ${inFlags(error.message)}${hint ? `\n${paint('dim', `hint: ${hint}`)}` : ''}`,
   );
+}
+
+/** The library's option names in its messages, as the flags that set them on the command line. */
+const OPTION_FLAGS: readonly (readonly [RegExp, string])[] = [
+  [/\(?set requireExp: false to accept it\)?/, '(pass --no-exp to accept it)'],
+  [/\(or requireExp: false\)/, '(or --no-exp)'],
+  [/opt in with allowWeakKey/, 'opt in with --allow-weak-key'],
+  [/without allowWeakKey/, 'without --allow-weak-key'],
+];
+
+/** A library message in the command line's words. */
+export function inFlags(message: string): string {
+  let text = message;
+  for (const [option, flag] of OPTION_FLAGS) text = text.replace(option, flag);
+  return text;
 }
 
 /** `{ code, message, claim? }` of a coded error, for `--json` output. */
 export function jwtErrorJson(error: JwtError): { code: string; message: string; claim?: string } {
   return {
     code: error.code,
-    message: error.message,
+    message: inFlags(error.message),
     ...(error.claim === undefined ? {} : { claim: error.claim }),
   };
 }
@@ -355,8 +378,12 @@ export type KeyFile =
   | { kind: 'jwk'; key: Jwk }
   | { kind: 'jwks'; key: Jwks };
 
-/** Reads a PEM, a JWK (a JSON object with `kty`) or a JWKS (a JSON object with `keys`). */
-export function readKeyFile(path: string): KeyFile {
+/**
+ * Reads a PEM, a JWK (a JSON object with `kty`), a JWKS (a JSON object with `keys`) or the whole
+ * output of `laissez keys generate` (`{"private": …, "public": …}`): its private half to sign, its
+ * public half (or, for an HMAC secret, the secret) to verify.
+ */
+export function readKeyFile(path: string, purpose: 'sign' | 'verify' = 'verify'): KeyFile {
   const text = readSmallFile(path, '--key').toString('utf8').trim();
   if (text.startsWith('-----BEGIN')) return { kind: 'pem', key: text };
   if (text.startsWith('{')) {
@@ -382,11 +409,8 @@ export function readKeyFile(path: string): KeyFile {
       return { kind: 'jwks', key: value as Jwks };
     }
     if (typeof object['kty'] === 'string') return { kind: 'jwk', key: value as Jwk };
-    if (object['private'] !== null && typeof object['private'] === 'object') {
-      throw new UsageError(
-        `--key ${JSON.stringify(path)} is the whole output of 'laissez keys generate'; save its "private" member to sign and its "public" member to verify, e.g. jq .public keys.json > public.jwk.json`,
-      );
-    }
+    const pair = keyPairHalf(object, purpose);
+    if (pair) return { kind: 'jwk', key: pair };
     throw new UsageError(
       `--key ${JSON.stringify(path)} is JSON but neither a JWK (with "kty") nor a JWKS (with "keys")`,
     );
@@ -394,6 +418,20 @@ export function readKeyFile(path: string): KeyFile {
   throw new UsageError(
     `--key ${JSON.stringify(path)} is neither a PEM (-----BEGIN …), a JWK nor a JWKS; for an HMAC secret use --secret-file`,
   );
+}
+
+/** The half of a `keys generate` pair that `purpose` needs, or undefined for another object. */
+function keyPairHalf(object: Record<string, unknown>, purpose: 'sign' | 'verify'): Jwk | undefined {
+  const isJwk = (v: unknown): v is Jwk =>
+    v !== null && typeof v === 'object' && typeof (v as { kty?: unknown }).kty === 'string';
+  const { private: secretHalf, public: publicHalf } = object;
+  if (!isJwk(secretHalf)) return undefined;
+  // An HMAC pair has no public half: the secret verifies too.
+  if (purpose === 'verify' && publicHalf !== undefined) {
+    if (!isJwk(publicHalf)) return undefined;
+    return publicHalf;
+  }
+  return secretHalf;
 }
 
 /** Reads a secret file as bytes, without the line ending(s) that editors and `echo` add. */
@@ -426,6 +464,7 @@ export const KEY_FLAGS_HELP = `Key (exactly one; a secret is an HMAC key, used a
 export function keySource(
   values: { secret?: string | undefined; 'secret-file'?: string | undefined; key?: string },
   io: Io,
+  purpose: 'sign' | 'verify' = 'verify',
 ): KeySource {
   const given = (['secret', 'secret-file', 'key'] as const).filter((f) => values[f] !== undefined);
   if (given.length > 1) {
@@ -440,7 +479,7 @@ export function keySource(
   if (values['secret-file'] !== undefined) {
     return { kind: 'secret', key: readSecretFile(values['secret-file']), from: '--secret-file' };
   }
-  if (values.key !== undefined) return readKeyFile(values.key);
+  if (values.key !== undefined) return readKeyFile(values.key, purpose);
   const fromEnv = io.env['LAISSEZ_SECRET'];
   if (fromEnv !== undefined && fromEnv !== '') {
     return { kind: 'secret', key: Buffer.from(fromEnv, 'utf8'), from: 'LAISSEZ_SECRET' };

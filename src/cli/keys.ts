@@ -35,7 +35,8 @@ Generates a new key for an algorithm and prints it as JSON:
 For HS256, HS384 and HS512 there is no public half: {"private": <oct JWK>} holds a random secret
 as long as the hash output. The JWKs carry "alg", "use": "sig" and "kid".
 
-The output holds private key material: redirect it to a file only you can read.
+The output holds private key material: redirect it to a file only you can read. The file is a
+--key for 'laissez token sign' (its private half) and 'token verify' (its public half).
 
 Options:
   --alg A     one of ${ALGORITHMS.join(', ')}

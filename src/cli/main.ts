@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import {
   type Command,
+  CommandFailed,
   type CommandGroup,
   closest,
   EXIT,
@@ -169,6 +170,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     if (isJwtError(error)) {
       printJwtError(io, error);
+      return EXIT.REJECTED;
+    }
+    if (error instanceof CommandFailed) {
+      writeErr(io, `${path.name}: ${error.message}`);
       return EXIT.REJECTED;
     }
     // Not expected: say so without a stack trace full of paths (LAISSEZ_DEBUG=1 shows it).

@@ -5,7 +5,9 @@
 
 import { createServer } from 'node:net';
 import type { ParseArgsOptionsConfig } from 'node:util';
+import type { AuthServerOptions } from '../server/app.ts';
 import { ConfigError, defaultIssuer, loadConfig, SETTINGS } from '../server/config.ts';
+import { StoreUnavailableError } from '../store/types.ts';
 import {
   type Command,
   EXIT,
@@ -76,7 +78,15 @@ Examples:
       config.options.issuer = defaultIssuer(config.options.https !== undefined, config.port);
     }
     const { createAuthServer } = await import('../server/app.ts');
-    const app = await createAuthServer(config.options);
+    let app: Awaited<ReturnType<typeof createAuthServer>>;
+    try {
+      app = await createAuthServer(config.options);
+    } catch (error) {
+      const why = startFailure(error, config.options);
+      if (why === undefined) throw error;
+      writeErr(context.io, `${context.name}: ${why}`);
+      return EXIT.REJECTED;
+    }
     try {
       await app.listen({ port: config.port, host: config.host });
     } catch (error) {
@@ -115,3 +125,19 @@ Examples:
     return EXIT.OK;
   },
 };
+
+/** A URL with its password hidden, for messages. */
+const withoutPassword = (url: string) => url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+
+/** Why the server could not start, naming the setting at fault; undefined when unforeseen. */
+function startFailure(error: unknown, options: AuthServerOptions): string | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof StoreUnavailableError && options.databaseUrl) {
+    return `cannot reach the database at ${withoutPassword(options.databaseUrl)} (--database-url / DATABASE_URL): ${withoutPassword(message)}`;
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (!options.databaseUrl && (code === 'EACCES' || code === 'EROFS' || code === 'ENOTDIR')) {
+    return `cannot open the database in ${JSON.stringify(options.dataDir ?? './data')} (--data-dir / LAISSEZ_DATA_DIR): ${code}`;
+  }
+  return undefined;
+}

@@ -403,7 +403,7 @@ Examples:
       throw new UsageError('--alg takes one algorithm for signing, e.g. --alg ES256');
     }
 
-    const source = keySource(values, io);
+    const source = keySource(values, io, 'sign');
     if (source.kind === 'jwks') {
       throw new UsageError(
         '--key for signing must be one private key (a PEM or a JWK), not a JWKS; a JWKS holds public keys',

@@ -17,6 +17,7 @@ import type { Store, User } from '../store/types.ts';
 import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
 import {
   type Command,
+  CommandFailed,
   type CommandGroup,
   type Context,
   colourEnabled,
@@ -41,7 +42,7 @@ async function findUser(store: Store, who: string): Promise<User> {
     (await store.findUserByUsername(who.normalize('NFC'))) ??
     (who.includes('@') ? await store.findUserByEmail(who.normalize('NFC').toLowerCase()) : null);
   if (!user) {
-    throw new UsageError(`no user with the id, username or email ${JSON.stringify(who)}`);
+    throw new CommandFailed(`no user with the id, username or email ${JSON.stringify(who)}`);
   }
   return user;
 }
@@ -317,7 +318,7 @@ ${DATA_DIR_HELP}
   --json
   -h, --help
 
-Exit codes: 0 done, 2 usage error (no such user).`,
+Exit codes: 0 done, 1 no such user, 2 usage error.`,
     run: (args, context) =>
       onNamedUser(args, context, async (store, user, json) => {
         const now = context.io.now();
@@ -355,7 +356,7 @@ ${DATA_DIR_HELP}
   --json
   -h, --help
 
-Exit codes: 0 deleted, 2 usage error (no such user).`,
+Exit codes: 0 deleted, 1 no such user, 2 usage error.`,
   run: (args, context) =>
     onNamedUser(args, context, async (store, user, json) => {
       const revoked = await endSessions(store, user.id, context.io.now(), context.io);

@@ -1,5 +1,6 @@
 // Server configuration from flags and environment, validated once at start with messages that
 // say what is wrong and how to fix it.
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { RETIRE_LEEWAY, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
@@ -76,6 +77,59 @@ export const SETTINGS = [
   ],
   ['log-level', 'LAISSEZ_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
 ] as const;
+
+/** Reads one TLS file, naming the flag and the file when it cannot. */
+function readTlsFile(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (code ?? 'unreadable');
+    throw new ConfigError(`${flag} ${JSON.stringify(file)} cannot be read: ${why}`);
+  }
+}
+
+/**
+ * The certificate and key for HTTPS, checked now so that a swapped, wrong or mismatched file is a
+ * message naming the setting and the file, not an OpenSSL error when the server starts.
+ */
+function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const cert = readTlsFile('--tls-cert / LAISSEZ_TLS_CERT', certFile);
+  const key = readTlsFile('--tls-key / LAISSEZ_TLS_KEY', keyFile);
+  const looksLikeKey = (pem: Buffer) =>
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem.toString('latin1'));
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw new ConfigError(
+      `--tls-cert / LAISSEZ_TLS_CERT ${JSON.stringify(certFile)} is not a PEM certificate${
+        looksLikeKey(cert) ? ' but a private key: are --tls-cert and --tls-key swapped?' : ''
+      }`,
+    );
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new ConfigError(
+      `--tls-key / LAISSEZ_TLS_KEY ${JSON.stringify(keyFile)} is not a PEM private key (an encrypted key is not supported)`,
+    );
+  }
+  if (!x509.checkPrivateKey(privateKey)) {
+    throw new ConfigError(
+      `--tls-key / LAISSEZ_TLS_KEY ${JSON.stringify(keyFile)} is not the key of the certificate in ${JSON.stringify(certFile)}`,
+    );
+  }
+  return { cert, key };
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -192,15 +246,7 @@ export function loadConfig(
   if (Boolean(certFile) !== Boolean(keyFile))
     throw new ConfigError('--tls-cert and --tls-key go together: give both or neither');
   let https: AuthServerOptions['https'];
-  if (certFile && keyFile) {
-    try {
-      https = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
-    } catch (error) {
-      throw new ConfigError(
-        `cannot read the TLS files: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      );
-    }
-  }
+  if (certFile && keyFile) https = readTls(certFile, keyFile);
   const issuer = get('issuer') ?? defaultIssuer(https !== undefined, port);
   try {
     new URL(issuer);

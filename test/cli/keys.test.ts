@@ -156,20 +156,50 @@ describe('sign with a generated private JWK, verify with its public JWK or a JWK
       assert.match(withPublic.stderr, /^ERR_KEY_INVALID: .*private/m);
       assert.equal(wrongAlg.code, 1);
       assert.match(wrongAlg.stderr, /^ERR_KEY_ALG_MISMATCH: /m);
-      assert.equal(whole.code, 2);
-      assert.match(whole.stderr, /"public" member to verify/);
+      // The whole output of `keys generate` verifies with its public half.
+      assert.equal(whole.code, 0, whole.stderr);
+      assert.match(whole.stdout, /^VALID/);
 
       // Nothing printed on failure holds key material.
       const secrets = [mine.private['d'], other.public!['x']].filter(
         (v): v is string => typeof v === 'string',
       );
-      for (const result of [byOther, notFound, withPublic, wrongAlg, whole]) {
+      for (const result of [byOther, notFound, withPublic, wrongAlg]) {
         for (const secret of secrets) {
           assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret));
         }
       }
     });
   }
+
+  test('the whole output of keys generate signs with its private half (the README flow)', async () => {
+    for (const alg of ['ES256', 'HS256']) {
+      const wholeFile = await save(`${alg}.readme.json`, await generate(alg));
+      const signed = await laissez([
+        'token',
+        'sign',
+        '--key',
+        wholeFile,
+        '--alg',
+        alg,
+        '--sub',
+        'user-42',
+        '--expires-in',
+        '15m',
+      ]);
+      assert.equal(signed.code, 0, signed.stderr);
+      const verified = await laissez([
+        'token',
+        'verify',
+        signed.stdout.trim(),
+        '--key',
+        wholeFile,
+        '--json',
+      ]);
+      assert.equal(verified.code, 0, verified.stderr);
+      assert.equal(JSON.parse(verified.stdout).payload.sub, 'user-42');
+    }
+  });
 
   test('a token of another algorithm is refused before its signature is read', async () => {
     const [es, ed] = await Promise.all([generate('ES256'), generate('EdDSA')]);

@@ -2,12 +2,14 @@
 // HTTP, keeps its data across restarts, stops cleanly on SIGTERM and refuses bad settings.
 
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { decodeUnverified } from '../../src/jwt/index.ts';
 import { laissez, serve } from '../helpers/processes.ts';
 
@@ -123,6 +125,66 @@ describe('laissez serve', () => {
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     }
     assert.ok(!existsSync(join(dir, 'unused')), 'nothing is created when the settings are wrong');
+  });
+
+  test('TLS files that are missing, swapped or mismatched are named with their setting', async () => {
+    const fixtures = new URL('../fixtures/', import.meta.url);
+    const cert = fileURLToPath(new URL('cert.pem', fixtures));
+    const key = fileURLToPath(new URL('cert-key.pem', fixtures));
+    const otherKey = join(dir, 'other-key.pem');
+    await writeFile(
+      otherKey,
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+      }),
+    );
+    for (const [certFile, keyFile, message] of [
+      [
+        join(dir, 'missing.pem'),
+        key,
+        /--tls-cert \/ LAISSEZ_TLS_CERT ".*missing\.pem" cannot be read: no such file/,
+      ],
+      [
+        key,
+        cert,
+        /--tls-cert \/ LAISSEZ_TLS_CERT ".*cert-key\.pem" is not a PEM certificate but a private key: are --tls-cert and --tls-key swapped\?/,
+      ],
+      [cert, cert, /--tls-key \/ LAISSEZ_TLS_KEY ".*cert\.pem" is not a PEM private key/],
+      [
+        cert,
+        otherKey,
+        /--tls-key \/ LAISSEZ_TLS_KEY ".*other-key\.pem" is not the key of the certificate/,
+      ],
+    ] as Array<[string, string, RegExp]>) {
+      const r = await run([
+        '--tls-cert',
+        certFile,
+        '--tls-key',
+        keyFile,
+        '--data-dir',
+        join(dir, 'unused'),
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /PEM routines|unexpected error|\n\s+at /);
+    }
+  });
+
+  test('a PostgreSQL that cannot be reached at start is exit 1 naming the setting, not an unexpected error', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise((resolve) => closed.close(resolve));
+    const r = await run(['--log-level', 'silent'], {
+      DATABASE_URL: `postgres://laissez:s3cret-pw@127.0.0.1:${port}/nowhere`,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /cannot reach the database at postgres:\/\/laissez:\*\*\*@127\.0\.0\.1:\d+\/nowhere \(--database-url \/ DATABASE_URL\)/,
+    );
+    assert.doesNotMatch(r.stderr, /s3cret-pw|unexpected error|\n\s+at /);
   });
 
   test('a port in use is exit 1 with a hint', async () => {

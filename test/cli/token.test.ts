@@ -54,11 +54,14 @@ describe('the seed tutorial token', () => {
     assert.equal(weak.stdout, '');
     assert.match(weak.stderr, /^ERR_KEY_WEAK: .*112 bits/m);
     assert.match(weak.stderr, /--allow-weak-key/);
+    // The command line's words, not the library's option names.
+    assert.doesNotMatch(weak.stderr, /allowWeakKey/);
 
     assert.equal(noExp.code, 1);
     assert.equal(noExp.stdout, '');
     assert.match(noExp.stderr, /^ERR_JWT_CLAIM_MISSING: .*"exp"/m);
     assert.match(noExp.stderr, /--no-exp/);
+    assert.doesNotMatch(noExp.stderr, /requireExp/);
 
     assert.equal(wrong.code, 1);
     assert.equal(wrong.stdout, '');

@@ -128,14 +128,21 @@ describe('laissez users against a live server', () => {
     assert.equal((await login('odin', 'allfather password')).status, 200);
   });
 
-  test('delete removes the user; the name is free again; an unknown user is a usage error', async () => {
+  test('delete removes the user; the name is free again; an unknown user exits 1, not as a usage error', async () => {
     const deleted = await users(['delete', 'odin']);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.match(deleted.stdout, /^deleted Odin \(id /m);
     assert.equal((await login('odin', 'allfather password')).status, 401);
-    const again = await users(['delete', 'odin']);
-    assert.equal(again.code, 2);
+    const [again, disableNobody] = await Promise.all([
+      users(['delete', 'odin']),
+      users(['disable', 'nobody']),
+    ]);
+    for (const r of [again, disableNobody]) {
+      assert.equal(r.code, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /--help/, 'the command line was right: no usage hint');
+    }
     assert.match(again.stderr, /no user with the id, username or email "odin"/);
+    assert.match(disableNobody.stderr, /^laissez users disable: no user .* "nobody"/m);
     const register = await call(server.url, 'POST', '/auth/register', {
       body: { username: 'odin', email: 'odin@example.com', password: 'a new odin password' },
     });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `laissez` command. Everything lives in src/cli; this file only starts it.
+// The `laissez` command, started by bin/laissez.mjs once it has checked the Node version.
+// Everything lives in src/cli; this file only starts it.
 
 import { enableCompileCache } from 'node:module';
 

@@ -1,5 +1,5 @@
 // The laissez command line: a table of commands, each group in its own module, loaded only when
-// it runs (so that `laissez token …` never loads what a future `laissez serve` needs).
+// it runs (so that `laissez token …` never loads what `laissez serve` needs).
 
 import { readFileSync } from 'node:fs';
 import {

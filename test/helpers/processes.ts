@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The CLI from the sources. */
-export const LAISSEZ = fileURLToPath(new URL('../../bin/laissez.ts', import.meta.url));
+/** The CLI from the sources, through the launcher that `npm start` and the installed command run. */
+export const LAISSEZ = fileURLToPath(new URL('../../bin/laissez.mjs', import.meta.url));
 
 /** Variables that configure one of our processes: none leaks in from the test's environment. */
 const OWN_SETTINGS = /^(LAISSEZ_|AUTH_|NOTES_)|^(PORT|HOST|JWKS_COOLDOWN|DATABASE_URL|REDIS_URL)$/;

@@ -31,10 +31,24 @@ export interface WebPagesOptions {
 /** The modules the pages load, as paths under src/ without an extension. */
 export const BROWSER_MODULES = [
   'client/index',
+  // Shared with laissez/jwt: the debugger takes its algorithm facts, canonical base64url rule and
+  // private JWK members from the library itself (modules with no node: import; test/layers.test.ts).
+  'jwt/lib/algorithms',
+  'jwt/lib/base64url',
+  'jwt/lib/errors',
+  'jwt/lib/jwk-members',
   'web/app',
   'web/debugger',
   'web/dom',
-  'web/inspect',
+  'web/inspect/algorithms',
+  'web/inspect/base64url',
+  'web/inspect/decode',
+  'web/inspect/der',
+  'web/inspect/jwk',
+  'web/inspect/keys',
+  'web/inspect/refusal',
+  'web/inspect/times',
+  'web/inspect/verify',
 ] as const;
 
 const STATIC_FILES: Record<string, string> = {

@@ -5,7 +5,8 @@
 
 import { AuthError, createClient, type SessionEndEvent, type User } from '../client/index.ts';
 import { byId, formatDate, h, renderJson, renderTokenParts, say } from './dom.ts';
-import { decodeToken, humanDuration } from './inspect.ts';
+import { decodeToken } from './inspect/decode.ts';
+import { humanDuration } from './inspect/times.ts';
 
 const cookieMode =
   document.querySelector<HTMLMetaElement>('meta[name="laissez-cookies"]')?.content === 'on';

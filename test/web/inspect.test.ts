@@ -1,4 +1,4 @@
-// The debugger's engine (src/web/inspect.ts) in Node, whose WebCrypto is the same API the page
+// The debugger's engine (src/web/inspect/) in Node, whose WebCrypto is the same API the page
 // uses: decoding, strictness, and verification with secrets, PEM (SPKI, PKCS#1, certificates) and
 // JWKs, for every algorithm laissez signs with. Tokens are signed by laissez/jwt or by hand.
 
@@ -7,16 +7,11 @@ import { createPrivateKey, createSign, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { createSigner } from '../../src/jwt/index.ts';
-import {
-  type DecodedToken,
-  decodeBase64url,
-  decodeToken,
-  detectKeyFormat,
-  humanDuration,
-  timeClaims,
-  validity,
-  verifyToken,
-} from '../../src/web/inspect.ts';
+import { decodeBase64url } from '../../src/web/inspect/base64url.ts';
+import { type DecodedToken, decodeToken } from '../../src/web/inspect/decode.ts';
+import { detectKeyFormat } from '../../src/web/inspect/keys.ts';
+import { humanDuration, timeClaims, validity } from '../../src/web/inspect/times.ts';
+import { verifyToken } from '../../src/web/inspect/verify.ts';
 import { b64, ec256, ec384, ed25519, flip, hmacToken, rsa } from '../helpers/forge.ts';
 
 const seed = JSON.parse(

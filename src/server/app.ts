@@ -254,7 +254,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     accessTtl,
     keyReloadSeconds: keyReloadInterval / 1000,
   });
-  await app.register((await import('../web/plugin.ts')).webPages, { cookies: options.cookies }); // web pages: / and /debugger
+  await app.register((await import('./pages.ts')).webPages, { cookies: options.cookies }); // web pages: / and /debugger
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

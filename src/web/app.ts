@@ -5,7 +5,8 @@
 
 import { AuthError, createClient, type SessionEndEvent, type User } from '../client/index.ts';
 import { byId, formatDate, h, renderJson, renderTokenParts, say } from './dom.ts';
-import { decodeToken, humanDuration } from './inspect.ts';
+import { decodeToken } from './inspect/decode.ts';
+import { humanDuration } from './inspect/times.ts';
 
 const cookieMode =
   document.querySelector<HTMLMetaElement>('meta[name="laissez-cookies"]')?.content === 'on';
@@ -26,10 +27,11 @@ const tokenPayload = byId('token-payload');
 const apiResult = byId('api-result');
 const log = byId('log');
 
+// The server answers 401 invalid_grant both without a session (no cookie: a body-less restore())
+// and for a refresh token it refuses (expired, revoked, replayed).
 const REFRESH_NOTES: Record<number, string> = {
   200: 'new access token',
-  400: 'no session cookie',
-  401: 'refresh token refused',
+  401: 'no session, or the refresh token was refused',
 };
 
 /** The requests the client makes, shown in the page: method, path and status, never a token. */

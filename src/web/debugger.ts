@@ -3,16 +3,10 @@
 // page. It makes no request of any kind; its CSP (connect-src 'none') makes sure of it.
 
 import { byId, formatDate, h, relative, renderJson, renderTokenParts, say } from './dom.ts';
-import {
-  type DecodedToken,
-  decodeToken,
-  humanDuration,
-  type KeyFormat,
-  TIME_CLAIM_NAMES,
-  timeClaims,
-  validity,
-  verifyToken,
-} from './inspect.ts';
+import { type DecodedToken, decodeToken } from './inspect/decode.ts';
+import type { KeyFormat } from './inspect/keys.ts';
+import { humanDuration, TIME_CLAIM_NAMES, timeClaims, validity } from './inspect/times.ts';
+import { verifyToken } from './inspect/verify.ts';
 
 /** The tutorial's sample token (seed 002): HS256 over {"name":"Odin"}, secret "theodinproject". */
 const EXAMPLE =

@@ -2,7 +2,7 @@
 // Small DOM helpers shared by the pages. Text only ever goes in through textContent and DOM nodes,
 // never as HTML (the pages' CSP enforces it with Trusted Types where the browser has them).
 
-import { humanDuration, TIME_CLAIM_NAMES, type TimeClaim, timeClaims } from './inspect.ts';
+import { humanDuration, TIME_CLAIM_NAMES, type TimeClaim, timeClaims } from './inspect/times.ts';
 
 /** The element with `id`, of the expected type; a missing element is a bug in the page. */
 export function byId<T extends HTMLElement = HTMLElement>(

@@ -1,4 +1,4 @@
-// The debugger's engine (src/web/inspect.ts) in Node, whose WebCrypto is the same API the page
+// The debugger's engine (src/web/inspect/) in Node, whose WebCrypto is the same API the page
 // uses: decoding, strictness, and verification with secrets, PEM (SPKI, PKCS#1, certificates) and
 // JWKs, for every algorithm laissez signs with. Tokens are signed by laissez/jwt or by hand.
 
@@ -6,17 +6,14 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, createSign, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { createSigner } from '../../src/jwt/index.ts';
-import {
-  type DecodedToken,
-  decodeBase64url,
-  decodeToken,
-  detectKeyFormat,
-  humanDuration,
-  timeClaims,
-  validity,
-  verifyToken,
-} from '../../src/web/inspect.ts';
+import { createSigner, generateKey } from '../../src/jwt/index.ts';
+import { ALGORITHMS } from '../../src/jwt/lib/algorithms.ts';
+import { SUPPORTED_ALGORITHMS } from '../../src/web/inspect/algorithms.ts';
+import { decodeBase64url } from '../../src/web/inspect/base64url.ts';
+import { type DecodedToken, decodeToken } from '../../src/web/inspect/decode.ts';
+import { detectKeyFormat } from '../../src/web/inspect/keys.ts';
+import { humanDuration, timeClaims, validity } from '../../src/web/inspect/times.ts';
+import { verifyToken } from '../../src/web/inspect/verify.ts';
 import { b64, ec256, ec384, ed25519, flip, hmacToken, rsa } from '../helpers/forge.ts';
 
 const seed = JSON.parse(
@@ -336,4 +333,27 @@ describe('verification with public keys', () => {
     assert.equal(detectKeyFormat('{not json'), 'secret');
     assert.equal(detectKeyFormat('theodinproject'), 'secret');
   });
+});
+
+describe("the debugger's algorithms are laissez/jwt's", () => {
+  test('the same names, in the same order', () => {
+    assert.deepEqual([...SUPPORTED_ALGORITHMS], [...ALGORITHMS]);
+  });
+
+  // Keys made by the library for each of its algorithms: if the page's facts (hash, salt, curve,
+  // r‖s size) differed from the library's for any of them, the signature would not verify.
+  for (const alg of ALGORITHMS) {
+    test(`${alg}: a token laissez/jwt signs verifies with its JWK; a changed character fails`, async () => {
+      const { privateJwk, publicJwk } = generateKey(alg, { kid: 'k1' });
+      const token = createSigner({ key: privateJwk, algorithm: alg, kid: 'k1', expiresIn: 60 })({
+        sub: 'u1',
+      });
+      const key = JSON.stringify(alg.startsWith('HS') ? privateJwk : publicJwk);
+      const verdict = await verifyToken(decoded(token), key, 'jwk');
+      assert.equal(verdict.status, 'verified', verdict.detail);
+      assert.ok(verdict.detail.startsWith(`${alg} (`), verdict.detail);
+      const changed = await verifyToken(decoded(tamper(token, 2)), key, 'jwk');
+      assert.equal(changed.status, 'invalid', changed.detail);
+    });
+  }
 });

@@ -56,6 +56,11 @@ describe('the pages in Chromium', { skip: skipBrowser }, () => {
       if (new URL(request.url()).pathname === '/auth/login') logins.push(request.method());
     });
     await page.goto(`${server.url}/`);
+    // Without a session yet, the page's restore() (a body-less POST /auth/refresh) is refused with
+    // 401, and the request log says why.
+    await until('the refused restore in the log', async () =>
+      /POST \/auth\/refresh → 401 \(no session/.test(await text(page, '#log')),
+    );
 
     const register = page.getByRole('region', { name: 'Register' });
     await register.getByLabel('Username').fill('odin');

@@ -3,6 +3,7 @@ import type { Algorithm, Jwk, KeyInput } from '../types.ts';
 import { ALGORITHM_INFO } from './algorithms.ts';
 import { isCanonical } from './base64url.ts';
 import { JwtError } from './errors.ts';
+import { PRIVATE_JWK_MEMBERS } from './jwk-members.ts';
 
 export type Usage = 'sign' | 'verify';
 
@@ -13,8 +14,6 @@ export interface PreparedKey {
   readonly alg: string | undefined;
   readonly kid: string | undefined;
 }
-
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
 
 /** Turns any accepted key form into a KeyObject fit for `usage` (a private key verifies by its public half). */
 export function prepareKey(input: KeyInput, usage: Usage): PreparedKey {
@@ -139,7 +138,7 @@ export function jwkToKeyObject(jwk: Jwk): KeyObject {
 
 /** True when a JWK holds private or secret material. */
 export function isPrivateJwk(jwk: Jwk): boolean {
-  return PRIVATE_MEMBERS.some((member) => jwk[member] !== undefined);
+  return PRIVATE_JWK_MEMBERS.some((member) => jwk[member] !== undefined);
 }
 
 const KIND: Record<string, string> = {

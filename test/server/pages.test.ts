@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { BROWSER_MODULES, toBrowserModule } from '../../src/web/plugin.ts';
+import { BROWSER_MODULES, toBrowserModule } from '../../src/server/pages.ts';
 import { serve } from '../helpers/processes.ts';
 import { FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 
@@ -140,6 +140,7 @@ describe('the pages and assets, from the TypeScript sources', () => {
   test('server code and sources are not served; the pages are not in the OpenAPI document', async () => {
     for (const path of [
       '/assets/web/plugin.js',
+      '/assets/server/pages.js',
       '/assets/web/app.ts',
       '/assets/server/app.js',
       '/assets/../package.json',
@@ -166,7 +167,7 @@ describe('the pages and assets, from the TypeScript sources', () => {
 });
 
 describe('the pages from the build (dist/, as published)', () => {
-  const built = existsSync(join(root, 'dist/src/web/plugin.js'));
+  const built = existsSync(join(root, 'dist/src/server/pages.js'));
 
   test('laissez serve from dist serves the same modules, compiled by tsc', {
     skip: built ? false : 'dist/ is not built: npm run build (npm test builds first)',
@@ -204,7 +205,7 @@ describe('the pages from the build (dist/, as published)', () => {
       [
         '--input-type=module',
         '-e',
-        "const { browserAssets } = await import('./src/web/plugin.ts'); console.log(browserAssets().size);",
+        "const { browserAssets } = await import('./src/server/pages.ts'); console.log(browserAssets().size);",
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );

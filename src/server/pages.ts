@@ -1,7 +1,9 @@
 // The pages of the auth server: `/` (the log-in demo), `/debugger` (the JWT debugger), and their
-// assets under `/assets/`, all read once at start and kept in memory.
+// assets under `/assets/`, all read once at start and kept in memory. This is server code (Fastify,
+// node:fs); the pages themselves live in src/web, which holds browser code only.
 //
-// Browsers cannot run TypeScript, so the browser modules (src/client, src/web) are served as
+// Browsers cannot run TypeScript, so the browser modules (src/client, src/web, and the few
+// browser-safe modules of src/jwt/lib they share with the library) are served as
 // JavaScript made by the project itself, without a bundler:
 // - running from the TypeScript sources (`npm start`, the tests): each module is stripped of its
 //   types with node:module's `stripTypeScriptTypes` in 'strip' mode, which erases the annotations
@@ -9,7 +11,7 @@
 //   and its relative `.ts` imports are pointed at `.js`; the project is erasable-syntax-only, so
 //   nothing needs transforming;
 // - running from the build (`dist/`, as the published package does): the JavaScript that
-//   `npm run build` (tsc) emitted next to this file, with its imports already rewritten.
+//   `npm run build` (tsc) emitted under dist/src/, with its imports already rewritten.
 // HTML, CSS and the icon are static files in src/web (published with the package).
 //
 // Every page gets a strict Content-Security-Policy: scripts and styles from this origin only, no
@@ -29,10 +31,24 @@ export interface WebPagesOptions {
 /** The modules the pages load, as paths under src/ without an extension. */
 export const BROWSER_MODULES = [
   'client/index',
+  // Shared with laissez/jwt: the debugger takes its algorithm facts, canonical base64url rule and
+  // private JWK members from the library itself (modules with no node: import; test/layers.test.ts).
+  'jwt/lib/algorithms',
+  'jwt/lib/base64url',
+  'jwt/lib/errors',
+  'jwt/lib/jwk-members',
   'web/app',
   'web/debugger',
   'web/dom',
-  'web/inspect',
+  'web/inspect/algorithms',
+  'web/inspect/base64url',
+  'web/inspect/decode',
+  'web/inspect/der',
+  'web/inspect/jwk',
+  'web/inspect/keys',
+  'web/inspect/refusal',
+  'web/inspect/times',
+  'web/inspect/verify',
 ] as const;
 
 const STATIC_FILES: Record<string, string> = {

@@ -486,7 +486,7 @@ describe('options are checked when the middleware is made', () => {
         // A misspelt option would switch its check off without a word.
         [
           { key: SECRET, algorithms: ['HS256'], audiance: 'notes' },
-          /no option "audiance"; did you mean "audience"\?/,
+          /unknown option "audiance"; did you mean "audience"\?/,
         ],
         [
           { key: SECRET, algorithms: ['HS256'], jwksOptions: { cooldown: 0 } },
@@ -507,7 +507,7 @@ describe('options are checked when the middleware is made', () => {
     // A misspelt requirement would guard nothing: refused, like an empty one.
     assert.throws(
       () => auth.require({ role: ['admin'] } as never),
-      /no option "role"; did you mean "roles"\?/,
+      /unknown option "role"; did you mean "roles"\?/,
     );
     assert.throws(() => auth.require({}), /names roles or scopes/);
     // Scopes are sent in the challenge: they must be RFC 6749 scope-tokens.

@@ -29,6 +29,7 @@ export interface WebPagesOptions {
 /** The modules the pages load, as paths under src/ without an extension. */
 export const BROWSER_MODULES = [
   'client/index',
+  'jwt/lib/options',
   'web/app',
   'web/debugger',
   'web/dom',

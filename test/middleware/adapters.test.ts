@@ -492,6 +492,18 @@ describe('options are checked when the middleware is made', () => {
           { key: SECRET, algorithms: ['HS256'], jwksOptions: { cooldown: 0 } },
           /jwksOptions only applies with jwksUri/,
         ],
+        [
+          {
+            jwksUri: 'https://auth.example/jwks',
+            algorithms: ['EdDSA'],
+            jwksOptions: { maxage: 1 },
+          },
+          /unknown option "maxage"; did you mean "maxAge"\?/,
+        ],
+        [
+          { key: SECRET, algorithms: ['HS256'], cache: { maxx: 10 } },
+          /unknown option "cache\.maxx"; did you mean "cache\.max"\?/,
+        ],
         [{ jwksUri: 'https://auth.example/jwks', algorithms: ['HS256'] }, /never an HMAC secret/],
         [{ key: SECRET, algorithms: ['HS256'], requiredClaims: 'jti' }, /requiredClaims must be/],
       ];

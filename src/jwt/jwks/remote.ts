@@ -9,11 +9,11 @@ import { checkOptions, optionNames } from '../lib/options.ts';
 import type { Jwk, JwtHeader } from '../types.ts';
 import { buildKeySet, type KeySet, keyNotFound, selectKey } from './select.ts';
 import {
-  checkHeaders,
   createTransport,
   describeUrl,
-  parseUrl,
+  integer,
   type RemoteJwksFetch,
+  transportConfig,
   unavailable,
 } from './transport.ts';
 
@@ -56,13 +56,6 @@ export interface RemoteJwks {
 /** The default cool-down (ms): at most one fetch per cool-down for unknown kids, none after a failure before it ends. */
 export const DEFAULT_COOLDOWN = 30_000;
 
-const DEFAULTS = {
-  timeout: 5000,
-  maxBytes: 64 * 1024,
-  cooldown: DEFAULT_COOLDOWN,
-  minAge: 30_000,
-  maxAge: 24 * 60 * 60 * 1000,
-};
 const OPTION_NAMES = optionNames<RemoteJwksOptions>({
   timeout: true,
   maxBytes: true,
@@ -96,39 +89,13 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
     throw new TypeError('options must be an object');
   }
   checkOptions('createRemoteJwks', options, OPTION_NAMES);
-  const allowHttp = options.allowHttp ?? false;
-  if (typeof allowHttp !== 'boolean') throw new TypeError('allowHttp must be a boolean');
-  const target = parseUrl(url, allowHttp);
-  const where = describeUrl(target);
-  const timeout = integer(options.timeout, 'timeout', DEFAULTS.timeout, 1);
-  const maxBytes = integer(options.maxBytes, 'maxBytes', DEFAULTS.maxBytes, 1);
-  const cooldown = integer(options.cooldown, 'cooldown', DEFAULTS.cooldown, 0);
-  const minAge = integer(options.minAge, 'minAge', DEFAULTS.minAge, 0);
-  const maxAge = integer(options.maxAge, 'maxAge', DEFAULTS.maxAge, 0);
-  if (minAge > maxAge) {
-    throw new TypeError(`minAge (${minAge} ms) must not be greater than maxAge (${maxAge} ms)`);
-  }
-  const fetchFn = options.fetch ?? (globalThis.fetch as unknown as RemoteJwksFetch | undefined);
-  if (typeof fetchFn !== 'function') {
-    throw new TypeError(
-      options.fetch === undefined
-        ? 'no global fetch is available; pass a fetch function in the fetch option'
-        : 'fetch must be a function (url, init) => Promise<Response>',
-    );
-  }
+  const config = transportConfig(url, options);
+  const where = describeUrl(config.target);
+  const cooldown = integer(options.cooldown, 'cooldown', DEFAULT_COOLDOWN, 0);
   const now = options.now ?? Date.now;
   if (typeof now !== 'function')
     throw new TypeError('now must be a function returning milliseconds');
-  const fetchSet = createTransport({
-    target,
-    allowHttp,
-    timeout,
-    maxBytes,
-    minAge,
-    maxAge,
-    fetch: fetchFn,
-    headers: checkHeaders(options.headers),
-  });
+  const fetchSet = createTransport(config);
 
   let current: KeySet | undefined;
   let expiresAt = 0;
@@ -241,14 +208,4 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
   };
   resolver.keys = () => current?.view ?? EMPTY;
   return resolver;
-}
-
-function integer(value: unknown, name: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(
-      `${name} must be an integer number of ${name === 'maxBytes' ? 'bytes' : 'milliseconds'}${min > 0 ? ` of at least ${min}` : ', 0 or more'}`,
-    );
-  }
-  return value;
 }

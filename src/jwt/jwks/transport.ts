@@ -46,6 +46,23 @@ export interface FetchedSet {
   readonly lifetime: number;
 }
 
+/** The options `transportConfig` reads (a part of `RemoteJwksOptions`). */
+export interface TransportOptions {
+  timeout?: number;
+  maxBytes?: number;
+  minAge?: number;
+  maxAge?: number;
+  fetch?: RemoteJwksFetch;
+  headers?: Record<string, string>;
+  allowHttp?: boolean;
+}
+
+const DEFAULTS = {
+  timeout: 5000,
+  maxBytes: 64 * 1024,
+  minAge: 30_000,
+  maxAge: 24 * 60 * 60 * 1000,
+};
 /** Lifetime of a set served without Cache-Control (or without a usable max-age). */
 const NO_CACHE_CONTROL_AGE = 10 * 60 * 1000;
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -85,13 +102,51 @@ export function parseUrl(url: string | URL, allowHttp: boolean): URL {
   throw new TypeError(`url must use https, not ${parsed.protocol.replace(':', '')}`);
 }
 
+/**
+ * Checks the URL and the transport's options once, at creation.
+ * @throws TypeError naming the first bad one.
+ */
+export function transportConfig(url: string | URL, options: TransportOptions): TransportConfig {
+  const allowHttp = options.allowHttp ?? false;
+  if (typeof allowHttp !== 'boolean') throw new TypeError('allowHttp must be a boolean');
+  const target = parseUrl(url, allowHttp);
+  const timeout = integer(options.timeout, 'timeout', DEFAULTS.timeout, 1);
+  const maxBytes = integer(options.maxBytes, 'maxBytes', DEFAULTS.maxBytes, 1);
+  const minAge = integer(options.minAge, 'minAge', DEFAULTS.minAge, 0);
+  const maxAge = integer(options.maxAge, 'maxAge', DEFAULTS.maxAge, 0);
+  if (minAge > maxAge) {
+    throw new TypeError(`minAge (${minAge} ms) must not be greater than maxAge (${maxAge} ms)`);
+  }
+  const fetch = options.fetch ?? (globalThis.fetch as unknown as RemoteJwksFetch | undefined);
+  if (typeof fetch !== 'function') {
+    throw new TypeError(
+      options.fetch === undefined
+        ? 'no global fetch is available; pass a fetch function in the fetch option'
+        : 'fetch must be a function (url, init) => Promise<Response>',
+    );
+  }
+  const headers = checkHeaders(options.headers);
+  return { target, allowHttp, timeout, maxBytes, minAge, maxAge, fetch, headers };
+}
+
+/** An option that is a whole number of milliseconds (or bytes) of at least `min`. */
+export function integer(value: unknown, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new TypeError(
+      `${name} must be an integer number of ${name === 'maxBytes' ? 'bytes' : 'milliseconds'}${min > 0 ? ` of at least ${min}` : ', 0 or more'}`,
+    );
+  }
+  return value;
+}
+
 /** The URL for messages: no query or fragment, which may carry credentials. */
 export function describeUrl(url: URL): string {
   return `${url.origin}${url.pathname}`;
 }
 
 /** The request headers: the caller's (checked, names lower-cased) after the default Accept. */
-export function checkHeaders(headers: unknown): Record<string, string> {
+function checkHeaders(headers: unknown): Record<string, string> {
   const out: Record<string, string> = { accept: 'application/jwk-set+json, application/json' };
   if (headers === undefined) return out;
   if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {

@@ -24,6 +24,9 @@
  * auth.addEventListener('sessionend', (e) => showLogin(e.reason));
  */
 
+// The one import: a file with no imports of its own (no node:), served to the page beside this one.
+import { checkOptions, optionNames } from '../jwt/lib/options.ts';
+
 /** A user as the server shows it. */
 export interface User {
   id: string;
@@ -81,6 +84,17 @@ export interface ClientOptions {
   /** The clock in ms (tests). Default `Date.now`. */
   now?: () => number;
 }
+
+const OPTION_NAMES = optionNames<ClientOptions>({
+  baseUrl: true,
+  refreshToken: true,
+  tokenOrigins: true,
+  autoRefresh: true,
+  crossTab: true,
+  channelName: true,
+  fetch: true,
+  now: true,
+});
 
 /** An error answer from the auth server: `code` is its `error`, `description` its explanation. */
 export class AuthError extends Error {
@@ -193,6 +207,12 @@ export class LaissezClient extends EventTarget {
 
   constructor(options: ClientOptions = {}) {
     super();
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError('createClient: options must be an object');
+    }
+    // A misspelt option (`tokenOrigin`) would be ignored: here, the token sent to fewer origins
+    // than meant, or a refresh-token mode other than the one asked for.
+    checkOptions('createClient', options, OPTION_NAMES);
     const page = pageLocation();
     const base = options.baseUrl ?? page?.origin;
     if (base === undefined) throw new TypeError('baseUrl is required outside a browser page');

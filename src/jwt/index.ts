@@ -11,8 +11,8 @@ export type {
   RemoteJwksFetch,
   RemoteJwksOptions,
   RemoteJwksResponse,
-} from './jwk/remote.ts';
-export { createRemoteJwks } from './jwk/remote.ts';
+} from './jwks/remote.ts';
+export { createRemoteJwks } from './jwks/remote.ts';
 export type { CompactSignOptions } from './jws/sign.ts';
 export { signCompact } from './jws/sign.ts';
 export type { CompactVerifierOptions, VerifiedJws } from './jws/verify.ts';

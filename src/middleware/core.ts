@@ -21,7 +21,8 @@ import {
   type RemoteJwksOptions,
   type VerifiedJwt,
 } from '../jwt/index.ts';
-import { DEFAULT_COOLDOWN } from '../jwt/jwk/remote.ts';
+import { DEFAULT_COOLDOWN } from '../jwt/jwks/remote.ts';
+import { checkOptions } from '../jwt/lib/options.ts';
 
 export interface AuthOptions {
   /**
@@ -375,37 +376,6 @@ const OPTION_NAMES = [
 ] as const;
 const REQUIREMENT_NAMES = ['roles', 'scopes'] as const;
 
-/** Edit distance, for "did you mean" on a misspelt option (short strings only). */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(
-        previous[j]! + 1,
-        row[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
-      );
-    }
-    previous = row;
-  }
-  return previous[b.length]!;
-}
-
-/**
- * Refuses a name the object should not have: a misspelt option (`audiance`) would otherwise switch
- * a check off without a word.
- */
-function checkNames(value: object, names: readonly string[], what: string): void {
-  for (const name of Object.keys(value)) {
-    if (names.includes(name)) continue;
-    const near = names.find((known) => distance(name, known) <= 2);
-    throw new TypeError(
-      `${what} has no option ${named(name)}${near ? `; did you mean ${named(near)}?` : ''} (known: ${names.join(', ')})`,
-    );
-  }
-}
-
 function checkStringList(value: unknown, name: string): string[] | undefined {
   if (value === undefined) return undefined;
   if (
@@ -464,7 +434,7 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
   if (options === null || typeof options !== 'object') {
     throw new TypeError('laissez middleware needs options: { algorithms, key | jwksUri, ... }');
   }
-  checkNames(options, OPTION_NAMES, 'the laissez middleware');
+  checkOptions('laissez middleware', options, OPTION_NAMES);
   if ((options.key === undefined) === (options.jwksUri === undefined)) {
     throw new TypeError(
       'give exactly one key source: key (a secret, a public key or a JWK Set) or jwksUri (the auth server JWKS URL)',
@@ -649,7 +619,7 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
       if (requirement === null || typeof requirement !== 'object') {
         throw new TypeError('a requirement is an object: { roles?: string[], scopes?: string[] }');
       }
-      checkNames(requirement, REQUIREMENT_NAMES, 'a requirement');
+      checkOptions('require', requirement, REQUIREMENT_NAMES);
       const roles = checkStringList(requirement.roles, 'roles');
       const scopes = checkStringList(requirement.scopes, 'scopes');
       if (roles === undefined && scopes === undefined) {

@@ -3,6 +3,7 @@
 // sent by hash, and the bookkeeping of an outage (report it once, probe, notice the recovery).
 import { createHash } from 'node:crypto';
 import { createClient, type RedisClientType } from '@redis/client';
+import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 
 /**
  * The part of a node-redis client that laissez uses. Any client made by `createClient()` of
@@ -33,6 +34,13 @@ export interface ConnectRedisOptions {
   onRestored?: (downMs: number) => void;
 }
 
+const CONNECT_OPTION_NAMES = optionNames<ConnectRedisOptions>({
+  connectTimeout: true,
+  onError: true,
+  errorInterval: true,
+  onRestored: true,
+});
+
 /** The longest wait between two reconnection attempts, milliseconds. */
 const MAX_RECONNECT_DELAY = 2000;
 
@@ -49,6 +57,10 @@ export function connectRedis(url: string, options: ConnectRedisOptions = {}): Re
   if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
     throw new TypeError('the Redis URL must start with redis:// or rediss://');
   }
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('options must be an object');
+  }
+  checkOptions('connectRedis', options, CONNECT_OPTION_NAMES);
   const client = createClient({
     url,
     disableOfflineQueue: true,

@@ -7,6 +7,7 @@
 // refused with StoreUnavailableError, which the server answers with 503 ('closed').
 import { createHash } from 'node:crypto';
 import { type CounterStore, MemoryCounterStore } from '../auth/limits.ts';
+import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import { StoreUnavailableError } from '../store/types.ts';
 import {
   type ConnectionOptions,
@@ -39,6 +40,17 @@ export interface RedisCounterStoreOptions extends ConnectionOptions {
   /** Most windows kept by the in-memory fallback. Default 100 000. */
   memoryMax?: number;
 }
+
+const OPTION_NAMES = optionNames<RedisCounterStoreOptions>({
+  client: true,
+  url: true,
+  prefix: true,
+  timeout: true,
+  onUnavailable: true,
+  onError: true,
+  onRecover: true,
+  memoryMax: true,
+});
 
 type Window = { count: number; resetAt: number };
 
@@ -100,6 +112,7 @@ export class RedisCounterStore implements CounterStore {
     if (options === null || typeof options !== 'object') {
       throw new TypeError('RedisCounterStore needs options: { url } or { client }');
     }
+    checkOptions('RedisCounterStore', options, OPTION_NAMES);
     const policy = options.onUnavailable ?? 'memory';
     if (policy !== 'memory' && policy !== 'closed') {
       throw new TypeError("onUnavailable must be 'memory' or 'closed'");

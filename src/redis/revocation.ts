@@ -3,6 +3,7 @@
 // `sid` claim, which is the refresh-token family), never by the token, and each one lives exactly
 // until the last access token of that session can expire: the list stays as small as the set of
 // sessions revoked within one access-token lifetime.
+import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import {
   type ConnectionOptions,
   checkMs,
@@ -150,11 +151,25 @@ export function checkSessions(
   };
 }
 
+const OPTION_NAMES = optionNames<RevocationListOptions>({
+  client: true,
+  url: true,
+  prefix: true,
+  timeout: true,
+  cacheMs: true,
+  cacheMax: true,
+  onUnavailable: true,
+  onError: true,
+  onRecover: true,
+  now: true,
+});
+
 /** A revocation list of sessions in Redis. */
 export function createRevocationList(options: RevocationListOptions): RevocationList {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('createRevocationList needs options: { url } or { client }');
   }
+  checkOptions('createRevocationList', options, OPTION_NAMES);
   const policy = options.onUnavailable ?? 'deny';
   if (policy !== 'deny' && policy !== 'allow') {
     throw new TypeError("onUnavailable must be 'deny' or 'allow'");

@@ -37,6 +37,7 @@ export const BROWSER_MODULES = [
   'jwt/lib/base64url',
   'jwt/lib/errors',
   'jwt/lib/jwk-members',
+  'jwt/lib/options',
   'web/app',
   'web/debugger',
   'web/dom',

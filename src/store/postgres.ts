@@ -25,6 +25,7 @@
 import { inspect } from 'node:util';
 import type { DatabaseError, PoolClient, PoolConfig, QueryResult } from 'pg';
 import pg from 'pg';
+import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import { CONSTRAINTS, MIGRATIONS } from './postgres-migrations.ts';
 import { rowMappers } from './rows.ts';
 import {
@@ -83,6 +84,24 @@ export interface PostgresStoreOptions {
    */
   onError?: (error: StoreUnavailableError) => void;
 }
+
+const OPTION_NAMES = optionNames<PostgresStoreOptions>({
+  connectionString: true,
+  schema: true,
+  statementTimeout: true,
+  pool: true,
+  onError: true,
+});
+const POOL_OPTION_NAMES = optionNames<PostgresPoolOptions>({
+  max: true,
+  min: true,
+  idleTimeoutMillis: true,
+  connectionTimeoutMillis: true,
+  maxLifetimeSeconds: true,
+  ssl: true,
+  keepAlive: true,
+  application_name: true,
+});
 
 export function openPostgresStore(options: PostgresStoreOptions): Store {
   return new PostgresStore(options);
@@ -333,6 +352,17 @@ export class PostgresStore implements Store {
   #closed = false;
 
   constructor(options: PostgresStoreOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError('PostgreSQL store: options are required: { connectionString }');
+    }
+    checkOptions('openPostgresStore', options, OPTION_NAMES);
+    if (options.pool !== undefined) {
+      if (options.pool === null || typeof options.pool !== 'object') {
+        throw new TypeError('pool must be an object of pg pool settings');
+      }
+      // A misspelt pool setting (`maxConnections`) would leave the default in place unnoticed.
+      checkOptions('openPostgresStore', options.pool, POOL_OPTION_NAMES, 'pool.');
+    }
     const { connectionString } = options;
     if (typeof connectionString !== 'string' || connectionString === '') {
       throw new TypeError('PostgreSQL store: connectionString is required');

@@ -12,6 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import { rowMappers } from './rows.ts';
 import { MIGRATIONS } from './sqlite-migrations.ts';
 import {
@@ -33,6 +34,8 @@ export interface SqliteStoreOptions {
   /** How long a writer waits for another connection's lock, in milliseconds. Default 5000. */
   busyTimeout?: number;
 }
+
+const OPTION_NAMES = optionNames<SqliteStoreOptions>({ path: true, busyTimeout: true });
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options);
@@ -153,6 +156,10 @@ export class SqliteStore implements Store {
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError('SQLite store: options are required: { path }');
+    }
+    checkOptions('openSqliteStore', options, OPTION_NAMES);
     const { path } = options;
     const busyTimeout = options.busyTimeout ?? 5000;
     if (!Number.isInteger(busyTimeout) || busyTimeout < 0) {

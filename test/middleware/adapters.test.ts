@@ -486,11 +486,23 @@ describe('options are checked when the middleware is made', () => {
         // A misspelt option would switch its check off without a word.
         [
           { key: SECRET, algorithms: ['HS256'], audiance: 'notes' },
-          /no option "audiance"; did you mean "audience"\?/,
+          /unknown option "audiance"; did you mean "audience"\?/,
         ],
         [
           { key: SECRET, algorithms: ['HS256'], jwksOptions: { cooldown: 0 } },
           /jwksOptions only applies with jwksUri/,
+        ],
+        [
+          {
+            jwksUri: 'https://auth.example/jwks',
+            algorithms: ['EdDSA'],
+            jwksOptions: { maxage: 1 },
+          },
+          /unknown option "maxage"; did you mean "maxAge"\?/,
+        ],
+        [
+          { key: SECRET, algorithms: ['HS256'], cache: { maxx: 10 } },
+          /unknown option "cache\.maxx"; did you mean "cache\.max"\?/,
         ],
         [{ jwksUri: 'https://auth.example/jwks', algorithms: ['HS256'] }, /never an HMAC secret/],
         [{ key: SECRET, algorithms: ['HS256'], requiredClaims: 'jti' }, /requiredClaims must be/],
@@ -507,7 +519,7 @@ describe('options are checked when the middleware is made', () => {
     // A misspelt requirement would guard nothing: refused, like an empty one.
     assert.throws(
       () => auth.require({ role: ['admin'] } as never),
-      /no option "role"; did you mean "roles"\?/,
+      /unknown option "role"; did you mean "roles"\?/,
     );
     assert.throws(() => auth.require({}), /names roles or scopes/);
     // Scopes are sent in the challenge: they must be RFC 6749 scope-tokens.

@@ -60,5 +60,9 @@ describeRedis('connectRedis: outages in the logs', () => {
       () => connectRedis('redis://127.0.0.1:1', { errorInterval: -1 }),
       /errorInterval must be 0 or more milliseconds/,
     );
+    assert.throws(
+      () => connectRedis('redis://127.0.0.1:1', { onRestore: () => {} } as never),
+      /^TypeError: connectRedis: unknown option "onRestore"; did you mean "onRestored"\?$/,
+    );
   });
 });

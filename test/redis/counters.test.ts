@@ -222,6 +222,11 @@ describeRedis('RedisCounterStore', ({ prefix, admin }) => {
         }),
       TypeError,
     );
+    // From plain JavaScript a misspelt option would silently keep its default.
+    assert.throws(
+      () => new RedisCounterStore({ client, onUnavailble: 'closed' } as never),
+      /^TypeError: RedisCounterStore: unknown option "onUnavailble"; did you mean "onUnavailable"\?$/,
+    );
   });
 
   test('two auth servers sharing Redis lock an account out on both', async () => {

@@ -250,6 +250,11 @@ describeRedis('revocation list', ({ prefix, admin }) => {
     assert.throws(() => createRevocationList({}), TypeError);
     assert.throws(() => createRevocationList({ url: 'localhost:6379' }), TypeError);
     assert.throws(() => createRevocationList({ url: REDIS_URL, cacheMs: -1 }), TypeError);
+    // From plain JavaScript a misspelt option would silently keep its default.
+    assert.throws(
+      () => createRevocationList({ url: REDIS_URL, onUnavailabel: 'allow' } as never),
+      /^TypeError: createRevocationList: unknown option "onUnavailabel"; did you mean "onUnavailable"\?$/,
+    );
     assert.throws(
       () => createRevocationList({ url: REDIS_URL, onUnavailable: 'open' as 'allow' }),
       TypeError,

@@ -117,6 +117,20 @@ describe('PostgresStore without a database', () => {
       () => openPostgresStore({ connectionString: DATABASE_URL, statementTimeout: -1 }),
       TypeError,
     );
+    // From plain JavaScript a misspelt option, or pool setting, would silently keep its default.
+    assert.throws(
+      () => openPostgresStore({ connectionString: DATABASE_URL, statementTimout: 5 } as never),
+      /^TypeError: openPostgresStore: unknown option "statementTimout"; did you mean "statementTimeout"\?$/,
+    );
+    assert.throws(
+      () => openPostgresStore({ connectionString: DATABASE_URL, pool: { mx: 2 } } as never),
+      /^TypeError: openPostgresStore: unknown option "pool\.mx"; did you mean "pool\.max"\?$/,
+    );
+    // The pool settings are spread into pg's: nothing else (a host, a password) gets through.
+    assert.throws(
+      () => openPostgresStore({ connectionString: DATABASE_URL, pool: { host: 'x' } } as never),
+      /unknown option "pool\.host"/,
+    );
   });
 });
 

@@ -118,6 +118,13 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  test('a misspelt option is a TypeError, not a default kept silently', () => {
+    assert.throws(
+      () => openSqliteStore({ path: ':memory:', busyTimout: 100 } as never),
+      /^TypeError: openSqliteStore: unknown option "busyTimout"; did you mean "busyTimeout"\?$/,
+    );
+  });
+
   test('works in memory', async () => {
     const store = await openMigrated(':memory:');
     const { userId } = await seed(store);

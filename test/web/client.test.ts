@@ -136,6 +136,13 @@ describe('laissez/client, refresh token in memory (server without cookies)', () 
     await server.close();
   });
 
+  test('a misspelt option is a TypeError: the token would otherwise go to fewer origins', () => {
+    assert.throws(
+      () => createClient({ baseUrl: server.url, tokenOrigin: [server.url] } as never),
+      /^TypeError: createClient: unknown option "tokenOrigin"; did you mean "tokenOrigins"\?$/,
+    );
+  });
+
   test('register, log in, /auth/me with the token; the refresh token stays private', async () => {
     const auth = client();
     const user = await auth.register({

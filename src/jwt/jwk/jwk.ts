@@ -8,6 +8,7 @@ import {
 import { ALGORITHM_INFO, isAlgorithm } from '../lib/algorithms.ts';
 import { JwtError } from '../lib/errors.ts';
 import { jwkToKeyObject, prepareKey } from '../lib/keys.ts';
+import { checkOptions, optionNames } from '../lib/options.ts';
 import type { Algorithm, Jwk, Jwks, KeyInput } from '../types.ts';
 
 /**
@@ -29,6 +30,13 @@ export interface ExportJwkOptions {
   private?: boolean;
 }
 
+const EXPORT_OPTION_NAMES = optionNames<ExportJwkOptions>({
+  kid: true,
+  alg: true,
+  use: true,
+  private: true,
+});
+
 function asKeyObject(key: KeyInput): KeyObject {
   if (typeof key === 'object' && key !== null && 'kty' in key) return importJwk(key as Jwk);
   if (typeof key === 'string' || key instanceof Uint8Array) {
@@ -48,6 +56,10 @@ function asKeyObject(key: KeyInput): KeyObject {
  * @example const publicJwk = exportJwk(privateKey, { kid: 'k1', alg: 'ES256', use: 'sig' });
  */
 export function exportJwk(key: KeyInput, options: ExportJwkOptions = {}): Jwk {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('options must be an object: { kid, alg, use, private }');
+  }
+  checkOptions('exportJwk', options, EXPORT_OPTION_NAMES);
   const object = asKeyObject(key);
   let material: KeyObject;
   if (object.type === 'secret') {
@@ -104,6 +116,8 @@ export interface JwksEntry {
   alg?: Algorithm;
 }
 
+const ENTRY_NAMES = optionNames<JwksEntry>({ key: true, kid: true, alg: true });
+
 /**
  * Builds a JWKS document (RFC 7517 §5) of public keys: private halves are reduced to public,
  * HMAC secrets are refused, `kid` defaults to the RFC 7638 thumbprint, `use` is "sig".
@@ -115,6 +129,8 @@ export function createJwks(keys: Array<KeyInput | JwksEntry>): Jwks {
     keys: keys.map((entry) => {
       const isEntry =
         entry !== null && typeof entry === 'object' && 'key' in entry && !('kty' in entry);
+      // An entry with a misspelt name (`algorithm` for `alg`) would be published without it.
+      if (isEntry) checkOptions('createJwks', entry, ENTRY_NAMES);
       const input = isEntry ? (entry as JwksEntry).key : (entry as KeyInput);
       const jwkIn =
         !isEntry && typeof input === 'object' && input !== null && 'kty' in input
@@ -131,6 +147,16 @@ export function createJwks(keys: Array<KeyInput | JwksEntry>): Jwks {
   };
 }
 
+/** The options of `generateKey`. */
+export interface GenerateKeyOptions {
+  /** The key's kid. Default: the RFC 7638 thumbprint of the public key (a random id for secrets). */
+  kid?: string;
+  /** RSA modulus length in bits, at least 2048. Default 2048. */
+  modulusLength?: number;
+}
+
+const GENERATE_OPTION_NAMES = optionNames<GenerateKeyOptions>({ kid: true, modulusLength: true });
+
 /**
  * Generates a key for an algorithm, as JWKs: a random secret of the hash size for HS*, otherwise
  * a key pair (RSA 2048, the algorithm's curve, Ed25519 or Ed448). `kid` defaults to the public
@@ -138,8 +164,12 @@ export function createJwks(keys: Array<KeyInput | JwksEntry>): Jwks {
  */
 export function generateKey(
   alg: Algorithm,
-  options: { kid?: string; modulusLength?: number } = {},
+  options: GenerateKeyOptions = {},
 ): { privateJwk: Jwk; publicJwk: Jwk | undefined } {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('options must be an object: { kid, modulusLength }');
+  }
+  checkOptions('generateKey', options, GENERATE_OPTION_NAMES);
   if (!isAlgorithm(alg))
     throw new TypeError(`alg must be one of ${Object.keys(ALGORITHM_INFO).join(', ')}`);
   const info = ALGORITHM_INFO[alg];

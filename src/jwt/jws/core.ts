@@ -2,12 +2,14 @@
 // input away from anything costly: size cap → structure → header (alg allow-list, crit) → key →
 // signature. Nothing of the payload is read here; callers read it only after the signature passed.
 import type { KeyObject } from 'node:crypto';
+import { staticKeySet } from '../jwks/select.ts';
 import { ALGORITHM_INFO, checkAlgorithmList, isAlgorithm } from '../lib/algorithms.ts';
 import { decodeStrict, isCanonicalRange } from '../lib/base64url.ts';
 import { type CheckFn, checkerFor } from '../lib/crypto.ts';
 import { JwtError } from '../lib/errors.ts';
 import { deepFreeze } from '../lib/freeze.ts';
-import { assertKeyFits, type PreparedKey, prepareKey } from '../lib/keys.ts';
+import { assertKeyFits, prepareKey } from '../lib/keys.ts';
+import { plainText } from '../lib/text.ts';
 import type {
   Algorithm,
   Jwk,
@@ -74,11 +76,6 @@ function isJwks(value: unknown): value is { keys: Jwk[] } {
   );
 }
 
-interface SetMember {
-  readonly kid: string | undefined;
-  readonly checks: Map<Algorithm, CheckFn>;
-}
-
 export function createCore(options: CoreOptions): Core {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('options are required: { key, algorithms }');
@@ -105,34 +102,12 @@ export function createCore(options: CoreOptions): Core {
   }
 
   let staticChecks: Map<Algorithm, CheckFn> | undefined;
-  let members: SetMember[] | undefined;
+  let fromSet: ((header: JwtHeader) => CheckFn) | undefined;
   let resolver: KeyResolver | undefined;
   if (typeof key === 'function') {
     resolver = key;
   } else if (isJwks(key)) {
-    members = [];
-    for (const jwk of key.keys) {
-      let prepared: PreparedKey;
-      try {
-        prepared = prepareKey(jwk, 'verify');
-      } catch {
-        continue; // keys for other uses or types (X25519, "enc") may share a JWKS; skip them
-      }
-      const checks = new Map<Algorithm, CheckFn>();
-      for (const alg of algorithms) {
-        try {
-          assertKeyFits(prepared, alg, allowWeak);
-          checks.set(alg, checkerFor(ALGORITHM_INFO[alg], prepared.key));
-        } catch {}
-      }
-      if (checks.size > 0) members.push({ kid: prepared.kid, checks });
-    }
-    if (members.length === 0) {
-      throw new JwtError(
-        'ERR_KEY_NOT_FOUND',
-        `the key set has no key usable with ${algorithms.join(', ')}`,
-      );
-    }
+    fromSet = staticKeySet(key.keys, algorithms, allowWeak);
   } else {
     const prepared = prepareKey(key as KeyInput, 'verify');
     staticChecks = new Map();
@@ -141,26 +116,6 @@ export function createCore(options: CoreOptions): Core {
       staticChecks.set(alg, checkerFor(ALGORITHM_INFO[alg], prepared.key));
     }
   }
-
-  const fromSet = (header: JwtHeader): CheckFn => {
-    const { alg, kid } = header;
-    const candidates: CheckFn[] = [];
-    for (const member of members!) {
-      if (kid !== undefined && member.kid !== kid) continue;
-      const check = member.checks.get(alg);
-      if (check) candidates.push(check);
-    }
-    if (candidates.length === 0) {
-      throw new JwtError(
-        'ERR_KEY_NOT_FOUND',
-        kid === undefined
-          ? `no key in the set verifies ${alg}`
-          : `no key in the set has ${shownKid(kid)} for ${alg}`,
-      );
-    }
-    if (candidates.length === 1) return candidates[0]!;
-    return (token, dot) => candidates.some((check) => check(token, dot));
-  };
 
   const headers = new Map<string, HeaderEntry>();
 
@@ -219,7 +174,7 @@ export function createCore(options: CoreOptions): Core {
           header,
           check: staticChecks
             ? staticChecks.get(header.alg)
-            : members
+            : fromSet
               ? fromSet(header)
               : undefined,
         };
@@ -234,11 +189,6 @@ export function createCore(options: CoreOptions): Core {
       ? createResolverChecks(resolver, allowWeak)
       : () => Promise.reject(new Error('no resolver')),
   };
-}
-
-/** The token's kid for a message: shown only when short and plain, so no token content leaks. */
-function shownKid(kid: string): string {
-  return /^[A-Za-z0-9._:-]{1,40}$/.test(kid) ? `kid "${kid}"` : "the token's kid";
 }
 
 function parseHeader(segment: string, allowed: Set<string>, understood: Set<string>): JwtHeader {
@@ -307,7 +257,7 @@ function parseHeader(segment: string, allowed: Set<string>, understood: Set<stri
 
 // Token text is attacker-chosen: it reaches a message only when short and plain.
 function safeName(name: string): string {
-  return /^[\w-]{1,32}$/.test(name) ? name : '(unprintable)';
+  return plainText(name, 32) ?? '(unprintable)';
 }
 
 function createResolverChecks(resolver: KeyResolver, allowWeak: boolean) {

@@ -2,6 +2,7 @@ import { ALGORITHM_INFO, isAlgorithm } from '../lib/algorithms.ts';
 import { encode } from '../lib/base64url.ts';
 import { type SignFn, signerFor } from '../lib/crypto.ts';
 import { assertKeyFits, type PreparedKey, prepareKey } from '../lib/keys.ts';
+import { checkOptions, optionNames } from '../lib/options.ts';
 import type { Algorithm, KeyInput } from '../types.ts';
 
 export interface CompactSignOptions {
@@ -13,6 +14,12 @@ export interface CompactSignOptions {
 }
 
 const RESERVED = new Set(['alg', 'crit', 'b64']);
+const OPTION_NAMES = optionNames<CompactSignOptions>({
+  key: true,
+  algorithm: true,
+  header: true,
+  allowWeakKey: true,
+});
 
 /** Validates the algorithm and key for signing; shared by `signCompact` and `createSigner`. */
 export function prepareSigning(
@@ -61,6 +68,10 @@ export function signCompact(payload: string | Uint8Array, options: CompactSignOp
   if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
     throw new TypeError('payload must be a string or bytes');
   }
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('options are required: { key, algorithm }');
+  }
+  checkOptions('signCompact', options, OPTION_NAMES);
   const { alg, sign } = prepareSigning(options.key, options.algorithm, options.allowWeakKey);
   const header = { alg, ...checkExtraHeader(options.header) };
   const input = `${encode(JSON.stringify(header))}.${encode(payload)}`;

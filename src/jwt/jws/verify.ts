@@ -1,3 +1,4 @@
+import { checkOptions, optionNames } from '../lib/options.ts';
 import type { JwtHeader, KeyResolver, VerifierOptions } from '../types.ts';
 import { assertSignature, createCore } from './core.ts';
 
@@ -11,6 +12,14 @@ export type CompactVerifierOptions = Pick<
   VerifierOptions,
   'key' | 'algorithms' | 'crit' | 'maxTokenLength' | 'allowWeakKey'
 >;
+
+const OPTION_NAMES = optionNames<CompactVerifierOptions>({
+  key: true,
+  algorithms: true,
+  crit: true,
+  maxTokenLength: true,
+  allowWeakKey: true,
+});
 
 /**
  * Prepares a verifier of compact JWS with any payload (RFC 7515 §7.1). For JWTs use
@@ -28,6 +37,9 @@ export function createCompactVerifier(
 export function createCompactVerifier(
   options: CompactVerifierOptions,
 ): ((token: string) => VerifiedJws) | ((token: string) => Promise<VerifiedJws>) {
+  if (options !== null && typeof options === 'object') {
+    checkOptions('createCompactVerifier', options, OPTION_NAMES);
+  }
   const core = createCore(options);
   if (core.resolver) {
     return async (token: string) => {

@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_TOKEN_LENGTH } from '../jws/core.ts';
 import { decodeStrict, isCanonical } from '../lib/base64url.ts';
 import { JwtError } from '../lib/errors.ts';
+import { checkOptions } from '../lib/options.ts';
 import { parsePayload } from './verify.ts';
 
 /** What `decodeUnverified` returns: anyone could have written it. */
@@ -8,6 +9,8 @@ export interface UnverifiedJwt {
   header: Record<string, unknown>;
   payload: Record<string, unknown>;
 }
+
+const OPTION_NAMES = ['maxTokenLength'] as const;
 
 /**
  * Reads a JWT's header and payload WITHOUT checking its signature or claims: for display and
@@ -19,6 +22,10 @@ export function decodeUnverified(
   token: string,
   options: { maxTokenLength?: number } = {},
 ): UnverifiedJwt {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('options must be an object: { maxTokenLength }');
+  }
+  checkOptions('decodeUnverified', options, OPTION_NAMES);
   const max = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
   if (typeof token !== 'string')
     throw new JwtError('ERR_JWT_MALFORMED', 'the token must be a string');

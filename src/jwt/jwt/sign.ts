@@ -2,10 +2,28 @@ import { randomBytes } from 'node:crypto';
 import { checkExtraHeader, prepareSigning } from '../jws/sign.ts';
 import { encode } from '../lib/base64url.ts';
 import { parseDuration } from '../lib/duration.ts';
+import { checkOptions, optionNames } from '../lib/options.ts';
 import type { Signer, SignerOptions } from '../types.ts';
 
 const RESERVED_HEADER = new Set(['alg', 'kid', 'typ', 'crit', 'b64']);
 const MAX_NUMERIC_DATE = 8.64e12;
+const OPTION_NAMES = optionNames<SignerOptions>({
+  key: true,
+  algorithm: true,
+  kid: true,
+  typ: true,
+  header: true,
+  expiresIn: true,
+  notBefore: true,
+  issuer: true,
+  audience: true,
+  subject: true,
+  jti: true,
+  noTimestamp: true,
+  requireExp: true,
+  allowWeakKey: true,
+  now: true,
+});
 
 function optionalString(value: unknown, name: string): string | undefined {
   if (value !== undefined && (typeof value !== 'string' || value === '')) {
@@ -26,6 +44,7 @@ export function createSigner(options: SignerOptions): Signer {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('options are required: { key, algorithm }');
   }
+  checkOptions('createSigner', options, OPTION_NAMES);
   const { alg, sign } = prepareSigning(options.key, options.algorithm, options.allowWeakKey);
   const kid = optionalString(options.kid, 'kid');
   const typ = options.typ === null ? undefined : (optionalString(options.typ, 'typ') ?? 'JWT');

@@ -3,6 +3,7 @@ import { ExpiringLru } from '../lib/cache.ts';
 import type { CheckFn } from '../lib/crypto.ts';
 import { JwtError } from '../lib/errors.ts';
 import { deepFreeze } from '../lib/freeze.ts';
+import { checkOptions, optionNames } from '../lib/options.ts';
 import type {
   AsyncVerifier,
   JwtHeader,
@@ -15,6 +16,24 @@ import type {
 import { checkClaims, claimRules } from './claims.ts';
 
 const DEFAULT_CACHE_SIZE = 1000;
+const OPTION_NAMES = optionNames<VerifierOptions>({
+  key: true,
+  algorithms: true,
+  issuer: true,
+  audience: true,
+  subject: true,
+  typ: true,
+  requiredClaims: true,
+  requireExp: true,
+  maxAge: true,
+  clockTolerance: true,
+  now: true,
+  maxTokenLength: true,
+  crit: true,
+  allowWeakKey: true,
+  cache: true,
+});
+const CACHE_OPTION_NAMES = optionNames<{ max?: number }>({ max: true });
 let scratch = Buffer.allocUnsafe(12 * 1024);
 
 /** Parses the payload of an authentic token: it must be a JSON object (RFC 7519 §7.2 step 10). */
@@ -39,6 +58,10 @@ export function parsePayload(token: string, parts: Parts): JwtPayload {
 function cacheSize(cache: VerifierOptions['cache']): number {
   if (cache === undefined || cache === false) return 0;
   if (cache === true) return DEFAULT_CACHE_SIZE;
+  if (cache === null || typeof cache !== 'object') {
+    throw new TypeError('cache must be true, false or { max }');
+  }
+  checkOptions('createVerifier', cache, CACHE_OPTION_NAMES, 'cache.');
   const max = cache.max ?? DEFAULT_CACHE_SIZE;
   if (!Number.isInteger(max) || max < 1)
     throw new TypeError('cache.max must be a positive integer');
@@ -61,6 +84,9 @@ export function createVerifier<P = JwtPayload>(options: VerifierOptions): SyncVe
 export function createVerifier<P = JwtPayload>(
   options: VerifierOptions,
 ): SyncVerifier<P> | AsyncVerifier<P> {
+  if (options !== null && typeof options === 'object') {
+    checkOptions('createVerifier', options, OPTION_NAMES);
+  }
   const core = createCore(options);
   const rules = claimRules(options);
   const size = cacheSize(options.cache);

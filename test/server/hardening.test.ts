@@ -2,15 +2,17 @@
 // TLS with HSTS, logs without secrets, and password rehashing when the parameters change.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from '../../src/server/index.ts';
-import { serve } from '../helpers/processes.ts';
+import { cleanEnv, serve, startService } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
+import { callFrom } from '../helpers/wire.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -300,6 +302,83 @@ describe('behind a proxy', () => {
       assert.deepEqual(new Set(statuses.slice(0, 30)), new Set([401]), statuses.join());
       assert.equal(statuses.at(-1), 429, statuses.join());
     } finally {
+      await server.close();
+    }
+  });
+
+  /** A proxy process in front of `target` that appends the address it saw to X-Forwarded-For. */
+  const proxyTo = (target: string) =>
+    startService(
+      fileURLToPath(new URL('../fixtures/forwarding-proxy.ts', import.meta.url)),
+      [target],
+      {
+        name: 'proxy',
+        env: cleanEnv(),
+      },
+    );
+
+  /**
+   * Clients at 127.0.0.2 and 127.0.0.3 log in through a real appending proxy. The first spends
+   * its per-address allowance (`perIp`); the second must still get its own; and the first cannot
+   * escape its bucket by writing its own X-Forwarded-For, through the proxy or around it.
+   */
+  async function bucketsPerClient(server: string, proxy: string, perIp: number) {
+    const login = (from: string, base: string, i: number, forged?: string) =>
+      callFrom(from, base, 'POST', '/auth/login', {
+        // A new account each time: the per-account lock-out never applies, only the per-IP limit.
+        body: { username: `nobody${from.replaceAll('.', '')}x${i}`, password: 'not a password' },
+        ...(forged ? { headers: { 'x-forwarded-for': forged } } : {}),
+      });
+    const first: number[] = [];
+    for (let i = 0; i <= perIp; i++) first.push((await login('127.0.0.2', proxy, i)).status);
+    assert.deepEqual(new Set(first.slice(0, perIp)), new Set([401]), first.join());
+    assert.equal(first.at(-1), 429, `the first client's allowance is spent: ${first.join()}`);
+    // Another client behind the same proxy has its own bucket.
+    const other = await login('127.0.0.3', proxy, 0);
+    assert.equal(other.status, 401, 'another client behind the proxy is not limited');
+    // A forged entry, through the proxy: the proxy appends the real address after it.
+    const forged = await login('127.0.0.2', proxy, 100, '127.0.0.77');
+    assert.equal(forged.status, 429, 'a forged X-Forwarded-For through the proxy is not believed');
+    return { login, server };
+  }
+
+  test('--trust-proxy 1 (the CLI) behind one appending proxy: a bucket per client, forgeries refused', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'laissez-proxy-'));
+    const server = await serve(['--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {
+      LAISSEZ_TRUST_PROXY: '1',
+    });
+    const proxy = await proxyTo(server.url);
+    try {
+      // The default allowance: 30 log-ins a minute per client address.
+      await bucketsPerClient(server.url, proxy.url, 30);
+    } finally {
+      await proxy.stop();
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('--trust-proxy 127.0.0.1/32 (a CIDR list): a bucket per client, and a direct client cannot choose its address', async () => {
+    const server = await start({
+      trustProxy: ['127.0.0.1/32', '10.0.0.0/8'],
+      passwordParams: FAST_ARGON2,
+      rateLimits: {
+        loginPerIp: { max: 3, window: 60 },
+        loginFailuresPerAccount: { max: 10, window: 60 },
+        registerPerIp: { max: 10, window: 60 },
+      },
+    });
+    const proxy = await proxyTo(server.url);
+    try {
+      const { login } = await bucketsPerClient(server.url, proxy.url, 3);
+      // Straight to the server from an untrusted address: its X-Forwarded-For is ignored, so the
+      // spent client is still itself, and a fresh one is not counted as the spent one.
+      const around = await login('127.0.0.2', server.url, 200, '127.0.0.99');
+      assert.equal(around.status, 429, 'a direct client cannot pick a fresh address');
+      const framed = await login('127.0.0.4', server.url, 0, '127.0.0.2');
+      assert.equal(framed.status, 401, "a direct client cannot spend another client's allowance");
+    } finally {
+      await proxy.stop();
       await server.close();
     }
   });

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from '../../src/server/index.ts';
 import { cleanEnv, serve, startService } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
-import { callFrom } from '../helpers/wire.ts';
+import { callFrom, open, parseRaw, readAll } from '../helpers/wire.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -393,6 +393,121 @@ describe('behind a proxy', () => {
     assert.equal(loadConfig({ 'trust-proxy': 'on' }, {}).options.trustProxy, true);
     assert.throws(() => loadConfig({ 'trust-proxy': 'lb.example' }, {}), /trust-proxy/);
     assert.throws(() => loadConfig({ 'trust-proxy': '10.0.0.0/99' }, {}), /trust-proxy/);
+  });
+});
+
+describe('slow and crowded clients', () => {
+  test('a body sent a byte at a time is cut at --request-timeout with 408, and /healthz stays up', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'laissez-slow-'));
+    const server = await serve(['--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {
+      LAISSEZ_HEADERS_TIMEOUT: '1s',
+      LAISSEZ_REQUEST_TIMEOUT: '1s',
+    });
+    try {
+      const socket = await open(server.url);
+      const answer = readAll(socket);
+      const length = 200;
+      socket.write(
+        `POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`,
+      );
+      // One byte every 50 ms: 10 s for the whole body, far past the 1 s allowed.
+      let sent = 0;
+      const drip = setInterval(() => {
+        if (socket.destroyed || socket.writableEnded || sent === length) return;
+        socket.write(' ');
+        sent++;
+      }, 50);
+      const text = await answer;
+      clearInterval(drip);
+      const reply = parseRaw(text);
+      assert.ok(
+        sent < length,
+        `the connection was cut before the body was complete (${sent} bytes)`,
+      );
+      assert.equal(reply.status, 408, text);
+      assert.equal(JSON.parse(reply.body).error, 'request_timeout');
+      assert.equal((await call(server.url, 'GET', '/healthz')).status, 200);
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('headers sent a byte at a time are cut at the headers timeout with 408', async () => {
+    const server = await start({ headersTimeout: 300, requestTimeout: 600 });
+    try {
+      const socket = await open(server.url);
+      const answer = readAll(socket);
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+      let sent = 0;
+      const drip = setInterval(() => {
+        if (!socket.destroyed && !socket.writableEnded && sent++ < 400) socket.write('a');
+      }, 25);
+      const reply = parseRaw(await answer);
+      clearInterval(drip);
+      assert.ok(sent < 400, 'the connection was cut before the headers were complete');
+      assert.equal(reply.status, 408, reply.head);
+      assert.deepEqual(Object.keys(JSON.parse(reply.body)), ['error', 'error_description']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('over --max-connections-per-ip, a new connection is answered 429 and closed; other addresses are served', async () => {
+    const server = await start({ maxConnectionsPerIp: 3 });
+    const held = await Promise.all([1, 2, 3].map(() => open(server.url, '127.0.0.2')));
+    try {
+      const extra = await open(server.url, '127.0.0.2');
+      const answer = readAll(extra);
+      extra.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      const reply = parseRaw(await answer);
+      assert.equal(reply.status, 429, reply.head);
+      assert.deepEqual(JSON.parse(reply.body).error, 'too_many_connections');
+      // Another client address is not affected by the first one's connections.
+      assert.equal((await callFrom('127.0.0.3', server.url, 'GET', '/healthz')).status, 200);
+      // A held connection is served as usual (the cap refuses new ones, not the ones it let in).
+      const first = held[0]!;
+      const served = readAll(first);
+      first.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.equal(parseRaw(await served).status, 200);
+      // Once that one is closed, the address may open another.
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (await callFrom('127.0.0.2', server.url, 'GET', '/healthz')).status;
+      }
+      assert.equal(status, 200);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await server.close();
+    }
+  });
+
+  test('bad timeout and cap settings stop the server at start', async () => {
+    const { loadConfig } = await import('../../src/server/config.ts');
+    const options = loadConfig(
+      {
+        'headers-timeout': '5s',
+        'request-timeout': '1m',
+        'idle-timeout': '2s',
+        'max-connections-per-ip': '0',
+      },
+      {},
+    ).options;
+    assert.equal(options.headersTimeout, 5000);
+    assert.equal(options.requestTimeout, 60_000);
+    assert.equal(options.keepAliveTimeout, 2000);
+    assert.equal(options.maxConnectionsPerIp, 0);
+    assert.throws(
+      () => loadConfig({ 'headers-timeout': '1m', 'request-timeout': '30s' }, {}),
+      /headers-timeout/,
+    );
+    assert.throws(() => loadConfig({ 'request-timeout': '0' }, {}), /request-timeout/);
+    assert.throws(
+      () => loadConfig({ 'max-connections-per-ip': '-1' }, {}),
+      /max-connections-per-ip/,
+    );
+    await assert.rejects(start({ headersTimeout: 5000, requestTimeout: 1000 }), /headersTimeout/);
+    await assert.rejects(start({ maxConnectionsPerIp: 1.5 }), /maxConnectionsPerIp/);
   });
 });
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from '../../src/server/index.ts';
 import { cleanEnv, serve, startService } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
-import { callFrom, open, parseRaw, readAll } from '../helpers/wire.ts';
+import { callFrom, exchange, open, parseRaw, readAll } from '../helpers/wire.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -214,10 +214,33 @@ describe('logs', () => {
         body: { refresh_token: refresh },
       });
       assert.equal(refreshed.status, 200);
+      // Every other way a token can travel: the query (RFC 6750 §2.3) on a route, on a 404, bare,
+      // and inside requests the parser refuses before any route (their raw bytes are not logged).
+      await call(url, 'GET', `/auth/me?access_token=${access}`);
+      await call(url, 'GET', `/auth/nowhere?access_token=${access}&refresh_token=${refresh}`);
+      await call(url, 'GET', `/auth/me?${access}`);
+      await call(url, 'POST', `/auth/login?password=${encodeURIComponent(password)}`, {
+        body: { email: user.email, password },
+      });
+      await call(url, 'POST', `/auth/refresh?refresh_token=${refresh}`, { body: 'not json' });
+      await exchange(url, `GET /auth/%zz?access_token=${access} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await exchange(
+        url,
+        `GET /auth/me?code=${refresh} HTTP/1.1\r\nAuthorization: Bearer ${access}\r\nBroken header\r\n\r\n`,
+      );
+      await exchange(
+        url,
+        `GET /auth/me?token=${refresh} HTTP/1.1\r\nAuthorization: Bearer ${access}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      );
       assert.equal(await server.stop(), 0);
       const output = server.stdout() + server.stderr();
 
       assert.match(output, /"url":"\/auth\/login"/, 'requests are logged');
+      assert.match(
+        output,
+        /"url":"\/auth\/me\?access_token=\[redacted\]"/,
+        'the query is redacted',
+      );
       const db = new DatabaseSync(join(dataDir, 'laissez.db'), { readOnly: true });
       const { password_hash: hash } = db
         .prepare('SELECT password_hash FROM users WHERE username = ?')

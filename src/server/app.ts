@@ -19,6 +19,18 @@ import { createRevocationList } from '../redis/revocation.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { type Store, StoreUnavailableError } from '../store/types.ts';
+import {
+  answerClientError,
+  capConnectionsPerAddress,
+  checkingInterval,
+  clientErrorOf,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  proxyTrust,
+  rawErrorAnswer,
+  redactUrl,
+  type TrustProxy,
+  timeoutsOf,
+} from './connections.ts';
 import { ERROR_CATALOGUE, type ErrorCode, errorSchema, HttpError } from './errors.ts';
 import { authRoutes } from './routes.ts';
 
@@ -49,8 +61,23 @@ export interface AuthServerOptions {
   allowedOrigins?: string[];
   /** TLS: PEM certificate and key. Adds HSTS. */
   https?: { cert: string | Buffer; key: string | Buffer };
-  /** Trust X-Forwarded-* from a proxy in front (for client IPs and protocol). Default false. */
-  trustProxy?: boolean | number | string | string[];
+  /**
+   * Trust X-Forwarded-* from proxies in front (for client IPs and protocol): a hop count (the
+   * nearest n peers are proxies), the proxies' addresses/CIDRs, or true (believe the whole
+   * header). Default false.
+   */
+  trustProxy?: TrustProxy;
+  /** Ms within which the request line and headers must arrive. Default 10 s. */
+  headersTimeout?: number;
+  /** Ms within which the whole request, body included, must arrive. Default 30 s. */
+  requestTimeout?: number;
+  /** Ms an idle keep-alive connection stays open. Default 5 s. */
+  keepAliveTimeout?: number;
+  /**
+   * Open connections one client address may hold (0: no cap); trusted proxies are not counted.
+   * Default 128.
+   */
+  maxConnectionsPerIp?: number;
   /** Fastify/pino logger options, or false. Default: info level, tokens redacted. */
   logger?: boolean | { level?: string };
   /** Largest request body in bytes. Default 16 KiB. */
@@ -107,6 +134,23 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
       'keyPublishDelay (s) must be longer than keyReloadInterval (ms), or 0: every instance must have published a new key before it signs',
     );
   }
+  const trust = proxyTrust(options.trustProxy);
+  const timeouts = timeoutsOf({
+    ...(options.headersTimeout !== undefined ? { headersTimeout: options.headersTimeout } : {}),
+    ...(options.requestTimeout !== undefined ? { requestTimeout: options.requestTimeout } : {}),
+    ...(options.keepAliveTimeout !== undefined
+      ? { keepAliveTimeout: options.keepAliveTimeout }
+      : {}),
+  });
+  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
+  if (!Number.isInteger(maxConnectionsPerIp) || maxConnectionsPerIp < 0) {
+    throw new TypeError('maxConnectionsPerIp must be a whole number (0: no cap)');
+  }
+  // Node's own server options: the header timeout, and how often both timeouts are checked.
+  const nodeHttp = {
+    headersTimeout: timeouts.headersTimeout,
+    connectionsCheckingInterval: checkingInterval(timeouts),
+  };
   const app = Fastify({
     logger:
       options.logger === false
@@ -114,15 +158,42 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
         : {
             level: (typeof options.logger === 'object' && options.logger.level) || 'info',
             redact: { paths: REDACT, censor: '[redacted]' },
+            serializers: {
+              // Fastify's request fields, with the query's values out of the URL.
+              req: (request: FastifyRequest) => ({
+                method: request.method,
+                url: redactUrl(request.url),
+                host: request.host,
+                remoteAddress: request.ip,
+                remotePort: request.socket?.remotePort,
+              }),
+            },
           },
     bodyLimit: options.bodyLimit ?? 16 * 1024,
-    // Fastify takes a boolean, a hop count, or addresses (a string or a list).
-    trustProxy: (options.trustProxy ?? false) as boolean,
-    ...(options.https ? { https: options.https } : {}),
+    trustProxy: trust,
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    ...(options.https ? { https: { ...options.https, ...nodeHttp } } : { http: nodeHttp }),
+    // Errors Node's parser raises before any route (timeouts, 431, malformed requests) get the
+    // API's error body too; nothing of the raw request (its `rawPacket`) is logged.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const [code, description] = clientErrorOf(error, timeouts);
+      app.log.debug({ code: error.code, remoteAddress: socket.remoteAddress }, 'client error');
+      answerClientError(socket, rawErrorAnswer(code, description));
+    },
+    // A path Fastify cannot decode (`/%zz`): an invalid request in the API's shape.
+    frameworkErrors: (_error, request, reply) =>
+      sendError(request, reply, new HttpError('invalid_request', 'the URL is not valid')),
     // Wrong types are errors, not coerced; unknown fields are refused, not silently dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+  capConnectionsPerAddress(app.server, maxConnectionsPerIp, (address) =>
+    trust ? trust(address, 0) : false,
+  );
+  // Fastify parses text/plain bodies into strings by default; every body here is JSON (415).
+  app.removeContentTypeParser('text/plain');
 
   const store =
     options.store ??

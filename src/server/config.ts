@@ -76,6 +76,30 @@ export const SETTINGS = [
     'X-Forwarded-* from proxies in front: a hop count (1), their addresses/CIDRs, or on (any)',
   ],
   ['log-level', 'LAISSEZ_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
+  [
+    'headers-timeout',
+    'LAISSEZ_HEADERS_TIMEOUT',
+    '10s',
+    'a request line and headers slower than this get 408 and the connection is closed',
+  ],
+  [
+    'request-timeout',
+    'LAISSEZ_REQUEST_TIMEOUT',
+    '30s',
+    'a whole request (body included) slower than this gets 408 and the connection is closed',
+  ],
+  [
+    'idle-timeout',
+    'LAISSEZ_IDLE_TIMEOUT',
+    '5s',
+    'an idle keep-alive connection is closed after this',
+  ],
+  [
+    'max-connections-per-ip',
+    'LAISSEZ_MAX_CONNECTIONS_PER_IP',
+    '128',
+    'open connections one client address may hold (0: no cap; trusted proxies are not counted)',
+  ],
 ] as const;
 
 /** Reads one TLS file, naming the flag and the file when it cannot. */
@@ -270,6 +294,34 @@ export function loadConfig(
   const logLevel = get('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const headersTimeout = seconds(
+    get('headers-timeout') ?? '10s',
+    '--headers-timeout / LAISSEZ_HEADERS_TIMEOUT',
+  );
+  const requestTimeout = seconds(
+    get('request-timeout') ?? '30s',
+    '--request-timeout / LAISSEZ_REQUEST_TIMEOUT',
+  );
+  if (headersTimeout > requestTimeout) {
+    throw new ConfigError('--headers-timeout must not be longer than --request-timeout');
+  }
+  const keepAliveTimeout = seconds(
+    get('idle-timeout') ?? '5s',
+    '--idle-timeout / LAISSEZ_IDLE_TIMEOUT',
+  );
+  for (const [name, value] of [
+    ['--headers-timeout', headersTimeout],
+    ['--request-timeout', requestTimeout],
+    ['--idle-timeout', keepAliveTimeout],
+  ] as const) {
+    if (value > 600) throw new ConfigError(`${name} must be at most 10m`);
+  }
+  const capText = get('max-connections-per-ip') ?? '128';
+  if (!/^\d{1,6}$/.test(capText)) {
+    throw new ConfigError(
+      `--max-connections-per-ip / LAISSEZ_MAX_CONNECTIONS_PER_IP must be a whole number, 0 for no cap (got "${capText}")`,
+    );
+  }
   const origins = (get('allowed-origins') ?? '')
     .split(',')
     .map((o) => o.trim())
@@ -305,6 +357,10 @@ export function loadConfig(
       cookies: bool(get('cookies') ?? 'off', '--cookies / LAISSEZ_COOKIES'),
       allowedOrigins: origins,
       trustProxy: trustProxyOf(get('trust-proxy') ?? 'off'),
+      headersTimeout: headersTimeout * 1000,
+      requestTimeout: requestTimeout * 1000,
+      keepAliveTimeout: keepAliveTimeout * 1000,
+      maxConnectionsPerIp: Number(capText),
       logger: logLevel === 'silent' ? false : { level: logLevel },
       ...(https ? { https } : {}),
     },

@@ -32,6 +32,11 @@ export const ERROR_CATALOGUE = {
       'A cookie-authenticated request came from an origin that is not allowed (CSRF defence).',
   },
   not_found: { status: 404, meaning: 'No such route.' },
+  request_timeout: {
+    status: 408,
+    meaning:
+      "The request line and headers, or the whole request, did not arrive within the server's timeouts.",
+  },
   username_taken: { status: 409, meaning: 'The username is already registered.' },
   email_taken: { status: 409, meaning: 'The email is already registered.' },
   payload_too_large: { status: 413, meaning: 'The body is larger than the server accepts.' },
@@ -39,6 +44,15 @@ export const ERROR_CATALOGUE = {
   too_many_requests: {
     status: 429,
     meaning: 'Too many attempts; Retry-After says when to try again.',
+  },
+  too_many_connections: {
+    status: 429,
+    meaning:
+      'This client address already holds as many open connections as the server allows; the new one is closed.',
+  },
+  headers_too_large: {
+    status: 431,
+    meaning: 'The request line and headers are larger than 16 KiB.',
   },
   server_error: {
     status: 500,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ERROR_CATALOGUE } from '../../src/server/index.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
+import { exchange, type RawAnswer } from '../helpers/wire.ts';
 
 let server: Running;
 const valid = { username: 'frank', email: 'frank@example.com', password: 'frank password' };
@@ -229,6 +230,69 @@ describe('HTTP-level bad input', () => {
     });
     const text = JSON.stringify(r.body);
     assert.ok(!/argon2|stack|at .*\.ts|frank wrong password/.test(text), text);
+  });
+});
+
+describe('errors raised before any route answer in the API shape too', () => {
+  /** The answer's body is exactly `{error, error_description}` with the catalogued status. */
+  const expectShape = (answer: RawAnswer, code: keyof typeof ERROR_CATALOGUE) => {
+    assert.equal(answer.status, ERROR_CATALOGUE[code].status, answer.head);
+    const body = JSON.parse(answer.body) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(body).sort(), ['error', 'error_description'], answer.body);
+    assert.equal(body.error, code);
+    assert.match(answer.head, /^content-type: application\/json/im);
+  };
+
+  test('headers over 16 KiB are 431 headers_too_large', async () => {
+    const big = `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
+    expectShape(await exchange(server.url, big), 'headers_too_large');
+    const longUrl = `GET /auth/me?q=${'b'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    expectShape(await exchange(server.url, longUrl), 'headers_too_large');
+  });
+
+  test('bytes the HTTP parser refuses are 400 invalid_request', async () => {
+    for (const bytes of [
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nNot a header\r\n\r\n',
+      'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: twelve\r\n\r\n',
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'BREW /pot HTCPCP/1.0\r\n\r\n',
+    ]) {
+      expectShape(await exchange(server.url, bytes), 'invalid_request');
+    }
+  });
+
+  test('a path that cannot be decoded is 400 invalid_request', async () => {
+    const answer = await exchange(
+      server.url,
+      'GET /auth/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expectShape(answer, 'invalid_request');
+  });
+
+  test('a text/plain body is 415, as documented', async () => {
+    const r = await call(server.url, 'POST', '/auth/login', {
+      body: JSON.stringify({ username: 'frank', password: 'frank password' }),
+      headers: { 'content-type': 'text/plain' },
+    });
+    assert.equal(r.status, 415, JSON.stringify(r.body));
+    assert.deepEqual(r.body, {
+      error: 'unsupported_media_type',
+      error_description: 'send the body as application/json',
+    });
+  });
+
+  test('a body over the limit is 413, announced or chunked', async () => {
+    const announced = await exchange(
+      server.url,
+      'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
+    );
+    expectShape(announced, 'payload_too_large');
+    const chunk = 'a'.repeat(20_000);
+    const chunked = await exchange(
+      server.url,
+      `POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`,
+    );
+    expectShape(chunked, 'payload_too_large');
   });
 });
 

@@ -2,15 +2,17 @@
 // TLS with HSTS, logs without secrets, and password rehashing when the parameters change.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from '../../src/server/index.ts';
-import { serve } from '../helpers/processes.ts';
+import { cleanEnv, serve, startService } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
+import { callFrom, exchange, open, parseRaw, readAll } from '../helpers/wire.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -212,10 +214,33 @@ describe('logs', () => {
         body: { refresh_token: refresh },
       });
       assert.equal(refreshed.status, 200);
+      // Every other way a token can travel: the query (RFC 6750 §2.3) on a route, on a 404, bare,
+      // and inside requests the parser refuses before any route (their raw bytes are not logged).
+      await call(url, 'GET', `/auth/me?access_token=${access}`);
+      await call(url, 'GET', `/auth/nowhere?access_token=${access}&refresh_token=${refresh}`);
+      await call(url, 'GET', `/auth/me?${access}`);
+      await call(url, 'POST', `/auth/login?password=${encodeURIComponent(password)}`, {
+        body: { email: user.email, password },
+      });
+      await call(url, 'POST', `/auth/refresh?refresh_token=${refresh}`, { body: 'not json' });
+      await exchange(url, `GET /auth/%zz?access_token=${access} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await exchange(
+        url,
+        `GET /auth/me?code=${refresh} HTTP/1.1\r\nAuthorization: Bearer ${access}\r\nBroken header\r\n\r\n`,
+      );
+      await exchange(
+        url,
+        `GET /auth/me?token=${refresh} HTTP/1.1\r\nAuthorization: Bearer ${access}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      );
       assert.equal(await server.stop(), 0);
       const output = server.stdout() + server.stderr();
 
       assert.match(output, /"url":"\/auth\/login"/, 'requests are logged');
+      assert.match(
+        output,
+        /"url":"\/auth\/me\?access_token=\[redacted\]"/,
+        'the query is redacted',
+      );
       const db = new DatabaseSync(join(dataDir, 'laissez.db'), { readOnly: true });
       const { password_hash: hash } = db
         .prepare('SELECT password_hash FROM users WHERE username = ?')
@@ -304,6 +329,83 @@ describe('behind a proxy', () => {
     }
   });
 
+  /** A proxy process in front of `target` that appends the address it saw to X-Forwarded-For. */
+  const proxyTo = (target: string) =>
+    startService(
+      fileURLToPath(new URL('../fixtures/forwarding-proxy.ts', import.meta.url)),
+      [target],
+      {
+        name: 'proxy',
+        env: cleanEnv(),
+      },
+    );
+
+  /**
+   * Clients at 127.0.0.2 and 127.0.0.3 log in through a real appending proxy. The first spends
+   * its per-address allowance (`perIp`); the second must still get its own; and the first cannot
+   * escape its bucket by writing its own X-Forwarded-For, through the proxy or around it.
+   */
+  async function bucketsPerClient(server: string, proxy: string, perIp: number) {
+    const login = (from: string, base: string, i: number, forged?: string) =>
+      callFrom(from, base, 'POST', '/auth/login', {
+        // A new account each time: the per-account lock-out never applies, only the per-IP limit.
+        body: { username: `nobody${from.replaceAll('.', '')}x${i}`, password: 'not a password' },
+        ...(forged ? { headers: { 'x-forwarded-for': forged } } : {}),
+      });
+    const first: number[] = [];
+    for (let i = 0; i <= perIp; i++) first.push((await login('127.0.0.2', proxy, i)).status);
+    assert.deepEqual(new Set(first.slice(0, perIp)), new Set([401]), first.join());
+    assert.equal(first.at(-1), 429, `the first client's allowance is spent: ${first.join()}`);
+    // Another client behind the same proxy has its own bucket.
+    const other = await login('127.0.0.3', proxy, 0);
+    assert.equal(other.status, 401, 'another client behind the proxy is not limited');
+    // A forged entry, through the proxy: the proxy appends the real address after it.
+    const forged = await login('127.0.0.2', proxy, 100, '127.0.0.77');
+    assert.equal(forged.status, 429, 'a forged X-Forwarded-For through the proxy is not believed');
+    return { login, server };
+  }
+
+  test('--trust-proxy 1 (the CLI) behind one appending proxy: a bucket per client, forgeries refused', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'laissez-proxy-'));
+    const server = await serve(['--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {
+      LAISSEZ_TRUST_PROXY: '1',
+    });
+    const proxy = await proxyTo(server.url);
+    try {
+      // The default allowance: 30 log-ins a minute per client address.
+      await bucketsPerClient(server.url, proxy.url, 30);
+    } finally {
+      await proxy.stop();
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('--trust-proxy 127.0.0.1/32 (a CIDR list): a bucket per client, and a direct client cannot choose its address', async () => {
+    const server = await start({
+      trustProxy: ['127.0.0.1/32', '10.0.0.0/8'],
+      passwordParams: FAST_ARGON2,
+      rateLimits: {
+        loginPerIp: { max: 3, window: 60 },
+        loginFailuresPerAccount: { max: 10, window: 60 },
+        registerPerIp: { max: 10, window: 60 },
+      },
+    });
+    const proxy = await proxyTo(server.url);
+    try {
+      const { login } = await bucketsPerClient(server.url, proxy.url, 3);
+      // Straight to the server from an untrusted address: its X-Forwarded-For is ignored, so the
+      // spent client is still itself, and a fresh one is not counted as the spent one.
+      const around = await login('127.0.0.2', server.url, 200, '127.0.0.99');
+      assert.equal(around.status, 429, 'a direct client cannot pick a fresh address');
+      const framed = await login('127.0.0.4', server.url, 0, '127.0.0.2');
+      assert.equal(framed.status, 401, "a direct client cannot spend another client's allowance");
+    } finally {
+      await proxy.stop();
+      await server.close();
+    }
+  });
+
   test('a bad --trust-proxy value stops the server at start', async () => {
     const { loadConfig } = await import('../../src/server/config.ts');
     assert.equal(loadConfig({ 'trust-proxy': '2' }, {}).options.trustProxy, 2);
@@ -314,6 +416,121 @@ describe('behind a proxy', () => {
     assert.equal(loadConfig({ 'trust-proxy': 'on' }, {}).options.trustProxy, true);
     assert.throws(() => loadConfig({ 'trust-proxy': 'lb.example' }, {}), /trust-proxy/);
     assert.throws(() => loadConfig({ 'trust-proxy': '10.0.0.0/99' }, {}), /trust-proxy/);
+  });
+});
+
+describe('slow and crowded clients', () => {
+  test('a body sent a byte at a time is cut at --request-timeout with 408, and /healthz stays up', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'laissez-slow-'));
+    const server = await serve(['--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {
+      LAISSEZ_HEADERS_TIMEOUT: '1s',
+      LAISSEZ_REQUEST_TIMEOUT: '1s',
+    });
+    try {
+      const socket = await open(server.url);
+      const answer = readAll(socket);
+      const length = 200;
+      socket.write(
+        `POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`,
+      );
+      // One byte every 50 ms: 10 s for the whole body, far past the 1 s allowed.
+      let sent = 0;
+      const drip = setInterval(() => {
+        if (socket.destroyed || socket.writableEnded || sent === length) return;
+        socket.write(' ');
+        sent++;
+      }, 50);
+      const text = await answer;
+      clearInterval(drip);
+      const reply = parseRaw(text);
+      assert.ok(
+        sent < length,
+        `the connection was cut before the body was complete (${sent} bytes)`,
+      );
+      assert.equal(reply.status, 408, text);
+      assert.equal(JSON.parse(reply.body).error, 'request_timeout');
+      assert.equal((await call(server.url, 'GET', '/healthz')).status, 200);
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('headers sent a byte at a time are cut at the headers timeout with 408', async () => {
+    const server = await start({ headersTimeout: 300, requestTimeout: 600 });
+    try {
+      const socket = await open(server.url);
+      const answer = readAll(socket);
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+      let sent = 0;
+      const drip = setInterval(() => {
+        if (!socket.destroyed && !socket.writableEnded && sent++ < 400) socket.write('a');
+      }, 25);
+      const reply = parseRaw(await answer);
+      clearInterval(drip);
+      assert.ok(sent < 400, 'the connection was cut before the headers were complete');
+      assert.equal(reply.status, 408, reply.head);
+      assert.deepEqual(Object.keys(JSON.parse(reply.body)), ['error', 'error_description']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('over --max-connections-per-ip, a new connection is answered 429 and closed; other addresses are served', async () => {
+    const server = await start({ maxConnectionsPerIp: 3 });
+    const held = await Promise.all([1, 2, 3].map(() => open(server.url, '127.0.0.2')));
+    try {
+      const extra = await open(server.url, '127.0.0.2');
+      const answer = readAll(extra);
+      extra.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      const reply = parseRaw(await answer);
+      assert.equal(reply.status, 429, reply.head);
+      assert.deepEqual(JSON.parse(reply.body).error, 'too_many_connections');
+      // Another client address is not affected by the first one's connections.
+      assert.equal((await callFrom('127.0.0.3', server.url, 'GET', '/healthz')).status, 200);
+      // A held connection is served as usual (the cap refuses new ones, not the ones it let in).
+      const first = held[0]!;
+      const served = readAll(first);
+      first.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.equal(parseRaw(await served).status, 200);
+      // Once that one is closed, the address may open another.
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (await callFrom('127.0.0.2', server.url, 'GET', '/healthz')).status;
+      }
+      assert.equal(status, 200);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await server.close();
+    }
+  });
+
+  test('bad timeout and cap settings stop the server at start', async () => {
+    const { loadConfig } = await import('../../src/server/config.ts');
+    const options = loadConfig(
+      {
+        'headers-timeout': '5s',
+        'request-timeout': '1m',
+        'idle-timeout': '2s',
+        'max-connections-per-ip': '0',
+      },
+      {},
+    ).options;
+    assert.equal(options.headersTimeout, 5000);
+    assert.equal(options.requestTimeout, 60_000);
+    assert.equal(options.keepAliveTimeout, 2000);
+    assert.equal(options.maxConnectionsPerIp, 0);
+    assert.throws(
+      () => loadConfig({ 'headers-timeout': '1m', 'request-timeout': '30s' }, {}),
+      /headers-timeout/,
+    );
+    assert.throws(() => loadConfig({ 'request-timeout': '0' }, {}), /request-timeout/);
+    assert.throws(
+      () => loadConfig({ 'max-connections-per-ip': '-1' }, {}),
+      /max-connections-per-ip/,
+    );
+    await assert.rejects(start({ headersTimeout: 5000, requestTimeout: 1000 }), /headersTimeout/);
+    await assert.rejects(start({ maxConnectionsPerIp: 1.5 }), /maxConnectionsPerIp/);
   });
 });
 

@@ -241,6 +241,13 @@ export class Outage {
     this.failed(error);
   }
 
+  /** The client (re)connected: during an outage, probe now rather than at the next call. */
+  reconnected(): void {
+    if (!this.#down) return;
+    this.#nextProbe = 0;
+    this.#maybeProbe();
+  }
+
   /** Starts a background probe when one is due; nobody waits for it. */
   #maybeProbe(): void {
     const ping = this.#probe;
@@ -346,11 +353,15 @@ export function openConnection(
     off: (event, listener) => client.off(event, listener),
   };
   outage.probeWith(() => conn.sendCommand(['PING']), timeout);
+  // A Redis that comes back is noticed when the client reconnects, not only at the next call.
+  const onReconnect = () => outage.reconnected();
+  client.on('ready', onReconnect);
   return {
     conn,
     close: async () => {
       client.off('ready', onReady);
       client.off('error', onReady);
+      client.off('ready', onReconnect);
       if (owned) await closeClient(owned);
       else client.off('error', onError);
     },

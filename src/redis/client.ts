@@ -182,21 +182,31 @@ export async function evalScript(
   }
 }
 
-/** Thrown (internally) instead of trying Redis while another call is already probing it. */
+/** Thrown (internally) instead of trying Redis during an outage. */
 export class RedisDownError extends Error {
   override name = 'RedisDownError';
 }
 
+/** The least time between two probes of one outage, milliseconds. */
+const PROBE_INTERVAL = 1000;
+
 /**
  * The state of one feature's view of Redis. The first failure starts an outage and is reported
- * once; during an outage only one call at a time tries Redis (a probe, bounded by the timeout) and
- * the others fail at once, so a Redis that does not answer costs each request nothing but the
- * probe's; the first success ends the outage and is reported too.
+ * once. While it lasts, calls do not try Redis at all: they fail at once with RedisDownError (and
+ * the feature falls back), and one probe at a time, at most one per PROBE_INTERVAL, runs in the
+ * background: a PING bounded by the timeout, which no call waits for. A hung Redis (it accepts
+ * the connection and never answers) thus costs the calls in flight when it stopped answering one
+ * timeout, once; a call that merely became due to probe costs nothing. The first success (a
+ * probe's, or a call's that was already in flight) ends the outage and is reported too.
  */
 export class Outage {
   #down = false;
   #probing = false;
+  /** When the next probe may start (Date.now() clock). */
+  #nextProbe = 0;
   #last: Error | undefined;
+  #probe: (() => Promise<unknown>) | undefined;
+  #probeMs = 0;
   readonly #report: (error: Error) => void;
   readonly #recovered: () => void;
 
@@ -207,6 +217,12 @@ export class Outage {
 
   get down(): boolean {
     return this.#down;
+  }
+
+  /** How to probe: `ping`, bounded by `ms` (`openConnection` sets it). */
+  probeWith(ping: () => Promise<unknown>, ms: number): void {
+    this.#probe = ping;
+    this.#probeMs = ms;
   }
 
   /** Records a failure (a command's, or the client's `error` event). */
@@ -221,32 +237,69 @@ export class Outage {
     }
   }
 
+  #succeeded(): void {
+    if (!this.#down) return;
+    this.#down = false;
+    try {
+      this.#recovered();
+    } catch {
+      // As above.
+    }
+  }
+
+  /** A failed attempt: recorded, and the next probe is not due before PROBE_INTERVAL. */
+  #attemptFailed(error: unknown): void {
+    this.#nextProbe = Date.now() + PROBE_INTERVAL;
+    this.failed(error);
+  }
+
+  /** The client (re)connected: during an outage, probe now rather than at the next call. */
+  reconnected(): void {
+    if (!this.#down) return;
+    this.#nextProbe = 0;
+    this.#maybeProbe();
+  }
+
+  /** Starts a background probe when one is due; nobody waits for it. */
+  #maybeProbe(): void {
+    const ping = this.#probe;
+    if (ping === undefined || this.#probing || Date.now() < this.#nextProbe) return;
+    this.#probing = true;
+    let answer: Promise<unknown>;
+    try {
+      answer = withTimeout(ping(), this.#probeMs);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then(
+      () => {
+        this.#probing = false;
+        this.#succeeded();
+      },
+      (error: unknown) => {
+        this.#probing = false;
+        this.#attemptFailed(error);
+      },
+    );
+  }
+
   /**
-   * Runs `command` within `ms`. During an outage, while another call is probing, fails at once
-   * with RedisDownError unless `always` (for writes that must be tried, like a revocation).
+   * Runs `command` within `ms`. During an outage, fails at once with RedisDownError (starting a
+   * background probe when one is due) unless `always` (for writes that must be tried, like a
+   * revocation: those wait for Redis, within `ms`, whatever the outage).
    */
   async attempt<T>(command: () => Promise<T>, ms: number, always = false): Promise<T> {
-    if (this.#down && this.#probing && !always) {
+    if (this.#down && !always) {
+      this.#maybeProbe();
       throw new RedisDownError('Redis is unavailable', { cause: this.#last });
     }
-    const probe = this.#down && !this.#probing;
-    if (probe) this.#probing = true;
     try {
       const value = await withTimeout(command(), ms);
-      if (this.#down) {
-        this.#down = false;
-        try {
-          this.#recovered();
-        } catch {
-          // As above.
-        }
-      }
+      this.#succeeded();
       return value;
     } catch (error) {
-      this.failed(error);
+      this.#attemptFailed(error);
       throw error;
-    } finally {
-      if (probe) this.#probing = false;
     }
   }
 }
@@ -262,11 +315,12 @@ export interface ConnectionOptions {
  * The connection of a store: the caller's client, or one made from the URL and owned. While the
  * client makes its first connection, commands wait for it (within the caller's timeout), so that
  * the first requests after start do not count as an outage; once it has connected or failed to, a
- * disconnected client fails at once.
+ * disconnected client fails at once. `outage` probes it with a PING bounded by `timeout`.
  */
 export function openConnection(
   options: ConnectionOptions,
   outage: Outage,
+  timeout: number,
 ): { conn: RedisConnection; close(): Promise<void> } {
   const hasClient = options.client !== undefined;
   const hasUrl = options.url !== undefined;
@@ -310,11 +364,16 @@ export function openConnection(
     on: (event, listener) => client.on(event, listener),
     off: (event, listener) => client.off(event, listener),
   };
+  outage.probeWith(() => conn.sendCommand(['PING']), timeout);
+  // A Redis that comes back is noticed when the client reconnects, not only at the next call.
+  const onReconnect = () => outage.reconnected();
+  client.on('ready', onReconnect);
   return {
     conn,
     close: async () => {
       client.off('ready', onReady);
       client.off('error', onReady);
+      client.off('ready', onReconnect);
       if (owned) await closeClient(owned);
       else client.off('error', onError);
     },

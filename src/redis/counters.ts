@@ -135,7 +135,7 @@ export class RedisCounterStore implements CounterStore {
       options.onRecover ??
       (() => console.error('laissez: Redis answers again; rate limits are shared again'));
     this.#outage = new Outage(onError, onRecover);
-    const { conn, close } = openConnection(options, this.#outage);
+    const { conn, close } = openConnection(options, this.#outage, this.#timeout);
     this.#conn = conn;
     this.#close = close;
   }

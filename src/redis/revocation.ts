@@ -200,7 +200,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     options.onRecover ??
     (() => console.error('laissez: Redis answers again; the revocation list is checked again'));
   const outage = new Outage(onError, onRecover);
-  const { conn, close } = openConnection(options, outage);
+  const { conn, close } = openConnection(options, outage, timeout);
   const redis: RedisConnection = conn;
 
   const unavailable = (error: unknown) =>

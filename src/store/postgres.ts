@@ -73,6 +73,15 @@ export interface PostgresStoreOptions {
    */
   statementTimeout?: number;
   /**
+   * How long the store waits for the answer to one statement, in milliseconds, before it gives up
+   * on it (`StoreUnavailableError`) and closes the connection; 0 for no limit. Default
+   * `statementTimeout` + 1000 (11000), or 0 when `statementTimeout` is 0. The statement timeout is
+   * enforced by PostgreSQL, so it cannot help when the server itself stops answering (stopped,
+   * frozen, a network cut that leaves the connection open): this one is kept by this process.
+   * Migrations are exempt.
+   */
+  queryTimeout?: number;
+  /**
    * Pool settings. Defaults: `max` 10 connections, `connectionTimeoutMillis` 5000 (how long to
    * wait for a connection, new or pooled, before `StoreUnavailableError`), `idleTimeoutMillis`
    * 10000, `application_name` `'laissez'`.
@@ -111,10 +120,40 @@ type Row = Record<string, unknown>;
 
 /** `pool.query` and `client.query` as the store uses them. */
 interface Queryable {
-  query(text: string, values?: unknown[]): Promise<QueryResult<Row>>;
+  query(config: {
+    text: string;
+    values?: unknown[];
+    query_timeout?: number;
+  }): Promise<QueryResult<Row>>;
+}
+
+/** The longest delay a timer takes (about 24.8 days): "no client-side limit" for migrations. */
+const NO_QUERY_TIMEOUT = 2 ** 31 - 1;
+
+/** One statement; `unbounded` lifts the pool's client-side query timeout for it. */
+function send(
+  on: Queryable,
+  text: string,
+  values: unknown[] | undefined,
+  unbounded: boolean,
+): Promise<QueryResult<Row>> {
+  return on.query({
+    text,
+    ...(values !== undefined ? { values } : {}),
+    ...(unbounded ? { query_timeout: NO_QUERY_TIMEOUT } : {}),
+  });
 }
 
 type OnConstraint = (error: DatabaseError) => Error;
+
+/** What runs inside `#transaction`, given the transaction's `query`. */
+type InTransaction<T> = (
+  query: (
+    text: string,
+    values?: unknown[],
+    onConstraint?: OnConstraint,
+  ) => Promise<QueryResult<Row>>,
+) => Promise<T>;
 
 const INT8_OID = 20;
 
@@ -185,6 +224,10 @@ function reasonOf(error: unknown): string {
     return `${ERRNOS[code] ?? 'a network error'} [${code}]`;
   }
   if (error instanceof Error) {
+    // pg's client-side query_timeout.
+    if (/query read timeout/i.test(error.message)) {
+      return 'the database did not answer within the query timeout';
+    }
     if (/timeout/i.test(error.message)) return 'timed out waiting for a connection';
     if (/calling end on the pool/i.test(error.message)) return 'the store is closed';
     if (/terminated|closed|not queryable|ended/i.test(error.message)) {
@@ -379,6 +422,15 @@ export class PostgresStore implements Store {
     if (!Number.isSafeInteger(statementTimeout) || statementTimeout < 0) {
       throw new TypeError('statementTimeout must be a non-negative integer (milliseconds)');
     }
+    const queryTimeout =
+      options.queryTimeout ?? (statementTimeout > 0 ? statementTimeout + 1000 : 0);
+    if (
+      !Number.isSafeInteger(queryTimeout) ||
+      queryTimeout < 0 ||
+      queryTimeout > NO_QUERY_TIMEOUT
+    ) {
+      throw new TypeError('queryTimeout must be a non-negative integer (milliseconds)');
+    }
     const max = options.pool?.max ?? 10;
     if (!Number.isSafeInteger(max) || max < 1) {
       throw new TypeError('pool.max must be a positive integer');
@@ -400,6 +452,9 @@ export class PostgresStore implements Store {
       max,
       connectionString,
       statement_timeout: statementTimeout,
+      // Client side: a statement not answered in time fails, and pg ends its connection (one
+      // with a query still in flight is destroyed, never reused: see #transaction).
+      ...(queryTimeout > 0 ? { query_timeout: queryTimeout } : {}),
       types: { getTypeParser },
       // Awaited by the pool before it hands the new connection out.
       ...(setSearchPath
@@ -446,7 +501,7 @@ export class PostgresStore implements Store {
     onConstraint?: OnConstraint,
   ): Promise<QueryResult<Row>> {
     try {
-      return await on.query(text, values);
+      return await send(on, text, values, false);
     } catch (error) {
       throw this.#error(error, doing, onConstraint);
     }
@@ -468,17 +523,11 @@ export class PostgresStore implements Store {
     return this.#exec(this.#pool as unknown as Queryable, doing, text, values, onConstraint);
   }
 
-  /** `fn` inside BEGIN … COMMIT on one connection, rolled back on any error. */
-  async #transaction<T>(
-    doing: string,
-    fn: (
-      query: (
-        text: string,
-        values?: unknown[],
-        onConstraint?: OnConstraint,
-      ) => Promise<QueryResult<Row>>,
-    ) => Promise<T>,
-  ): Promise<T> {
+  /**
+   * `fn` inside BEGIN … COMMIT on one connection, rolled back on any error. `unbounded`: no
+   * client-side query timeout (migrations).
+   */
+  async #transaction<T>(doing: string, fn: InTransaction<T>, unbounded = false): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.#pool.connect();
@@ -490,21 +539,32 @@ export class PostgresStore implements Store {
     const ignore = () => {};
     client.on('error', ignore);
     const on = client as unknown as Queryable;
-    const query = (text: string, values?: unknown[], onConstraint?: OnConstraint) =>
-      this.#exec(on, doing, text, values, onConstraint);
     let broken: Error | undefined;
+    const query = async (text: string, values?: unknown[], onConstraint?: OnConstraint) => {
+      try {
+        return await send(on, text, values, unbounded);
+      } catch (error) {
+        // No answer from the server (a query timeout, a lost connection): the connection may
+        // still have the statement in flight, so a ROLLBACK would queue behind it and wait as
+        // long again. It is not reused; PostgreSQL rolls back when the connection ends.
+        if (!isDatabaseError(error)) broken = error instanceof Error ? error : new Error('failed');
+        throw this.#error(error, doing, onConstraint);
+      }
+    };
     try {
       await query('BEGIN');
       const result = await fn(query);
       await query('COMMIT');
       return result;
     } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        // The connection is gone or confused: the pool must not reuse it. PostgreSQL rolls back
-        // on its own when the connection ends.
-        broken = rollbackError instanceof Error ? rollbackError : new Error('rollback failed');
+      if (broken === undefined) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          // The connection is gone or confused: the pool must not reuse it. PostgreSQL rolls
+          // back on its own when the connection ends.
+          broken = rollbackError instanceof Error ? rollbackError : new Error('rollback failed');
+        }
       }
       throw error;
     } finally {
@@ -520,7 +580,7 @@ export class PostgresStore implements Store {
     // All pending steps in one transaction (PostgreSQL's DDL is transactional): a database is at
     // one version or the next, never between. The advisory lock makes a second process wait for
     // the first's commit; it then reads the version again and finds nothing left to do.
-    await this.#transaction('migrating', async (query) => {
+    const steps: InTransaction<void> = async (query) => {
       await query('SET LOCAL statement_timeout = 0');
       await query(
         `SELECT pg_advisory_xact_lock(
@@ -555,7 +615,9 @@ export class PostgresStore implements Store {
           Date.now(),
         ]);
       }
-    });
+    };
+    // No client-side query timeout: a migration may wait for another process's, then take long.
+    await this.#transaction('migrating', steps, true);
     this.#ready = true;
   }
 

@@ -11,7 +11,12 @@ import { createClient, type RedisClientType } from '@redis/client';
 import { AuthError } from '../../src/auth/errors.ts';
 import type { KeyRing } from '../../src/auth/keyring.ts';
 import { AuthService } from '../../src/auth/service.ts';
-import { closeClient, connectRedis, RedisTimeoutError } from '../../src/redis/client.ts';
+import {
+  closeClient,
+  connectRedis,
+  type RedisConnection,
+  RedisTimeoutError,
+} from '../../src/redis/client.ts';
 import { RedisCounterStore, type RedisCounterStoreOptions } from '../../src/redis/counters.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { StoreUnavailableError } from '../../src/store/types.ts';
@@ -480,6 +485,119 @@ describeRedis('RedisCounterStore with a Redis that stops and comes back', () => 
       return !store.unavailable;
     }, 'the store uses Redis again');
     assert.equal(seen.recoveries, 1);
+  });
+
+  test('a hung Redis: only the call that finds the outage waits; later log-ins never ask Redis', async () => {
+    // Counts what reaches Redis: the counters' own commands, and the probes (PING) apart.
+    const client: RedisClientType = createClient({ url: temp().url, disableOfflineQueue: true });
+    clients.push(client);
+    client.on('error', () => {});
+    await client.connect();
+    const sent: string[] = [];
+    const pings: { settled: boolean }[] = [];
+    const conn: RedisConnection = {
+      sendCommand: (args) => {
+        sent.push(args[0]!);
+        const reply = client.sendCommand([...args]);
+        if (args[0] === 'PING') {
+          const ping = { settled: false };
+          pings.push(ping);
+          reply.then(
+            () => (ping.settled = true),
+            () => (ping.settled = true),
+          );
+        }
+        return reply;
+      },
+      on: (event, listener) => client.on(event, listener),
+      off: (event, listener) => client.off(event, listener),
+      get isReady() {
+        return client.isReady;
+      },
+    };
+    const seen = reports();
+    const store = new RedisCounterStore({
+      client: conn,
+      timeout: 250,
+      onError: seen.onError,
+      onRecover: seen.onRecover,
+    });
+    stores.push(store);
+    // A loaded machine may take more than 250 ms for the first calls: wait until Redis is in use.
+    await eventually(async () => {
+      await store.hit(freshKey(), 60_000, Date.now());
+      return !store.unavailable;
+    }, 'the store uses Redis');
+    const errors = seen.errors.length;
+    const recoveries = seen.recoveries;
+
+    const dir = mkdtempSync(join(tmpdir(), 'laissez-redis-'));
+    const db = openSqliteStore({ path: join(dir, 'laissez.db') });
+    temp().freeze();
+    try {
+      await db.migrate();
+      const auth = new AuthService({
+        store: db,
+        // Never reached: every log-in here fails before tokens are signed.
+        keyRing: {} as KeyRing,
+        accessTtl: 900,
+        refreshTtl: 86_400,
+        reuseGrace: 10,
+        passwordParams: { memory: 1024, passes: 1, parallelism: 1 },
+        rateLimits: {
+          loginPerIp: { max: 1000, window: 60 },
+          loginFailuresPerAccount: { max: 1000, window: 60 },
+          registerPerIp: { max: 1000, window: 60 },
+        },
+        counters: store,
+      });
+      sent.length = 0;
+      // Log-ins one after the other, as on a quiet instance: three counter calls each.
+      for (let i = 0; i < 4; i++) {
+        await assert.rejects(
+          auth.login({ username: `nobody-${i}`, password: 'wrong password', ip: '203.0.113.7' }),
+          (error: unknown) => error instanceof AuthError && error.code === 'invalid_credentials',
+        );
+      }
+      // Of twelve counter calls, only the first went to Redis (and waited the timeout); the
+      // others fell back at once. Probes, if one was due, are PINGs nobody waited for.
+      assert.deepEqual(
+        sent.filter((command) => command !== 'PING'),
+        ['EVALSHA'],
+        sent.join(' '),
+      );
+      assert.equal(seen.errors.length, errors + 1);
+      assert.ok(seen.errors.at(-1) instanceof RedisTimeoutError);
+
+      // Past the probe interval, the next call starts a probe and does not wait for it: it is
+      // answered (from memory) while the probe is still waiting for the hung Redis.
+      await sleep(1100);
+      const before = pings.length;
+      const hit = await store.hit(freshKey(), 60_000, Date.now());
+      assert.equal(hit.count, 1);
+      assert.equal(pings.length, before + 1, 'one probe started');
+      assert.equal(pings.at(-1)!.settled, false, 'the call did not wait for the probe');
+      // One probe at a time: calls meanwhile start no other.
+      for (let i = 0; i < 10; i++) await store.peek(freshKey(), Date.now());
+      assert.equal(pings.length, before + 1);
+      assert.deepEqual(
+        sent.filter((command) => command !== 'PING'),
+        ['EVALSHA'],
+      );
+    } finally {
+      temp().thaw();
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // A probe that is answered ends the outage.
+    await eventually(async () => {
+      await store.peek(freshKey(), Date.now());
+      return !store.unavailable;
+    }, 'the store uses Redis again');
+    assert.equal(seen.recoveries, recoveries + 1);
+    const key = freshKey();
+    await store.hit(key, 60_000, Date.now());
+    assert.equal(await client.get(`laissez:rl:${key}`), '1');
   });
 
   test('a Redis that stops answering costs a request the timeout, no more', async () => {

@@ -378,6 +378,9 @@ describeRedis('revocation list with a Redis that stops answering', () => {
       }
     }, 'the list answers again');
     assert.equal(denyReports.recoveries, recoveries + 1);
+    // Each list notices the recovery with its own probe, which runs in the background: 'allow'
+    // answers false until then, and true once it has seen Redis again.
+    await eventually(async () => await allow.isRevoked(sid), "'allow' checks Redis again");
     assert.equal(await allow.isRevoked(sid), true);
   });
 

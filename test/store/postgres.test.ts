@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import pg from 'pg';
@@ -24,6 +24,8 @@ import {
   type Store,
   StoreUnavailableError,
 } from '../../src/store/types.ts';
+import { type FreezableProxy, freezableProxy } from '../helpers/proxy.ts';
+import { call, FAST_ARGON2, start } from '../helpers/server.ts';
 import { testStoreContract } from './contract.ts';
 import type { PgWorkerConfig, PgWorkerOutput } from './fixtures/pg-worker.ts';
 import { run, seed, waitForFiles } from './fixtures/races.ts';
@@ -131,6 +133,12 @@ describe('PostgresStore without a database', () => {
       () => openPostgresStore({ connectionString: DATABASE_URL, pool: { host: 'x' } } as never),
       /unknown option "pool\.host"/,
     );
+    for (const queryTimeout of [-1, 1.5, Number.NaN, 2 ** 31]) {
+      assert.throws(
+        () => openPostgresStore({ connectionString: DATABASE_URL, queryTimeout }),
+        /queryTimeout must be a non-negative integer/,
+      );
+    }
   });
 });
 
@@ -218,6 +226,135 @@ function defineTests(): void {
     cleanup: async () => {
       await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(contractSchema)} CASCADE`);
     },
+  });
+
+  describe('PostgresStore with a PostgreSQL that stops answering', () => {
+    // Between the store and the real server, a proxy the tests freeze: the server looks hung
+    // (connections stay open, nothing is answered), and nobody else's PostgreSQL is stopped.
+    let proxy: FreezableProxy | undefined;
+    let proxied = '';
+    before(async () => {
+      const url = new URL(DATABASE_URL);
+      proxy = await freezableProxy({ host: url.hostname, port: Number(url.port || 5432) });
+      url.hostname = '127.0.0.1';
+      url.port = String(proxy.port);
+      proxied = url.toString();
+    });
+    after(async () => {
+      proxy?.thaw();
+      await proxy?.close();
+    });
+
+    /** `promise`, or a failure saying it hung (a hang detector, not a speed target). */
+    const orHung = <T>(promise: Promise<T>, ms = 60_000): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: it hung`)), ms);
+      });
+      return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
+    };
+    const timedOut = (error: unknown) => {
+      assert.ok(error instanceof StoreUnavailableError, String(error));
+      assert.match(error.message, /did not answer within the query timeout/);
+      return true;
+    };
+    // Short bounds so that the tests are quick; generous enough for a loaded machine.
+    const bounds = { queryTimeout: 3000, pool: { max: 2, connectionTimeoutMillis: 3000 } };
+
+    test('calls on open pooled connections fail with StoreUnavailableError, nothing is half done, the store recovers', async () => {
+      const store = openPostgresStore({
+        connectionString: proxied,
+        schema: freshSchema(),
+        ...bounds,
+      });
+      await store.migrate();
+      const { userId, familyId } = await seed(store);
+      // Both pooled connections open and idle.
+      await Promise.all([store.findUserById(userId), store.findUserById(userId)]);
+      proxy!.freeze();
+      const token = {
+        tokenHash: `rt_${randomBytes(12).toString('hex')}`,
+        familyId,
+        userId,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + DAY,
+      };
+      try {
+        // A single statement and a transaction, each on one of the open connections.
+        const results = await orHung(
+          Promise.allSettled([store.findUserById(userId), store.addToFamily(token)]),
+        );
+        for (const result of results) {
+          assert.equal(result.status, 'rejected');
+          timedOut(result.reason);
+        }
+        // No connection left: a new one is not answered either, within the connection timeout.
+        await assert.rejects(orHung(store.findUserById(userId)), (error: unknown) => {
+          assert.ok(error instanceof StoreUnavailableError, String(error));
+          assert.match(error.message, /time/);
+          return true;
+        });
+      } finally {
+        proxy!.thaw();
+      }
+      // Back: the store works again, and the transaction the store gave up on left nothing.
+      await orHung(
+        (async () => {
+          for (;;) {
+            try {
+              return await store.findUserById(userId);
+            } catch {
+              await sleep(100);
+            }
+          }
+        })(),
+      );
+      assert.equal(await store.findRefreshToken(token.tokenHash), null);
+      await store.addToFamily(token);
+      assert.equal((await store.findRefreshToken(token.tokenHash))?.familyId, familyId);
+      await store.close();
+    });
+
+    test('over HTTP: a log-in answers 503 with Retry-After while it hangs, 200 once it is back', async () => {
+      const store = openPostgresStore({
+        connectionString: proxied,
+        schema: freshSchema(),
+        ...bounds,
+      });
+      const server = await start({ store, passwordParams: FAST_ARGON2 });
+      try {
+        const user = {
+          username: `hang_${randomBytes(4).toString('hex')}`,
+          email: `hang_${randomBytes(4).toString('hex')}@example.com`,
+          password: 'correct horse battery staple',
+        };
+        const registered = await call(server.url, 'POST', '/auth/register', { body: user });
+        assert.equal(registered.status, 201, JSON.stringify(registered.body));
+        const credentials = { username: user.username, password: user.password };
+        const logIn = () => orHung(call(server.url, 'POST', '/auth/login', { body: credentials }));
+        assert.equal((await logIn()).status, 200);
+        proxy!.freeze();
+        try {
+          const reply = await logIn();
+          assert.equal(reply.status, 503, JSON.stringify(reply.body));
+          assert.equal(reply.body['error'], 'service_unavailable');
+          assert.match(reply.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+          assert.doesNotMatch(JSON.stringify(reply.body), /postgres|proxy|timeout/i);
+        } finally {
+          proxy!.thaw();
+        }
+        let status = 0;
+        const deadline = Date.now() + 30_000;
+        while (status !== 200 && Date.now() < deadline) {
+          status = (await logIn()).status;
+          if (status !== 200) await sleep(100);
+        }
+        assert.equal(status, 200, 'log-in works again once PostgreSQL answers');
+      } finally {
+        await server.close();
+        await store.close();
+      }
+    });
   });
 
   describe('PostgresStore', () => {

@@ -98,6 +98,7 @@ const OPTION_NAMES = optionNames<PostgresStoreOptions>({
   connectionString: true,
   schema: true,
   statementTimeout: true,
+  queryTimeout: true,
   pool: true,
   onError: true,
 });

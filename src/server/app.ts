@@ -291,13 +291,17 @@ function kekSourceOf(options: AuthServerOptions): KekSource {
     throw new TypeError('give keyEncryptionKey or keyEncryptionKeyFile, not both');
   }
   if (options.keyEncryptionKey !== undefined) {
-    return { kind: 'text', value: options.keyEncryptionKey, label: 'keyEncryptionKey' };
+    return {
+      kind: 'text',
+      value: options.keyEncryptionKey,
+      label: 'keyEncryptionKey (LAISSEZ_KEY_ENCRYPTION_KEY)',
+    };
   }
   if (options.keyEncryptionKeyFile !== undefined) {
     return {
       kind: 'file',
       path: options.keyEncryptionKeyFile,
-      label: 'the key-encryption key file',
+      label: 'the key-encryption key file (--key-encryption-key-file)',
       own: false,
     };
   }

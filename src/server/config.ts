@@ -2,6 +2,7 @@
 // say what is wrong and how to fix it.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { KeyEncryptionKey } from '../auth/kek.ts';
 import { RETIRE_LEEWAY, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
 import { parseDuration } from '../jwt/index.ts';
 import type { AuthServerOptions } from './app.ts';
@@ -228,6 +229,13 @@ export function loadConfig(
     throw new ConfigError(
       'LAISSEZ_KEY_ENCRYPTION_KEY and --key-encryption-key-file / LAISSEZ_KEY_ENCRYPTION_KEY_FILE both give the key-encryption key: keep one',
     );
+  }
+  if (kekText !== undefined) {
+    try {
+      KeyEncryptionKey.parse(kekText, 'LAISSEZ_KEY_ENCRYPTION_KEY');
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
   }
   if (databaseUrl !== undefined && kekText === undefined && kekFile === undefined) {
     throw new ConfigError(

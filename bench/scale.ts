@@ -14,6 +14,7 @@
 // existing database to connect to; the benchmark creates and drops its own next to it),
 // --wait-load L (wait up to --wait-max S, default 900, for the 1-minute load average to drop
 // below L first), --quick (3 rounds of 2 s), --no-write (print only).
+
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -21,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { generateKekText } from '../src/auth/kek.ts';
 import { OWASP_ARGON2ID } from '../src/auth/password.ts';
 import {
   machineLine,
@@ -148,6 +150,8 @@ interface Server extends ServerProcess {
 const serverScript = fileURLToPath(new URL('./lib/scale-server.ts', import.meta.url));
 const serverOptions = {
   databaseUrl,
+  // Every instance on the one database shares the key that encrypts its signing keys.
+  keyEncryptionKey: generateKekText(),
   rateLimits: RATE_LIMITS,
   alg: 'HS256',
   reuseGrace: REUSE_GRACE_S,

@@ -3,6 +3,8 @@
 // they signed has expired (retiresAt), then they are deleted. A rotated-in key is published first
 // and signs only from its activatesAt, so that every auth server (reloading the ring) and every
 // resource server (caching the JWKS) knows it before the first token it signs.
+// The private halves are stored encrypted under a key-encryption key kept outside the database
+// (src/auth/kek.ts); the ring holds them decrypted in memory only.
 import { randomBytes } from 'node:crypto';
 import {
   type Algorithm,
@@ -16,6 +18,7 @@ import {
   type SyncVerifier,
 } from '../jwt/index.ts';
 import type { SigningKey, Store } from '../store/types.ts';
+import { isSealed, type KeyEncryptionKey, KeyEncryptionKeyError, sealedUnder } from './kek.ts';
 
 /** The algorithms the auth server can sign access tokens with. */
 export const SIGNING_ALGORITHMS = [
@@ -38,6 +41,8 @@ export interface KeyRingOptions {
    */
   publishDelay?: number;
   now: () => number;
+  /** Encrypts the private keys in the store; never stored there itself. */
+  kek: KeyEncryptionKey;
 }
 
 /**
@@ -72,6 +77,8 @@ export class KeyRing {
   readonly #store: Store;
   readonly #options: KeyRingOptions;
   #keys: SigningKey[] = [];
+  /** The decrypted private JWKs by kid, with the stored text they came from. */
+  #secrets = new Map<string, { stored: string; jwk: Jwk }>();
   #signer: Signer | undefined;
   #verifier: SyncVerifier | undefined;
   #jwks: Jwks = { keys: [] };
@@ -113,10 +120,49 @@ export class KeyRing {
     return this.#keys;
   }
 
-  /** Re-reads the keys from the store (another server may have rotated) and drops expired ones. */
+  /**
+   * Re-reads the keys from the store (another server may have rotated) and drops expired ones.
+   * Keys stored in plain text (by a laissez from before keys were encrypted) are encrypted in
+   * place. A key that does not decrypt under the KEK fails the reload and the ring stays as it
+   * was: a KeyEncryptionKeyError that names the setting.
+   */
   async reload(): Promise<void> {
     await this.#store.deleteRetiredKeys(this.#options.now());
-    this.#keys = await this.#store.listSigningKeys();
+    const keys = await this.#store.listSigningKeys();
+    const secrets = new Map<string, { stored: string; jwk: Jwk }>();
+    const plaintext: { kid: string; from: string; to: string }[] = [];
+    for (const key of keys) {
+      const known = this.#secrets.get(key.kid);
+      if (known?.stored === key.privateJwk) {
+        secrets.set(key.kid, known);
+        continue;
+      }
+      const text = isSealed(key.privateJwk) ? this.#options.kek.open(key) : key.privateJwk;
+      let jwk: Jwk;
+      try {
+        jwk = JSON.parse(text) as Jwk;
+      } catch {
+        throw new KeyEncryptionKeyError(
+          `signing key ${key.kid}: the stored private key is not a JWK`,
+        );
+      }
+      secrets.set(key.kid, { stored: key.privateJwk, jwk });
+      if (!isSealed(key.privateJwk)) {
+        plaintext.push({
+          kid: key.kid,
+          from: key.privateJwk,
+          to: this.#options.kek.seal(key, text),
+        });
+      }
+    }
+    if (plaintext.length > 0) {
+      // Only rows still holding that plain text change: another instance migrating at the same
+      // moment leaves one envelope per key, and both decrypt under the one KEK.
+      await this.#store.replaceSigningKeyMaterial(plaintext);
+      return this.reload();
+    }
+    this.#keys = keys;
+    this.#secrets = secrets;
     this.#loadedAt = Date.now();
     // An empty ring (a new database) is built by open(), which rotates in a first key.
     if (this.#keys.length > 0) this.#build();
@@ -145,7 +191,7 @@ export class KeyRing {
     const key: SigningKey = {
       kid,
       alg,
-      privateJwk: JSON.stringify(privateJwk),
+      privateJwk: this.#options.kek.seal({ kid, alg }, JSON.stringify(privateJwk)),
       publicJwk: publicJwk ? JSON.stringify(publicJwk) : null,
       createdAt: now,
       activatesAt,
@@ -170,7 +216,8 @@ export class KeyRing {
   /**
    * Removes every key that comes before `key` in the signing order now, those already retiring
    * included (after a leak): their tokens, and any a thief signs with them, are refused from the
-   * next reload on. `key` must sign already: it is the one left.
+   * next reload on. Keys rotated in but not signing yet go too: they would otherwise take over
+   * signing from `key` later. `key` must sign already: it is the one left.
    */
   async withdrawBefore(key: SigningKey): Promise<void> {
     const now = this.#options.now();
@@ -195,8 +242,9 @@ export class KeyRing {
     // for asymmetric keys, which other services pick from the JWKS; an HMAC secret never leaves
     // this server, which tries its few live secrets in turn (one, or two during a rotation).
     const symmetric = current.alg.startsWith('HS');
+    const secret = (key: SigningKey): Jwk => this.#secrets.get(key.kid)!.jwk;
     this.#signer = createSigner({
-      key: JSON.parse(current.privateJwk) as Jwk,
+      key: secret(current),
       algorithm: current.alg as Algorithm,
       ...(symmetric ? {} : { kid: current.kid }),
       typ: 'at+jwt',
@@ -205,7 +253,9 @@ export class KeyRing {
       expiresIn: this.#options.accessTtl,
       now,
     });
-    const verifyKeys = this.#keys.map((k) => JSON.parse(k.publicJwk ?? k.privateJwk) as Jwk);
+    const verifyKeys = this.#keys.map((k) =>
+      k.publicJwk === null ? secret(k) : (JSON.parse(k.publicJwk) as Jwk),
+    );
     this.#verifier = createVerifier({
       key: { keys: verifyKeys },
       algorithms: [...new Set(this.#keys.map((k) => k.alg as Algorithm))],
@@ -237,4 +287,34 @@ export class KeyRing {
   get jwks(): Jwks {
     return this.#jwks;
   }
+}
+
+/**
+ * Re-encrypts every signing key from the KEK `from` to the KEK `to` (`laissez keys rewrap`). The
+ * rows change in one transaction, each only if it still holds what was read; a key added
+ * meanwhile (a rotation under way) is picked up by another round. Keys already under `to` are
+ * left as they are, so a rewrap interrupted and run again finishes the job.
+ */
+export async function rewrapSigningKeys(
+  store: Store,
+  from: KeyEncryptionKey,
+  to: KeyEncryptionKey,
+): Promise<{ rewrapped: string[]; total: number }> {
+  const rewrapped = new Set<string>();
+  for (let round = 0; round < 5; round++) {
+    const keys = await store.listSigningKeys();
+    const changes: { kid: string; from: string; to: string }[] = [];
+    for (const key of keys) {
+      if (sealedUnder(key.privateJwk) === to.id) {
+        to.open(key); // a check: a row under `to` that does not open is an error, not done
+        continue;
+      }
+      const text = isSealed(key.privateJwk) ? from.open(key) : key.privateJwk;
+      changes.push({ kid: key.kid, from: key.privateJwk, to: to.seal(key, text) });
+    }
+    if (changes.length === 0) return { rewrapped: [...rewrapped], total: keys.length };
+    await store.replaceSigningKeyMaterial(changes);
+    for (const change of changes) rewrapped.add(change.kid);
+  }
+  throw new Error('keys rewrap: the signing keys kept changing; run it again');
 }

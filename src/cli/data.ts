@@ -3,6 +3,12 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  type KekSource,
+  type KeyEncryptionKey,
+  KeyEncryptionKeyError,
+  loadKeyEncryptionKey,
+} from '../auth/kek.ts';
 import type { Store } from '../store/types.ts';
 import { type Io, UsageError } from './io.ts';
 
@@ -47,4 +53,50 @@ export async function openDataStore(
     throw error;
   }
   return store;
+}
+
+export const KEK_HELP = `  --key-encryption-key-file F
+                            the key that encrypts the signing keys (LAISSEZ_KEY_ENCRYPTION_KEY_FILE;
+                            or its text in LAISSEZ_KEY_ENCRYPTION_KEY; default DIR/laissez.kek
+                            with SQLite, required with PostgreSQL): as the server is given it`;
+
+/**
+ * The key-encryption key as `laissez serve` finds it: LAISSEZ_KEY_ENCRYPTION_KEY, else
+ * `--key-encryption-key-file` / LAISSEZ_KEY_ENCRYPTION_KEY_FILE, else (SQLite only) the file
+ * beside the database, created by the first start.
+ */
+export function kekSourceOf(flag: string | undefined, dataDir: string, env: Io['env']): KekSource {
+  const text = env['LAISSEZ_KEY_ENCRYPTION_KEY'] || undefined;
+  const file = flag ?? (env['LAISSEZ_KEY_ENCRYPTION_KEY_FILE'] || undefined);
+  if (file === '') throw new UsageError('--key-encryption-key-file is empty: give the file');
+  if (text !== undefined && file !== undefined) {
+    throw new UsageError(
+      'LAISSEZ_KEY_ENCRYPTION_KEY and --key-encryption-key-file / LAISSEZ_KEY_ENCRYPTION_KEY_FILE both give the key-encryption key: keep one',
+    );
+  }
+  if (text !== undefined) return { kind: 'text', value: text, label: 'LAISSEZ_KEY_ENCRYPTION_KEY' };
+  if (file !== undefined) {
+    return { kind: 'file', path: file, label: 'the key-encryption key file', own: false };
+  }
+  if (env['DATABASE_URL']) {
+    throw new UsageError(
+      'with DATABASE_URL, set LAISSEZ_KEY_ENCRYPTION_KEY or --key-encryption-key-file: the key-encryption key the servers use',
+    );
+  }
+  return {
+    kind: 'file',
+    path: join(dataDir, 'laissez.kek'),
+    label: 'the key-encryption key file',
+    own: true,
+  };
+}
+
+/** Loads the key-encryption key; a missing or wrong one is a usage error naming the setting. */
+export async function openKek(source: KekSource, store: Store): Promise<KeyEncryptionKey> {
+  try {
+    return await loadKeyEncryptionKey(source, store);
+  } catch (error) {
+    if (error instanceof KeyEncryptionKeyError) throw new UsageError(error.message);
+    throw error;
+  }
 }

@@ -1,15 +1,22 @@
 // `laissez keys generate`, and `keys list|rotate` on the auth server's key ring.
 
 import {
+  createKekFile,
+  KeyEncryptionKey,
+  KeyEncryptionKeyError,
+  sealedUnder,
+} from '../auth/kek.ts';
+import {
   KeyRing,
   latestKey,
+  rewrapSigningKeys,
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
   signingKeyAt,
 } from '../auth/keyring.ts';
 import { ALGORITHMS, generateKey } from '../jwt/index.ts';
 import type { SigningKey } from '../store/types.ts';
-import { dataDirOf, openDataStore } from './data.ts';
+import { dataDirOf, KEK_HELP, kekSourceOf, openDataStore, openKek } from './data.ts';
 import {
   algorithmsFlag,
   type Command,
@@ -202,13 +209,15 @@ Options:
   --immediate               sign with the new key at once (a suspected leak). Verifiers refetch
                             the JWKS on the first unknown kid, but at most once per cool-down
                             (30 s by default): until then they may refuse the new tokens
-  --withdraw                after a leak: remove every other key now (implies --immediate).
+  --withdraw                after a leak: remove every other key now (implies --immediate),
+                            keys rotated in and not signing yet too: the new key is the only one.
                             Their tokens, and any signed with a stolen key, are refused by the
                             auth server from its next reload and by resource servers once their
                             copy of the JWKS expires (its max-age, 5 m at most). Holders of
                             refused tokens refresh them; refresh tokens are not affected
   --access-ttl D            the server's access-token lifetime (LAISSEZ_ACCESS_TTL; default 15m)
   --key-publish-delay D     (LAISSEZ_KEY_PUBLISH_DELAY; default 5m)
+${KEK_HELP}
 ${RING_HELP}
 
 Exit codes: 0 rotated, 2 usage error.
@@ -223,9 +232,15 @@ Examples:
       alg: { type: 'string' },
       immediate: { type: 'boolean' },
       withdraw: { type: 'boolean' },
+      'key-encryption-key-file': { type: 'string' },
     });
     expectPositionals(positionals, 0, '');
     const settings = ringSettings(values, context.io.env);
+    const kekSource = kekSourceOf(
+      values['key-encryption-key-file'],
+      settings.dataDir,
+      context.io.env,
+    );
     const algText = values.alg ?? context.io.env['LAISSEZ_ALG'];
     if (algText !== undefined && !(SIGNING_ALGORITHMS as readonly string[]).includes(algText)) {
       throw new UsageError(
@@ -240,6 +255,7 @@ Examples:
       const alg = (algText ?? latest?.alg ?? 'HS256') as SigningAlgorithm;
       // open() itself makes an immediate key for an empty ring or a new algorithm; otherwise
       // rotate with the publish delay (or at once with --immediate).
+      const kek = await openKek(kekSource, store);
       const ring = await KeyRing.open(store, {
         alg,
         issuer: 'laissez',
@@ -247,6 +263,10 @@ Examples:
         accessTtl: settings.accessTtl,
         publishDelay: settings.publishDelay,
         now,
+        kek,
+      }).catch((error: unknown) => {
+        if (error instanceof KeyEncryptionKeyError) throw new UsageError(error.message);
+        throw error;
       });
       const known = new Set(before.map((k) => k.kid));
       let added = ring.keys.find((k) => !known.has(k.kid));
@@ -298,5 +318,96 @@ Examples:
   },
 };
 
+const rewrap: Command = {
+  summary: 'encrypt every signing key under a new key-encryption key',
+  help: `Usage: laissez keys rewrap --new-key-file F [--data-dir DIR] [--key-encryption-key-file F] [--json]
+
+Re-encrypts the private half of every signing key in the auth server's database under a new
+key-encryption key, in one transaction: if it fails, every key stays under the old one. The old
+key-encryption key no longer decrypts them afterwards. Then give the servers the new key and
+restart them: a server still holding the old one keeps the keys it has loaded, and fails to load
+any new one (its log says so) until it is restarted with the new key. With SQLite and the
+default file, move the new file in its place: mv F DIR/laissez.kek
+
+Options:
+  --new-key-file F          the new key-encryption key: read if F exists, else made (32 random
+                            bytes, base64url, mode 0600). Or its text in
+                            LAISSEZ_NEW_KEY_ENCRYPTION_KEY
+${KEK_HELP}
+${RING_HELP}
+
+Exit codes: 0 re-encrypted, 2 usage error (wrong or missing key-encryption key, no database).
+
+Examples:
+  laissez keys rewrap --data-dir /var/lib/laissez --new-key-file /var/lib/laissez/new.kek
+  LAISSEZ_KEY_ENCRYPTION_KEY=$OLD LAISSEZ_NEW_KEY_ENCRYPTION_KEY=$NEW DATABASE_URL=postgres://… laissez keys rewrap`,
+  async run(args, context) {
+    const { values, positionals } = parseCommandLine(args, {
+      'data-dir': RING_OPTIONS['data-dir'],
+      json: RING_OPTIONS.json,
+      'key-encryption-key-file': { type: 'string' },
+      'new-key-file': { type: 'string' },
+    });
+    expectPositionals(positionals, 0, '');
+    const env = context.io.env;
+    const dataDir = dataDirOf(values['data-dir'], env);
+    const kekSource = kekSourceOf(values['key-encryption-key-file'], dataDir, env);
+    const newText = env['LAISSEZ_NEW_KEY_ENCRYPTION_KEY'] || undefined;
+    const newFile = values['new-key-file'];
+    if ((newText === undefined) === (newFile === undefined)) {
+      throw new UsageError(
+        'give the new key-encryption key: --new-key-file F (made when missing) or LAISSEZ_NEW_KEY_ENCRYPTION_KEY, one of them',
+      );
+    }
+    if (newFile === '') throw new UsageError('--new-key-file is empty: give the file');
+    const store = await openDataStore(dataDir, { env });
+    try {
+      const from = await openKek(kekSource, store);
+      let to: KeyEncryptionKey;
+      try {
+        to =
+          newText !== undefined
+            ? KeyEncryptionKey.parse(newText, 'LAISSEZ_NEW_KEY_ENCRYPTION_KEY')
+            : createKekFile(newFile!, 'the new key-encryption key file');
+      } catch (error) {
+        if (error instanceof KeyEncryptionKeyError) throw new UsageError(error.message);
+        throw error;
+      }
+      let result: Awaited<ReturnType<typeof rewrapSigningKeys>>;
+      try {
+        result = await rewrapSigningKeys(store, from, to);
+      } catch (error) {
+        if (error instanceof KeyEncryptionKeyError) throw new UsageError(error.message);
+        throw error;
+      }
+      const under = [
+        ...new Set((await store.listSigningKeys()).map((k) => sealedUnder(k.privateJwk))),
+      ];
+      if (values.json) {
+        writeJson(context.io, {
+          from: from.id,
+          to: to.id,
+          rewrapped: result.rewrapped,
+          keys: result.total,
+        });
+        return EXIT.OK;
+      }
+      writeOut(
+        context.io,
+        `${result.rewrapped.length} of ${result.total} signing keys re-encrypted from key-encryption key ${from.id} to ${to.id}${under.every((id) => id === to.id) ? '' : ' (some keys are not under it yet: run it again)'}`,
+      );
+      writeOut(
+        context.io,
+        kekSource.kind === 'file' && kekSource.own && newFile !== undefined
+          ? `now move the new key in place (mv ${newFile} ${kekSource.path}) and restart the server`
+          : 'now give the servers the new key-encryption key and restart them',
+      );
+      return EXIT.OK;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
 /** `laissez keys …` */
-export const KEYS_COMMANDS: CommandGroup = { generate, list, rotate };
+export const KEYS_COMMANDS: CommandGroup = { generate, list, rotate, rewrap };

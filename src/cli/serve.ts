@@ -52,6 +52,11 @@ start. Every setting is a flag or an environment variable; a flag wins.
 
 Settings:
 ${settingsTable()}
+  LAISSEZ_KEY_ENCRYPTION_KEY  the key-encryption key itself (base64url of 32 bytes), instead of
+                              the file; environment only, never a flag
+
+The signing keys are stored encrypted under the key-encryption key, which never enters the
+database: back it up apart from the database, and give every instance on one database the same.
 
 Stop it with Ctrl-C or SIGTERM: requests in flight finish first.
 
@@ -78,10 +83,13 @@ Examples:
       config.options.issuer = defaultIssuer(config.options.https !== undefined, config.port);
     }
     const { createAuthServer } = await import('../server/app.ts');
+    const { KeyEncryptionKeyError } = await import('../auth/kek.ts');
     let app: Awaited<ReturnType<typeof createAuthServer>>;
     try {
       app = await createAuthServer(config.options);
     } catch (error) {
+      // A missing or wrong key-encryption key is a setting to fix, not a crash.
+      if (error instanceof KeyEncryptionKeyError) throw new UsageError(error.message);
       const why = startFailure(error, config.options);
       if (why === undefined) throw error;
       writeErr(context.io, `${context.name}: ${why}`);

@@ -1,5 +1,6 @@
 // The auth server: a Fastify app over the auth domain. `createAuthServer` returns the instance
 // (not listening), so it can be mounted, extended or injected in tests.
+import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, {
@@ -9,6 +10,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { AuthError } from '../auth/errors.ts';
+import { type KekSource, loadKeyEncryptionKey } from '../auth/kek.ts';
 import { KeyRing, RETIRE_LEEWAY, type SigningAlgorithm } from '../auth/keyring.ts';
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
 import type { Argon2Params } from '../auth/password.ts';
@@ -41,6 +43,18 @@ export interface AuthServerOptions {
   dataDir?: string;
   /** A `postgres://` URL: the PostgreSQL store instead of the embedded SQLite one. */
   databaseUrl?: string;
+  /**
+   * The key-encryption key that encrypts the signing keys in the store: base64url of 32 random
+   * bytes, or the bytes. Never stored in the database. Every instance on one database needs the
+   * same one. Default: the file `keyEncryptionKeyFile`.
+   */
+  keyEncryptionKey?: string | Uint8Array;
+  /**
+   * A file holding the key-encryption key (base64url text). Default: `<dataDir>/laissez.kek`,
+   * created 0600 on first start, with the embedded store; PostgreSQL (`databaseUrl`) or a
+   * `store` without `dataDir` need `keyEncryptionKey` or this file (which must exist).
+   */
+  keyEncryptionKeyFile?: string;
   /** Signing algorithm for access tokens. Default HS256 (a generated 256-bit secret). */
   alg?: SigningAlgorithm;
   /** `iss` of access tokens. */
@@ -210,14 +224,22 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     throw error;
   }
   const audience = options.audience ?? 'api';
-  const keyRing = await KeyRing.open(store, {
-    alg: options.alg ?? 'HS256',
-    issuer: options.issuer,
-    audience,
-    accessTtl,
-    ...(options.keyPublishDelay !== undefined ? { publishDelay: options.keyPublishDelay } : {}),
-    now,
-  });
+  let keyRing: KeyRing;
+  try {
+    const kek = await loadKeyEncryptionKey(kekSourceOf(options), store);
+    keyRing = await KeyRing.open(store, {
+      kek,
+      alg: options.alg ?? 'HS256',
+      issuer: options.issuer,
+      audience,
+      accessTtl,
+      ...(options.keyPublishDelay !== undefined ? { publishDelay: options.keyPublishDelay } : {}),
+      now,
+    });
+  } catch (error) {
+    if (!options.store) await store.close();
+    throw error;
+  }
   // Redis, when configured: shared rate limits (falling back to per-instance counting while
   // Redis is down: degraded, never open) and the revocation list of ended sessions.
   const redis = options.redisUrl
@@ -328,6 +350,44 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   await app.register((await import('./pages.ts')).webPages, { cookies: options.cookies }); // web pages: / and /debugger
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+/**
+ * Where the key-encryption key comes from. The embedded database keeps it in a file beside
+ * itself, created on first start; a shared database (PostgreSQL) must be told, so that every
+ * instance uses the same key and none makes one of its own.
+ */
+function kekSourceOf(options: AuthServerOptions): KekSource {
+  if (options.keyEncryptionKey !== undefined && options.keyEncryptionKeyFile !== undefined) {
+    throw new TypeError('give keyEncryptionKey or keyEncryptionKeyFile, not both');
+  }
+  if (options.keyEncryptionKey !== undefined) {
+    return {
+      kind: 'text',
+      value: options.keyEncryptionKey,
+      label: 'keyEncryptionKey (LAISSEZ_KEY_ENCRYPTION_KEY)',
+    };
+  }
+  if (options.keyEncryptionKeyFile !== undefined) {
+    return {
+      kind: 'file',
+      path: options.keyEncryptionKeyFile,
+      label: 'the key-encryption key file (--key-encryption-key-file)',
+      own: false,
+    };
+  }
+  const shared = options.store ? options.dataDir === undefined : options.databaseUrl !== undefined;
+  if (shared) {
+    throw new TypeError(
+      'a key-encryption key is needed for the signing keys in a shared database: set keyEncryptionKey (LAISSEZ_KEY_ENCRYPTION_KEY) or keyEncryptionKeyFile (--key-encryption-key-file), the same on every instance',
+    );
+  }
+  return {
+    kind: 'file',
+    path: join(options.dataDir ?? './data', 'laissez.kek'),
+    label: 'the key-encryption key file',
+    own: true,
+  };
 }
 
 function toHttpError(error: FastifyError | Error, request: FastifyRequest): HttpError {

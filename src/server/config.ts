@@ -3,6 +3,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { KeyEncryptionKey } from '../auth/kek.ts';
 import { RETIRE_LEEWAY, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../auth/keyring.ts';
 import { parseDuration } from '../jwt/index.ts';
 import type { AuthServerOptions } from './app.ts';
@@ -36,6 +37,12 @@ export const SETTINGS = [
     'DATABASE_URL',
     '',
     'postgres://user:password@host:5432/db: use PostgreSQL instead of SQLite',
+  ],
+  [
+    'key-encryption-key-file',
+    'LAISSEZ_KEY_ENCRYPTION_KEY_FILE',
+    '<data-dir>/laissez.kek',
+    'the key that encrypts the signing keys (SQLite: made on first start; PostgreSQL: needed, or LAISSEZ_KEY_ENCRYPTION_KEY)',
   ],
   ['issuer', 'LAISSEZ_ISSUER', 'http(s)://localhost:<port>', '"iss" of access tokens'],
   ['audience', 'LAISSEZ_AUDIENCE', 'api', '"aud" of access tokens'],
@@ -285,6 +292,26 @@ export function loadConfig(
       '--database-url / DATABASE_URL must be a postgres:// URL, e.g. postgres://laissez@127.0.0.1:5432/laissez',
     );
   }
+  // The key itself only from the environment: a command line is visible to every user (ps).
+  const kekText = env['LAISSEZ_KEY_ENCRYPTION_KEY'] || undefined;
+  const kekFile = get('key-encryption-key-file') || undefined;
+  if (kekText !== undefined && kekFile !== undefined) {
+    throw new ConfigError(
+      'LAISSEZ_KEY_ENCRYPTION_KEY and --key-encryption-key-file / LAISSEZ_KEY_ENCRYPTION_KEY_FILE both give the key-encryption key: keep one',
+    );
+  }
+  if (kekText !== undefined) {
+    try {
+      KeyEncryptionKey.parse(kekText, 'LAISSEZ_KEY_ENCRYPTION_KEY');
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
+  if (databaseUrl !== undefined && kekText === undefined && kekFile === undefined) {
+    throw new ConfigError(
+      'with --database-url / DATABASE_URL, set LAISSEZ_KEY_ENCRYPTION_KEY (base64url of 32 random bytes) or --key-encryption-key-file / LAISSEZ_KEY_ENCRYPTION_KEY_FILE: the key that encrypts the signing keys, never stored in the database, the same on every instance',
+    );
+  }
   const redisUrl = get('redis-url') || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(
@@ -345,6 +372,8 @@ export function loadConfig(
     options: {
       dataDir: get('data-dir') ?? './data',
       ...(databaseUrl ? { databaseUrl } : {}),
+      ...(kekText !== undefined ? { keyEncryptionKey: kekText } : {}),
+      ...(kekFile !== undefined ? { keyEncryptionKeyFile: kekFile } : {}),
       ...(redisUrl ? { redisUrl } : {}),
       alg,
       issuer,

@@ -382,7 +382,10 @@ const SQL = {
   retireBefore: `UPDATE signing_keys SET retires_at = $1
     WHERE retires_at IS NULL AND (activates_at < $2 OR (activates_at = $2 AND kid < $3))`,
   withdrawBefore: `UPDATE signing_keys SET retires_at = $1
-    WHERE (retires_at IS NULL OR retires_at > $1) AND (activates_at < $2 OR (activates_at = $2 AND kid < $3))`,
+    WHERE (retires_at IS NULL OR retires_at > $1)
+      AND (activates_at < $2 OR (activates_at = $2 AND kid < $3) OR activates_at > $1)`,
+  replaceKeyMaterial:
+    'UPDATE signing_keys SET private_jwk = $1 WHERE kid = $2 AND private_jwk = $3',
   deleteRetiredKeys: 'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1',
 } as const;
 
@@ -871,6 +874,20 @@ export class PostgresStore implements Store {
       ms(key.activatesAt, 'activatesAt'),
       key.kid,
     ]);
+  }
+
+  async replaceSigningKeyMaterial(
+    changes: readonly { kid: string; from: string; to: string }[],
+  ): Promise<number> {
+    if (changes.length === 0) return 0;
+    this.#check();
+    return this.#transaction('replacing signing key material', async (query) => {
+      let changed = 0;
+      for (const { kid, from, to } of changes) {
+        changed += (await query(SQL.replaceKeyMaterial, [to, kid, from])).rowCount ?? 0;
+      }
+      return changed;
+    });
   }
 
   async deleteRetiredKeys(now: number): Promise<number> {

@@ -9,7 +9,7 @@
  * `DatabaseSync` is synchronous: each method runs to completion before it returns its promise,
  * so no transaction ever stays open across an `await`.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
@@ -29,7 +29,12 @@ import {
 } from './types.ts';
 
 export interface SqliteStoreOptions {
-  /** The database file (its directory is created when missing), or `':memory:'`. */
+  /**
+   * The database file, or `':memory:'`. The file and its -wal and -shm companions are made 0600
+   * (owner only) whatever the umask, and tightened when looser; a missing directory is created
+   * 0700, and an existing one that group or others may enter gets a warning (process warnings,
+   * code LAISSEZ_DATA_DIR_MODE): it is not changed, it may hold more than laissez's files.
+   */
   path: string;
   /** How long a writer waits for another connection's lock, in milliseconds. Default 5000. */
   busyTimeout?: number;
@@ -140,7 +145,11 @@ function prepareStatements(db: DatabaseSync) {
     ),
     withdrawBefore: p(
       `UPDATE signing_keys SET retires_at = ?
-       WHERE (retires_at IS NULL OR retires_at > ?) AND (activates_at < ? OR (activates_at = ? AND kid < ?))`,
+       WHERE (retires_at IS NULL OR retires_at > ?)
+         AND (activates_at < ? OR (activates_at = ? AND kid < ?) OR activates_at > ?)`,
+    ),
+    replaceKeyMaterial: p(
+      'UPDATE signing_keys SET private_jwk = ? WHERE kid = ? AND private_jwk = ?',
     ),
     deleteRetiredKeys: p(
       'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= ?',
@@ -149,6 +158,66 @@ function prepareStatements(db: DatabaseSync) {
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
+
+/** Group and other bits: none on the database, which holds password hashes and session tokens. */
+const LOOSE = 0o077;
+
+/** Makes an existing file 0600 if it is looser; a missing one is fine. */
+function tighten(file: string): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StoreUnavailableError(`SQLite store: cannot inspect ${file}`, { cause: error });
+  }
+  if ((mode & LOOSE) === 0) return;
+  try {
+    chmodSync(file, 0o600);
+  } catch (error) {
+    throw new StoreUnavailableError(
+      `SQLite store: ${file} is readable by others (mode ${mode.toString(8)}) and cannot be made private: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Prepares the database file before SQLite opens it: the directory 0700 when it is created
+ * here, the file created 0600 (SQLite would use 0644 less the umask), a looser one tightened.
+ * mkdir and open apply the umask, so the modes are set again with chmod, which does not.
+ */
+function privateFile(path: string): void {
+  const dir = dirname(path);
+  try {
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
+    } else if (statSync(dir).mode & LOOSE) {
+      process.emitWarning(
+        `the directory of the database, ${dir}, may be entered by group or others (mode ${(statSync(dir).mode & 0o777).toString(8)}); chmod 700 it`,
+        { code: 'LAISSEZ_DATA_DIR_MODE' },
+      );
+    }
+  } catch (error) {
+    throw new StoreUnavailableError(
+      'SQLite store: cannot create the directory of the database file',
+      { cause: error },
+    );
+  }
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+    chmodSync(path, 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') {
+      throw new StoreUnavailableError(`SQLite store: cannot create ${path}: ${code ?? 'error'}`, {
+        cause: error,
+      });
+    }
+  }
+  tighten(path);
+}
 
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
@@ -165,16 +234,8 @@ export class SqliteStore implements Store {
     if (!Number.isInteger(busyTimeout) || busyTimeout < 0) {
       throw new TypeError('busyTimeout must be a non-negative integer (milliseconds)');
     }
-    if (path !== ':memory:' && path !== '' && !path.startsWith('file:')) {
-      try {
-        mkdirSync(dirname(path), { recursive: true });
-      } catch (error) {
-        throw new StoreUnavailableError(
-          'SQLite store: cannot create the directory of the database file',
-          { cause: error },
-        );
-      }
-    }
+    const onDisk = path !== ':memory:' && path !== '' && !path.startsWith('file:');
+    if (onDisk) privateFile(path);
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
@@ -186,8 +247,11 @@ export class SqliteStore implements Store {
       db.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA foreign_keys = ON');
+      // SQLite gives -wal and -shm the mode of the database file; older ones are tightened here.
+      if (onDisk) for (const suffix of ['-wal', '-shm']) tighten(path + suffix);
     } catch (error) {
       db.close();
+      if (error instanceof StoreUnavailableError) throw error;
       throw unavailable(error, 'opening the database');
     }
     this.#db = db;
@@ -509,7 +573,28 @@ export class SqliteStore implements Store {
 
   async withdrawKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number) {
     this.#run('withdrawing signing keys', () =>
-      this.#s.withdrawBefore.run(retiresAt, retiresAt, key.activatesAt, key.activatesAt, key.kid),
+      this.#s.withdrawBefore.run(
+        retiresAt,
+        retiresAt,
+        key.activatesAt,
+        key.activatesAt,
+        key.kid,
+        retiresAt,
+      ),
+    );
+  }
+
+  async replaceSigningKeyMaterial(
+    changes: readonly { kid: string; from: string; to: string }[],
+  ): Promise<number> {
+    return this.#run('replacing signing key material', () =>
+      this.#transaction(() => {
+        let changed = 0;
+        for (const { kid, from, to } of changes) {
+          changed += Number(this.#s.replaceKeyMaterial.run(to, kid, from).changes);
+        }
+        return changed;
+      }),
     );
   }
 

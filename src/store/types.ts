@@ -83,7 +83,11 @@ export function unrotatable(token: RefreshToken, now: number): RotateResult | un
 export interface SigningKey {
   readonly kid: string;
   readonly alg: string;
-  /** The private (or secret) JWK as JSON text. */
+  /**
+   * The private (or secret) JWK, encrypted: an envelope `enc:v1:…` written by the key ring
+   * (src/auth/kek.ts) under a key-encryption key the store never sees. Opaque text to the store.
+   * (Plain JSON in databases written before keys were encrypted, until the ring re-encrypts it.)
+   */
   readonly privateJwk: string;
   /** The public JWK as JSON text; null for HMAC secrets. */
   readonly publicJwk: string | null;
@@ -178,9 +182,20 @@ export interface Store {
   retireKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number): Promise<void>;
   /**
    * Like `retireKeysBefore`, but keys already retiring later than `retiresAt` are brought forward
-   * to it too: after a leak every earlier key must go, whatever its tokens still need.
+   * to it too: after a leak every earlier key must go, whatever its tokens still need. Keys that
+   * do not sign yet at `retiresAt` (`activatesAt` later: rotated in, only published) are
+   * withdrawn as well, so that none of them takes over signing from `key` later.
    */
   withdrawKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number): Promise<void>;
+  /**
+   * Sets `privateJwk` to `to` on every listed key whose `privateJwk` is still `from`, in one
+   * transaction: all the changes are written, or (on an error) none. Keys whose text changed
+   * meanwhile, or that are gone, are skipped. Returns how many keys changed. Used to encrypt
+   * keys stored in plain text and to re-encrypt every key under a new key-encryption key.
+   */
+  replaceSigningKeyMaterial(
+    changes: readonly { kid: string; from: string; to: string }[],
+  ): Promise<number>;
   /** Deletes keys whose retiresAt has passed. Returns how many. */
   deleteRetiredKeys(now: number): Promise<number>;
 }

@@ -267,6 +267,45 @@ describe('keys rotate --withdraw with a new algorithm', () => {
   });
 });
 
+describe('keys rotate --withdraw with a rotation still pending', () => {
+  test('exactly one key is left: the emergency key, not the published one that would sign later', async () => {
+    const server = await start({ alg: 'ES256', passwordParams: FAST_ARGON2 });
+    try {
+      const first = await laissez(['keys', 'rotate', '--data-dir', server.dataDir, '--json']);
+      assert.equal(first.code, 0, first.stderr);
+      const { rotated: pending } = JSON.parse(first.stdout) as { rotated: ListedKey };
+      assert.equal(pending.state, 'published', 'rotated in, signing after the publish delay');
+
+      const r = await laissez([
+        'keys',
+        'rotate',
+        '--data-dir',
+        server.dataDir,
+        '--withdraw',
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as {
+        rotated: ListedKey;
+        keys: ListedKey[];
+        withdrawn: string[];
+      };
+      assert.ok(out.withdrawn.includes(pending.kid), 'the pending key is withdrawn too');
+      assert.deepEqual(
+        out.keys.map((k) => [k.kid, k.state]),
+        [[out.rotated.kid, 'signing']],
+      );
+      const listed = await laissez(['keys', 'list', '--data-dir', server.dataDir, '--json']);
+      assert.deepEqual(
+        (JSON.parse(listed.stdout) as ListedKey[]).map((k) => k.kid),
+        [out.rotated.kid],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('keys list and rotate: usage errors', () => {
   let empty: string;
   before(async () => {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { describe, type SuiteContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { generateKekText } from '../../src/auth/kek.ts';
 import { cleanEnv, LAISSEZ, type Service, startService } from '../helpers/processes.ts';
 import { freePort } from '../redis/helpers.ts';
 
@@ -31,6 +32,8 @@ export const PG_BIN = process.env['LAISSEZ_TEST_PG_BIN'] ?? '/usr/lib/postgresql
 
 /** The same issuer on every instance: tokens of one must pass the `iss` check of the others. */
 export const ISSUER = 'https://auth.scale.test';
+/** The key-encryption key every instance of a test shares (docs/server.md, signing keys at rest). */
+export const SCALE_KEK = generateKekText();
 
 const optedOut =
   process.env['LAISSEZ_TEST_PG'] === 'off' || process.env['LAISSEZ_TEST_REDIS'] === 'off';
@@ -313,6 +316,7 @@ export async function startInstance(
 ): Promise<Instance> {
   const env = cleanEnv({
     LAISSEZ_ISSUER: ISSUER,
+    LAISSEZ_KEY_ENCRYPTION_KEY: SCALE_KEK,
     LAISSEZ_TRUST_PROXY: 'on',
     LAISSEZ_LOG_LEVEL: 'warn',
     ...settings,

@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type RedisClientType } from '@redis/client';
 import pg from 'pg';
+import { generateKekText, KeyEncryptionKey } from '../../src/auth/kek.ts';
 import { KeyRing } from '../../src/auth/keyring.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -289,7 +290,13 @@ describeScale(
         await second.migrate();
         let clock = Date.now();
         const now = () => clock;
-        const options = { alg: 'HS256' as const, issuer: ISSUER, audience: 'api', accessTtl: 900 };
+        const options = {
+          alg: 'HS256' as const,
+          issuer: ISSUER,
+          audience: 'api',
+          accessTtl: 900,
+          kek: KeyEncryptionKey.parse(generateKekText(), 'a test key'),
+        };
         const [ringA, ringB] = await Promise.all([
           KeyRing.open(racing(first), { ...options, now }),
           KeyRing.open(racing(second), { ...options, now }),

@@ -656,12 +656,15 @@ export function testStoreContract(name: string, factory: StoreFactory): void {
         const live = newKey({ createdAt: base + 2 });
         const current = newKey({ createdAt: base + 3 });
         const later = newKey({ createdAt: base + 4 });
-        for (const key of [retiringLate, retiringSoon, live, current, later]) {
+        // Rotated in, published, signing only later: it would take over from `current`.
+        const pending = newKey({ createdAt: base + 5, activatesAt: base + HOUR });
+        for (const key of [retiringLate, retiringSoon, live, current, later, pending]) {
           await store.addSigningKey(key);
         }
         const at = base + 100;
         await store.withdrawKeysBefore(current, at);
         const byKid = new Map((await store.listSigningKeys()).map((k) => [k.kid, k]));
+        assert.equal(byKid.get(pending.kid)?.retiresAt, at, 'a key not signing yet is withdrawn');
         assert.equal(byKid.get(retiringLate.kid)?.retiresAt, at, 'brought forward');
         assert.equal(byKid.get(retiringSoon.kid)?.retiresAt, base + 10, 'already sooner: kept');
         assert.equal(byKid.get(live.kid)?.retiresAt, at);
@@ -669,9 +672,39 @@ export function testStoreContract(name: string, factory: StoreFactory): void {
         assert.equal(byKid.get(later.kid)?.retiresAt, null, 'a later key is never withdrawn');
         await store.deleteRetiredKeys(at);
         const kids = new Set((await store.listSigningKeys()).map((k) => k.kid));
-        for (const key of [retiringLate, retiringSoon, live])
+        for (const key of [retiringLate, retiringSoon, live, pending])
           assert.equal(kids.has(key.kid), false);
         for (const key of [current, later]) assert.equal(kids.has(key.kid), true);
+      });
+
+      test('replaceSigningKeyMaterial changes only keys still holding the expected text, in one step', async () => {
+        const base = Date.now();
+        const a = newKey({ createdAt: base, privateJwk: 'a-old' });
+        const b = newKey({ createdAt: base, privateJwk: 'b-old' });
+        const c = newKey({ createdAt: base, privateJwk: 'c-old' });
+        for (const key of [a, b, c]) await store.addSigningKey(key);
+        const changed = await store.replaceSigningKeyMaterial([
+          { kid: a.kid, from: 'a-old', to: 'a-new' },
+          { kid: b.kid, from: 'not what b holds', to: 'b-new' },
+          { kid: 'no-such-kid', from: 'x', to: 'y' },
+          { kid: c.kid, from: 'c-old', to: 'c-new' },
+        ]);
+        assert.equal(changed, 2);
+        const byKid = new Map((await store.listSigningKeys()).map((k) => [k.kid, k]));
+        assert.equal(byKid.get(a.kid)?.privateJwk, 'a-new');
+        assert.equal(byKid.get(b.kid)?.privateJwk, 'b-old', 'changed meanwhile: skipped');
+        assert.equal(byKid.get(c.kid)?.privateJwk, 'c-new');
+        assert.deepEqual(byKid.get(a.kid), { ...a, privateJwk: 'a-new' }, 'nothing else changes');
+        // The same change again finds nothing to do: a second migrator is harmless.
+        assert.equal(
+          await store.replaceSigningKeyMaterial([{ kid: a.kid, from: 'a-old', to: 'a-other' }]),
+          0,
+        );
+        assert.equal(await store.replaceSigningKeyMaterial([]), 0);
+        assert.equal(
+          (await store.listSigningKeys()).find((k) => k.kid === a.kid)?.privateJwk,
+          'a-new',
+        );
       });
 
       test('deleteRetiredKeys deletes the keys whose retirement time has come, and only those', async () => {

@@ -5,6 +5,7 @@
  */
 export type AuthErrorCode =
   | 'invalid_request'
+  | 'weak_password'
   | 'username_taken'
   | 'email_taken'
   | 'invalid_credentials'

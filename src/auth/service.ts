@@ -11,6 +11,7 @@ import {
   StoreUnavailableError,
   type User,
 } from '../store/types.ts';
+import { usernameKey } from '../store/username-key.ts';
 import { AuthError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
 import {
@@ -29,6 +30,12 @@ import {
   PASSWORD_MIN,
   verifyPassword,
 } from './password.ts';
+import {
+  type BreachedPasswordOptions,
+  checkPasswordStrength,
+  isBreachedPassword,
+} from './password-policy.ts';
+import { checkUsername } from './username.ts';
 
 export interface AuthOptions {
   store: Store;
@@ -53,6 +60,8 @@ export interface AuthOptions {
   revocations?: RevocationSink;
   /** Told when `revocations` fails; the log-out itself has happened. Default: ignored. */
   onRevocationError?: (error: unknown) => void;
+  /** A k-anonymity range service that new passwords are checked against. Default: none. */
+  breachedPasswords?: BreachedPasswordOptions;
 }
 
 /** Receives ended sessions (`sid`) and until when their access tokens could still be presented. */
@@ -89,7 +98,6 @@ export interface AccessClaims {
   [claim: string]: unknown;
 }
 
-const USERNAME = /^[\p{L}\p{N}_.-]{3,32}$/u;
 // Deliberately plain: one @, no spaces or controls, a dot in the domain. Delivery proves the rest.
 const EMAIL = /^[^\s@\p{C}]{1,64}@[^\s@\p{C}]+\.[^\s@\p{C}]+$/u;
 const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
@@ -116,9 +124,25 @@ function requireString(value: unknown, field: string): string {
   return value;
 }
 
+/**
+ * A password string that is well-formed Unicode: a lone surrogate would be encoded as U+FFFD,
+ * so two different strings would hash alike; such a string is refused, never replaced.
+ */
+function requirePassword(value: unknown): string {
+  const password = requireString(value, 'password');
+  if (!password.isWellFormed()) {
+    throw new AuthError(
+      'invalid_request',
+      'password must be well-formed Unicode (it contains a lone surrogate)',
+      { field: 'password' },
+    );
+  }
+  return password;
+}
+
 /** Checks a password's type and length (code points, exactly as typed). */
 function checkPassword(value: unknown): string {
-  const password = requireString(value, 'password');
+  const password = requirePassword(value);
   const n = length(password);
   if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
     throw new AuthError(
@@ -139,22 +163,17 @@ interface AccountInput {
   roles: readonly string[];
   passwordParams: Argon2Params;
   now: number;
+  /** Also refuse passwords this range service lists as breached. */
+  breachedPasswords?: BreachedPasswordOptions | undefined;
 }
 
 /**
  * Validates a new account and hashes its password: the slow half of registration, safe to run
  * several at once. `insertUserAccount` stores the result.
- * @throws AuthError `invalid_request`, naming the field.
+ * @throws AuthError `invalid_request` or `weak_password`, naming the field.
  */
 export async function prepareUserAccount(input: AccountInput): Promise<NewUser> {
-  const username = requireString(input.username, 'username').normalize('NFC');
-  if (!USERNAME.test(username)) {
-    throw new AuthError(
-      'invalid_request',
-      'username must be 3 to 32 letters, digits, ".", "_" or "-"',
-      { field: 'username' },
-    );
-  }
+  const username = checkUsername(requireString(input.username, 'username'));
   const email = requireString(input.email, 'email').normalize('NFC').toLowerCase();
   if (email.length > 254 || !EMAIL.test(email)) {
     throw new AuthError('invalid_request', 'email must be an address like name@example.com', {
@@ -171,6 +190,14 @@ export async function prepareUserAccount(input: AccountInput): Promise<NewUser> 
     }
   }
   const password = checkPassword(input.password);
+  await checkPasswordStrength(password, { username: usernameKey(username), email });
+  if (input.breachedPasswords && (await isBreachedPassword(password, input.breachedPasswords))) {
+    throw new AuthError(
+      'weak_password',
+      'password appears in known data breaches; choose another',
+      { field: 'password' },
+    );
+  }
   return {
     id: newId(),
     username,
@@ -209,7 +236,10 @@ export async function createUserAccount(store: Store, input: AccountInput): Prom
 }
 
 export class AuthService {
-  readonly #o: Required<Omit<AuthOptions, 'counters' | 'revocations' | 'onRevocationError'>> & {
+  readonly #o: Required<
+    Omit<AuthOptions, 'counters' | 'revocations' | 'onRevocationError' | 'breachedPasswords'>
+  > & {
+    breachedPasswords: BreachedPasswordOptions | undefined;
     counters: CounterStore;
     revocations: RevocationSink | undefined;
     onRevocationError: (error: unknown) => void;
@@ -224,6 +254,7 @@ export class AuthService {
       counters: new MemoryCounterStore(),
       defaultRoles: ['user'],
       revocations: undefined,
+      breachedPasswords: undefined,
       onRevocationError: () => {},
       ...options,
     };
@@ -252,6 +283,7 @@ export class AuthService {
       roles: this.#o.defaultRoles,
       passwordParams: this.#o.passwordParams,
       now: this.#o.now(),
+      breachedPasswords: this.#o.breachedPasswords,
     });
   }
 
@@ -284,12 +316,13 @@ export class AuthService {
         field: 'username',
       });
     }
-    const login = (
-      username !== undefined ? requireString(username, 'username') : requireString(email, 'email')
-    )
-      .normalize('NFC')
-      .toLowerCase();
-    const password = requireString(input.password, 'password');
+    // The username's RFC 8265 key, so `ODIN` and fullwidth `ｏｄｉｎ` are odin (and share its
+    // failure counter); the email lower-cased, as stored.
+    const login =
+      username !== undefined
+        ? usernameKey(requireString(username, 'username'))
+        : requireString(email, 'email').normalize('NFC').toLowerCase();
+    const password = requirePassword(input.password);
     if (length(password) > PASSWORD_MAX) {
       throw new AuthError(
         'invalid_request',

@@ -106,6 +106,11 @@ export interface AuthServerOptions {
   /** Where ended sessions are announced (default: Redis when `redisUrl` is set, else nowhere). */
   revocations?: RevocationSink;
   passwordParams?: Argon2Params;
+  /**
+   * New passwords are also checked against this k-anonymity range service (GET `<url>/<first 5
+   * hex of SHA-1>`); unreachable or slower than `timeout` ms: allowed, and a warning is logged.
+   */
+  breachedPasswords?: { url: string; timeout: number };
   /** The clock in ms (tests). */
   now?: () => number;
   /**
@@ -283,6 +288,16 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     reuseGrace: options.reuseGrace ?? 10,
     now,
     ...(options.passwordParams ? { passwordParams: options.passwordParams } : {}),
+    ...(options.breachedPasswords
+      ? {
+          breachedPasswords: {
+            ...options.breachedPasswords,
+            // The reason only: never the password, nor its hash or prefix.
+            onUnavailable: (reason: string) =>
+              app.log.warn(`${reason}; the new password was allowed without that check`),
+          },
+        }
+      : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(counters ? { counters } : {}),
     ...(revocations ? { revocations } : {}),

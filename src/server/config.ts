@@ -82,6 +82,18 @@ export const SETTINGS = [
     'off',
     'X-Forwarded-* from proxies in front: a hop count (1), their addresses/CIDRs, or on (any)',
   ],
+  [
+    'breached-password-url',
+    'LAISSEZ_BREACHED_PASSWORD_URL',
+    '',
+    'a k-anonymity range API (Pwned Passwords format) to refuse breached new passwords',
+  ],
+  [
+    'breached-password-timeout',
+    'LAISSEZ_BREACHED_PASSWORD_TIMEOUT',
+    '2s',
+    'how long to wait for it; slower or unreachable: the password is allowed and a warning logged',
+  ],
   ['log-level', 'LAISSEZ_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
   [
     'headers-timeout',
@@ -318,6 +330,27 @@ export function loadConfig(
       '--redis-url / REDIS_URL must be a redis:// (or rediss://) URL, e.g. redis://127.0.0.1:6379',
     );
   }
+  const breachedUrl = get('breached-password-url') || undefined;
+  if (breachedUrl !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(breachedUrl);
+    } catch {}
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.search || parsed.hash) {
+      throw new ConfigError(
+        '--breached-password-url / LAISSEZ_BREACHED_PASSWORD_URL must be an http(s) URL without query, e.g. https://api.pwnedpasswords.com/range',
+      );
+    }
+  }
+  const breachedTimeout = seconds(
+    get('breached-password-timeout') ?? '2s',
+    '--breached-password-timeout / LAISSEZ_BREACHED_PASSWORD_TIMEOUT',
+  );
+  if (breachedTimeout > 30) {
+    throw new ConfigError(
+      '--breached-password-timeout / LAISSEZ_BREACHED_PASSWORD_TIMEOUT must be at most 30s',
+    );
+  }
   const logLevel = get('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -392,6 +425,9 @@ export function loadConfig(
       maxConnectionsPerIp: Number(capText),
       logger: logLevel === 'silent' ? false : { level: logLevel },
       ...(https ? { https } : {}),
+      ...(breachedUrl
+        ? { breachedPasswords: { url: breachedUrl, timeout: breachedTimeout * 1000 } }
+        : {}),
     },
   };
 }

@@ -8,6 +8,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       'A field is missing, of the wrong type or out of bounds, or the body is not valid JSON.',
   },
+  weak_password: {
+    status: 400,
+    meaning:
+      'The new password is too common, built from the username or email, repetitive, or known breached.',
+  },
   invalid_credentials: {
     status: 401,
     meaning:
@@ -37,7 +42,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       "The request line and headers, or the whole request, did not arrive within the server's timeouts.",
   },
-  username_taken: { status: 409, meaning: 'The username is already registered.' },
+  username_taken: {
+    status: 409,
+    meaning:
+      'The username, or a look-alike of it (same letters in another case, width or script), is already registered.',
+  },
   email_taken: { status: 409, meaning: 'The email is already registered.' },
   payload_too_large: { status: 413, meaning: 'The body is larger than the server accepts.' },
   unsupported_media_type: { status: 415, meaning: 'The body is not application/json.' },

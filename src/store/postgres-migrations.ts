@@ -13,17 +13,28 @@
  * interpolated, so that no edit elsewhere can change the text of a shipped step.
  */
 
+import { planUsernameKeys } from './username-key.ts';
+
+/** A query on the migration's connection, inside its transaction. */
+export type MigrationQuery = (
+  text: string,
+  values?: unknown[],
+) => Promise<{ rows: Readonly<Record<string, unknown>>[] }>;
+
 export interface Migration {
   /** A short description, for error messages and the people reading this file. */
   readonly name: string;
   /** One or more statements, run in the migration's transaction (no parameters). */
   readonly sql: string;
+  /** Runs after `sql`, in the same transaction: for values SQL cannot compute. */
+  readonly backfill?: (query: MigrationQuery) => Promise<void>;
 }
 
 /** The constraint names that `postgres.ts` recognises in unique and foreign-key violations. */
 export const CONSTRAINTS = {
   userId: 'users_pkey',
   username: 'users_username_key_unique',
+  usernameSkeleton: 'users_username_skeleton_unique',
   email: 'users_email_unique',
   tokenHash: 'refresh_tokens_pkey',
   tokenUser: 'refresh_tokens_user_id_fkey',
@@ -82,5 +93,30 @@ export const MIGRATIONS: readonly Migration[] = [
         CONSTRAINT signing_keys_pkey PRIMARY KEY (kid)
       );
     `,
+  },
+  {
+    // RFC 8265 keys (full case folding, width mapping) replace the lower-cased ones, and the
+    // UTS #39 skeleton gets a unique constraint: look-alike names are refused by the database.
+    name: 'usernames keyed by RFC 8265 and unique by confusable skeleton',
+    sql: `
+      ALTER TABLE users ADD COLUMN username_skeleton TEXT COLLATE "C";
+      ALTER TABLE users
+        ADD CONSTRAINT users_username_skeleton_unique UNIQUE (username_skeleton);
+    `,
+    backfill: async (query) => {
+      const { rows } = await query('SELECT id, username FROM users ORDER BY created_at, id');
+      // Placeholders first, so that no row's new key meets another row's old one on the way.
+      await query(`UPDATE users SET username_key = ':' || id`);
+      const plan = planUsernameKeys(
+        rows.map((row) => ({ id: String(row['id']), username: String(row['username']) })),
+      );
+      // One statement for all rows (unnest of three arrays), not one round trip per user.
+      await query(
+        `UPDATE users SET username_key = p.key, username_skeleton = p.skeleton
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS p (id, key, skeleton)
+         WHERE users.id = p.id`,
+        [plan.map((p) => p.id), plan.map((p) => p.key), plan.map((p) => p.skeleton)],
+      );
+    },
   },
 ];

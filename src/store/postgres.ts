@@ -40,6 +40,7 @@ import {
   type User,
   unrotatable,
 } from './types.ts';
+import { usernameKey, usernameSkeleton } from './username-key.ts';
 
 /** The `pg` pool settings the store lets through; the rest it sets itself. */
 export type PostgresPoolOptions = Pick<
@@ -310,8 +311,8 @@ function tokenConstraint(error: DatabaseError): Error {
 // --- SQL --------------------------------------------------------------------------------------
 
 const SQL = {
-  insertUser: `INSERT INTO users (id, username, username_key, email, password_hash, roles, disabled, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, false, $7, $7)`,
+  insertUser: `INSERT INTO users (id, username, username_key, username_skeleton, email, password_hash, roles, disabled, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8, $8)`,
   userById: 'SELECT * FROM users WHERE id = $1',
   userByUsername: 'SELECT * FROM users WHERE username_key = $1',
   userByEmail: 'SELECT * FROM users WHERE email = $1',
@@ -613,7 +614,9 @@ export class PostgresStore implements Store {
         );
       }
       for (let v = version; v < known; v++) {
-        await query(MIGRATIONS[v]!.sql);
+        const step = MIGRATIONS[v]!;
+        await query(step.sql);
+        await step.backfill?.(query);
         await query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
           v + 1,
           Date.now(),
@@ -636,20 +639,26 @@ export class PostgresStore implements Store {
     const email = user.email.toLowerCase();
     const roles = [...user.roles];
     const createdAt = ms(user.createdAt, 'createdAt');
+    const key = usernameKey(user.username);
     await this.#query(
       'creating a user',
       SQL.insertUser,
       [
         user.id,
         user.username,
-        user.username.toLowerCase(),
+        key,
+        usernameSkeleton(key),
         email,
         user.passwordHash,
         roles,
         createdAt,
       ],
       (error) => {
-        if (error.constraint === CONSTRAINTS.username) return new ConflictError('username');
+        if (
+          error.constraint === CONSTRAINTS.username ||
+          error.constraint === CONSTRAINTS.usernameSkeleton
+        )
+          return new ConflictError('username');
         if (error.constraint === CONSTRAINTS.email) return new ConflictError('email');
         if (error.constraint === CONSTRAINTS.userId) {
           return new Error('PostgreSQL store: a user with this id already exists', {
@@ -678,7 +687,7 @@ export class PostgresStore implements Store {
 
   async findUserByUsername(username: string): Promise<User | null> {
     const { rows } = await this.#query('reading a user', SQL.userByUsername, [
-      username.toLowerCase(),
+      usernameKey(username),
     ]);
     return rows[0] ? toUser(rows[0]) : null;
   }

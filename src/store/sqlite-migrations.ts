@@ -6,11 +6,15 @@
  *
  * Times are integer milliseconds since 1970; booleans are 0/1; roles are a JSON array of strings.
  */
+import type { DatabaseSync } from 'node:sqlite';
+import { planUsernameKeys } from './username-key.ts';
 
 export interface Migration {
   /** A short description, for error messages and the people reading this file. */
   readonly name: string;
   readonly sql: string;
+  /** Runs after `sql`, in the same transaction: for values SQL cannot compute. */
+  readonly backfill?: (db: DatabaseSync) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -60,5 +64,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE signing_keys ADD COLUMN activates_at INTEGER;
       UPDATE signing_keys SET activates_at = created_at WHERE activates_at IS NULL;
     `,
+  },
+  {
+    // RFC 8265 keys (full case folding, width mapping) replace the lower-cased ones, and the
+    // UTS #39 skeleton gets a unique index: look-alike names are refused by the database itself.
+    name: 'usernames keyed by RFC 8265 and unique by confusable skeleton',
+    sql: `
+      ALTER TABLE users ADD COLUMN username_skeleton TEXT;
+      CREATE UNIQUE INDEX users_username_skeleton ON users (username_skeleton);
+    `,
+    backfill: (db) => {
+      const rows = db.prepare('SELECT id, username FROM users ORDER BY created_at, id').all();
+      // Placeholders first, so that no row's new key meets another row's old one on the way.
+      db.exec(`UPDATE users SET username_key = ':' || id`);
+      const set = db.prepare(
+        'UPDATE users SET username_key = ?, username_skeleton = ? WHERE id = ?',
+      );
+      const plan = planUsernameKeys(
+        rows.map((row) => ({ id: String(row['id']), username: String(row['username']) })),
+      );
+      for (const { id, key, skeleton } of plan) set.run(key, skeleton, id);
+    },
   },
 ];

@@ -27,6 +27,7 @@ import {
   type User,
   unrotatable,
 } from './types.ts';
+import { usernameKey, usernameSkeleton } from './username-key.ts';
 
 export interface SqliteStoreOptions {
   /**
@@ -92,8 +93,8 @@ function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
     insertUser: p(
-      `INSERT INTO users (id, username, username_key, email, password_hash, roles, disabled, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+      `INSERT INTO users (id, username, username_key, username_skeleton, email, password_hash, roles, disabled, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
     ),
     userById: p('SELECT * FROM users WHERE id = ?'),
     userByUsername: p('SELECT * FROM users WHERE username_key = ?'),
@@ -327,6 +328,7 @@ export class SqliteStore implements Store {
           const step = MIGRATIONS[version];
           if (!step) return false;
           db.exec(step.sql);
+          step.backfill?.(db);
           record.run(version + 1, Date.now());
           return true;
         });
@@ -346,13 +348,15 @@ export class SqliteStore implements Store {
   async createUser(user: NewUser): Promise<User> {
     const email = user.email.toLowerCase();
     const roles = [...user.roles];
+    const key = usernameKey(user.username);
     this.#run(
       'creating a user',
       () =>
         this.#s.insertUser.run(
           user.id,
           user.username,
-          user.username.toLowerCase(),
+          key,
+          usernameSkeleton(key),
           email,
           user.passwordHash,
           JSON.stringify(roles),
@@ -360,7 +364,8 @@ export class SqliteStore implements Store {
           user.createdAt,
         ),
       (error) => {
-        if (/\busers\.username_key\b/.test(error.message)) return new ConflictError('username');
+        if (/\busers\.username_(key|skeleton)\b/.test(error.message))
+          return new ConflictError('username');
         if (/\busers\.email\b/.test(error.message)) return new ConflictError('email');
         if (/\busers\.id\b/.test(error.message)) {
           return new Error('SQLite store: a user with this id already exists', { cause: error });
@@ -387,7 +392,7 @@ export class SqliteStore implements Store {
 
   async findUserByUsername(username: string): Promise<User | null> {
     const row = this.#run('reading a user', () =>
-      this.#s.userByUsername.get(username.toLowerCase()),
+      this.#s.userByUsername.get(usernameKey(username)),
     );
     return row ? toUser(row) : null;
   }

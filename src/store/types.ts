@@ -8,7 +8,10 @@
 
 export interface User {
   readonly id: string;
-  /** As the user typed it (after Unicode NFC); unique case-insensitively. */
+  /**
+   * As the user typed it (after Unicode NFC). Unique by its RFC 8265 key (width mapping, full case
+   * folding, NFC) and by the UTS #39 confusable skeleton of that key (`username-key.ts`).
+   */
   readonly username: string;
   /** Lower-cased; unique. */
   readonly email: string;
@@ -122,10 +125,14 @@ export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
 
-  /** Inserts a user; `ConflictError` when the username (case-insensitively) or email exists. Atomic: of two racers for one name, exactly one succeeds. */
+  /**
+   * Inserts a user; `ConflictError` when the email exists, or a username with the same RFC 8265
+   * key or the same confusable skeleton (a look-alike) does. Unique indexes decide: of two racers
+   * for one name or two look-alikes, exactly one succeeds.
+   */
   createUser(user: NewUser): Promise<User>;
   findUserById(id: string): Promise<User | null>;
-  /** Case-insensitive. */
+  /** By the RFC 8265 key: `ODIN`, fullwidth `ｏｄｉｎ` and `odin` find the same user. */
   findUserByUsername(username: string): Promise<User | null>;
   /** Case-insensitive. */
   findUserByEmail(email: string): Promise<User | null>;

@@ -78,6 +78,26 @@ describe('laissez users against a live server', () => {
     assert.equal(short.code, 1);
     assert.match(short.stderr, /invalid_request: password must be 8 to 1024 characters/);
     assert.ok(!short.stderr.includes('hammer'));
+    const lookAlike = await users(
+      [
+        'add',
+        '--username',
+        '\uFF2F\uFF24\uFF29\uFF2E',
+        '--email',
+        'o2@example.com',
+        '--password-stdin',
+      ],
+      'another password\n',
+    );
+    assert.equal(lookAlike.code, 1);
+    assert.match(lookAlike.stderr, /username_taken/);
+    const common = await users(
+      ['add', '--username', 'tyr', '--email', 'tyr@example.com', '--password-stdin'],
+      'password123\n',
+    );
+    assert.equal(common.code, 1);
+    assert.match(common.stderr, /weak_password: password is in a list of commonly used passwords/);
+    assert.ok(!common.stderr.includes('password123'));
     const role = await users(
       [
         'add',

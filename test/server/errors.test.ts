@@ -345,7 +345,11 @@ describe('rate limits', () => {
         reg.push(
           (
             await call(tight.url, 'POST', '/auth/register', {
-              body: { username: `reg${i}`, email: `reg${i}@example.com`, password: 'whatever1' },
+              body: {
+                username: `reg${i}`,
+                email: `reg${i}@example.com`,
+                password: 'whatever1 registered',
+              },
             })
           ).status,
         );

@@ -222,6 +222,59 @@ export function testStoreContract(name: string, factory: StoreFactory): void {
         assert.equal(await store.findUserByUsername(second.username), null);
       });
 
+      test('RFC 8265 keys: fullwidth and case-folded forms find the user; STRASSE after straße is a ConflictError', async () => {
+        const tag = randomBytes(4).toString('hex');
+        const odin = await createUser({ username: `odin_${tag}` });
+        const fullwidth = [...`ODIN_${tag}`]
+          .map((c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0))
+          .join('');
+        for (const typed of [`ODIN_${tag}`, fullwidth]) {
+          assert.equal((await store.findUserByUsername(typed))?.id, odin.id, typed);
+          await assert.rejects(
+            store.createUser(newUser({ username: typed })),
+            isConflict('username'),
+          );
+        }
+        const strasse = await createUser({ username: `straße_${tag}` });
+        assert.equal((await store.findUserByUsername(`STRASSE_${tag}`))?.id, strasse.id);
+        assert.equal((await store.findUserByUsername(`strasse_${tag}`))?.id, strasse.id);
+        const second = newUser({ username: `STRASSE_${tag}` });
+        await assert.rejects(store.createUser(second), isConflict('username'));
+        assert.equal(await store.findUserById(second.id), null);
+      });
+
+      test('a confusable look-alike (UTS #39 skeleton) of a name is a ConflictError on username', async () => {
+        const tag = randomBytes(4).toString('hex').replace(/[0-9]/g, 'x');
+        const first = await createUser({ username: `admin_${tag}` });
+        // Cyrillic а (U+0430), upper case, Cyrillic і (U+0456): each looks like the original.
+        for (const lookAlike of [`\u0430dmin_${tag}`, `ADMIN_${tag}`, `adm\u0456n_${tag}`]) {
+          const attempt = newUser({ username: lookAlike });
+          await assert.rejects(store.createUser(attempt), isConflict('username'), lookAlike);
+          assert.equal(await store.findUserById(attempt.id), null);
+        }
+        // Greek ο (U+03BF), then the digit 0: both have the skeleton of "god".
+        await createUser({ username: `g\u03BFd_${tag}` });
+        await assert.rejects(
+          store.createUser(newUser({ username: `g0d_${tag}` })),
+          isConflict('username'),
+        );
+        // A different name is still free.
+        assert.notEqual((await createUser({ username: `admit_${tag}` })).id, first.id);
+      });
+
+      test('20 concurrent createUser with look-alikes of one name: exactly one succeeds', async () => {
+        const tag = randomBytes(4).toString('hex').replace(/[0-9]/g, 'x');
+        const forms = [`odin_${tag}`, `\u043Edin_${tag}`, `\u03BFdin_${tag}`, `0DIN_${tag}`];
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) =>
+            store.createUser(newUser({ username: forms[i % forms.length]! })),
+          ),
+        );
+        const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        assert.equal(won.length, 1);
+        for (const r of results) if (r.status === 'rejected') isConflict('username')(r.reason);
+      });
+
       test('20 concurrent createUser with one username: exactly one succeeds, 19 ConflictErrors', async () => {
         const username = `race_${randomBytes(6).toString('hex')}`;
         const attempts = Array.from({ length: 20 }, (_, i) =>

@@ -397,6 +397,56 @@ function defineTests(): void {
       await other.close();
     });
 
+    test('a version 1 schema upgrades: usernames get RFC 8265 keys and skeletons, the oldest account keeping a shared one', async () => {
+      const schema = freshSchema();
+      const client = await admin.connect();
+      try {
+        await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
+        await client.query(`SET search_path TO ${pg.escapeIdentifier(schema)}`);
+        await client.query(
+          'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
+        );
+        await client.query(MIGRATIONS[0]!.sql);
+        await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)');
+        // What the lower-casing store accepted: straße then STRASSE, admin then Cyrillic аdmin.
+        const legacy = ['Straße', 'STRASSE', 'admin', '\u0430dmin', 'ODIN'];
+        for (const [i, username] of legacy.entries()) {
+          await client.query(
+            `INSERT INTO users (id, username, username_key, email, password_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'h', $5, $5)`,
+            [`u${i}`, username, username.toLowerCase(), `u${i}@example.com`, i],
+          );
+        }
+      } finally {
+        await client.query('RESET search_path');
+        client.release();
+      }
+
+      const store = await openMigrated(schema);
+      const id = async (name: string) => (await store.findUserByUsername(name))?.id;
+      assert.equal(await id('strasse'), 'u0');
+      assert.equal(await id('STRASSE'), 'u0', 'the older account keeps the shared key');
+      assert.equal((await store.findUserByEmail('u1@example.com'))?.username, 'STRASSE');
+      assert.equal(await id('admin'), 'u2');
+      assert.equal(await id('\u0430dmin'), 'u3', 'a look-alike already there keeps its own key');
+      assert.equal(await id('\uFF4F\uFF44\uFF49\uFF4E'), 'u4');
+      for (const taken of ['Odin', 'ADMIN', '\u0430DMIN', 'straSSe']) {
+        await assert.rejects(
+          store.createUser({
+            id: `new_${taken}`,
+            username: taken,
+            email: `${taken}@new.example`,
+            passwordHash: 'h',
+            roles: [],
+            createdAt: 10,
+          }),
+          (error: Error) => error.name === 'ConflictError',
+          taken,
+        );
+      }
+      await store.close();
+    });
+
     test('a database newer than the code is refused with a clear error', async () => {
       const schema = freshSchema();
       await (await openMigrated(schema)).close();

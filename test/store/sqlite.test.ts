@@ -83,6 +83,52 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  test('a version 2 database upgrades: usernames get RFC 8265 keys and skeletons, the oldest account keeping a shared one', async () => {
+    const path = freshPath();
+    mkdirSync(join(path, '..'), { recursive: true });
+    const db = new DatabaseSync(path);
+    db.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+    );
+    for (const [i, step] of MIGRATIONS.slice(0, 2).entries()) {
+      db.exec(step.sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, 0);
+    }
+    const insert = db.prepare(
+      `INSERT INTO users (id, username, username_key, email, password_hash, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'h', ?, ?)`,
+    );
+    // What the lower-casing store accepted: straße then STRASSE, admin then Cyrillic аdmin.
+    const legacy = ['Straße', 'STRASSE', 'admin', '\u0430dmin', 'ODIN'];
+    for (const [i, username] of legacy.entries())
+      insert.run(`u${i}`, username, username.toLowerCase(), `u${i}@example.com`, i, i);
+    db.close();
+
+    const store = await openMigrated(path);
+    const id = async (name: string) => (await store.findUserByUsername(name))?.id;
+    assert.equal(await id('strasse'), 'u0');
+    assert.equal(await id('STRASSE'), 'u0', 'the older account keeps the shared key');
+    assert.equal((await store.findUserByEmail('u1@example.com'))?.username, 'STRASSE');
+    assert.equal(await id('admin'), 'u2');
+    assert.equal(await id('\u0430dmin'), 'u3', 'a look-alike already there keeps its own key');
+    assert.equal(await id('\uFF4F\uFF44\uFF49\uFF4E'), 'u4');
+    for (const taken of ['Odin', 'ADMIN', '\u0430DMIN', 'straSSe']) {
+      await assert.rejects(
+        store.createUser({
+          id: `new_${taken}`,
+          username: taken,
+          email: `${taken}@new.example`,
+          passwordHash: 'h',
+          roles: [],
+          createdAt: 10,
+        }),
+        (error: Error) => error.name === 'ConflictError',
+        taken,
+      );
+    }
+    await store.close();
+  });
+
   test('a database newer than the code is refused with a clear error', async () => {
     const path = freshPath();
     await (await openMigrated(path)).close();

@@ -197,7 +197,10 @@ describe('AuthService.login budgets, injected clock', () => {
 
   const attempt = (password: string, extra: { ip?: string; deviceToken?: string } = {}) =>
     auth.login({ username: 'odin', password, ip: '192.0.2.1', ...extra }).then(
-      (result) => ({ status: 'ok' as const, deviceToken: result.deviceToken }),
+      (result): { status: string; retryAfter?: number | undefined; deviceToken?: string } => ({
+        status: 'ok',
+        deviceToken: result.deviceToken,
+      }),
       (error: unknown) => {
         if (!(error instanceof AuthError)) throw error;
         return { status: error.code, retryAfter: error.retryAfter };
@@ -222,7 +225,7 @@ describe('AuthService.login budgets, injected clock', () => {
     clock += 60 * 60_000;
     const ok = await attempt('odin pass phrase');
     assert.equal(ok.status, 'ok');
-    const deviceToken = String((ok as { deviceToken: string }).deviceToken);
+    const deviceToken = String(ok.deviceToken);
     for (let i = 0; i < 5; i++) {
       assert.equal((await attempt('wrong', { deviceToken })).status, 'invalid_credentials');
     }

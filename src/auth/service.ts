@@ -12,6 +12,7 @@ import {
   type User,
 } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
+import { issueDeviceToken, readDeviceToken } from './device.ts';
 import { AuthError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
 import {
@@ -20,6 +21,7 @@ import {
   type Limit,
   MemoryCounterStore,
   type RateLimits,
+  resolveRateLimits,
 } from './limits.ts';
 import {
   type Argon2Params,
@@ -245,6 +247,7 @@ export class AuthService {
     onRevocationError: (error: unknown) => void;
   };
   readonly #dummyHash: Promise<string>;
+  readonly #limits: Readonly<Required<RateLimits>>;
 
   constructor(options: AuthOptions) {
     this.#o = {
@@ -258,6 +261,8 @@ export class AuthService {
       onRevocationError: () => {},
       ...options,
     };
+    this.#limits = resolveRateLimits(options.rateLimits);
+    this.#o.rateLimits = this.#limits;
     this.#dummyHash = createDummyHash(this.#o.passwordParams);
     // An unhandled rejection here would crash the process before the first log-in asks for it.
     this.#dummyHash.catch(() => {});
@@ -298,17 +303,27 @@ export class AuthService {
   }
 
   /**
-   * Checks username-or-email and password; on success returns tokens for that user only. The
-   * answer, and the time it takes, are the same whether the user exists or not.
+   * Checks username-or-email and password; on success returns tokens for that user only, and a
+   * fresh device token for the client to present with its next log-ins. The answer, and the time
+   * it takes, are the same whether the user exists or not.
+   *
+   * Every attempt is counted before the password is hashed (`CounterStore.reserve`), against the
+   * account's budgets (RateLimits): a client presenting a valid device token of the account spends
+   * that device's budget only; any other client spends its address's budget and the budget shared
+   * by all such clients. Of N attempts at once, at most the budget is hashed; the rest are 429.
+   * A success gives its attempt back.
    */
   async login(input: {
     username?: unknown;
     email?: unknown;
     password: unknown;
     ip?: string;
+    /** The device token an earlier successful log-in gave this client, if any. */
+    deviceToken?: unknown;
   }): Promise<{
     user: User;
     tokens: TokenSet;
+    deviceToken: string;
   }> {
     const { username, email } = input;
     if ((username === undefined) === (email === undefined)) {
@@ -330,41 +345,45 @@ export class AuthService {
         { field: 'password' },
       );
     }
-    if (input.ip !== undefined)
-      await this.#limit(`login:ip:${input.ip}`, this.#o.rateLimits.loginPerIp);
-    const accountKey = `login:fail:${login}`;
-    const accountLimit = this.#o.rateLimits.loginFailuresPerAccount;
-    const failures = await this.#o.counters.peek(accountKey, this.#o.now());
-    if (failures.count >= accountLimit.max) {
-      // Locked whether or not the account exists, so the lock says nothing about existence.
-      throw new AuthError(
-        'too_many_requests',
-        'too many failed log-ins for this account; wait before trying again',
-        {
-          retryAfter: Math.max(1, Math.ceil((failures.resetAt - this.#o.now()) / 1000)),
-        },
-      );
-    }
+    const limits = this.#limits;
+    if (input.ip !== undefined) await this.#limit(`login:ip:${input.ip}`, limits.loginPerIp);
 
     const { store } = this.#o;
     const user =
       username !== undefined
         ? await store.findUserByUsername(login)
         : await store.findUserByEmail(login);
-    const hash = user?.passwordHash ?? (await this.#dummyHash);
-    const { ok, needsRehash } = await verifyPassword(password, hash, this.#o.passwordParams);
+    // One budget per account, whichever of its names is typed. A name no account has is counted
+    // under the name, by the same rules, so that the limits say nothing about which names exist.
+    const account = user ? `u:${user.id}` : `n:${login}`;
+    const device =
+      user && input.deviceToken !== undefined
+        ? readDeviceToken(input.deviceToken, user, this.#o.now())
+        : undefined;
+    const reserved = await this.#reserveAttempt(account, device, input.ip);
+
+    let verified: Awaited<ReturnType<typeof verifyPassword>>;
+    try {
+      const hash = user?.passwordHash ?? (await this.#dummyHash);
+      verified = await verifyPassword(password, hash, this.#o.passwordParams);
+    } catch (error) {
+      // Not a guess that was checked: the attempt is given back.
+      await this.#giveBack(reserved);
+      throw error;
+    }
+    const { ok, needsRehash } = verified;
     if (!user || !ok) {
-      await this.#o.counters.hit(accountKey, accountLimit.window * 1000, this.#o.now());
+      // The reserved attempts stay counted: they are this failure.
       throw new AuthError('invalid_credentials', 'the username, email or password is not right');
     }
+    // The password was right: this attempt is not a failure. Earlier failures still count until
+    // their window ends (`unlock` clears the account's).
+    await this.#giveBack(reserved);
     if (user.disabled) throw new AuthError('account_disabled', 'this account is disabled');
-    await this.#o.counters.reset(accountKey);
+    let passwordHash = user.passwordHash;
     if (needsRehash) {
-      await store.updatePasswordHash(
-        user.id,
-        await hashPassword(password, this.#o.passwordParams),
-        this.#o.now(),
-      );
+      passwordHash = await hashPassword(password, this.#o.passwordParams);
+      await store.updatePasswordHash(user.id, passwordHash, this.#o.now());
     }
     const familyId = newId();
     const now = this.#o.now();
@@ -377,7 +396,85 @@ export class AuthService {
       createdAt: now,
       expiresAt,
     });
-    return { user, tokens: this.#tokens(user, familyId, refresh, expiresAt, now) };
+    return {
+      user,
+      tokens: this.#tokens(user, familyId, refresh, expiresAt, now),
+      deviceToken: issueDeviceToken({ id: user.id, passwordHash }, now),
+    };
+  }
+
+  /**
+   * Counts one log-in attempt on the account's budgets before the password is checked, or refuses
+   * it (429) when a budget is spent. OWASP's device-cookie protocol: a known device spends its own
+   * budget, and is refused when that is spent; any other client spends the budget of its address
+   * (when known) and the budget shared by every unknown client of the account.
+   * @returns the counters to give back if the attempt turns out not to be a failure.
+   */
+  async #reserveAttempt(
+    account: string,
+    device: string | undefined,
+    ip: string | undefined,
+  ): Promise<string[]> {
+    const limits = this.#limits;
+    const budgets: [string, Limit][] =
+      device !== undefined
+        ? [[`login:device:${account}:${device}`, limits.loginFailuresPerDevice]]
+        : [
+            ...(ip !== undefined
+              ? [
+                  [`login:client:${account}:${ip}`, limits.loginFailuresPerClient] as [
+                    string,
+                    Limit,
+                  ],
+                ]
+              : []),
+            [`login:account:${account}`, limits.loginFailuresPerAccount],
+          ];
+    const taken: string[] = [];
+    try {
+      for (const [key, limit] of budgets) {
+        const now = this.#o.now();
+        const { ok, resetAt } = await this.#o.counters.reserve(
+          key,
+          limit.max,
+          limit.window * 1000,
+          now,
+        );
+        if (!ok) {
+          // Locked whether or not the account exists, so the lock says nothing about existence.
+          throw new AuthError(
+            'too_many_requests',
+            'too many failed log-ins for this account; wait before trying again',
+            { retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)) },
+          );
+        }
+        taken.push(key);
+      }
+    } catch (error) {
+      await this.#giveBack(taken);
+      throw error;
+    }
+    return taken;
+  }
+
+  /** Gives reserved attempts back. A counter that fails to is left higher: stricter, not looser. */
+  async #giveBack(keys: readonly string[]): Promise<void> {
+    const now = this.#o.now();
+    await Promise.all(keys.map((key) => this.#o.counters.release(key, now).catch(() => {})));
+  }
+
+  /**
+   * Lifts the lock-out of an account for clients without a device token (its shared budget), and
+   * with `ip`, the budget of that address too: what an administrator or a completed password reset
+   * does for an owner locked out by a guesser. Other addresses' budgets are left to run out, so a
+   * guesser stays slowed down.
+   */
+  async unlock(userId: string, options: { ip?: string } = {}): Promise<void> {
+    if (typeof userId !== 'string' || userId === '') throw new TypeError('userId must be a string');
+    const account = `u:${userId}`;
+    await this.#o.counters.reset(`login:account:${account}`);
+    if (options.ip !== undefined)
+      await this.#o.counters.reset(`login:client:${account}:${options.ip}`);
   }
 
   #tokens(user: User, familyId: string, refresh: string, expiresAt: number, now: number): TokenSet {

@@ -73,6 +73,36 @@ if not count then return {0, 0} end
 return {tonumber(count), redis.call('PTTL', KEYS[1])}
 `);
 
+// KEYS[1] the counter, ARGV[1] the window (ms), ARGV[2] the most hits allowed. Adds one hit only if
+// fewer than ARGV[2] are counted: the read and the write are one script, which Redis runs without
+// interleaving another command, so N callers at once on any number of connections get at most
+// ARGV[2] hits between them. Returns {1 if added else 0, count, milliseconds left}.
+const RESERVE = script(`
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+if count >= tonumber(ARGV[2]) then
+  if count > 0 and ttl < 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    ttl = tonumber(ARGV[1])
+  end
+  return {0, count, math.max(ttl, 0)}
+end
+count = redis.call('INCR', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {1, count, ttl}
+`);
+
+// KEYS[1] the counter. Takes one hit back, never below zero; DECR keeps the key's expiry, so the
+// window ends when it would have. Returns the count before.
+const RELEASE = script(`
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then redis.call('DECR', KEYS[1]) end
+return count
+`);
+
 /** Keys longer than this (the login part is user input) are stored under their SHA-256. */
 const LONG_KEY = 200;
 
@@ -159,6 +189,52 @@ export class RedisCounterStore implements CounterStore {
       return local;
     }
     return this.#addOutageCounts(key, counted, now);
+  }
+
+  async reserve(
+    key: string,
+    max: number,
+    windowMs: number,
+    now: number,
+  ): Promise<Window & { ok: boolean }> {
+    checkKey(key);
+    checkNow(now);
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new TypeError('max must be a whole number of hits, at least 1');
+    }
+    const window = Math.ceil(checkMs(windowMs, 'windowMs'));
+    // After an outage, hits counted in memory while Redis was away still count (see
+    // #addOutageCounts): Redis may add one only while the two counts together stay under max.
+    const local = now < this.#memoryUntil ? (await this.#memory.peek(key, now)).count : 0;
+    let reply: unknown;
+    try {
+      reply = await this.#run(RESERVE, key, [String(window), String(Math.max(0, max - local))]);
+    } catch (error) {
+      this.#refuseIfClosed(error);
+      const counted = await this.#memory.reserve(key, max, window, now);
+      if (counted.ok) this.#memoryUntil = Math.max(this.#memoryUntil, counted.resetAt);
+      return counted;
+    }
+    if (!Array.isArray(reply) || reply.length !== 3) throw new Error('unexpected reply from Redis');
+    const counted = toWindow(reply.slice(1), now);
+    return { ok: Number(reply[0]) === 1, ...(await this.#addOutageCounts(key, counted, now)) };
+  }
+
+  /**
+   * Gives back a reserved hit: in Redis, or in this process's memory when Redis has none of this
+   * key (the hit was counted there during an outage) or cannot be reached. Never throws: a hit not
+   * given back keeps the count higher until its window ends (stricter, never looser).
+   */
+  async release(key: string, now: number): Promise<void> {
+    checkKey(key);
+    checkNow(now);
+    try {
+      const before = Number(await this.#run(RELEASE, key, []));
+      if (before > 0) return;
+    } catch {
+      // Below: the hit may have been counted in memory.
+    }
+    await this.#memory.release(key, now);
   }
 
   async peek(key: string, now: number): Promise<Window> {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DEVICE_TOKEN_MAX, DEVICE_TOKEN_TTL } from '../auth/device.ts';
 import { AuthError } from '../auth/errors.ts';
 import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
 import { authorizationHeaders, extractToken } from '../middleware/core.ts';
@@ -15,6 +16,8 @@ export interface RouteOptions {
 
 export const ACCESS_COOKIE = 'laissez_at';
 export const REFRESH_COOKIE = 'laissez_rt';
+/** The device token (docs/server.md, "Guessing passwords"), in cookie mode. */
+export const DEVICE_COOKIE = 'laissez_dev';
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
@@ -41,6 +44,11 @@ const tokenSchema = {
       description: 'Absent in cookie mode: the refresh token is in an HttpOnly cookie.',
     },
     refresh_expires_in: { type: 'integer' },
+    device_token: {
+      type: 'string',
+      description:
+        'Log-in only, without cookie mode: send it back with later log-ins from this client, which then keep their own failure budget (in cookie mode it is the laissez_dev cookie).',
+    },
   },
 } as const;
 const refreshBody = {
@@ -199,15 +207,36 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
             username: { type: 'string', minLength: 1, maxLength: 64 },
             email: { type: 'string', minLength: 1, maxLength: 254 },
             password: { type: 'string', minLength: 1, maxLength: 1024 },
+            device_token: { type: 'string', minLength: 1, maxLength: DEVICE_TOKEN_MAX },
           },
         },
         response: { 200: tokenSchema, ...errors(400, 401, 403, 429) },
       },
     },
     async (request, reply) => {
-      const body = request.body as { username?: string; email?: string; password: string };
-      const { tokens } = await auth.login({ ...body, ip: request.ip });
-      return deliver(reply, tokens);
+      const { device_token: fromBody, ...body } = request.body as {
+        username?: string;
+        email?: string;
+        password: string;
+        device_token?: string;
+      };
+      // The cookie is SameSite=Strict: a cross-site page cannot make the browser send it.
+      const deviceToken =
+        fromBody ?? (options.cookies ? request.cookies[DEVICE_COOKIE] : undefined);
+      const result = await auth.login({
+        ...body,
+        ip: request.ip,
+        ...(deviceToken !== undefined ? { deviceToken } : {}),
+      });
+      const delivered = deliver(reply, result.tokens);
+      if (!options.cookies) return { ...delivered, device_token: result.deviceToken };
+      reply.setCookie(DEVICE_COOKIE, result.deviceToken, {
+        ...cookieBase,
+        sameSite: 'strict',
+        path: '/auth/login',
+        maxAge: DEVICE_TOKEN_TTL,
+      });
+      return delivered;
     },
   );
 

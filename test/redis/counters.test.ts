@@ -149,6 +149,97 @@ describeRedis('RedisCounterStore', ({ prefix, admin }) => {
     assert.ok(ttl > 0 && ttl <= 30_000, `PTTL ${ttl}`);
   });
 
+  test('reserve from three connections at once grants exactly max; a refusal adds nothing', async () => {
+    const stores3 = [open(), open(), open()];
+    const key = freshKey('login:client');
+    const results = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => stores3[i % 3]!.reserve(key, 20, 30_000, Date.now())),
+    );
+    const granted = results.filter((r) => r.ok);
+    assert.equal(granted.length, 20);
+    assert.deepEqual(
+      granted.map((r) => r.count).sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    for (const r of results.filter((r) => !r.ok)) assert.equal(r.count, 20);
+    assert.equal(await admin().get(prefix + key), '20');
+    const ttl = await admin().pTTL(prefix + key);
+    assert.ok(ttl > 0 && ttl <= 30_000, `PTTL ${ttl}`);
+  });
+
+  test('release takes one back, never below zero, and keeps the expiry', async () => {
+    const store = open();
+    const key = freshKey('login:account');
+    await store.reserve(key, 2, 60_000, Date.now());
+    await store.reserve(key, 2, 60_000, Date.now());
+    assert.equal((await store.reserve(key, 2, 60_000, Date.now())).ok, false);
+    await store.release(key, Date.now());
+    assert.equal(await admin().get(prefix + key), '1');
+    const ttl = await admin().pTTL(prefix + key);
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `PTTL ${ttl}`);
+    assert.equal((await store.reserve(key, 2, 60_000, Date.now())).ok, true);
+    for (let i = 0; i < 4; i++) await store.release(key, Date.now());
+    assert.equal(await admin().get(prefix + key), '0');
+    await store.release(freshKey(), Date.now()); // nothing to give back
+    assert.equal(await admin().exists(prefix + freshKey()), 0);
+    // A full key without an expiry (set by hand) is given the window, even when it refuses.
+    const stuck = freshKey('login:account');
+    await admin().set(prefix + stuck, '9');
+    const refused = await store.reserve(stuck, 3, 5000, Date.now());
+    assert.equal(refused.ok, false);
+    assert.equal(refused.count, 9);
+    const stuckTtl = await admin().pTTL(prefix + stuck);
+    assert.ok(stuckTtl > 0 && stuckTtl <= 5000, `PTTL ${stuckTtl}`);
+    await assert.rejects(store.reserve(key, 0, 1000, Date.now()), TypeError);
+  });
+
+  test('30 concurrent wrong log-ins through two auth servers sharing Redis: at most the budget is checked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'laissez-redis-'));
+    const db = openSqliteStore({ path: join(dir, 'laissez.db') });
+    try {
+      await db.migrate();
+      const service = () =>
+        new AuthService({
+          store: db,
+          // Never reached: every log-in here fails before tokens are signed.
+          keyRing: {} as KeyRing,
+          accessTtl: 900,
+          refreshTtl: 86_400,
+          reuseGrace: 10,
+          // The default cost: a slow hash is what gives concurrent guesses room to race.
+          counters: open(),
+        });
+      const [one, two] = [service(), service()];
+      const owner = {
+        username: `owner-${keyCount++}-${process.pid}`,
+        password: 'owner pass phrase',
+      };
+      await one.register({ ...owner, email: `${owner.username}@example.com` });
+      const codes = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          (i % 2 ? one : two)
+            .login({
+              ...(i % 3
+                ? { username: owner.username }
+                : { email: `${owner.username}@example.com` }),
+              password: `guess ${i}`,
+              ip: '203.0.113.7',
+            })
+            .then(
+              () => 'ok',
+              (error: unknown) => (error instanceof AuthError ? error.code : error),
+            ),
+        ),
+      );
+      const count = (code: string) => codes.filter((c) => c === code).length;
+      assert.equal(count('invalid_credentials'), 5, codes.join());
+      assert.equal(count('too_many_requests'), 25, codes.join());
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('keys are separate, prefixed, and long keys are stored under a bounded name', async () => {
     const store = open();
     const a = freshKey();
@@ -383,6 +474,20 @@ describeRedis('RedisCounterStore when Redis is not there', ({ prefix }) => {
     }
   });
 
+  test("reserve: 'memory' counts in this process; 'closed' refuses; release never throws", async () => {
+    const memory = open({ onError: () => {}, onRecover: () => {} });
+    const key = freshKey('login:client');
+    const granted = await Promise.all(
+      Array.from({ length: 10 }, () => memory.reserve(key, 3, 60_000, Date.now())),
+    );
+    assert.equal(granted.filter((r) => r.ok).length, 3);
+    await memory.release(key, Date.now());
+    assert.equal((await memory.peek(key, Date.now())).count, 2);
+    const closed = open({ onUnavailable: 'closed', onError: () => {} });
+    await assert.rejects(closed.reserve(key, 3, 60_000, Date.now()), StoreUnavailableError);
+    await closed.release(key, Date.now());
+  });
+
   test('the default onError writes one line on stderr', async (t) => {
     const lines: string[] = [];
     t.mock.method(console, 'error', (line: string) => lines.push(line));
@@ -453,6 +558,32 @@ describeRedis('RedisCounterStore with a Redis that stops and comes back', () => 
     assert.equal(await check.get(`laissez:rl:${key}`), '1');
     // Past the outage windows, Redis alone counts.
     assert.equal((await store.peek(key, Date.now() + 61_000)).count, 1);
+  });
+
+  test("'memory': reservations of an outage still count when Redis is back", async () => {
+    const store = open({ timeout: 5000, onError: () => {}, onRecover: () => {} });
+    const key = freshKey('login:account');
+    assert.equal((await store.reserve(key, 4, 60_000, Date.now())).ok, true);
+    await temp().stop();
+    // Counted in memory: Redis's one is out of reach.
+    assert.equal((await store.reserve(key, 4, 60_000, Date.now())).count, 1);
+    assert.equal((await store.reserve(key, 4, 60_000, Date.now())).count, 2);
+    await temp().start(); // empty: no persistence
+    await eventually(async () => {
+      await store.peek(key, Date.now());
+      return !store.unavailable;
+    }, 'the store uses Redis again');
+    // Two in memory: Redis may grant only two more before the four are spent.
+    const after = await Promise.all(
+      Array.from({ length: 5 }, () => store.reserve(key, 4, 60_000, Date.now())),
+    );
+    assert.equal(after.filter((r) => r.ok).length, 2);
+    assert.equal(Math.max(...after.map((r) => r.count)), 4);
+    // A release goes to Redis, which has the hits, then to memory.
+    await store.release(key, Date.now());
+    await store.release(key, Date.now());
+    await store.release(key, Date.now());
+    assert.equal((await store.peek(key, Date.now())).count, 1);
   });
 
   test('a client passed in without an error listener does not crash the process', async () => {

@@ -1,8 +1,6 @@
 // The auth domain: register, log in, refresh (rotate, detect reuse), log out. No HTTP, no SQL:
 // it speaks to a Store and a KeyRing, and reports failures as AuthError.
 import { createHash, randomBytes } from 'node:crypto';
-import { JwtError } from '../jwt/index.ts';
-import { describeJwtError } from '../middleware/core.ts';
 import {
   ConflictError,
   type NewRefreshToken,
@@ -460,31 +458,6 @@ export class AuthService {
     const until = now + this.#o.accessTtl * 1000 + 60_000;
     const results = await Promise.allSettled(sessions.map((sid) => list.revoke(sid, until)));
     for (const r of results) if (r.status === 'rejected') this.#o.onRevocationError(r.reason);
-  }
-
-  /**
-   * Verifies an access token; refuses refresh tokens and tokens of other issuers or audiences. A
-   * token signed by a key this instance has not seen yet (another instance rotated) triggers one
-   * reload of the key ring, at most every few seconds.
-   */
-  async verifyAccess(token: string): Promise<AccessClaims> {
-    try {
-      return this.#o.keyRing.verify(token).payload as AccessClaims;
-    } catch (error) {
-      // A key this instance has not loaded yet: named by kid (ERR_KEY_NOT_FOUND), or an HMAC
-      // secret, never named, made by another instance (the signature fits none of ours).
-      if (
-        error instanceof JwtError &&
-        (error.code === 'ERR_KEY_NOT_FOUND' ||
-          (error.code === 'ERR_JWS_SIGNATURE_INVALID' &&
-            this.#o.keyRing.current.alg.startsWith('HS'))) &&
-        (await this.#o.keyRing.reloadIfStale())
-      ) {
-        return this.verifyAccess(token);
-      }
-      if (error instanceof JwtError) throw new AuthError('invalid_token', describeJwtError(error));
-      throw error;
-    }
   }
 
   /** The user behind verified claims, fresh from the store. */

@@ -61,4 +61,15 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE signing_keys SET activates_at = created_at WHERE activates_at IS NULL;
     `,
   },
+  {
+    name: 'why a family was revoked; server secrets',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN revoked_reason TEXT;
+      CREATE TABLE server_secrets (
+        name       TEXT    PRIMARY KEY NOT NULL,
+        value      TEXT    NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -14,8 +14,11 @@ import {
   generateKey,
   type Jwk,
   type Jwks,
+  JwtError,
+  type JwtPayload,
   type Signer,
   type SyncVerifier,
+  type VerifiedJwt,
 } from '../jwt/index.ts';
 import type { SigningKey, Store } from '../store/types.ts';
 import { isSealed, type KeyEncryptionKey, KeyEncryptionKeyError, sealedUnder } from './kek.ts';
@@ -281,6 +284,33 @@ export class KeyRing {
   verify(token: string): ReturnType<SyncVerifier> {
     if (!this.#verifier) throw new Error('the key ring is empty');
     return this.#verifier(token);
+  }
+
+  /**
+   * Verifies an access token like `verify`, except that a token signed by a key this instance has
+   * not loaded yet (another instance rotated) triggers one reload of the ring, at most every few
+   * seconds, and one more try. Synchronous for every other token, good or bad.
+   */
+  verifyReloading<P = JwtPayload>(token: string): VerifiedJwt<P> | Promise<VerifiedJwt<P>> {
+    try {
+      return this.verify(token) as VerifiedJwt<P>;
+    } catch (error) {
+      // A key not loaded yet: named by kid (ERR_KEY_NOT_FOUND), or an HMAC secret, never named,
+      // made by another instance (the signature fits none of ours).
+      if (
+        !(error instanceof JwtError) ||
+        !(
+          error.code === 'ERR_KEY_NOT_FOUND' ||
+          (error.code === 'ERR_JWS_SIGNATURE_INVALID' && this.current.alg.startsWith('HS'))
+        )
+      ) {
+        throw error;
+      }
+      return this.reloadIfStale().then((reloaded) => {
+        if (!reloaded) throw error;
+        return this.verify(token) as VerifiedJwt<P>;
+      });
+    }
   }
 
   /** The public keys (asymmetric algorithms only; never an HMAC secret). */

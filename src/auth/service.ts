@@ -1,15 +1,15 @@
 // The auth domain: register, log in, refresh (rotate, detect reuse), log out. No HTTP, no SQL:
 // it speaks to a Store and a KeyRing, and reports failures as AuthError.
-import { createHash, randomBytes } from 'node:crypto';
-import { JwtError } from '../jwt/index.ts';
-import { describeJwtError } from '../middleware/core.ts';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   ConflictError,
   type NewRefreshToken,
   type NewUser,
+  type RefreshToken,
   type Store,
   StoreUnavailableError,
   type User,
+  unrotatable,
 } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
 import { issueDeviceToken, readDeviceToken } from './device.ts';
@@ -105,6 +105,24 @@ const EMAIL = /^[^\s@\p{C}]{1,64}@[^\s@\p{C}]+\.[^\s@\p{C}]+$/u;
 const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+/** The store's name of the secret that derives refresh-token successors. */
+export const SUCCESSOR_SECRET = 'refresh-successor';
+
+/**
+ * The successor of a refresh token: derived from it with the server's secret, so every request
+ * that spends the same token (racing tabs, on any instance) names the same successor, and the
+ * family never forks. Without the secret, a spent token says nothing about its successor.
+ */
+const successorOf = (secret: Buffer, token: string) =>
+  `rt_${createHmac('sha256', secret).update(token).digest('base64url')}`;
+
+/**
+ * How many rotations a request within the grace window may follow to reach the live token of its
+ * family: a tab that raced a rotation which was itself rotated again a moment later. More than
+ * this within one grace window is not racing tabs.
+ */
+const MAX_HOPS = 8;
 const newId = (bytes = 9) => randomBytes(bytes).toString('base64url');
 
 export function toPublicUser(user: User): PublicUser {
@@ -248,6 +266,7 @@ export class AuthService {
   };
   readonly #dummyHash: Promise<string>;
   readonly #limits: Readonly<Required<RateLimits>>;
+  #successorSecret: Promise<Buffer> | undefined;
 
   constructor(options: AuthOptions) {
     this.#o = {
@@ -266,6 +285,19 @@ export class AuthService {
     this.#dummyHash = createDummyHash(this.#o.passwordParams);
     // An unhandled rejection here would crash the process before the first log-in asks for it.
     this.#dummyHash.catch(() => {});
+    // Read (or made) at once, so that no refresh waits for it; asked again after a failure.
+    this.#secret().catch(() => {});
+  }
+
+  /** The secret that derives successors, shared by every instance through the store. */
+  #secret(): Promise<Buffer> {
+    this.#successorSecret ??= this.#o.store
+      .ensureSecret(SUCCESSOR_SECRET, randomBytes(32).toString('base64url'), this.#o.now())
+      .then((text) => Buffer.from(text, 'base64url'));
+    this.#successorSecret.catch(() => {
+      this.#successorSecret = undefined;
+    });
+    return this.#successorSecret;
   }
 
   get keyRing(): KeyRing {
@@ -514,14 +546,17 @@ export class AuthService {
     const now = this.#o.now();
     if (!found) throw invalid('the refresh token is not valid');
     const { token: record, user } = found;
-    if (record.revokedAt !== null) throw invalid('the session was logged out; log in again');
+    if (record.revokedAt !== null) throw this.#ended(record, user);
     if (record.expiresAt <= now) throw invalid('the session has expired; log in again');
     if (!user || user.disabled) {
-      await store.revokeFamily(record.familyId, now);
+      await store.revokeFamily(record.familyId, now, 'disabled');
       await this.#announce([record.familyId], now);
-      throw invalid('the session is no longer valid; log in again');
+      throw invalid(
+        user ? 'the account is disabled' : 'the session is no longer valid; log in again',
+      );
     }
-    const next = `rt_${randomBytes(32).toString('base64url')}`;
+    const secret = await this.#secret();
+    const next = successorOf(secret, token);
     const successor: NewRefreshToken = {
       tokenHash: sha256(next),
       familyId: record.familyId,
@@ -533,28 +568,93 @@ export class AuthService {
     switch (result.status) {
       case 'rotated':
         return this.#tokens(user, record.familyId, next, record.expiresAt, now);
-      case 'spent': {
-        // Measured now, after the rotation (a racer may have read the clock after this request
-        // did); with the grace window off, a spent token is always reuse.
-        const usedAt = result.token.usedAt ?? 0;
-        const grace = this.#o.reuseGrace * 1000;
-        if (grace > 0 && this.#o.now() - usedAt <= grace) {
-          // Two tabs refreshed with the same token at once: both get tokens of the same family.
-          await store.addToFamily(successor);
-          return this.#tokens(user, record.familyId, next, record.expiresAt, now);
-        }
-        await store.revokeFamily(record.familyId, now);
-        await this.#announce([record.familyId], now);
-        throw invalid(
-          'the refresh token was already used; the session was revoked for safety; log in again',
-        );
-      }
+      case 'spent':
+        return this.#raced(result.token, token, user, secret, now);
       case 'revoked':
-        throw invalid('the session was logged out; log in again');
+        throw this.#ended(result.token, user);
       case 'expired':
         throw invalid('the session has expired; log in again');
       case 'missing':
         throw invalid('the refresh token is not valid');
+    }
+  }
+
+  /**
+   * A token spent already. Within the grace window (racing tabs) the request gets the live token
+   * of the family: the spent token's successor, which the rotation stored and this request derives
+   * again (the same for every racer, so the family never forks), or, if that one was rotated too
+   * within the window, its successor, and so on. After the window it is reuse: the family is
+   * revoked.
+   */
+  async #raced(
+    spent: RefreshToken,
+    token: string,
+    user: User,
+    secret: Buffer,
+    now: number,
+  ): Promise<TokenSet> {
+    const grace = this.#o.reuseGrace * 1000;
+    let current = spent;
+    let presented = token;
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      // Measured now, after the rotation (a racer may have read the clock after this request
+      // did); with the grace window off, a spent token is always reuse.
+      if (!(grace > 0 && this.#o.now() - (current.usedAt ?? 0) <= grace)) break;
+      const next = successorOf(secret, presented);
+      // Rotated with another secret (never, unless the store's secret was replaced): the live
+      // token cannot be named, but nothing shows a theft either.
+      if (current.replacedBy !== sha256(next)) {
+        throw new AuthError(
+          'invalid_grant',
+          'the refresh token was just used by another request; log in again',
+        );
+      }
+      const successor = await this.#o.store.findRefreshToken(sha256(next));
+      if (!successor) throw new AuthError('invalid_grant', 'the refresh token is not valid');
+      const refused = unrotatable(successor, now);
+      if (refused === undefined) {
+        return this.#tokens(user, successor.familyId, next, successor.expiresAt, now);
+      }
+      if (refused.status === 'revoked') throw this.#ended(successor, user);
+      if (refused.status === 'expired') {
+        throw new AuthError('invalid_grant', 'the session has expired; log in again');
+      }
+      current = successor;
+      presented = next;
+    }
+    await this.#o.store.revokeFamily(spent.familyId, now, 'reuse');
+    await this.#announce([spent.familyId], now);
+    throw new AuthError(
+      'invalid_grant',
+      'the refresh token was already used; the session was revoked for safety; log in again',
+    );
+  }
+
+  /**
+   * Why a revoked token is refused, as much as its holder may know: the holder had the session,
+   * so it may learn how the session ended (never anything about other sessions).
+   */
+  #ended(token: RefreshToken, user: User | null): AuthError {
+    switch (token.revokedReason) {
+      case 'reuse':
+        return new AuthError(
+          'invalid_grant',
+          'the refresh token was reused; the session was revoked for safety; log in again',
+        );
+      case 'disabled':
+        return new AuthError(
+          'invalid_grant',
+          user?.disabled
+            ? 'the account is disabled'
+            : 'the session was ended when the account was disabled; log in again',
+        );
+      case 'logout_all':
+        return new AuthError(
+          'invalid_grant',
+          'the session was logged out everywhere; log in again',
+        );
+      default:
+        return new AuthError('invalid_grant', 'the session was logged out; log in again');
     }
   }
 
@@ -564,7 +664,7 @@ export class AuthService {
     const record = await this.#o.store.findRefreshToken(sha256(token));
     if (!record) return;
     const now = this.#o.now();
-    await this.#o.store.revokeFamily(record.familyId, now);
+    await this.#o.store.revokeFamily(record.familyId, now, 'logout');
     await this.#announce([record.familyId], now);
   }
 
@@ -572,7 +672,7 @@ export class AuthService {
   async logoutAll(userId: string): Promise<number> {
     const now = this.#o.now();
     const sessions = this.#o.revocations ? await this.#o.store.listLiveFamilies(userId, now) : [];
-    const revoked = await this.#o.store.revokeUserTokens(userId, now);
+    const revoked = await this.#o.store.revokeUserTokens(userId, now, 'logout_all');
     await this.#announce(sessions, now);
     return revoked;
   }
@@ -590,31 +690,6 @@ export class AuthService {
     const until = now + this.#o.accessTtl * 1000 + 60_000;
     const results = await Promise.allSettled(sessions.map((sid) => list.revoke(sid, until)));
     for (const r of results) if (r.status === 'rejected') this.#o.onRevocationError(r.reason);
-  }
-
-  /**
-   * Verifies an access token; refuses refresh tokens and tokens of other issuers or audiences. A
-   * token signed by a key this instance has not seen yet (another instance rotated) triggers one
-   * reload of the key ring, at most every few seconds.
-   */
-  async verifyAccess(token: string): Promise<AccessClaims> {
-    try {
-      return this.#o.keyRing.verify(token).payload as AccessClaims;
-    } catch (error) {
-      // A key this instance has not loaded yet: named by kid (ERR_KEY_NOT_FOUND), or an HMAC
-      // secret, never named, made by another instance (the signature fits none of ours).
-      if (
-        error instanceof JwtError &&
-        (error.code === 'ERR_KEY_NOT_FOUND' ||
-          (error.code === 'ERR_JWS_SIGNATURE_INVALID' &&
-            this.#o.keyRing.current.alg.startsWith('HS'))) &&
-        (await this.#o.keyRing.reloadIfStale())
-      ) {
-        return this.verifyAccess(token);
-      }
-      if (error instanceof JwtError) throw new AuthError('invalid_token', describeJwtError(error));
-      throw error;
-    }
   }
 
   /** The user behind verified claims, fresh from the store. */

@@ -55,7 +55,7 @@ async function findUser(store: Store, who: string): Promise<User> {
 async function endSessions(store: Store, userId: string, now: number, io: Io): Promise<number> {
   const redisUrl = io.env['REDIS_URL'];
   const sessions = redisUrl ? await store.listLiveFamilies(userId, now) : [];
-  const revoked = await store.revokeUserTokens(userId, now);
+  const revoked = await store.revokeUserTokens(userId, now, 'disabled');
   if (redisUrl && sessions.length > 0) {
     const ttlText = io.env['LAISSEZ_ACCESS_TTL'] ?? '15m';
     const accessTtl = durationFlag(ttlText, 'LAISSEZ_ACCESS_TTL');

@@ -23,5 +23,5 @@ export { createSigner, sign } from './jwt/sign.ts';
 export { createVerifier, verify } from './jwt/verify.ts';
 export { ALGORITHMS } from './lib/algorithms.ts';
 export { parseDuration } from './lib/duration.ts';
-export { JWT_ERROR_CODES, JwtError } from './lib/errors.ts';
+export { describeJwtError, JWT_ERROR_CODES, JwtError } from './lib/errors.ts';
 export type * from './types.ts';

@@ -13,9 +13,9 @@ import {
   authorizationHeaders,
   createAuthenticator,
   type Requirement,
-} from './core.ts';
+} from './authenticator.ts';
 
-export type { AuthContext, AuthFailure, AuthOptions, Requirement } from './core.ts';
+export type { AuthContext, AuthFailure, AuthOptions, Requirement } from './authenticator.ts';
 
 declare global {
   namespace Express {

@@ -20,9 +20,9 @@ import {
   authorizationHeaders,
   createAuthenticator,
   type Requirement,
-} from './core.ts';
+} from './authenticator.ts';
 
-export type { AuthContext, AuthFailure, AuthOptions, Requirement } from './core.ts';
+export type { AuthContext, AuthFailure, AuthOptions, Requirement } from './authenticator.ts';
 
 /** `app.authenticate`: an onRequest hook that requires a valid token; `.require()` adds a role or scope. */
 export interface AuthHook extends onRequestHookHandler {

@@ -15,9 +15,14 @@ import { KeyRing, RETIRE_LEEWAY, type SigningAlgorithm } from '../auth/keyring.t
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
 import type { Argon2Params } from '../auth/password.ts';
 import { type AccessClaims, AuthService, type RevocationSink } from '../auth/service.ts';
+import { type AuthContext, authenticatorFor } from '../middleware/authenticator.ts';
 import { closeClient, connectRedis } from '../redis/client.ts';
 import { RedisCounterStore } from '../redis/counters.ts';
-import { createRevocationList } from '../redis/revocation.ts';
+import {
+  checkSessions,
+  createRevocationList,
+  type RevocationChecker,
+} from '../redis/revocation.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { type Store, StoreUnavailableError } from '../store/types.ts';
@@ -34,7 +39,7 @@ import {
   timeoutsOf,
 } from './connections.ts';
 import { ERROR_CATALOGUE, type ErrorCode, errorSchema, HttpError } from './errors.ts';
-import { authRoutes } from './routes.ts';
+import { ACCESS_COOKIE, authRoutes } from './routes.ts';
 
 export interface AuthServerOptions {
   /** A store; default: SQLite at `<dataDir>/laissez.db`. */
@@ -103,7 +108,11 @@ export interface AuthServerOptions {
    * sessions published to a revocation list resource servers can check (docs/scale-out.md).
    */
   redisUrl?: string;
-  /** Where ended sessions are announced (default: Redis when `redisUrl` is set, else nowhere). */
+  /**
+   * Where ended sessions are announced (default: Redis when `redisUrl` is set, else nowhere).
+   * When it can also answer `isRevoked(sid)` (a revocation list), this server's own routes refuse
+   * access tokens of ended sessions with it, as resource servers do.
+   */
   revocations?: RevocationSink;
   passwordParams?: Argon2Params;
   /**
@@ -132,7 +141,8 @@ declare module 'fastify' {
     store: Store;
   }
   interface FastifyRequest {
-    claims: AccessClaims | null;
+    /** The verified token on routes that require one (as the laissez middleware sets it). */
+    auth: AuthContext | null;
   }
 }
 
@@ -275,7 +285,10 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
           client: redis,
           now,
           onError: (error) =>
-            app.log.warn({ err: error }, 'Redis unavailable: ended sessions are not published'),
+            app.log.warn(
+              { err: error },
+              'Redis unavailable: ended sessions are not published, and access tokens cannot be checked against them (503)',
+            ),
         })
       : undefined;
   const counters = options.counters ?? redisCounters;
@@ -306,7 +319,22 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   });
   app.decorate('auth', auth);
   app.decorate('store', store);
-  app.decorateRequest('claims', null);
+  app.decorateRequest('auth', null);
+  // The same authenticator as every resource server's middleware, over the key ring (which
+  // reloads once on a key it does not know) and, when there is one, the revocation list.
+  const checker =
+    revocations && typeof (revocations as Partial<RevocationChecker>).isRevoked === 'function'
+      ? (revocations as unknown as RevocationChecker)
+      : undefined;
+  const authenticator = authenticatorFor<AccessClaims>(
+    (token) => keyRing.verifyReloading<AccessClaims>(token),
+    {
+      cookie: options.cookies ? ACCESS_COOKIE : undefined,
+      ...(checker ? { isRevoked: checkSessions(checker) } : {}),
+      onUnavailable: (error) =>
+        app.log.warn({ err: error }, 'an access token cannot be checked right now (503)'),
+    },
+  );
 
   // Keys rotated by another instance become known without a restart.
   const reload = setInterval(() => {
@@ -361,6 +389,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     allowedOrigins: options.allowedOrigins ?? [],
     accessTtl,
     keyReloadSeconds: keyReloadInterval / 1000,
+    authenticator,
   });
   await app.register((await import('./pages.ts')).webPages, { cookies: options.cookies }); // web pages: / and /debugger
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -24,12 +24,18 @@ export const ERROR_CATALOGUE = {
   },
   invalid_token: {
     status: 401,
-    meaning: 'The access token is missing, malformed, expired or not signed by this server.',
+    meaning:
+      'The access token is missing, malformed, expired or not signed by this server, or its session has ended.',
   },
   account_disabled: {
     status: 403,
     meaning:
       'The account is disabled (said only to someone who proved the password or holds a token).',
+  },
+  insufficient_scope: {
+    status: 403,
+    meaning:
+      'The access token is valid but lacks the role or scope the route needs (RFC 6750 §3.1).',
   },
   invalid_origin: {
     status: 403,
@@ -69,7 +75,8 @@ export const ERROR_CATALOGUE = {
   },
   service_unavailable: {
     status: 503,
-    meaning: 'The database cannot be reached, or the server is shutting down.',
+    meaning:
+      'The database or the revocation list cannot be reached, or the server is shutting down.',
   },
 } as const;
 

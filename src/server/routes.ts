@@ -2,8 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEVICE_TOKEN_MAX, DEVICE_TOKEN_TTL } from '../auth/device.ts';
 import { AuthError } from '../auth/errors.ts';
 import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
-import { authorizationHeaders, extractToken } from '../middleware/core.ts';
-import { errorSchema, HttpError } from './errors.ts';
+import {
+  type AuthContext,
+  type Authenticator,
+  type AuthFailure,
+  authorizationHeaders,
+} from '../middleware/authenticator.ts';
+import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
 
 export interface RouteOptions {
   cookies: boolean;
@@ -12,6 +17,8 @@ export interface RouteOptions {
   accessTtl: number;
   /** Seconds between two reloads of the key ring. */
   keyReloadSeconds: number;
+  /** Checks access tokens: the resource servers' authenticator, over this server's key ring. */
+  authenticator: Authenticator<AccessClaims>;
 }
 
 export const ACCESS_COOKIE = 'laissez_at';
@@ -63,10 +70,17 @@ async function emptyBodyIsObject(request: FastifyRequest): Promise<void> {
   request.body ??= {};
 }
 
-/** RFC 6750 §3: the challenge, with the error only when a token was presented. */
-function challenge(error?: AuthError | HttpError): string {
-  if (!error) return 'Bearer';
-  return `Bearer error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`;
+/** The catalogue code of each refusal of the authenticator. */
+const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
+  invalid_request: 'invalid_request',
+  invalid_token: 'invalid_token',
+  insufficient_scope: 'insufficient_scope',
+  temporarily_unavailable: 'service_unavailable',
+};
+
+/** A refusal of the authenticator as this server's error: same status, description and challenge. */
+function refusal(failure: AuthFailure): HttpError {
+  return new HttpError(REFUSALS[failure.error], failure.description, { ...failure.headers });
 }
 
 export async function authRoutes(app: FastifyInstance, options: RouteOptions): Promise<void> {
@@ -137,34 +151,32 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     throw new HttpError('invalid_request', 'refresh_token is required');
   };
 
-  /** Verifies the access token of a request: `Authorization: Bearer`, or the cookie in cookie mode. */
-  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+  /**
+   * Verifies the access token of a request (`Authorization: Bearer`, or the cookie in cookie mode)
+   * with the authenticator every resource server uses: the same extraction, diagnostics,
+   * revocation check and RFC 6750 answers. Sets `request.auth`, as the middleware does.
+   */
+  const authenticate = async (request: FastifyRequest) => {
     // Every copy of the header (Node keeps only the first in request.headers): two are a 400.
-    const header = authorizationHeaders(request.raw.rawHeaders);
-    const fromCookie = options.cookies ? request.cookies[ACCESS_COOKIE] : undefined;
-    // The same rules as the resource-server middleware: Bearer (any case) or the cookie, not both.
-    const token = extractToken(header, fromCookie);
-    if (token !== undefined && typeof token !== 'string') {
-      reply.header('www-authenticate', token.failure.headers['www-authenticate']);
-      throw new HttpError('invalid_request', token.failure.description);
-    }
+    const authorization = authorizationHeaders(request.raw.rawHeaders);
+    const outcome = await options.authenticator.authenticate({
+      authorization,
+      cookie: request.headers.cookie,
+    });
+    if (!outcome.ok) throw refusal(outcome.failure);
     // A token from the cookie (also when the header holds another scheme's credentials) is what a
-    // cross-site form could send: the origin is checked.
-    if (token !== undefined && token === fromCookie && !['GET', 'HEAD'].includes(request.method)) {
+    // cross-site form could send: the origin is checked. A header token was taken only when the
+    // one header says Bearer.
+    const fromHeader = typeof authorization === 'string' && /^bearer /i.test(authorization);
+    if (options.cookies && !fromHeader && !['GET', 'HEAD'].includes(request.method)) {
       checkOrigin(request);
     }
-    if (token === undefined) {
-      reply.header('www-authenticate', challenge());
-      throw new HttpError('invalid_token', 'an access token is required');
-    }
-    try {
-      request.claims = await auth.verifyAccess(token);
-    } catch (error) {
-      if (error instanceof AuthError && error.code === 'invalid_token')
-        reply.header('www-authenticate', challenge(error));
-      throw error;
-    }
+    request.auth = outcome.auth;
   };
+
+  /** The verified token of a route behind `authenticate`. */
+  const authOf = (request: FastifyRequest): AuthContext<AccessClaims> =>
+    request.auth as AuthContext<AccessClaims>;
 
   app.post(
     '/auth/register',
@@ -297,7 +309,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       },
     },
     async (request, reply) => {
-      const revoked = await auth.logoutAll((request.claims as AccessClaims).sub);
+      const revoked = await auth.logoutAll(authOf(request).subject);
       clearCookies(reply);
       noStore(reply);
       return { revoked };
@@ -318,7 +330,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       },
     },
     async (request, reply) => {
-      const user = await auth.currentUser(request.claims as AccessClaims);
+      const user = await auth.currentUser(authOf(request).claims);
       noStore(reply);
       return { user: toPublicUser(user) };
     },

@@ -119,4 +119,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     },
   },
+  {
+    name: 'why a family was revoked; server secrets',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN revoked_reason TEXT;
+      CREATE TABLE server_secrets (
+        name       TEXT COLLATE "C" NOT NULL,
+        value      TEXT   NOT NULL,
+        created_at BIGINT NOT NULL,
+        CONSTRAINT server_secrets_pkey PRIMARY KEY (name)
+      );
+    `,
+  },
 ];

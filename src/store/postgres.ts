@@ -10,7 +10,7 @@
  *   already spent and updates nothing, so exactly one wins; the successor is inserted by the same
  *   statement, only when the update took;
  * - revocations must also reach successors that are being stored at that very moment. So every
- *   change that adds a token to an existing family (rotation, `addToFamily`) holds a `FOR SHARE`
+ *   change that adds a token to an existing family (a rotation) holds a `FOR SHARE`
  *   lock on its user's row until it commits, and every revocation first takes a `FOR NO KEY
  *   UPDATE` lock on that row: it waits for the additions in flight, and its `UPDATE`, a later
  *   statement with a later snapshot, sees their tokens. Log-ins (`createRefreshToken`) take no such
@@ -30,9 +30,11 @@ import { CONSTRAINTS, MIGRATIONS } from './postgres-migrations.ts';
 import { rowMappers } from './rows.ts';
 import {
   ConflictError,
+  checkReason,
   type NewRefreshToken,
   type NewUser,
   type RefreshToken,
+  type RevocationReason,
   type RotateResult,
   type SigningKey,
   type Store,
@@ -358,23 +360,21 @@ const SQL = {
      )
      SELECT (SELECT count(*) FROM owner)::int AS owners, spent.*
      FROM (VALUES (1)) AS one (x) LEFT JOIN spent ON true`,
-  /** The users of a family and of a new token, share-locked (normally one and the same). */
-  shareLockFamilyOwners: `SELECT id FROM users
-     WHERE id = $2 OR id IN (SELECT user_id FROM refresh_tokens WHERE family_id = $1)
-     ORDER BY id FOR SHARE`,
-  // Runs after the owner's lock, so its snapshot holds every revocation committed before it;
-  // a token added after its family was revoked is born revoked: the revocation wins.
-  insertTokenIntoFamily: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, revoked_at)
-     VALUES ($1, $2, $3, $4, $5, (SELECT MIN(revoked_at) FROM refresh_tokens WHERE family_id = $2))`,
   lockFamilyOwners: `SELECT id FROM users
      WHERE id IN (SELECT user_id FROM refresh_tokens WHERE family_id = $1)
      ORDER BY id FOR NO KEY UPDATE`,
   lockUser: 'SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE',
-  revokeFamily:
-    'UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL',
+  revokeFamily: `UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = $3
+     WHERE family_id = $2 AND revoked_at IS NULL`,
   liveFamilies: `SELECT DISTINCT family_id FROM refresh_tokens
     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY family_id`,
-  revokeUser: 'UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL',
+  revokeUser: `UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = $3
+     WHERE user_id = $2 AND revoked_at IS NULL`,
+  // The insert of a racer waits for the first one's commit, then does nothing; the read after it,
+  // a new statement, sees the stored secret.
+  insertSecret: `INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3)
+     ON CONFLICT (name) DO NOTHING`,
+  secretByName: 'SELECT value FROM server_secrets WHERE name = $1',
   deleteExpiredTokens: 'DELETE FROM refresh_tokens WHERE expires_at <= $1',
 
   listKeys: 'SELECT * FROM signing_keys ORDER BY created_at DESC, seq DESC',
@@ -792,29 +792,19 @@ export class PostgresStore implements Store {
     throw new Error('PostgreSQL store: a live refresh token could not be spent');
   }
 
-  async addToFamily(token: NewRefreshToken): Promise<void> {
-    this.#check();
-    const values = [
-      token.tokenHash,
-      token.familyId,
-      token.userId,
-      ms(token.createdAt, 'createdAt'),
-      ms(token.expiresAt, 'expiresAt'),
-    ];
-    await this.#transaction('storing a refresh token', async (query) => {
-      await query(SQL.shareLockFamilyOwners, [token.familyId, token.userId]);
-      await query(SQL.insertTokenIntoFamily, values, tokenConstraint);
-    });
-  }
-
-  async revokeFamily(familyId: string, now: number): Promise<number> {
+  async revokeFamily(
+    familyId: string,
+    now: number,
+    reason: RevocationReason = 'logout',
+  ): Promise<number> {
     this.#check();
     const at = ms(now, 'now');
+    const why = checkReason(reason);
     return this.#transaction('revoking refresh tokens', async (query) => {
-      // Waits for the rotations and additions in flight in this family; the UPDATE, a later
+      // Waits for the rotations in flight in this family; the UPDATE, a later
       // statement, then sees their successors.
       if ((await query(SQL.lockFamilyOwners, [familyId])).rowCount === 0) return 0;
-      return (await query(SQL.revokeFamily, [at, familyId])).rowCount ?? 0;
+      return (await query(SQL.revokeFamily, [at, familyId, why])).rowCount ?? 0;
     });
   }
 
@@ -826,12 +816,17 @@ export class PostgresStore implements Store {
     return rows.map((row) => String(row['family_id']));
   }
 
-  async revokeUserTokens(userId: string, now: number): Promise<number> {
+  async revokeUserTokens(
+    userId: string,
+    now: number,
+    reason: RevocationReason = 'logout_all',
+  ): Promise<number> {
     this.#check();
     const at = ms(now, 'now');
+    const why = checkReason(reason);
     return this.#transaction('revoking refresh tokens', async (query) => {
       if ((await query(SQL.lockUser, [userId])).rowCount === 0) return 0;
-      return (await query(SQL.revokeUser, [at, userId])).rowCount ?? 0;
+      return (await query(SQL.revokeUser, [at, userId, why])).rowCount ?? 0;
     });
   }
 
@@ -840,6 +835,15 @@ export class PostgresStore implements Store {
       ms(now, 'now'),
     ]);
     return result.rowCount ?? 0;
+  }
+
+  async ensureSecret(name: string, candidate: string, now: number): Promise<string> {
+    this.#check();
+    const doing = 'reading a server secret';
+    await this.#query(doing, SQL.insertSecret, [name, candidate, ms(now, 'now')]);
+    const [row] = (await this.#query(doing, SQL.secretByName, [name])).rows;
+    if (!row) throw new StoreUnavailableError('PostgreSQL store: a server secret was not stored');
+    return String(row['value']);
   }
 
   async listSigningKeys(): Promise<SigningKey[]> {

@@ -2,7 +2,7 @@
 // The column lists are the same in both schemas; what differs is how a column's value reads
 // (SQLite's INTEGER 0/1 and JSON text, PostgreSQL's BOOLEAN and JSONB, and how strictly a number
 // is checked), so each store passes its own readers.
-import type { RefreshToken, SigningKey, User } from './types.ts';
+import type { RefreshToken, RevocationReason, SigningKey, User } from './types.ts';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -47,6 +47,7 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       usedAt: numOrNull(row['used_at']),
       replacedBy: strOrNull(row['replaced_by']),
       revokedAt: numOrNull(row['revoked_at']),
+      revokedReason: strOrNull(row['revoked_reason']) as RevocationReason | null,
     }),
     toSigningKey: (row) => ({
       kid: String(row['kid']),

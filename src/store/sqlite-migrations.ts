@@ -86,4 +86,15 @@ export const MIGRATIONS: readonly Migration[] = [
       for (const { id, key, skeleton } of plan) set.run(key, skeleton, id);
     },
   },
+  {
+    name: 'why a family was revoked; server secrets',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN revoked_reason TEXT;
+      CREATE TABLE server_secrets (
+        name       TEXT    PRIMARY KEY NOT NULL,
+        value      TEXT    NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -17,9 +17,11 @@ import { rowMappers } from './rows.ts';
 import { MIGRATIONS } from './sqlite-migrations.ts';
 import {
   ConflictError,
+  checkReason,
   type NewRefreshToken,
   type NewUser,
   type RefreshToken,
+  type RevocationReason,
   type RotateResult,
   type SigningKey,
   type Store,
@@ -113,26 +115,27 @@ function prepareStatements(db: DatabaseSync) {
       `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?)`,
     ),
-    // A successor added after its family was revoked is born revoked: the revocation wins.
-    insertTokenIntoFamily: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, revoked_at)
-       VALUES (?, ?, ?, ?, ?, (SELECT MIN(revoked_at) FROM refresh_tokens WHERE family_id = ?))`,
-    ),
     tokenByHash: p('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
     spendToken: p(
       `UPDATE refresh_tokens SET used_at = ?, replaced_by = ?
        WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL`,
     ),
     revokeFamily: p(
-      'UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL',
+      `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
+       WHERE family_id = ? AND revoked_at IS NULL`,
     ),
     liveFamilies: p(
       `SELECT DISTINCT family_id FROM refresh_tokens
        WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY family_id`,
     ),
     revokeUser: p(
-      'UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL',
+      `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
+       WHERE user_id = ? AND revoked_at IS NULL`,
     ),
+    insertSecret: p(
+      'INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+    ),
+    secretByName: p('SELECT value FROM server_secrets WHERE name = ?'),
     deleteExpiredTokens: p('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
 
     listKeys: p('SELECT * FROM signing_keys ORDER BY created_at DESC, rowid DESC'),
@@ -505,25 +508,14 @@ export class SqliteStore implements Store {
     );
   }
 
-  async addToFamily(token: NewRefreshToken): Promise<void> {
-    this.#run(
-      'storing a refresh token',
-      () =>
-        this.#s.insertTokenIntoFamily.run(
-          token.tokenHash,
-          token.familyId,
-          token.userId,
-          token.createdAt,
-          token.expiresAt,
-          token.familyId,
-        ),
-      tokenConstraint,
-    );
-  }
-
-  async revokeFamily(familyId: string, now: number): Promise<number> {
+  async revokeFamily(
+    familyId: string,
+    now: number,
+    reason: RevocationReason = 'logout',
+  ): Promise<number> {
+    const why = checkReason(reason);
     const result = this.#run('revoking refresh tokens', () =>
-      this.#s.revokeFamily.run(now, familyId),
+      this.#s.revokeFamily.run(now, why, familyId),
     );
     return Number(result.changes);
   }
@@ -534,8 +526,15 @@ export class SqliteStore implements Store {
     );
   }
 
-  async revokeUserTokens(userId: string, now: number): Promise<number> {
-    const result = this.#run('revoking refresh tokens', () => this.#s.revokeUser.run(now, userId));
+  async revokeUserTokens(
+    userId: string,
+    now: number,
+    reason: RevocationReason = 'logout_all',
+  ): Promise<number> {
+    const why = checkReason(reason);
+    const result = this.#run('revoking refresh tokens', () =>
+      this.#s.revokeUser.run(now, why, userId),
+    );
     return Number(result.changes);
   }
 
@@ -544,6 +543,15 @@ export class SqliteStore implements Store {
       this.#s.deleteExpiredTokens.run(now),
     );
     return Number(result.changes);
+  }
+
+  async ensureSecret(name: string, candidate: string, now: number): Promise<string> {
+    return this.#run('reading a server secret', () => {
+      // One process holds the file's write lock at a time: the insert that finds a row changes
+      // nothing, and the read after it sees whichever secret was stored first.
+      this.#s.insertSecret.run(name, candidate, now);
+      return String(this.#s.secretByName.get(name)!['value']);
+    });
   }
 
   async listSigningKeys(): Promise<SigningKey[]> {

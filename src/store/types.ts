@@ -48,6 +48,24 @@ export interface RefreshToken {
   readonly replacedBy: string | null;
   /** When its family was revoked, or null. */
   readonly revokedAt: number | null;
+  /** Why its family was revoked (the first revocation's reason), or null. */
+  readonly revokedReason: RevocationReason | null;
+}
+
+/**
+ * Why a family was revoked, so that a refresh can say why it is refused: log-out, log out
+ * everywhere, reuse of a spent token, a disabled account. `null` on rows revoked before reasons
+ * were recorded.
+ */
+export const REVOCATION_REASONS = ['logout', 'logout_all', 'reuse', 'disabled'] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+
+/** A reason a store may record, or a TypeError (a caller's mistake, never a client's). */
+export function checkReason(reason: unknown): RevocationReason {
+  if (!(REVOCATION_REASONS as readonly unknown[]).includes(reason)) {
+    throw new TypeError(`reason must be one of ${REVOCATION_REASONS.join(', ')}`);
+  }
+  return reason as RevocationReason;
 }
 
 export interface NewRefreshToken {
@@ -155,27 +173,41 @@ export interface Store {
   ): Promise<{ token: RefreshToken; user: User | null } | null>;
   /**
    * Spends `tokenHash` and stores `successor` (same family, same expiresAt) in one atomic step:
-   * of any number of concurrent callers with the same token, exactly one gets `rotated`; the
-   * others get `spent`. A revoked or expired token is not rotated.
+   * of any number of concurrent callers with the same token, exactly one gets `rotated` and its
+   * successor is stored; the others get `spent` (with `replacedBy`, the winner's successor) and
+   * store nothing, so a spent token has exactly one successor. A revoked or expired token is not
+   * rotated.
    */
   rotateRefreshToken(
     tokenHash: string,
     successor: NewRefreshToken,
     now: number,
   ): Promise<RotateResult>;
-  /** Stores another successor of an already spent token (the grace window for racing tabs). */
-  addToFamily(token: NewRefreshToken): Promise<void>;
-  /** Revokes every token of the family. Returns how many tokens were newly revoked. */
-  revokeFamily(familyId: string, now: number): Promise<number>;
+  /**
+   * Revokes every token of the family, recording `reason` (default `logout`) on the tokens it
+   * revokes; tokens revoked already keep their time and reason. Returns how many tokens were
+   * newly revoked.
+   */
+  revokeFamily(familyId: string, now: number, reason?: RevocationReason): Promise<number>;
   /**
    * The families (session ids) of the user that still have a token neither revoked nor expired,
    * sorted: the sessions "log out everywhere" ends, for a revocation list of access tokens.
    */
   listLiveFamilies(userId: string, now: number): Promise<string[]>;
-  /** Revokes every family of the user (log out everywhere). Returns how many tokens were newly revoked. */
-  revokeUserTokens(userId: string, now: number): Promise<number>;
+  /**
+   * Revokes every family of the user (log out everywhere), recording `reason` (default
+   * `logout_all`) as `revokeFamily` does. Returns how many tokens were newly revoked.
+   */
+  revokeUserTokens(userId: string, now: number, reason?: RevocationReason): Promise<number>;
   /** Deletes tokens whose absolute expiry has passed. Returns how many. */
   deleteExpiredRefreshTokens(now: number): Promise<number>;
+
+  /**
+   * The server secret named `name`: the one stored, or `candidate` when there was none (it is
+   * stored then). Atomic: every caller, in every process, gets the same value. The auth server
+   * keeps here the key that derives refresh-token successors.
+   */
+  ensureSecret(name: string, candidate: string, now: number): Promise<string>;
 
   /** All signing keys, newest first. */
   listSigningKeys(): Promise<SigningKey[]>;

@@ -2,12 +2,14 @@
 // checks on a rateLimits option, device tokens, and the budgets of AuthService.login on an
 // injected clock (windows that end, a success that gives its attempt back).
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEVICE_TOKEN_TTL, issueDeviceToken, readDeviceToken } from '../../src/auth/device.ts';
 import { AuthError } from '../../src/auth/errors.ts';
+import { KeyEncryptionKey } from '../../src/auth/kek.ts';
 import { KeyRing } from '../../src/auth/keyring.ts';
 import {
   DEFAULT_RATE_LIMITS,
@@ -174,6 +176,7 @@ describe('AuthService.login budgets, injected clock', () => {
       audience: 'api',
       accessTtl: 900,
       now,
+      kek: KeyEncryptionKey.fromBytes(randomBytes(32), 'a test key-encryption key'),
     });
     auth = new AuthService({
       store,

@@ -139,6 +139,11 @@ describe('laissez users against a live server', () => {
       body: { refresh_token: before.body.refresh_token },
     });
     assert.equal(refresh.status, 401);
+    // The refresh says why, and no more than the token's holder may know.
+    assert.deepEqual(refresh.body, {
+      error: 'invalid_grant',
+      error_description: 'the account is disabled',
+    });
     const me = await call(server.url, 'GET', '/auth/me', { token: before.body.access_token });
     assert.equal(me.status, 403, 'the server checks the user on /auth/me');
 
@@ -146,6 +151,13 @@ describe('laissez users against a live server', () => {
     assert.equal(enabled.code, 0, enabled.stderr);
     assert.match(enabled.stdout, /^enabled Odin$/m);
     assert.equal((await login('odin', 'allfather password')).status, 200);
+    const old = await call(server.url, 'POST', '/auth/refresh', {
+      body: { refresh_token: before.body.refresh_token },
+    });
+    assert.equal(
+      old.body.error_description,
+      'the session was ended when the account was disabled; log in again',
+    );
   });
 
   test('delete removes the user; the name is free again; an unknown user exits 1, not as a usage error', async () => {

@@ -10,7 +10,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { createSigner, generateKey, type Jwk } from '../../src/jwt/index.ts';
-import type { AuthOptions, Requirement } from '../../src/middleware/core.ts';
+import type { AuthOptions, Requirement } from '../../src/middleware/authenticator.ts';
 import { laissez as expressAuth } from '../../src/middleware/express.ts';
 import { laissez as fastifyAuth } from '../../src/middleware/fastify.ts';
 import { laissez as honoAuth, type LaissezEnv } from '../../src/middleware/hono.ts';

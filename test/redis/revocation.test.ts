@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSigner } from '../../src/jwt/index.ts';
-import { createAuthenticator } from '../../src/middleware/core.ts';
+import { createAuthenticator } from '../../src/middleware/authenticator.ts';
 import { closeClient, connectRedis } from '../../src/redis/client.ts';
 import {
   checkSessions,

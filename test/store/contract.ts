@@ -134,6 +134,7 @@ export function testStoreContract(name: string, factory: StoreFactory): void {
         usedAt: null,
         replacedBy: null,
         revokedAt: null,
+        revokedReason: null,
       });
       await second.close();
     });
@@ -398,6 +399,7 @@ export function testStoreContract(name: string, factory: StoreFactory): void {
           usedAt: null,
           replacedBy: null,
           revokedAt: null,
+          revokedReason: null,
         });
         assert.equal(await store.findRefreshToken(rid('rt_')), null);
       });
@@ -428,11 +430,23 @@ export function testStoreContract(name: string, factory: StoreFactory): void {
         const now = token.createdAt + 60_000;
         const next = successorOf(token, now);
         const result = await store.rotateRefreshToken(token.tokenHash, next, now);
-        const spent = { ...token, usedAt: now, replacedBy: next.tokenHash, revokedAt: null };
+        const spent = {
+          ...token,
+          usedAt: now,
+          replacedBy: next.tokenHash,
+          revokedAt: null,
+          revokedReason: null,
+        };
         assert.deepEqual(result, { status: 'rotated', token: spent });
         assert.deepEqual(await store.findRefreshToken(token.tokenHash), spent);
         const stored = await store.findRefreshToken(next.tokenHash);
-        assert.deepEqual(stored, { ...next, usedAt: null, replacedBy: null, revokedAt: null });
+        assert.deepEqual(stored, {
+          ...next,
+          usedAt: null,
+          replacedBy: null,
+          revokedAt: null,
+          revokedReason: null,
+        });
         assert.equal(stored?.familyId, token.familyId);
         assert.equal(stored?.expiresAt, token.expiresAt);
 
@@ -583,47 +597,48 @@ export function testStoreContract(name: string, factory: StoreFactory): void {
         }
       });
 
-      test('addToFamily stores another successor of a spent token', async () => {
-        const { token } = await logIn();
+      test('a revocation records why; a later one keeps the first time and reason', async () => {
+        const { user, token } = await logIn();
         const now = token.createdAt + 1000;
-        const first = successorOf(token, now);
-        await store.rotateRefreshToken(token.tokenHash, first, now);
-        const racer = successorOf(token, now + 10);
-        assert.equal(
-          (await store.rotateRefreshToken(token.tokenHash, racer, now + 10)).status,
-          'spent',
+        const next = successorOf(token, now);
+        await store.rotateRefreshToken(token.tokenHash, next, now);
+        const second = newToken(user.id);
+        await store.createRefreshToken(second);
+        const fresh = newToken(user.id);
+        await store.createRefreshToken(fresh);
+        assert.equal((await store.findRefreshToken(fresh.tokenHash))?.revokedReason, null);
+
+        assert.equal(await store.revokeFamily(token.familyId, now + 1, 'reuse'), 2);
+        assert.equal(await store.revokeFamily(second.familyId, now + 1), 1);
+        assert.equal(await store.revokeUserTokens(user.id, now + 2, 'disabled'), 1);
+        const read = async (hash: string) => {
+          const found = await store.findRefreshToken(hash);
+          return [found?.revokedAt, found?.revokedReason];
+        };
+        assert.deepEqual(await read(token.tokenHash), [now + 1, 'reuse']);
+        assert.deepEqual(await read(next.tokenHash), [now + 1, 'reuse']);
+        assert.deepEqual(await read(second.tokenHash), [now + 1, 'logout']);
+        assert.deepEqual(await read(fresh.tokenHash), [now + 2, 'disabled']);
+        const { user: other, token: othersToken } = await logIn();
+        await store.revokeUserTokens(other.id, now);
+        assert.deepEqual(await read(othersToken.tokenHash), [now, 'logout_all']);
+        const rotated = await store.rotateRefreshToken(next.tokenHash, successorOf(next, now), now);
+        assert.ok(rotated.status === 'revoked');
+        assert.equal(rotated.token.revokedReason, 'reuse');
+        await assert.rejects(
+          store.revokeFamily(token.familyId, now, 'stolen' as 'reuse'),
+          TypeError,
         );
-        await store.addToFamily(racer);
-        assert.deepEqual(await store.findRefreshToken(racer.tokenHash), {
-          ...racer,
-          usedAt: null,
-          replacedBy: null,
-          revokedAt: null,
-        });
-        // Both successors live on in the family: either rotates, and a revocation takes both.
-        const onward = successorOf(token, now + 20);
-        assert.equal(
-          (await store.rotateRefreshToken(racer.tokenHash, onward, now + 20)).status,
-          'rotated',
-        );
-        assert.equal(await store.revokeFamily(token.familyId, now + 30), 4);
       });
 
-      test('addToFamily into a family revoked meanwhile stores the token revoked', async () => {
-        const { token } = await logIn();
-        const now = token.createdAt + 1000;
-        await store.rotateRefreshToken(token.tokenHash, successorOf(token, now), now);
-        await store.revokeFamily(token.familyId, now + 5);
-        const late = successorOf(token, now + 10);
-        await store.addToFamily(late);
-        const stored = await store.findRefreshToken(late.tokenHash);
-        assert.ok(stored);
-        assert.notEqual(stored.revokedAt, null);
-        assert.equal(
-          (await store.rotateRefreshToken(late.tokenHash, successorOf(token, now + 20), now + 20))
-            .status,
-          'revoked',
-        );
+      test('ensureSecret: the first secret stored is the one every caller gets', async () => {
+        const name = rid('secret_');
+        const candidates = Array.from({ length: 10 }, (_, i) => `candidate-${i}-${rid('')}`);
+        const got = await Promise.all(candidates.map((c) => store.ensureSecret(name, c, 1)));
+        assert.equal(new Set(got).size, 1, got.join());
+        assert.ok(candidates.includes(got[0]!));
+        assert.equal(await store.ensureSecret(name, 'another', 2), got[0]);
+        assert.notEqual(await store.ensureSecret(rid('secret_'), 'other', 3), got[0]);
       });
 
       test('deleteExpiredRefreshTokens deletes the tokens at or past expiry, and only those', async () => {

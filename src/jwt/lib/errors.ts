@@ -41,3 +41,32 @@ export class JwtError extends Error {
     this.claim = claim;
   }
 }
+
+/**
+ * A short reason for a refused access token, safe to show a client (an RFC 6750 `error_description`):
+ * it never contains the token or a key. The middleware and the auth server answer with it.
+ */
+export function describeJwtError(error: JwtError): string {
+  switch (error.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'the access token has expired';
+    case 'ERR_JWT_NOT_YET_VALID':
+      return 'the access token is not valid yet';
+    case 'ERR_JWS_SIGNATURE_INVALID':
+      return 'the access token signature is not valid';
+    case 'ERR_KEY_NOT_FOUND':
+    case 'ERR_KEY_ALG_MISMATCH':
+      return 'the access token was signed by a key this service does not know';
+    case 'ERR_JWT_CLAIM_INVALID':
+    case 'ERR_JWT_CLAIM_MISSING':
+      return error.claim === 'typ'
+        ? 'this is not an access token'
+        : `the access token "${error.claim}" claim is not valid`;
+    case 'ERR_JWS_ALG_NOT_ALLOWED':
+      return 'the access token algorithm is not accepted';
+    case 'ERR_JWT_TOO_LARGE':
+      return 'the access token is too large';
+    default:
+      return 'the access token is malformed';
+  }
+}

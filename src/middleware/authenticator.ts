@@ -1,17 +1,15 @@
-// The framework-free heart of the resource-server middleware: find the access token in a request
-// (Authorization header or a named cookie), verify it, and say what to answer when it fails.
-// The Fastify, Express and Hono adapters are thin wrappers over this module.
-//
-// Answers follow RFC 6750 §3: no token → 401 with a bare `WWW-Authenticate: Bearer`; a bad token →
-// 401 `invalid_token` with a description; a malformed request → 400 `invalid_request`; a valid
-// token without the role or scope a route needs → 403 `insufficient_scope`.
+// The authenticator: checks the token the bearer layer (bearer.ts) extracted. It verifies it with a
+// verifier prepared once (signature before claims), asks the revocation check (`isRevoked`), and
+// checks a route's requirements (roles, scopes). The Fastify, Express and Hono adapters are thin
+// wrappers over it, and the auth server's own routes use it too (with its key ring as the
+// verifier), so every service answers a token the same way.
 
-import { parseCookie } from 'cookie';
 import {
   type Algorithm,
   createRemoteJwks,
   createVerifier,
   type Duration,
+  describeJwtError,
   type Jwks,
   JwtError,
   type JwtHeader,
@@ -23,6 +21,23 @@ import {
 } from '../jwt/index.ts';
 import { DEFAULT_COOLDOWN } from '../jwt/jwks/remote.ts';
 import { checkOptions } from '../jwt/lib/options.ts';
+import {
+  type AuthFailure,
+  fail,
+  MISSING,
+  malformedAuthorization,
+  named,
+  quoted,
+  RETRY_AFTER,
+  type Refusal,
+  type RequestParts,
+  TOKEN68,
+  tokenOf,
+  unavailableFailure,
+} from './bearer.ts';
+
+export type { AuthFailure, RequestParts } from './bearer.ts';
+export { authorizationHeaders } from './bearer.ts';
 
 export interface AuthOptions {
   /**
@@ -88,22 +103,9 @@ export interface AuthContext<P extends JwtPayload = JwtPayload> {
   readonly token: string;
 }
 
-/** Why a request is refused, ready to send. */
-export interface AuthFailure {
-  readonly status: 400 | 401 | 403 | 503;
-  readonly error:
-    | 'invalid_request'
-    | 'invalid_token'
-    | 'insufficient_scope'
-    | 'temporarily_unavailable';
-  readonly description: string;
-  /** The headers to send: `WWW-Authenticate` (or `Retry-After` for 503) and `Cache-Control`. */
-  readonly headers: Readonly<Record<string, string>>;
-}
-
 export type AuthOutcome<P extends JwtPayload = JwtPayload> =
   | { readonly ok: true; readonly auth: AuthContext<P> }
-  | { readonly ok: false; readonly failure: AuthFailure };
+  | Refusal;
 
 /** What a route requires beyond a valid token. */
 export interface Requirement {
@@ -111,17 +113,6 @@ export interface Requirement {
   roles?: string[];
   /** The token's scopes must include every one of these. */
   scopes?: string[];
-}
-
-/** The request parts the core reads; adapters pass them in. */
-export interface RequestParts {
-  /**
-   * The `Authorization` header; every copy when the request has several (Node keeps only the
-   * first in `req.headers`: pass `authorizationHeaders(req.rawHeaders)`), which is a 400.
-   */
-  authorization: string | readonly string[] | undefined;
-  /** The raw `Cookie` header (only read when the `cookie` option is set). */
-  cookie: string | undefined;
 }
 
 export interface Authenticator<P extends JwtPayload = JwtPayload> {
@@ -133,66 +124,7 @@ export interface Authenticator<P extends JwtPayload = JwtPayload> {
   checkRequirement(requirement: Requirement): Requirement;
 }
 
-const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/;
-
-/**
- * A quoted-string for a header parameter (RFC 6750 §3: printable ASCII but `"` and `\`): quotes and
- * backslashes are dropped, anything else outside printable ASCII (a control character, a non-ASCII
- * role name) becomes `?`, so a header never carries a byte Node or a proxy would refuse.
- */
-function quoted(text: string): string {
-  return `"${text.replace(/["\\]/g, '').replace(/[^\x20-\x7e]/g, '?')}"`;
-}
-
-/** A name quoted for a description in the JSON body: as JSON spells it, nothing dropped. */
-const named = (text: string) => JSON.stringify(text);
-
-/**
- * Every `Authorization` value of a request, from Node's `rawHeaders` (name, value, name, value…):
- * the one value, the list when there are several, or undefined.
- */
-export function authorizationHeaders(
-  rawHeaders: readonly string[],
-): string | readonly string[] | undefined {
-  let found: string | string[] | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue;
-    const value = rawHeaders[i + 1]!;
-    if (found === undefined) found = value;
-    else if (typeof found === 'string') found = [found, value];
-    else found.push(value);
-  }
-  return found;
-}
-
-function fail(
-  status: AuthFailure['status'],
-  error: AuthFailure['error'],
-  description: string,
-  extra = '',
-): { ok: false; failure: AuthFailure } {
-  const challenge = `Bearer error="${error}", error_description=${quoted(description)}${extra}`;
-  const headers = { 'www-authenticate': challenge, 'cache-control': 'no-store' };
-  return { ok: false, failure: { status, error, description, headers } };
-}
-
-/** Seconds a client is told to wait when the request cannot be checked now. */
-const RETRY_AFTER = 5;
-
 const SESSION_ENDED = fail(401, 'invalid_token', 'the session has ended; log in again');
-
-/** A 503: the request cannot be checked now (no WWW-Authenticate: the token is not at fault). */
-function unavailableFailure(
-  description: string,
-  retryAfter = RETRY_AFTER,
-): { ok: false; failure: AuthFailure } {
-  const headers = { 'retry-after': String(retryAfter), 'cache-control': 'no-store' };
-  return {
-    ok: false,
-    failure: { status: 503, error: 'temporarily_unavailable', description, headers },
-  };
-}
 
 const REVOCATION_UNAVAILABLE = unavailableFailure(
   'the session cannot be checked right now; try again shortly',
@@ -200,161 +132,6 @@ const REVOCATION_UNAVAILABLE = unavailableFailure(
 
 const KEYS_UNAVAILABLE_TEXT =
   'the keys that check access tokens cannot be loaded right now; try again shortly';
-
-const MISSING: { ok: false; failure: AuthFailure } = {
-  ok: false,
-  failure: {
-    status: 401,
-    error: 'invalid_token',
-    description: 'an access token is required: send "Authorization: Bearer <token>"',
-    // RFC 6750 §3.1: a request without credentials gets the bare challenge, no error code.
-    headers: { 'www-authenticate': 'Bearer', 'cache-control': 'no-store' },
-  },
-};
-
-/** A short reason for a refused token, safe to show: it never contains the token or a key. */
-export function describeJwtError(error: JwtError): string {
-  switch (error.code) {
-    case 'ERR_JWT_EXPIRED':
-      return 'the access token has expired';
-    case 'ERR_JWT_NOT_YET_VALID':
-      return 'the access token is not valid yet';
-    case 'ERR_JWS_SIGNATURE_INVALID':
-      return 'the access token signature is not valid';
-    case 'ERR_KEY_NOT_FOUND':
-    case 'ERR_KEY_ALG_MISMATCH':
-      return 'the access token was signed by a key this service does not know';
-    case 'ERR_JWT_CLAIM_INVALID':
-    case 'ERR_JWT_CLAIM_MISSING':
-      return error.claim === 'typ'
-        ? 'this is not an access token'
-        : `the access token "${error.claim}" claim is not valid`;
-    case 'ERR_JWS_ALG_NOT_ALLOWED':
-      return 'the access token algorithm is not accepted';
-    case 'ERR_JWT_TOO_LARGE':
-      return 'the access token is too large';
-    default:
-      return 'the access token is malformed';
-  }
-}
-
-/**
- * Registered HTTP authentication schemes (IANA) and a few common made-up ones: a refused header
- * names its scheme only when it is one of these, so no other text of it (a credential sent
- * without a scheme) is ever echoed back.
- */
-const KNOWN_SCHEMES = new Map(
-  [
-    'Basic',
-    'Digest',
-    'Negotiate',
-    'NTLM',
-    'HOBA',
-    'Mutual',
-    'DPoP',
-    'PrivateToken',
-    'Concealed',
-    'SCRAM-SHA-1',
-    'SCRAM-SHA-256',
-    'vapid',
-    'AWS4-HMAC-SHA256',
-    'OAuth',
-    'Token',
-    'JWT',
-    'Bearer-Token',
-    'ApiKey',
-  ].map((scheme) => [scheme.toLowerCase(), scheme]),
-);
-
-/** RFC 9110 §11.1: an auth-scheme is a token (tchar+). */
-const SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-const oneForm = 'send the access token as "Authorization: Bearer <token>"';
-
-/** The answer to a malformed Authorization header, with a hint at the right form. */
-function malformedAuthorization(authorization: string) {
-  let hint: string;
-  if (authorization.trim() === '') {
-    hint = ' (the header is empty)';
-  } else if (/^bearer:/i.test(authorization)) {
-    hint = ' (no colon after "Bearer")';
-  } else if (/^bearer(\s|$)/i.test(authorization)) {
-    const rest = authorization.slice(6);
-    hint =
-      rest.trim() === ''
-        ? ' (the token is missing after "Bearer")'
-        : !rest.startsWith(' ')
-          ? ' (one space after "Bearer", not a tab or a line break)'
-          : /,\s*bearer\s/i.test(rest)
-            ? ' (one Authorization header, not several)'
-            : ' (the token may only hold letters, digits and -._~+/, then = padding)';
-  } else {
-    const space = authorization.search(/\s/);
-    const scheme = space === -1 ? '' : authorization.slice(0, space);
-    const known = KNOWN_SCHEMES.get(scheme.toLowerCase());
-    hint =
-      known !== undefined
-        ? ` (the scheme must be Bearer, not ${known})`
-        : space === -1
-          ? ' (the header has no scheme: put "Bearer" and a space before the token)'
-          : ' (the scheme must be Bearer)';
-  }
-  return fail(400, 'invalid_request', `${oneForm}${hint}`);
-}
-
-const ONE_HEADER = fail(
-  400,
-  'invalid_request',
-  'send one Authorization header: this request has several',
-);
-const ONE_PLACE = fail(
-  400,
-  'invalid_request',
-  'send the access token in one place: the Authorization header or the cookie, not both',
-);
-
-/**
- * Finds the token: the Authorization header (`Bearer`, any case) or the named cookie, never both.
- * Returns the token, or the failure to answer. An empty cookie counts as no cookie. When the
- * header holds another scheme's credentials (e.g. `Basic` from a proxy in front of the site) and
- * the cookie holds a token, the cookie is used: the header carries no bearer token. With
- * `checkSyntax: false` the token68 syntax of a header token is left to the caller (the middleware
- * checks it only when verification fails, which saves a scan of every good token).
- */
-export function extractToken(
-  authorization: string | readonly string[] | undefined,
-  cookieValue: string | undefined,
-  checkSyntax = true,
-): string | { ok: false; failure: AuthFailure } | undefined {
-  const cookie = cookieValue === '' ? undefined : cookieValue;
-  let header: string | undefined;
-  if (typeof authorization === 'string' || authorization === undefined) {
-    header = authorization;
-  } else {
-    if (authorization.length > 1) return ONE_HEADER;
-    header = authorization[0];
-  }
-  if (header === undefined) return cookie;
-  const space = header.indexOf(' ');
-  const scheme = space === -1 ? header : header.slice(0, space);
-  if (scheme !== 'Bearer' && scheme.toLowerCase() !== 'bearer') {
-    if (
-      cookie !== undefined &&
-      space > 0 &&
-      SCHEME.test(scheme) &&
-      !scheme.toLowerCase().startsWith('bearer')
-    ) {
-      return cookie;
-    }
-    return malformedAuthorization(header);
-  }
-  const token = space === -1 ? '' : header.slice(space + 1).trim();
-  if (token === '' || (checkSyntax && !TOKEN68.test(token))) {
-    return malformedAuthorization(header);
-  }
-  if (cookie !== undefined) return ONE_PLACE;
-  return token;
-}
 
 const OPTION_NAMES = [
   'key',
@@ -388,13 +165,6 @@ function checkStringList(value: unknown, name: string): string[] | undefined {
   return value as string[];
 }
 
-/** RFC 6265 §4.1.1: a cookie-value may be wrapped in DQUOTEs, which are not part of the token. */
-function unquoted(value: string | undefined): string | undefined {
-  return value !== undefined && value.length >= 2 && value[0] === '"' && value.endsWith('"')
-    ? value.slice(1, -1)
-    : value;
-}
-
 const NONE: readonly string[] = Object.freeze([]);
 
 /** The array itself when it holds only strings (no copy per request), else its strings. */
@@ -422,6 +192,21 @@ function contextOf<P extends JwtPayload>(token: string, verified: VerifiedJwt<P>
     scopes,
     token,
   };
+}
+
+/** Verifies one token: throws (or rejects with) a JwtError when it is refused. */
+export type TokenVerifier<P extends JwtPayload = JwtPayload> = (
+  token: string,
+) => VerifiedJwt<P> | Promise<VerifiedJwt<P>>;
+
+/** What an authenticator needs besides its verifier. */
+export interface AuthenticatorSettings {
+  /** The cookie that may carry the token; undefined: the header only. */
+  cookie?: string | undefined;
+  isRevoked?: AuthOptions['isRevoked'];
+  onUnavailable?: AuthOptions['onUnavailable'];
+  /** Seconds a client waits when the keys cannot be had. Default 5. */
+  keysRetryAfter?: number;
 }
 
 /**
@@ -467,13 +252,6 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
     options.jwksUri !== undefined
       ? createRemoteJwks(options.jwksUri, options.jwksOptions)
       : options.key!;
-  // A failed JWKS fetch is not retried before the cool-down ends: clients are told to wait that long.
-  const keysUnavailable = unavailableFailure(
-    KEYS_UNAVAILABLE_TEXT,
-    options.jwksUri !== undefined
-      ? Math.max(1, Math.ceil((options.jwksOptions?.cooldown ?? DEFAULT_COOLDOWN) / 1000))
-      : RETRY_AFTER,
-  );
   const typ = options.typ === undefined ? 'at+jwt' : options.typ;
   const verify = createVerifier<P>({
     key,
@@ -488,21 +266,46 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
     ...(options.allowWeakKey !== undefined ? { allowWeakKey: options.allowWeakKey } : {}),
     ...(options.maxTokenLength !== undefined ? { maxTokenLength: options.maxTokenLength } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
-  } as Parameters<typeof createVerifier>[0]) as (
-    token: string,
-  ) => VerifiedJwt<P> | Promise<VerifiedJwt<P>>;
-  const cookieName = options.cookie;
+  } as Parameters<typeof createVerifier>[0]) as TokenVerifier<P>;
+  return authenticatorFor(verify, {
+    cookie: options.cookie,
+    isRevoked: options.isRevoked,
+    onUnavailable: options.onUnavailable,
+    // A failed JWKS fetch is not retried before the cool-down ends: clients are told to wait that long.
+    keysRetryAfter:
+      options.jwksUri !== undefined
+        ? Math.max(1, Math.ceil((options.jwksOptions?.cooldown ?? DEFAULT_COOLDOWN) / 1000))
+        : RETRY_AFTER,
+    // With the verify cache, a hit returns the same frozen result object: its context is built
+    // once too (the token is the cache key, so it is the same token).
+    ...(options.cache ? { shareContexts: true } : {}),
+  });
+}
 
-  if (options.onUnavailable !== undefined && typeof options.onUnavailable !== 'function') {
+/**
+ * The authenticator over a prepared verifier: what `createAuthenticator` builds from its options,
+ * and what the auth server builds over its key ring. Extraction, diagnostics, revocation and
+ * requirements are the same for both.
+ */
+export function authenticatorFor<P extends JwtPayload = JwtPayload>(
+  verify: TokenVerifier<P>,
+  settings: AuthenticatorSettings & { shareContexts?: boolean } = {},
+): Authenticator<P> {
+  const cookieName = settings.cookie;
+  if (settings.onUnavailable !== undefined && typeof settings.onUnavailable !== 'function') {
     throw new TypeError('onUnavailable must be a function (error) => void');
   }
-  if (options.isRevoked !== undefined && typeof options.isRevoked !== 'function') {
+  if (settings.isRevoked !== undefined && typeof settings.isRevoked !== 'function') {
     throw new TypeError('isRevoked must be a function (claims) => boolean | Promise<boolean>');
   }
   const onUnavailable =
-    options.onUnavailable ??
+    settings.onUnavailable ??
     ((error: Error) => console.error(`laissez: access tokens cannot be checked: ${error.message}`));
-  const isRevoked = options.isRevoked;
+  const isRevoked = settings.isRevoked;
+  const keysUnavailable = unavailableFailure(
+    KEYS_UNAVAILABLE_TEXT,
+    settings.keysRetryAfter ?? RETRY_AFTER,
+  );
 
   const refused = (error: unknown) => {
     if (!(error instanceof JwtError)) throw error;
@@ -535,9 +338,9 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
   const revokedOr = (revoked: boolean, auth: AuthContext<P>): AuthOutcome<P> =>
     revoked ? SESSION_ENDED : { ok: true, auth };
 
-  // With the verify cache, a hit returns the same frozen result object: its context is built
-  // once too (the token is the cache key, so it is the same token).
-  const contexts = options.cache ? new WeakMap<VerifiedJwt<P>, AuthContext<P>>() : undefined;
+  const contexts = settings.shareContexts
+    ? new WeakMap<VerifiedJwt<P>, AuthContext<P>>()
+    : undefined;
 
   /** A verified token: accepted, unless its session was revoked. */
   const accept = (
@@ -569,14 +372,10 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
 
   return {
     authenticate(request) {
-      const cookieValue =
-        cookieName !== undefined && request.cookie !== undefined
-          ? unquoted(parseCookie(request.cookie)[cookieName])
-          : undefined;
-      const { authorization } = request;
-      const token = extractToken(authorization, cookieValue, false);
+      const token: string | Refusal | undefined = tokenOf(request, cookieName, false);
       if (token === undefined) return MISSING;
       if (typeof token !== 'string') return token;
+      const { authorization } = request;
       let verified: VerifiedJwt<P> | Promise<VerifiedJwt<P>>;
       try {
         verified = verify(token);
@@ -591,7 +390,6 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
       }
       return accept(token, verified);
     },
-
     authorize(auth, requirement) {
       const { roles, scopes } = requirement;
       if (roles !== undefined && !roles.some((role) => auth.roles.includes(role))) {

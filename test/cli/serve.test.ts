@@ -2,7 +2,7 @@
 // HTTP, keeps its data across restarts, stops cleanly on SIGTERM and refuses bad settings.
 
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -178,6 +178,7 @@ describe('laissez serve', () => {
     await new Promise((resolve) => closed.close(resolve));
     const r = await run(['--log-level', 'silent'], {
       DATABASE_URL: `postgres://laissez:s3cret-pw@127.0.0.1:${port}/nowhere`,
+      LAISSEZ_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
     });
     assert.equal(r.code, 1, r.stderr);
     assert.match(

@@ -19,11 +19,13 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv } from '../helpers/processes.ts';
 
@@ -195,6 +197,18 @@ async function runFile(file: string, steps: readonly Step[]): Promise<void> {
       `#!/bin/sh\nexec ${q(process.execPath)} ${q(join(root, 'bin/laissez.mjs'))} "$@"\n`,
     );
     await chmod(join(bin, 'laissez'), 0o755);
+    // `npx laissez` finds node_modules/.bin/laissez in a project that installed laissez; in this
+    // checkout, whose own name is laissez, npm would install the checkout into its cache instead.
+    const npx =
+      (process.env['PATH'] ?? '')
+        .split(':')
+        .map((d) => join(d, 'npx'))
+        .find((f) => existsSync(f)) ?? 'npx';
+    await writeFile(
+      join(bin, 'npx'),
+      `#!/bin/sh\nif [ "$1" = laissez ]; then shift; exec ${q(join(bin, 'laissez'))} "$@"; fi\nexec ${q(npx)} "$@"\n`,
+    );
+    await chmod(join(bin, 'npx'), 0o755);
     await Promise.all(
       steps.map((step, n) => writeFile(join(dir, `.step-${n}.sh`), `${step.code}\n`)),
     );
@@ -210,8 +224,11 @@ async function runFile(file: string, steps: readonly Step[]): Promise<void> {
     child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
     const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    const ended = Promise.all([once(child.stdout, 'end'), once(child.stderr, 'end')]);
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     clearTimeout(timer);
+    // What the shell wrote before it exited (a server it left holds the pipes open: not for long).
+    await Promise.race([ended, sleep(2000)]);
     // Servers started in the background (npm start runs its script in a process group of its
     // own, so the shell's kill does not reach it) are stopped by where they run.
     stopProcessesIn(dir);

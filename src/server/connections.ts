@@ -237,13 +237,27 @@ export function capConnectionsPerAddress(
 
 const QUERY_NAME = /^[\w.-]{1,32}$/;
 
+// A path segment no route of laissez has: longer than any route's or asset's segment (the
+// longest is 20 characters). A token put in the path by a mistaken client (`/auth/<refresh
+// token>`, a proxy rewriting `?access_token=` into the path) is at least 46 characters.
+const LONG_SEGMENT = /[^/?]{33,}/g;
+
+/** The path with every segment longer than 32 characters replaced (the query left as it is). */
+function redactPath(url: string): string {
+  const mark = url.indexOf('?');
+  const path = mark === -1 ? url : url.slice(0, mark);
+  const redacted = path.replace(LONG_SEGMENT, '[redacted]');
+  return mark === -1 ? redacted : `${redacted}${url.slice(mark)}`;
+}
+
 /**
  * A request URL as the log records it: the path, and each query parameter's name with its value
  * replaced. A query can carry a token (`?access_token=`, RFC 6750 §2.3), a code or a password,
  * and a log is read by more people than the tokens are meant for. A part that is not `name=value`
  * with a short plain name is replaced whole (a bare `?<token>` is a value too).
  */
-export function redactUrl(url: string): string {
+export function redactUrl(given: string): string {
+  const url = redactPath(given);
   const mark = url.indexOf('?');
   if (mark === -1) return url;
   const query = url

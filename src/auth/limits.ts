@@ -29,7 +29,8 @@ export interface CounterStore {
 
 /** An in-memory counter store for one process. Bounded: old windows are swept as it grows. */
 export class MemoryCounterStore implements CounterStore {
-  readonly #windows = new Map<string, { count: number; resetAt: number }>();
+  /** `max`: the limit a `reserve` gave the window, so a sweep can tell a lock-out from a count. */
+  readonly #windows = new Map<string, { count: number; resetAt: number; max?: number }>();
   readonly #max: number;
 
   constructor(max = 100_000) {
@@ -60,6 +61,7 @@ export class MemoryCounterStore implements CounterStore {
       this.#windows.set(key, entry);
     }
     entry.count++;
+    entry.max = max;
     return { ok: true, count: entry.count, resetAt: entry.resetAt };
   }
 
@@ -80,9 +82,19 @@ export class MemoryCounterStore implements CounterStore {
 
   #sweep(now: number): void {
     for (const [key, entry] of this.#windows) if (entry.resetAt <= now) this.#windows.delete(key);
-    // Still full: drop the oldest windows rather than grow without bound.
+    // Still full: make room for a tenth at once (not one entry per insertion, each a full scan),
+    // dropping windows that refuse nothing yet, oldest first. A window at its limit is a lock-out:
+    // dropping it would let whoever can make enough new keys (fresh names from many addresses,
+    // each refused without a hash) erase the lock on the account they are guessing. Filling the
+    // store with locked windows instead takes a checked guess (a hash) per count. Only when every
+    // window is a lock-out are the oldest of them dropped, rather than grow without bound.
+    const target = this.#max - Math.max(1, Math.floor(this.#max / 10));
+    for (const [key, entry] of this.#windows) {
+      if (this.#windows.size <= target) return;
+      if (entry.max === undefined || entry.count < entry.max) this.#windows.delete(key);
+    }
     for (const key of this.#windows.keys()) {
-      if (this.#windows.size < this.#max) break;
+      if (this.#windows.size <= target) return;
       this.#windows.delete(key);
     }
   }

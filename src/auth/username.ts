@@ -77,6 +77,16 @@ export function isSingleScript(text: string): boolean {
   return true;
 }
 
+// UTS #39 §5.4 (Optional Detection), on the name decomposed (NFD) so that precomposed letters
+// count their marks: a combining mark a letter hides (U+0307 DOT ABOVE on a soft-dotted `i` or
+// `j`: `admi̇n` looks like `admin`, yet its skeleton differs), one nonspacing mark twice in a row,
+// or more than four in a row (stacked marks that overflow onto the letters around them).
+const HIDDEN_MARK = /\p{Soft_Dotted}[\p{Mn}\p{Me}]*\u0307/u;
+const REPEATED_MARK = /([\p{Mn}\p{Me}])\1/u;
+const STACKED_MARKS = /[\p{Mn}\p{Me}]{5}/u;
+// A name needs at least one letter or digit: `...`, `---` and `_` alone name nobody.
+const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
+
 const invalid = (why: string) => new AuthError('invalid_request', why, { field: 'username' });
 
 /**
@@ -94,6 +104,15 @@ export function checkUsername(typed: string): string {
       `username must be ${USERNAME_MIN} to ${USERNAME_MAX} letters, digits, ".", "_" or "-"`,
     );
   }
+  if (!LETTER_OR_DIGIT.test(key)) throw invalid('username must contain a letter or a digit');
   if (!isSingleScript(key)) throw invalid('username must be written in one script');
+  const decomposed = display.normalize('NFD');
+  if (
+    HIDDEN_MARK.test(decomposed) ||
+    REPEATED_MARK.test(decomposed) ||
+    STACKED_MARKS.test(decomposed)
+  ) {
+    throw invalid('username must not hide, repeat or stack combining marks');
+  }
   return display;
 }

@@ -2,7 +2,7 @@
 // how long a client may take to send a request, how many connections one address may hold, the
 // answers written before any route runs, and request URLs as the log records them.
 import { type Server, STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIPv4, isIPv6, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import proxyAddr from '@fastify/proxy-addr';
 import { ERROR_CATALOGUE, type ErrorCode } from './errors.ts';
@@ -44,6 +44,42 @@ export function proxyTrust(option: TrustProxy | undefined): TrustFunction | fals
       `trustProxy must be a boolean, a hop count or proxy addresses/CIDRs like 10.0.0.0/8: ${(error as Error).message}`,
     );
   }
+}
+
+/**
+ * The key a client address is counted under by the per-address limits and the connection cap.
+ * An IPv6 client is given a whole /64 (RFC 4291 §2.5.4 interface identifiers; RFC 6177 and
+ * RFC 7934 §6 recommend at least a /64 per subscriber), so it can use any of 2^64 addresses: per
+ * address, each would be a fresh allowance. IPv6 is therefore counted by its /64 prefix, and an
+ * IPv4-mapped address (`::ffff:192.0.2.1`, RFC 4291 §2.5.5.2: an IPv4 client of a dual-stack
+ * listener) as the IPv4 address it is. Every spelling of one address gets one key. Anything else
+ * (a proxy's odd entry) is kept as it is.
+ */
+export function clientKeyOf(address: string): string {
+  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  if (isIPv4(bare)) return bare;
+  if (!isIPv6(bare)) return address;
+  // Expand `::` and a trailing dotted IPv4 part into eight 16-bit groups.
+  let text = bare.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::') as [string, string | undefined];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right].map(
+    (group) => Number.parseInt(group, 16),
+  );
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const [hi = 0, lo = 0] = groups.slice(6);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
 }
 
 /** Timeouts of the HTTP server, in ms (Node's names). */
@@ -171,8 +207,9 @@ export function capConnectionsPerAddress(
   const listeners = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress ?? '';
-    if (!exempt(address)) {
+    const peer = socket.remoteAddress ?? '';
+    if (!exempt(peer)) {
+      const address = clientKeyOf(peer);
       const count = open.get(address) ?? 0;
       if (count >= max) {
         socket.on('error', () => undefined);
@@ -200,13 +237,27 @@ export function capConnectionsPerAddress(
 
 const QUERY_NAME = /^[\w.-]{1,32}$/;
 
+// A path segment no route of laissez has: longer than any route's or asset's segment (the
+// longest is 20 characters). A token put in the path by a mistaken client (`/auth/<refresh
+// token>`, a proxy rewriting `?access_token=` into the path) is at least 46 characters.
+const LONG_SEGMENT = /[^/?]{33,}/g;
+
+/** The path with every segment longer than 32 characters replaced (the query left as it is). */
+function redactPath(url: string): string {
+  const mark = url.indexOf('?');
+  const path = mark === -1 ? url : url.slice(0, mark);
+  const redacted = path.replace(LONG_SEGMENT, '[redacted]');
+  return mark === -1 ? redacted : `${redacted}${url.slice(mark)}`;
+}
+
 /**
  * A request URL as the log records it: the path, and each query parameter's name with its value
  * replaced. A query can carry a token (`?access_token=`, RFC 6750 §2.3), a code or a password,
  * and a log is read by more people than the tokens are meant for. A part that is not `name=value`
  * with a short plain name is replaced whole (a bare `?<token>` is a value too).
  */
-export function redactUrl(url: string): string {
+export function redactUrl(given: string): string {
+  const url = redactPath(given);
   const mark = url.indexOf('?');
   if (mark === -1) return url;
   const query = url

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -48,6 +48,10 @@ describe('the packed package in a fresh project', () => {
       'dist/src/jwt/index.d.ts',
       'dist/src/middleware/express.js',
       'dist/bin/laissez.js',
+      'dist/src/store/index.js',
+      'dist/src/store/index.d.ts',
+      'dist/src/store/testing/index.js',
+      'dist/src/store/testing/index.d.ts',
       'README.md',
       'docs/jwt.md',
     ]) {
@@ -72,6 +76,47 @@ describe('the packed package in a fresh project', () => {
     // Nothing under node_modules/laissez needed type stripping.
     const installed = await readdir(join(dir, 'node_modules', 'laissez', 'dist', 'src', 'jwt'));
     assert.ok(installed.includes('index.js'));
+  });
+
+  test("laissez/store and laissez/store/testing: a store of one's own and SQLite pass the suite from node_modules", async () => {
+    // A third party's adapter (the in-memory one of test/store, written against laissez/store
+    // only) and the built-in SQLite store, both run through the published suite.
+    await copyFile(
+      join(root, 'test', 'store', 'fixtures', 'memory-store.ts'),
+      join(dir, 'memory-store.ts'),
+    );
+    const script = `
+      import { randomUUID } from 'node:crypto';
+      import { openSqliteStore, ConflictError, StoreUnavailableError, unrotatable } from 'laissez/store';
+      import { testStore } from 'laissez/store/testing';
+      import { openMemoryStore } from './memory-store.ts';
+      const data = new URL('./store-data/', import.meta.url).pathname;
+      testStore(
+        { open: async () => openMemoryStore('shared'), freshPlace: randomUUID, openAt: openMemoryStore },
+        { name: 'memory' },
+      );
+      testStore(
+        {
+          open: async () => openSqliteStore({ path: data + 'shared.db' }),
+          freshPlace: () => data + randomUUID() + '.db',
+          openAt: (path) => openSqliteStore({ path }),
+        },
+        { name: 'sqlite' },
+      );
+      if (typeof ConflictError !== 'function' || typeof StoreUnavailableError !== 'function' ||
+          typeof unrotatable !== 'function') throw new Error('missing exports');
+    `;
+    await writeFile(join(dir, 'store.test.js'), script);
+    const { stdout } = await run(
+      process.execPath,
+      ['--test', '--test-reporter=tap', '--test-concurrency=1', 'store.test.js'],
+      // Without NODE_TEST_CONTEXT, which this runner sets: the child reports as a run of its own.
+      { cwd: dir, env: { ...env, NODE_TEST_CONTEXT: undefined }, maxBuffer: 16 * 1024 * 1024 },
+    );
+    assert.match(stdout, /^# fail 0$/m);
+    assert.match(stdout, /^# skipped 0$/m);
+    const passed = Number(/^# pass (\d+)$/m.exec(stdout)?.[1]);
+    assert.ok(passed >= 2 * 36, `passed ${passed}`);
   });
 
   test('the laissez command runs from node_modules/.bin', async () => {

@@ -22,12 +22,26 @@
  * Failures to reach or use the database become `StoreUnavailableError` (the server answers 503),
  * with messages built from SQLSTATE and errno codes only: never a connection string or password.
  */
-import { inspect } from 'node:util';
-import type { DatabaseError, PoolClient, PoolConfig, QueryResult } from 'pg';
+import type { QueryResult } from 'pg';
 import pg from 'pg';
-import { checkOptions, optionNames } from '../jwt/lib/options.ts';
+import { tokenConstraint } from './postgres-errors.ts';
 import { CONSTRAINTS, MIGRATIONS } from './postgres-migrations.ts';
-import { rowMappers } from './rows.ts';
+import {
+  type InTransaction,
+  type OnConstraint,
+  PostgresPool,
+  type PostgresStoreOptions,
+  type Row,
+} from './postgres-pool.ts';
+import {
+  ms,
+  msOrNull,
+  num,
+  SQL,
+  toRefreshToken,
+  toSigningKey,
+  toUser,
+} from './postgres-statements.ts';
 import {
   ConflictError,
   checkReason,
@@ -44,472 +58,19 @@ import {
 } from './types.ts';
 import { usernameKey, usernameSkeleton } from './username-key.ts';
 
-/** The `pg` pool settings the store lets through; the rest it sets itself. */
-export type PostgresPoolOptions = Pick<
-  PoolConfig,
-  | 'max'
-  | 'min'
-  | 'idleTimeoutMillis'
-  | 'connectionTimeoutMillis'
-  | 'maxLifetimeSeconds'
-  | 'ssl'
-  | 'keepAlive'
-  | 'application_name'
->;
-
-export interface PostgresStoreOptions {
-  /**
-   * `postgres://user:password@host:5432/database` (`?sslmode=require` and the other parameters
-   * `pg` reads are welcome): typically `DATABASE_URL`.
-   */
-  connectionString: string;
-  /**
-   * The schema that holds the tables: `migrate()` creates it when missing, and every pooled
-   * connection's `search_path` is set to it alone. Default: the server's `search_path` (usually
-   * `public`).
-   */
-  schema?: string;
-  /**
-   * How long one statement may run, waiting for locks included, before PostgreSQL cancels it
-   * (then `StoreUnavailableError`), in milliseconds; 0 for no limit. Default 10000. Migrations
-   * are exempt.
-   */
-  statementTimeout?: number;
-  /**
-   * How long the store waits for the answer to one statement, in milliseconds, before it gives up
-   * on it (`StoreUnavailableError`) and closes the connection; 0 for no limit. Default
-   * `statementTimeout` + 1000 (11000), or 0 when `statementTimeout` is 0. The statement timeout is
-   * enforced by PostgreSQL, so it cannot help when the server itself stops answering (stopped,
-   * frozen, a network cut that leaves the connection open): this one is kept by this process.
-   * Migrations are exempt.
-   */
-  queryTimeout?: number;
-  /**
-   * Pool settings. Defaults: `max` 10 connections, `connectionTimeoutMillis` 5000 (how long to
-   * wait for a connection, new or pooled, before `StoreUnavailableError`), `idleTimeoutMillis`
-   * 10000, `application_name` `'laissez'`.
-   */
-  pool?: PostgresPoolOptions;
-  /**
-   * Told about errors of idle pooled connections (the server restarted, a network cut): the pool
-   * drops such a connection and opens another when needed. Default: ignored.
-   */
-  onError?: (error: StoreUnavailableError) => void;
-}
-
-const OPTION_NAMES = optionNames<PostgresStoreOptions>({
-  connectionString: true,
-  schema: true,
-  statementTimeout: true,
-  queryTimeout: true,
-  pool: true,
-  onError: true,
-});
-const POOL_OPTION_NAMES = optionNames<PostgresPoolOptions>({
-  max: true,
-  min: true,
-  idleTimeoutMillis: true,
-  connectionTimeoutMillis: true,
-  maxLifetimeSeconds: true,
-  ssl: true,
-  keepAlive: true,
-  application_name: true,
-});
+export type { PostgresPoolOptions, PostgresStoreOptions } from './postgres-pool.ts';
 
 export function openPostgresStore(options: PostgresStoreOptions): Store {
   return new PostgresStore(options);
 }
 
-type Row = Record<string, unknown>;
-
-/** `pool.query` and `client.query` as the store uses them. */
-interface Queryable {
-  query(config: {
-    text: string;
-    values?: unknown[];
-    query_timeout?: number;
-  }): Promise<QueryResult<Row>>;
-}
-
-/** The longest delay a timer takes (about 24.8 days): "no client-side limit" for migrations. */
-const NO_QUERY_TIMEOUT = 2 ** 31 - 1;
-
-/** One statement; `unbounded` lifts the pool's client-side query timeout for it. */
-function send(
-  on: Queryable,
-  text: string,
-  values: unknown[] | undefined,
-  unbounded: boolean,
-): Promise<QueryResult<Row>> {
-  return on.query({
-    text,
-    ...(values !== undefined ? { values } : {}),
-    ...(unbounded ? { query_timeout: NO_QUERY_TIMEOUT } : {}),
-  });
-}
-
-type OnConstraint = (error: DatabaseError) => Error;
-
-/** What runs inside `#transaction`, given the transaction's `query`. */
-type InTransaction<T> = (
-  query: (
-    text: string,
-    values?: unknown[],
-    onConstraint?: OnConstraint,
-  ) => Promise<QueryResult<Row>>,
-) => Promise<T>;
-
-const INT8_OID = 20;
-
-/** int8 (BIGINT, COUNT) as a number; `pg` leaves it a string, since it may not fit one. */
-function parseInt8(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) {
-    throw new RangeError('PostgreSQL store: a BIGINT value does not fit a JavaScript number');
-  }
-  return value;
-}
-
-const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
-  oid === INT8_OID && format !== 'binary'
-    ? parseInt8
-    : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser;
-
-// --- errors -----------------------------------------------------------------------------------
-
-function isDatabaseError(error: unknown): error is DatabaseError {
-  return error instanceof pg.DatabaseError;
-}
-
-const SQLSTATES: Record<string, string> = {
-  '57014': 'a statement timed out or was cancelled',
-  '57P01': 'the database server is shutting down (admin shutdown)',
-  '57P02': 'the database server is shutting down (crash shutdown)',
-  '57P03': 'the database server is not accepting connections yet',
-  '53300': 'the database server has too many connections',
-  '40001': 'a serialization failure',
-  '40P01': 'a deadlock',
-  '55P03': 'a lock was not available',
-  '3D000': 'the database does not exist',
-  '25006': 'the database is read-only',
-  '42501': 'permission denied',
-  '42P01': 'a table is missing (not migrated, or another schema?)',
-};
-
-const SQLSTATE_CLASSES: Record<string, string> = {
-  '08': 'the connection failed',
-  '28': 'the database refused the credentials',
-  '53': 'the database server lacks resources',
-  '57': 'the database server stopped the operation',
-  '58': 'a system error on the database server',
-  XX: 'an internal error of the database server',
-};
-
-const ERRNOS: Record<string, string> = {
-  ECONNREFUSED: 'the connection was refused',
-  ECONNRESET: 'the connection was reset',
-  ETIMEDOUT: 'the connection timed out',
-  EPIPE: 'the connection was closed',
-  EHOSTUNREACH: 'the host is unreachable',
-  ENETUNREACH: 'the network is unreachable',
-  ENOTFOUND: 'the host name was not found',
-  EAI_AGAIN: 'the host name could not be resolved now',
-};
-
-/** A description made of codes and fixed words only: no text from the server, no parameters. */
-function reasonOf(error: unknown): string {
-  if (isDatabaseError(error)) {
-    const code = error.code ?? '?????';
-    const text = SQLSTATES[code] ?? SQLSTATE_CLASSES[code.slice(0, 2)] ?? 'a database error';
-    return `${text} [SQLSTATE ${code}]`;
-  }
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) {
-    return `${ERRNOS[code] ?? 'a network error'} [${code}]`;
-  }
-  if (error instanceof Error) {
-    // pg's client-side query_timeout.
-    if (/query read timeout/i.test(error.message)) {
-      return 'the database did not answer within the query timeout';
-    }
-    if (/timeout/i.test(error.message)) return 'timed out waiting for a connection';
-    if (/calling end on the pool/i.test(error.message)) return 'the store is closed';
-    if (/terminated|closed|not queryable|ended/i.test(error.message)) {
-      return 'the connection was closed';
-    }
-  }
-  return 'an unexpected error';
-}
-
-/** The passwords and the connection string, which no error may carry. */
-function secretsOf(connectionString: string): string[] {
-  const secrets = [connectionString];
-  try {
-    const url = new URL(connectionString);
-    if (url.password) {
-      secrets.push(url.password);
-      try {
-        secrets.push(decodeURIComponent(url.password));
-      } catch {
-        // Not valid percent-encoding: the raw text is covered already.
-      }
-    }
-    const query = url.searchParams.get('password');
-    if (query) secrets.push(query);
-  } catch {
-    // Not a URL (a socket path): the whole string is covered already.
-  }
-  return secrets.filter((s) => s.length > 0);
-}
-
-// --- rows -------------------------------------------------------------------------------------
-
-function num(value: unknown): number {
-  if (typeof value !== 'number') {
-    throw new StoreUnavailableError('PostgreSQL store: a row holds a malformed number');
-  }
-  return value;
-}
-
-function parseRoles(value: unknown): string[] {
-  if (!Array.isArray(value) || !value.every((r) => typeof r === 'string')) {
-    throw new StoreUnavailableError('PostgreSQL store: a user row holds malformed roles');
-  }
-  return value;
-}
-
-const { toUser, toRefreshToken, toSigningKey } = rowMappers({
-  num,
-  flag: (value) => value === true,
-  roles: parseRoles,
-});
-
-/** Times go to BIGINT columns: a fraction or NaN is a caller's mistake, not an outage. */
-function ms(value: number, what: string): number {
-  if (!Number.isSafeInteger(value)) {
-    throw new TypeError(`PostgreSQL store: ${what} must be an integer number of milliseconds`);
-  }
-  return value;
-}
-
-function msOrNull(value: number | null, what: string): number | null {
-  return value === null ? null : ms(value, what);
-}
-
-function tokenConstraint(error: DatabaseError): Error {
-  if (error.constraint === CONSTRAINTS.tokenUser) {
-    return new Error('PostgreSQL store: the refresh token names no existing user', {
-      cause: error,
-    });
-  }
-  if (error.constraint === CONSTRAINTS.tokenHash) {
-    return new Error('PostgreSQL store: a refresh token with this hash already exists', {
-      cause: error,
-    });
-  }
-  return new Error('PostgreSQL store: the refresh token violates a constraint', { cause: error });
-}
-
-// --- SQL --------------------------------------------------------------------------------------
-
-const SQL = {
-  insertUser: `INSERT INTO users (id, username, username_key, username_skeleton, email, password_hash, roles, disabled, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8, $8)`,
-  userById: 'SELECT * FROM users WHERE id = $1',
-  userByUsername: 'SELECT * FROM users WHERE username_key = $1',
-  userByEmail: 'SELECT * FROM users WHERE email = $1',
-  // A NULL limit is no limit.
-  listUsers: 'SELECT * FROM users ORDER BY created_at, id LIMIT $1',
-  // An unknown `after` compares with NULL: no rows, as in SQLite.
-  listUsersAfter: `SELECT * FROM users
-     WHERE (created_at, id) > (SELECT created_at, id FROM users WHERE id = $1)
-     ORDER BY created_at, id LIMIT $2`,
-  setPasswordHash: 'UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3',
-  setDisabled: 'UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3',
-  deleteUser: 'DELETE FROM users WHERE id = $1',
-
-  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5)`,
-  tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
-  /** A token and its owner in one round trip: each row as JSON, so their columns stay apart. */
-  tokenWithUser: `SELECT row_to_json(t) AS token, row_to_json(u) AS owner
-     FROM refresh_tokens t LEFT JOIN users u ON u.id = t.user_id
-     WHERE t.token_hash = $1`,
-  /**
-   * A rotation in one statement, so in one round trip and its own transaction. In order, forced by
-   * what each part reads: the token's owner is share-locked (the UPDATE's condition reads it), so
-   * no revocation of theirs (which locks the user first) can run until this commits, and a user
-   * deleted meanwhile leaves nothing to spend; the token is spent if it is still live (of
-   * concurrent callers the first locks the row, the others wait for its commit, find `used_at` set
-   * on the row's new version, and update nothing); the successor is stored only when the update
-   * took. `owners` is 0 when the token or its user does not exist; the token's columns are null
-   * when nothing was spent.
-   */
-  rotate: `WITH owner AS (
-       SELECT u.id FROM users u
-       WHERE u.id = (SELECT t.user_id FROM refresh_tokens t WHERE t.token_hash = $1)
-       FOR SHARE OF u
-     ), spent AS (
-       UPDATE refresh_tokens SET used_at = $2, replaced_by = $3
-       WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
-         AND EXISTS (SELECT 1 FROM owner)
-       RETURNING *
-     ), successor AS (
-       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint FROM spent
-     )
-     SELECT (SELECT count(*) FROM owner)::int AS owners, spent.*
-     FROM (VALUES (1)) AS one (x) LEFT JOIN spent ON true`,
-  lockFamilyOwners: `SELECT id FROM users
-     WHERE id IN (SELECT user_id FROM refresh_tokens WHERE family_id = $1)
-     ORDER BY id FOR NO KEY UPDATE`,
-  lockUser: 'SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE',
-  revokeFamily: `UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = $3
-     WHERE family_id = $2 AND revoked_at IS NULL`,
-  liveFamilies: `SELECT DISTINCT family_id FROM refresh_tokens
-    WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY family_id`,
-  revokeUser: `UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = $3
-     WHERE user_id = $2 AND revoked_at IS NULL`,
-  // The insert of a racer waits for the first one's commit, then does nothing; the read after it,
-  // a new statement, sees the stored secret.
-  insertSecret: `INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3)
-     ON CONFLICT (name) DO NOTHING`,
-  secretByName: 'SELECT value FROM server_secrets WHERE name = $1',
-  deleteExpiredTokens: 'DELETE FROM refresh_tokens WHERE expires_at <= $1',
-
-  listKeys: 'SELECT * FROM signing_keys ORDER BY created_at DESC, seq DESC',
-  insertKey: `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, activates_at, retires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-  retireBefore: `UPDATE signing_keys SET retires_at = $1
-    WHERE retires_at IS NULL AND (activates_at < $2 OR (activates_at = $2 AND kid < $3))`,
-  withdrawBefore: `UPDATE signing_keys SET retires_at = $1
-    WHERE (retires_at IS NULL OR retires_at > $1)
-      AND (activates_at < $2 OR (activates_at = $2 AND kid < $3) OR activates_at > $1)`,
-  replaceKeyMaterial:
-    'UPDATE signing_keys SET private_jwk = $1 WHERE kid = $2 AND private_jwk = $3',
-  deleteRetiredKeys: 'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1',
-} as const;
-
-// --- the store --------------------------------------------------------------------------------
-
 export class PostgresStore implements Store {
-  readonly #pool: pg.Pool;
-  readonly #schema: string | null;
-  readonly #secrets: readonly string[];
+  readonly #db: PostgresPool;
   #ready = false;
   #closed = false;
 
   constructor(options: PostgresStoreOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError('PostgreSQL store: options are required: { connectionString }');
-    }
-    checkOptions('openPostgresStore', options, OPTION_NAMES);
-    if (options.pool !== undefined) {
-      if (options.pool === null || typeof options.pool !== 'object') {
-        throw new TypeError('pool must be an object of pg pool settings');
-      }
-      // A misspelt pool setting (`maxConnections`) would leave the default in place unnoticed.
-      checkOptions('openPostgresStore', options.pool, POOL_OPTION_NAMES, 'pool.');
-    }
-    const { connectionString } = options;
-    if (typeof connectionString !== 'string' || connectionString === '') {
-      throw new TypeError('PostgreSQL store: connectionString is required');
-    }
-    if (!connectionString.startsWith('/')) {
-      try {
-        new URL(connectionString);
-      } catch {
-        // Not echoed: it may hold a password.
-        throw new TypeError('PostgreSQL store: the connection string is not a valid URL');
-      }
-    }
-    const statementTimeout = options.statementTimeout ?? 10_000;
-    if (!Number.isSafeInteger(statementTimeout) || statementTimeout < 0) {
-      throw new TypeError('statementTimeout must be a non-negative integer (milliseconds)');
-    }
-    const queryTimeout =
-      options.queryTimeout ?? (statementTimeout > 0 ? statementTimeout + 1000 : 0);
-    if (
-      !Number.isSafeInteger(queryTimeout) ||
-      queryTimeout < 0 ||
-      queryTimeout > NO_QUERY_TIMEOUT
-    ) {
-      throw new TypeError('queryTimeout must be a non-negative integer (milliseconds)');
-    }
-    const max = options.pool?.max ?? 10;
-    if (!Number.isSafeInteger(max) || max < 1) {
-      throw new TypeError('pool.max must be a positive integer');
-    }
-    if (options.schema !== undefined && (options.schema === '' || options.schema.includes('\0'))) {
-      throw new TypeError('schema must be a non-empty name');
-    }
-    this.#schema = options.schema ?? null;
-    this.#secrets = secretsOf(connectionString);
-
-    const setSearchPath = this.#schema
-      ? `SET search_path TO ${pg.escapeIdentifier(this.#schema)}`
-      : null;
-    this.#pool = new pg.Pool({
-      connectionTimeoutMillis: 5000,
-      idleTimeoutMillis: 10_000,
-      application_name: 'laissez',
-      ...options.pool,
-      max,
-      connectionString,
-      statement_timeout: statementTimeout,
-      // Client side: a statement not answered in time fails, and pg ends its connection (one
-      // with a query still in flight is destroyed, never reused: see #transaction).
-      ...(queryTimeout > 0 ? { query_timeout: queryTimeout } : {}),
-      types: { getTypeParser },
-      // Awaited by the pool before it hands the new connection out.
-      ...(setSearchPath
-        ? {
-            onConnect: async (client: pg.ClientBase) => {
-              await client.query(setSearchPath);
-            },
-          }
-        : {}),
-    });
-    // An idle connection that breaks emits 'error' on the pool; unheard, it would end the process.
-    const onError = options.onError;
-    this.#pool.on('error', (error) => {
-      if (onError) onError(this.#unavailable(error, 'keeping a pooled connection'));
-    });
-  }
-
-  #unavailable(error: unknown, doing: string): StoreUnavailableError {
-    if (error instanceof StoreUnavailableError) return error;
-    const message = `PostgreSQL store: ${doing} failed: ${reasonOf(error)}`;
-    // The original error, for the logs, unless it mentions a secret anywhere (an `Invalid URL`
-    // TypeError keeps its input, for one).
-    const text = inspect(error, { depth: 4 });
-    return this.#secrets.some((secret) => text.includes(secret))
-      ? new StoreUnavailableError(message)
-      : new StoreUnavailableError(message, { cause: error });
-  }
-
-  /** The store's error for a failed `pg` call: constraint violations go to `onConstraint`. */
-  #error(error: unknown, doing: string, onConstraint?: OnConstraint): Error {
-    if (isDatabaseError(error) && error.code?.startsWith('23')) {
-      return onConstraint
-        ? onConstraint(error)
-        : new Error(`PostgreSQL store: ${doing} violated a constraint`, { cause: error });
-    }
-    return this.#unavailable(error, doing);
-  }
-
-  async #exec(
-    on: Queryable,
-    doing: string,
-    text: string,
-    values?: unknown[],
-    onConstraint?: OnConstraint,
-  ): Promise<QueryResult<Row>> {
-    try {
-      return await send(on, text, values, false);
-    } catch (error) {
-      throw this.#error(error, doing, onConstraint);
-    }
+    this.#db = new PostgresPool(options);
   }
 
   #check(): void {
@@ -525,63 +86,18 @@ export class PostgresStore implements Store {
     onConstraint?: OnConstraint,
   ): Promise<QueryResult<Row>> {
     this.#check();
-    return this.#exec(this.#pool as unknown as Queryable, doing, text, values, onConstraint);
+    return this.#db.query(doing, text, values, onConstraint);
   }
 
-  /**
-   * `fn` inside BEGIN … COMMIT on one connection, rolled back on any error. `unbounded`: no
-   * client-side query timeout (migrations).
-   */
-  async #transaction<T>(doing: string, fn: InTransaction<T>, unbounded = false): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw this.#unavailable(error, doing);
-    }
-    // While checked out, a broken connection's 'error' has no other listener; the failing query
-    // reports it.
-    const ignore = () => {};
-    client.on('error', ignore);
-    const on = client as unknown as Queryable;
-    let broken: Error | undefined;
-    const query = async (text: string, values?: unknown[], onConstraint?: OnConstraint) => {
-      try {
-        return await send(on, text, values, unbounded);
-      } catch (error) {
-        // No answer from the server (a query timeout, a lost connection): the connection may
-        // still have the statement in flight, so a ROLLBACK would queue behind it and wait as
-        // long again. It is not reused; PostgreSQL rolls back when the connection ends.
-        if (!isDatabaseError(error)) broken = error instanceof Error ? error : new Error('failed');
-        throw this.#error(error, doing, onConstraint);
-      }
-    };
-    try {
-      await query('BEGIN');
-      const result = await fn(query);
-      await query('COMMIT');
-      return result;
-    } catch (error) {
-      if (broken === undefined) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackError) {
-          // The connection is gone or confused: the pool must not reuse it. PostgreSQL rolls
-          // back on its own when the connection ends.
-          broken = rollbackError instanceof Error ? rollbackError : new Error('rollback failed');
-        }
-      }
-      throw error;
-    } finally {
-      client.off('error', ignore);
-      client.release(broken);
-    }
+  /** `fn` inside BEGIN … COMMIT on one connection (postgres-pool.ts). */
+  #transaction<T>(doing: string, fn: InTransaction<T>, unbounded = false): Promise<T> {
+    return this.#db.transaction(doing, fn, unbounded);
   }
 
   async migrate(): Promise<void> {
     if (this.#closed) throw new StoreUnavailableError('PostgreSQL store: the store is closed');
     const known = MIGRATIONS.length;
-    const schema = this.#schema;
+    const schema = this.#db.schema;
     // All pending steps in one transaction (PostgreSQL's DDL is transactional): a database is at
     // one version or the next, never between. The advisory lock makes a second process wait for
     // the first's commit; it then reads the version again and finds nothing left to do.
@@ -632,7 +148,7 @@ export class PostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#ready = false;
-    await this.#pool.end();
+    await this.#db.end();
   }
 
   async createUser(user: NewUser): Promise<User> {

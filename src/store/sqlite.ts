@@ -9,12 +9,24 @@
  * `DatabaseSync` is synchronous: each method runs to completion before it returns its promise,
  * so no transaction ever stays open across an `await`.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
-import { rowMappers } from './rows.ts';
+import { openDatabase } from './sqlite-connection.ts';
+import {
+  isConstraintError,
+  isSqliteError,
+  type SqliteError,
+  tokenConstraint,
+  unavailable,
+} from './sqlite-errors.ts';
 import { MIGRATIONS } from './sqlite-migrations.ts';
+import {
+  prepareStatements,
+  type Statements,
+  toRefreshToken,
+  toSigningKey,
+  toUser,
+} from './sqlite-statements.ts';
 import {
   ConflictError,
   checkReason,
@@ -49,180 +61,6 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options);
 }
 
-const SQLITE_CONSTRAINT = 19;
-
-interface SqliteError extends Error {
-  code: 'ERR_SQLITE_ERROR';
-  errcode: number;
-  errstr: string;
-}
-
-function isSqliteError(error: unknown): error is SqliteError {
-  return (
-    error instanceof Error &&
-    (error as Partial<SqliteError>).code === 'ERR_SQLITE_ERROR' &&
-    typeof (error as Partial<SqliteError>).errcode === 'number'
-  );
-}
-
-function isConstraintError(error: unknown): error is SqliteError {
-  return isSqliteError(error) && (error.errcode & 0xff) === SQLITE_CONSTRAINT;
-}
-
-/** Any SQLite failure other than a constraint: the database cannot serve us (503). */
-function unavailable(error: unknown, doing: string): StoreUnavailableError {
-  // errstr is SQLite's generic text for the code ("database is locked", "disk I/O error"):
-  // it never carries SQL or data, unlike the full message.
-  const reason = isSqliteError(error) ? error.errstr : 'unexpected error';
-  return new StoreUnavailableError(`SQLite store: ${doing} failed: ${reason}`, { cause: error });
-}
-
-function parseRoles(text: unknown): string[] {
-  const roles: unknown = JSON.parse(String(text ?? '[]'));
-  if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
-    throw new StoreUnavailableError('SQLite store: a user row holds malformed roles');
-  }
-  return roles;
-}
-
-const { toUser, toRefreshToken, toSigningKey } = rowMappers({
-  num: (value) => Number(value),
-  flag: (value) => Number(value) !== 0,
-  roles: parseRoles,
-});
-
-function prepareStatements(db: DatabaseSync) {
-  const p = (sql: string): StatementSync => db.prepare(sql);
-  return {
-    insertUser: p(
-      `INSERT INTO users (id, username, username_key, username_skeleton, email, password_hash, roles, disabled, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-    ),
-    userById: p('SELECT * FROM users WHERE id = ?'),
-    userByUsername: p('SELECT * FROM users WHERE username_key = ?'),
-    userByEmail: p('SELECT * FROM users WHERE email = ?'),
-    listUsers: p('SELECT * FROM users ORDER BY created_at, id LIMIT ?'),
-    listUsersAfter: p(
-      `SELECT * FROM users
-       WHERE (created_at, id) > (SELECT created_at, id FROM users WHERE id = ?)
-       ORDER BY created_at, id LIMIT ?`,
-    ),
-    setPasswordHash: p('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
-    setDisabled: p('UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?'),
-    deleteUser: p('DELETE FROM users WHERE id = ?'),
-
-    insertToken: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?)`,
-    ),
-    tokenByHash: p('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
-    spendToken: p(
-      `UPDATE refresh_tokens SET used_at = ?, replaced_by = ?
-       WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL`,
-    ),
-    revokeFamily: p(
-      `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
-       WHERE family_id = ? AND revoked_at IS NULL`,
-    ),
-    liveFamilies: p(
-      `SELECT DISTINCT family_id FROM refresh_tokens
-       WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY family_id`,
-    ),
-    revokeUser: p(
-      `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
-       WHERE user_id = ? AND revoked_at IS NULL`,
-    ),
-    insertSecret: p(
-      'INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
-    ),
-    secretByName: p('SELECT value FROM server_secrets WHERE name = ?'),
-    deleteExpiredTokens: p('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
-
-    listKeys: p('SELECT * FROM signing_keys ORDER BY created_at DESC, rowid DESC'),
-    insertKey: p(
-      `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, activates_at, retires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    retireBefore: p(
-      `UPDATE signing_keys SET retires_at = ?
-       WHERE retires_at IS NULL AND (activates_at < ? OR (activates_at = ? AND kid < ?))`,
-    ),
-    withdrawBefore: p(
-      `UPDATE signing_keys SET retires_at = ?
-       WHERE (retires_at IS NULL OR retires_at > ?)
-         AND (activates_at < ? OR (activates_at = ? AND kid < ?) OR activates_at > ?)`,
-    ),
-    replaceKeyMaterial: p(
-      'UPDATE signing_keys SET private_jwk = ? WHERE kid = ? AND private_jwk = ?',
-    ),
-    deleteRetiredKeys: p(
-      'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= ?',
-    ),
-  };
-}
-
-type Statements = ReturnType<typeof prepareStatements>;
-
-/** Group and other bits: none on the database, which holds password hashes and session tokens. */
-const LOOSE = 0o077;
-
-/** Makes an existing file 0600 if it is looser; a missing one is fine. */
-function tighten(file: string): void {
-  let mode: number;
-  try {
-    mode = statSync(file).mode & 0o777;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new StoreUnavailableError(`SQLite store: cannot inspect ${file}`, { cause: error });
-  }
-  if ((mode & LOOSE) === 0) return;
-  try {
-    chmodSync(file, 0o600);
-  } catch (error) {
-    throw new StoreUnavailableError(
-      `SQLite store: ${file} is readable by others (mode ${mode.toString(8)}) and cannot be made private: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      { cause: error },
-    );
-  }
-}
-
-/**
- * Prepares the database file before SQLite opens it: the directory 0700 when it is created
- * here, the file created 0600 (SQLite would use 0644 less the umask), a looser one tightened.
- * mkdir and open apply the umask, so the modes are set again with chmod, which does not.
- */
-function privateFile(path: string): void {
-  const dir = dirname(path);
-  try {
-    if (!existsSync(dir)) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      chmodSync(dir, 0o700);
-    } else if (statSync(dir).mode & LOOSE) {
-      process.emitWarning(
-        `the directory of the database, ${dir}, may be entered by group or others (mode ${(statSync(dir).mode & 0o777).toString(8)}); chmod 700 it`,
-        { code: 'LAISSEZ_DATA_DIR_MODE' },
-      );
-    }
-  } catch (error) {
-    throw new StoreUnavailableError(
-      'SQLite store: cannot create the directory of the database file',
-      { cause: error },
-    );
-  }
-  try {
-    closeSync(openSync(path, 'wx', 0o600));
-    chmodSync(path, 0o600);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST') {
-      throw new StoreUnavailableError(`SQLite store: cannot create ${path}: ${code ?? 'error'}`, {
-        cause: error,
-      });
-    }
-  }
-  tighten(path);
-}
-
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   #statements: Statements | null = null;
@@ -238,27 +76,7 @@ export class SqliteStore implements Store {
     if (!Number.isInteger(busyTimeout) || busyTimeout < 0) {
       throw new TypeError('busyTimeout must be a non-negative integer (milliseconds)');
     }
-    const onDisk = path !== ':memory:' && path !== '' && !path.startsWith('file:');
-    if (onDisk) privateFile(path);
-    let db: DatabaseSync;
-    try {
-      db = new DatabaseSync(path);
-    } catch (error) {
-      throw unavailable(error, 'opening the database');
-    }
-    try {
-      // busy_timeout first, so that switching to WAL also waits for another connection's lock.
-      db.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
-      db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA foreign_keys = ON');
-      // SQLite gives -wal and -shm the mode of the database file; older ones are tightened here.
-      if (onDisk) for (const suffix of ['-wal', '-shm']) tighten(path + suffix);
-    } catch (error) {
-      db.close();
-      if (error instanceof StoreUnavailableError) throw error;
-      throw unavailable(error, 'opening the database');
-    }
-    this.#db = db;
+    this.#db = openDatabase(path, busyTimeout);
   }
 
   /** Runs `fn`, turning SQLite failures into the store's errors; constraint errors go to `onConstraint`. */
@@ -617,16 +435,4 @@ export class SqliteStore implements Store {
     );
     return Number(result.changes);
   }
-}
-
-function tokenConstraint(error: SqliteError): Error {
-  if (/FOREIGN KEY/i.test(error.message)) {
-    return new Error('SQLite store: the refresh token names no existing user', { cause: error });
-  }
-  if (/\brefresh_tokens\.token_hash\b/.test(error.message)) {
-    return new Error('SQLite store: a refresh token with this hash already exists', {
-      cause: error,
-    });
-  }
-  return new Error('SQLite store: the refresh token violates a constraint', { cause: error });
 }

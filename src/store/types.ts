@@ -1,7 +1,7 @@
 /**
  * The storage contract of laissez: users, refresh-token families and signing keys. A few typed
  * methods, all async (SQLite answers at once, PostgreSQL over the network), and one conformance
- * suite (`test/store/contract.ts`) that every implementation passes.
+ * suite (`src/store/testing/`, published as `laissez/store/testing`) that every implementation passes.
  *
  * Times are milliseconds since 1970 (numbers). Ids are strings made by the caller.
  */

@@ -17,6 +17,7 @@ import { inspect } from 'node:util';
 import pg from 'pg';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.ts';
 import { CONSTRAINTS, MIGRATIONS } from '../../src/store/postgres-migrations.ts';
+import { testStore } from '../../src/store/testing/index.ts';
 import {
   ConflictError,
   type NewRefreshToken,
@@ -26,7 +27,6 @@ import {
 } from '../../src/store/types.ts';
 import { type FreezableProxy, freezableProxy } from '../helpers/proxy.ts';
 import { call, FAST_ARGON2, start } from '../helpers/server.ts';
-import { testStoreContract } from './contract.ts';
 import type { PgWorkerConfig, PgWorkerOutput } from './fixtures/pg-worker.ts';
 import { run, seed, waitForFiles } from './fixtures/races.ts';
 
@@ -219,14 +219,17 @@ function defineTests(): void {
   }
 
   const contractSchema = freshSchema();
-  testStoreContract('PostgresStore on a real database', {
-    open: async () => open(contractSchema, { pool: { max: 10 } }),
-    freshPlace: freshSchema,
-    openAt: (schema) => open(schema),
-    cleanup: async () => {
-      await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(contractSchema)} CASCADE`);
+  testStore(
+    {
+      open: async () => open(contractSchema, { pool: { max: 10 } }),
+      freshPlace: freshSchema,
+      openAt: (schema) => open(schema),
+      cleanup: async () => {
+        await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(contractSchema)} CASCADE`);
+      },
     },
-  });
+    { name: 'PostgresStore on a real database' },
+  );
 
   describe('PostgresStore with a PostgreSQL that stops answering', () => {
     // Between the store and the real server, a proxy the tests freeze: the server looks hung

@@ -9,8 +9,8 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { MIGRATIONS } from '../../src/store/sqlite-migrations.ts';
+import { testStore } from '../../src/store/testing/index.ts';
 import { type Store, StoreUnavailableError } from '../../src/store/types.ts';
-import { testStoreContract } from './contract.ts';
 import { run, seed, waitForFiles } from './fixtures/races.ts';
 import type { WorkerConfig, WorkerOutput } from './fixtures/rotate-worker.ts';
 
@@ -24,11 +24,14 @@ let fileCount = 0;
 /** A fresh database path in a directory that does not exist yet. */
 const freshPath = () => join(root, `db${++fileCount}`, 'laissez.db');
 
-testStoreContract('SqliteStore on a database file', {
-  open: async () => openSqliteStore({ path: join(root, 'contract', 'nested', 'laissez.db') }),
-  freshPlace: freshPath,
-  openAt: (path) => openSqliteStore({ path }),
-});
+testStore(
+  {
+    open: async () => openSqliteStore({ path: join(root, 'contract', 'nested', 'laissez.db') }),
+    freshPlace: freshPath,
+    openAt: (path) => openSqliteStore({ path }),
+  },
+  { name: 'SqliteStore on a database file' },
+);
 
 async function openMigrated(path: string): Promise<Store> {
   const store = openSqliteStore({ path });

@@ -1,0 +1,36 @@
+/**
+ * `laissez/store`: the storage contract of the auth server, for picking a built-in store or
+ * writing one of your own. `Store` and its records; the errors a store throws (`ConflictError`
+ * on a taken username or email, `StoreUnavailableError` when its database cannot serve, which
+ * the server answers with 503); the pure helpers the built-in stores use, so that another store
+ * decides exactly as they do; and the built-in stores' openers. The conformance suite every
+ * store passes is `laissez/store/testing`. How to write a store: docs/stores.md.
+ * @example
+ * import { openPostgresStore } from 'laissez/store';
+ * import { createAuthServer } from 'laissez/server';
+ * const store = openPostgresStore({ connectionString: process.env.DATABASE_URL! });
+ * const app = await createAuthServer({ issuer: 'https://auth.example', store });
+ */
+
+export {
+  openPostgresStore,
+  type PostgresPoolOptions,
+  type PostgresStoreOptions,
+} from './postgres.ts';
+export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+export {
+  ConflictError,
+  checkReason,
+  type NewRefreshToken,
+  type NewUser,
+  REVOCATION_REASONS,
+  type RefreshToken,
+  type RevocationReason,
+  type RotateResult,
+  type SigningKey,
+  type Store,
+  StoreUnavailableError,
+  type User,
+  unrotatable,
+} from './types.ts';
+export { usernameKey, usernameSkeleton } from './username-key.ts';

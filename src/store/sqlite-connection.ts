@@ -1,0 +1,95 @@
+// Opening the SQLite file: private on disk (0600 file, 0700 directory, whatever the umask), then
+// the connection settings every store relies on (busy timeout, WAL, foreign keys).
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { unavailable } from './sqlite-errors.ts';
+import { StoreUnavailableError } from './types.ts';
+
+/** Group and other bits: none on the database, which holds password hashes and session tokens. */
+const LOOSE = 0o077;
+
+/** Makes an existing file 0600 if it is looser; a missing one is fine. */
+function tighten(file: string): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StoreUnavailableError(`SQLite store: cannot inspect ${file}`, { cause: error });
+  }
+  if ((mode & LOOSE) === 0) return;
+  try {
+    chmodSync(file, 0o600);
+  } catch (error) {
+    throw new StoreUnavailableError(
+      `SQLite store: ${file} is readable by others (mode ${mode.toString(8)}) and cannot be made private: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Prepares the database file before SQLite opens it: the directory 0700 when it is created
+ * here, the file created 0600 (SQLite would use 0644 less the umask), a looser one tightened.
+ * mkdir and open apply the umask, so the modes are set again with chmod, which does not.
+ */
+function privateFile(path: string): void {
+  const dir = dirname(path);
+  try {
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
+    } else if (statSync(dir).mode & LOOSE) {
+      process.emitWarning(
+        `the directory of the database, ${dir}, may be entered by group or others (mode ${(statSync(dir).mode & 0o777).toString(8)}); chmod 700 it`,
+        { code: 'LAISSEZ_DATA_DIR_MODE' },
+      );
+    }
+  } catch (error) {
+    throw new StoreUnavailableError(
+      'SQLite store: cannot create the directory of the database file',
+      { cause: error },
+    );
+  }
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+    chmodSync(path, 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') {
+      throw new StoreUnavailableError(`SQLite store: cannot create ${path}: ${code ?? 'error'}`, {
+        cause: error,
+      });
+    }
+  }
+  tighten(path);
+}
+
+/**
+ * The database at `path` (a file made private first, or `':memory:'`), in WAL mode, with
+ * `busy_timeout` and foreign keys on; `StoreUnavailableError` when it cannot be opened.
+ */
+export function openDatabase(path: string, busyTimeout: number): DatabaseSync {
+  const onDisk = path !== ':memory:' && path !== '' && !path.startsWith('file:');
+  if (onDisk) privateFile(path);
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (error) {
+    throw unavailable(error, 'opening the database');
+  }
+  try {
+    // busy_timeout first, so that switching to WAL also waits for another connection's lock.
+    db.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA foreign_keys = ON');
+    // SQLite gives -wal and -shm the mode of the database file; older ones are tightened here.
+    if (onDisk) for (const suffix of ['-wal', '-shm']) tighten(path + suffix);
+  } catch (error) {
+    db.close();
+    if (error instanceof StoreUnavailableError) throw error;
+    throw unavailable(error, 'opening the database');
+  }
+  return db;
+}

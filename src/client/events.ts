@@ -1,7 +1,7 @@
 // The events a LaissezClient fires: `sessionend` and `tokenchange`.
 
 import type { AuthError } from './errors.ts';
-import type { AccessToken } from './types.ts';
+import type { AccessToken } from './tokens.ts';
 
 export type SessionEndReason = 'logout' | 'logout-all' | 'refresh-failed';
 

@@ -1,7 +1,27 @@
 // The requests the client makes: Bearer requests to the token origins, and POSTs to the auth
-// server with its cookies.
+// server with its cookies; and the bodies it sends and reads there.
 
 import { pageLocation } from './options.ts';
+
+/** A user as the server shows it. */
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  roles: string[];
+  created_at: string;
+}
+
+/** Log in with a username or an email, and the password. */
+export type Credentials =
+  | { username: string; email?: undefined; password: string }
+  | { email: string; username?: undefined; password: string };
+
+export interface Registration {
+  username: string;
+  email: string;
+  password: string;
+}
 
 type RequestCredentials = 'omit' | 'same-origin' | 'include';
 

@@ -6,21 +6,15 @@
  * - One refresh in flight: concurrent failures share one `POST /auth/refresh`; across the tabs of
  *   an origin (cookie mode) a Web Lock serialises refreshes and a BroadcastChannel hands the new
  *   token to the other tabs, so they do not refresh again (tabs.ts).
- * - The access token lives in memory only. The refresh token lives in the server's HttpOnly cookie
- *   (cookie mode), out of reach of scripts; without cookie mode, in a private field of this object
- *   for the life of the page. Neither is ever written to localStorage or sessionStorage.
- * - Without cookie mode, the device token of the log-in lock-out (not a credential: a key to this
- *   browser's own budget of failed log-ins) is kept in localStorage and sent with log-ins, so that
- *   strangers who lock the account out do not lock out its owner (device.ts).
+ * - The access token lives in memory only; the refresh token in the server's HttpOnly cookie
+ *   (cookie mode), else in a private field for the life of the page: never in storage. Only the
+ *   device token of the log-in lock-out, a key to this browser's budget of failed log-ins and no
+ *   credential, is kept in localStorage (device.ts; docs/client.md, "The device token").
  * - A `sessionend` event when the session ends: log-out (here or in another tab), log-out
  *   everywhere, or a refused refresh (revoked, expired, reused).
  *
- * Written against the web platform (fetch, EventTarget, BroadcastChannel, navigator.locks), so it
- * also runs in Node 24, Deno and Bun, where the tests run it against a real server.
- *
- * The module layout (docs/client.md): this file holds the client and its session; options.ts,
- * types.ts, errors.ts and events.ts what it exports besides; tokens.ts, tabs.ts and device.ts the
- * access token's arithmetic, the cross-tab coordination and the device token.
+ * Written against the web platform, so it also runs in Node 24, Deno and Bun. This file is the
+ * client and its session; the other modules of src/client are listed in docs/client.md.
  *
  * @example
  * import { createClient } from 'laissez/client';
@@ -42,11 +36,25 @@ import {
   type TokenChangeCause,
   TokenChangeEvent,
 } from './events.ts';
-import { authPost, type Prepared, prepare, withToken } from './http.ts';
+import {
+  authPost,
+  type Credentials,
+  type Prepared,
+  prepare,
+  type Registration,
+  type User,
+  withToken,
+} from './http.ts';
 import { type ClientOptions, resolveOptions, type Settings } from './options.ts';
 import { nextTask, openChannel, type TabMessage, withLock } from './tabs.ts';
-import { accessTokenOf, freshToken, refreshDelay, sessionIdOf } from './tokens.ts';
-import type { AccessToken, Credentials, Registration, TokenResponse, User } from './types.ts';
+import {
+  type AccessToken,
+  accessTokenOf,
+  freshToken,
+  refreshDelay,
+  sessionIdOf,
+  type TokenResponse,
+} from './tokens.ts';
 
 export { AuthError } from './errors.ts';
 export {
@@ -56,8 +64,9 @@ export {
   type TokenChangeCause,
   TokenChangeEvent,
 } from './events.ts';
+export type { Credentials, Registration, User } from './http.ts';
 export type { ClientOptions, DeviceTokenStorage, RefreshTokenStorage } from './options.ts';
-export type { AccessToken, Credentials, Registration, User } from './types.ts';
+export type { AccessToken } from './tokens.ts';
 
 export class LaissezClient extends EventTarget {
   readonly #o: Settings;

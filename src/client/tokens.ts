@@ -1,7 +1,24 @@
 // The access token as the client holds it: read from a token answer, judged fresh or not, and
 // refreshed ahead of its expiry.
 
-import type { AccessToken, TokenResponse } from './types.ts';
+/** The access token and when this client considers it expired (ms since the epoch, local clock). */
+export interface AccessToken {
+  readonly token: string;
+  readonly expiresAt: number;
+  /** Seconds the server gave it (`expires_in`). */
+  readonly lifetime: number;
+}
+
+/** The body of a token answer (`/auth/login`, `/auth/refresh`); not exported by laissez/client. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token?: string;
+  refresh_expires_in?: number;
+  /** Log-in only, server without cookie mode: docs/server.md, "Guessing passwords". */
+  device_token?: string;
+}
 
 /** Before a request, an access token with less than this left is refreshed first. */
 export const EXPIRY_SKEW_MS = 1000;

@@ -38,7 +38,6 @@ export const BROWSER_MODULES = [
   'client/options',
   'client/tabs',
   'client/tokens',
-  'client/types',
   // Shared with laissez/jwt: the debugger takes its algorithm facts, canonical base64url rule and
   // private JWK members from the library itself (modules with no node: import; test/layers.test.ts).
   'jwt/lib/algorithms',

@@ -147,6 +147,42 @@ describe('laissez/client, refresh token in memory (server without cookies)', () 
     );
   });
 
+  test('a deviceToken or refreshToken value not listed is a TypeError', () => {
+    assert.throws(
+      () => createClient({ baseUrl: server.url, deviceToken: 'local' } as never),
+      /^TypeError: createClient: deviceToken must be "localStorage", "memory" or "off"$/,
+    );
+    assert.throws(
+      () => createClient({ baseUrl: server.url, refreshToken: 'cookies' } as never),
+      /^TypeError: createClient: refreshToken must be "auto", "cookie" or "memory"$/,
+    );
+  });
+
+  test('without localStorage (Node) the device token is kept in memory: sent with the next log-in, then replaced', async () => {
+    assert.equal(typeof (globalThis as { localStorage?: unknown }).localStorage, 'undefined');
+    const sent: unknown[] = [];
+    const answered: unknown[] = [];
+    const auth = client({
+      fetch: async (request) => {
+        if (new URL(request.url).pathname !== '/auth/login') return fetch(request);
+        sent.push((await request.clone().json()).device_token);
+        const response = await fetch(request);
+        answered.push((await response.clone().json()).device_token);
+        return response;
+      },
+    });
+    const { username } = await newUser(server);
+    await auth.login({ username, password });
+    await auth.logout();
+    await auth.login({ username, password });
+    assert.equal(sent[0], undefined);
+    assert.match(String(answered[0]), /^d1\./);
+    assert.equal(sent[1], answered[0], "the first log-in's token, sent with the second");
+    assert.notEqual(answered[1], answered[0]);
+    await auth.login({ username, password });
+    assert.equal(sent[2], answered[1], 'replaced by the newer one');
+  });
+
   test('register, log in, /auth/me with the token; the refresh token stays private', async () => {
     const auth = client();
     const user = await auth.register({

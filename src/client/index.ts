@@ -5,15 +5,16 @@
  *   refreshes it once when it has expired or a request comes back 401, and retries once.
  * - One refresh in flight: concurrent failures share one `POST /auth/refresh`; across the tabs of
  *   an origin (cookie mode) a Web Lock serialises refreshes and a BroadcastChannel hands the new
- *   token to the other tabs, so they do not refresh again.
- * - The access token lives in memory only. The refresh token lives in the server's HttpOnly cookie
- *   (cookie mode), out of reach of scripts; without cookie mode, in a private field of this object
- *   for the life of the page. Never in localStorage or sessionStorage.
+ *   token to the other tabs, so they do not refresh again (tabs.ts).
+ * - The access token lives in memory only; the refresh token in the server's HttpOnly cookie
+ *   (cookie mode), else in a private field for the life of the page: never in storage. Only the
+ *   device token of the log-in lock-out, a key to this browser's budget of failed log-ins and no
+ *   credential, is kept in localStorage (device.ts; docs/client.md, "The device token").
  * - A `sessionend` event when the session ends: log-out (here or in another tab), log-out
  *   everywhere, or a refused refresh (revoked, expired, reused).
  *
- * Written against the web platform (fetch, EventTarget, BroadcastChannel, navigator.locks), so it
- * also runs in Node 24, Deno and Bun, where the tests run it against a real server.
+ * Written against the web platform, so it also runs in Node 24, Deno and Bun. This file is the
+ * client and its session; the other modules of src/client are listed in docs/client.md.
  *
  * @example
  * import { createClient } from 'laissez/client';
@@ -24,170 +25,52 @@
  * auth.addEventListener('sessionend', (e) => showLogin(e.reason));
  */
 
-// The one import: a file with no imports of its own (no node:), served to the page beside this one.
-import { checkOptions, optionNames } from '../jwt/lib/options.ts';
+import { DeviceTokens } from './device.ts';
+import { type AuthError, errorOf, readJson, throwFor } from './errors.ts';
+import {
+  type ClientEventMap,
+  type Listener,
+  type ListenerOptions,
+  SessionEndEvent,
+  type SessionEndReason,
+  type TokenChangeCause,
+  TokenChangeEvent,
+} from './events.ts';
+import {
+  authPost,
+  type Credentials,
+  type Prepared,
+  prepare,
+  type Registration,
+  type User,
+  withToken,
+} from './http.ts';
+import { type ClientOptions, resolveOptions, type Settings } from './options.ts';
+import { nextTask, openChannel, type TabMessage, withLock } from './tabs.ts';
+import {
+  type AccessToken,
+  accessTokenOf,
+  freshToken,
+  refreshDelay,
+  sessionIdOf,
+  type TokenResponse,
+} from './tokens.ts';
 
-/** A user as the server shows it. */
-export interface User {
-  id: string;
-  username: string;
-  email: string;
-  roles: string[];
-  created_at: string;
-}
-
-/** Log in with a username or an email, and the password. */
-export type Credentials =
-  | { username: string; email?: undefined; password: string }
-  | { email: string; username?: undefined; password: string };
-
-export interface Registration {
-  username: string;
-  email: string;
-  password: string;
-}
-
-/** The access token and when this client considers it expired (ms since the epoch, local clock). */
-export interface AccessToken {
-  readonly token: string;
-  readonly expiresAt: number;
-  /** Seconds the server gave it (`expires_in`). */
-  readonly lifetime: number;
-}
-
-/**
- * Where the refresh token is kept. `cookie`: the server's HttpOnly cookie (run the server with
- * `--cookies on`); sessions survive reloads and are shared by tabs. `memory`: the token response's
- * `refresh_token`, held privately by this object; a reload ends the session. `auto` (default):
- * `cookie` unless the log-in response carries a `refresh_token`.
- */
-export type RefreshTokenStorage = 'auto' | 'cookie' | 'memory';
-
-export interface ClientOptions {
-  /** The auth server's origin (and path prefix, if mounted under one). Default: the page's origin. */
-  baseUrl?: string | URL;
-  /** Default `auto`. */
-  refreshToken?: RefreshTokenStorage;
-  /**
-   * Origins that `fetch` sends the access token to. Default: the auth server's origin only; list
-   * your API's origin here if it is elsewhere. Any other URL is fetched without the token.
-   */
-  tokenOrigins?: string[];
-  /** Refresh shortly before the access token expires, while a session is active. Default true. */
-  autoRefresh?: boolean;
-  /** Cookie mode: coordinate refreshes and log-outs with other tabs. Default true. */
-  crossTab?: boolean;
-  /** Name of the cross-tab lock and channel. Default `laissez:<auth server origin>`. */
-  channelName?: string;
-  /** The fetch implementation. Default `globalThis.fetch`. */
-  fetch?: (request: Request) => Promise<Response>;
-  /** The clock in ms (tests). Default `Date.now`. */
-  now?: () => number;
-}
-
-const OPTION_NAMES = optionNames<ClientOptions>({
-  baseUrl: true,
-  refreshToken: true,
-  tokenOrigins: true,
-  autoRefresh: true,
-  crossTab: true,
-  channelName: true,
-  fetch: true,
-  now: true,
-});
-
-/** An error answer from the auth server: `code` is its `error`, `description` its explanation. */
-export class AuthError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly description: string;
-  constructor(status: number, code: string, description: string) {
-    super(`${code}: ${description}`);
-    this.name = 'AuthError';
-    this.status = status;
-    this.code = code;
-    this.description = description;
-  }
-}
-
-export type SessionEndReason = 'logout' | 'logout-all' | 'refresh-failed';
-
-/** Fired as `sessionend` when a session this client held is over. */
-export class SessionEndEvent extends Event {
-  readonly reason: SessionEndReason;
-  /** The session ended in another tab (cookie mode). */
-  readonly fromOtherTab: boolean;
-  /** For `refresh-failed`: the server's refusal. */
-  readonly error: AuthError | undefined;
-  constructor(reason: SessionEndReason, fromOtherTab: boolean, error?: AuthError) {
-    super('sessionend');
-    this.reason = reason;
-    this.fromOtherTab = fromOtherTab;
-    this.error = error;
-  }
-}
-
-export type TokenChangeCause = 'login' | 'refresh' | 'restore' | 'other-tab' | 'end';
-
-/** Fired as `tokenchange` whenever the access token changes (or is dropped: `token` null). */
-export class TokenChangeEvent extends Event {
-  readonly token: AccessToken | null;
-  readonly cause: TokenChangeCause;
-  constructor(token: AccessToken | null, cause: TokenChangeCause) {
-    super('tokenchange');
-    this.token = token;
-    this.cause = cause;
-  }
-}
-
-export interface ClientEventMap {
-  sessionend: SessionEndEvent;
-  tokenchange: TokenChangeEvent;
-}
-
-type Listener<E> = ((event: E) => void) | { handleEvent(event: E): void };
-type ListenerOptions =
-  | boolean
-  | { capture?: boolean; once?: boolean; passive?: boolean; signal?: AbortSignal };
-
-interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  refresh_token?: string;
-  refresh_expires_in?: number;
-}
-
-/** What tabs tell each other (cookie mode). Never the refresh token, which no script can read. */
-type TabMessage =
-  | { type: 'token'; token: string; expiresAt: number; lifetime: number }
-  | { type: 'end'; reason: SessionEndReason; sid: string | undefined };
-
-interface LockManagerLike {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
-}
-
-/** A request the client may send again after a refresh. */
-interface Prepared {
-  request: Request;
-  /** `credentials` the caller chose, which wins over the client's default. */
-  credentials: RequestCredentials | undefined;
-}
-
-type RequestCredentials = 'omit' | 'same-origin' | 'include';
-
-/** Before a request, an access token with less than this left is refreshed first. */
-const EXPIRY_SKEW_MS = 1000;
+export { AuthError } from './errors.ts';
+export {
+  type ClientEventMap,
+  SessionEndEvent,
+  type SessionEndReason,
+  type TokenChangeCause,
+  TokenChangeEvent,
+} from './events.ts';
+export type { Credentials, Registration, User } from './http.ts';
+export type { ClientOptions, DeviceTokenStorage, RefreshTokenStorage } from './options.ts';
+export type { AccessToken } from './tokens.ts';
 
 export class LaissezClient extends EventTarget {
-  readonly #base: URL;
-  readonly #tokenOrigins: Set<string>;
-  readonly #storage: RefreshTokenStorage;
-  readonly #autoRefresh: boolean;
-  readonly #crossTab: boolean;
-  readonly #name: string;
-  readonly #fetch: (request: Request) => Promise<Response>;
-  readonly #now: () => number;
+  readonly #o: Settings;
+  readonly #devices: DeviceTokens;
 
   #access: AccessToken | null = null;
   /** Memory mode only. */
@@ -207,29 +90,10 @@ export class LaissezClient extends EventTarget {
 
   constructor(options: ClientOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError('createClient: options must be an object');
-    }
-    // A misspelt option (`tokenOrigin`) would be ignored: here, the token sent to fewer origins
-    // than meant, or a refresh-token mode other than the one asked for.
-    checkOptions('createClient', options, OPTION_NAMES);
-    const page = pageLocation();
-    const base = options.baseUrl ?? page?.origin;
-    if (base === undefined) throw new TypeError('baseUrl is required outside a browser page');
-    this.#base = new URL(String(base));
-    if (!this.#base.pathname.endsWith('/')) this.#base.pathname += '/';
-    this.#tokenOrigins = new Set(
-      (options.tokenOrigins ?? [this.#base.origin]).map((o) => new URL(o).origin),
-    );
-    this.#storage = options.refreshToken ?? 'auto';
-    this.#mode = this.#storage === 'auto' ? null : this.#storage;
-    this.#autoRefresh = options.autoRefresh ?? true;
-    this.#crossTab = options.crossTab ?? true;
-    this.#name = options.channelName ?? `laissez:${this.#base.origin}`;
-    const fetchImpl = options.fetch ?? ((request: Request) => globalThis.fetch(request));
-    this.#fetch = fetchImpl;
-    this.#now = options.now ?? Date.now;
-    if (this.#crossTab && this.#mode !== 'memory') this.#openChannel();
+    this.#o = resolveOptions(options);
+    this.#devices = new DeviceTokens(this.#o.deviceToken, this.#o.base);
+    this.#mode = this.#o.refreshToken === 'auto' ? null : this.#o.refreshToken;
+    if (this.#o.crossTab && this.#mode !== 'memory') this.#openChannel();
   }
 
   /** The current access token, or null. Kept in memory only. */
@@ -290,13 +154,27 @@ export class LaissezClient extends EventTarget {
     return body.user;
   }
 
-  /** `POST /auth/login`: holds the new session. Throws `AuthError` (e.g. `invalid_credentials`). */
+  /**
+   * `POST /auth/login`: holds the new session. Throws `AuthError` (e.g. `invalid_credentials`).
+   * Without cookie mode, sends the device token an earlier log-in gave (docs/server.md, "Guessing
+   * passwords") and keeps the new one the server answers with.
+   */
   async login(credentials: Credentials): Promise<AccessToken> {
-    const response = await this.#auth('auth/login', credentials);
+    // In cookie mode the server reads the device token from its HttpOnly cookie, and one in the
+    // body would be read instead: sent only while the server may be without cookie mode.
+    const device = this.#mode === 'cookie' ? undefined : this.#devices.get();
+    const response = await this.#auth(
+      'auth/login',
+      device === undefined ? credentials : { ...credentials, device_token: device },
+    );
     const body = (await readJson(response)) as TokenResponse;
     this.#epoch++;
     this.#refreshing = null;
-    if (this.#storage === 'auto') this.#mode = body.refresh_token ? 'memory' : 'cookie';
+    if (this.#o.refreshToken === 'auto') this.#mode = body.refresh_token ? 'memory' : 'cookie';
+    // Each successful log-in gives a fresh token; a server in cookie mode gives none in the body
+    // (its cookie holds it), and one kept from before would only shadow the cookie.
+    if (typeof body.device_token === 'string') this.#devices.set(body.device_token);
+    else if (this.#mode === 'cookie') this.#devices.delete();
     if (this.#mode === 'memory') {
       this.#closeChannel();
       if (!body.refresh_token) {
@@ -304,7 +182,7 @@ export class LaissezClient extends EventTarget {
           'refreshToken is "memory" but the server sent no refresh_token (is it in cookie mode?)',
         );
       }
-    } else if (this.#crossTab) {
+    } else if (this.#o.crossTab) {
       this.#openChannel();
     }
     return this.#accept(body, 'login');
@@ -356,12 +234,9 @@ export class LaissezClient extends EventTarget {
    * server refuses a token in both the header and the cookie).
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const prepared: Prepared = {
-      request: new Request(this.#resolve(input), init),
-      credentials: init?.credentials as RequestCredentials | undefined,
-    };
-    if (!this.#tokenOrigins.has(new URL(prepared.request.url).origin)) {
-      return this.#fetch(prepared.request);
+    const prepared = prepare(input, init, this.#o.base);
+    if (!this.#o.tokenOrigins.has(new URL(prepared.request.url).origin)) {
+      return this.#o.fetch(prepared.request);
     }
     const token = await this.#usableToken();
     const first = await this.#send(prepared, token, true);
@@ -374,7 +249,7 @@ export class LaissezClient extends EventTarget {
 
   /** `GET /auth/me` through `fetch`. Throws `AuthError` when refused. */
   async me(): Promise<User> {
-    const response = await this.fetch(new URL('auth/me', this.#base));
+    const response = await this.fetch(new URL('auth/me', this.#o.base));
     const body = (await readJson(response)) as { user: User };
     return body.user;
   }
@@ -397,7 +272,7 @@ export class LaissezClient extends EventTarget {
 
   /** `POST /auth/logout-all`: revokes every session of the user. Resolves how many. */
   async logoutAll(): Promise<number> {
-    const response = await this.fetch(new URL('auth/logout-all', this.#base), { method: 'POST' });
+    const response = await this.fetch(new URL('auth/logout-all', this.#o.base), { method: 'POST' });
     const body = (await readJson(response)) as { revoked: number };
     if (this.#mode === 'cookie') {
       // The Bearer request above carried no cookies, so clear them with a cookie request.
@@ -418,14 +293,7 @@ export class LaissezClient extends EventTarget {
   // ---- tokens ----
 
   #accept(body: TokenResponse, cause: TokenChangeCause): AccessToken {
-    if (typeof body.access_token !== 'string' || typeof body.expires_in !== 'number') {
-      throw new TypeError('the server answered without an access token');
-    }
-    const access: AccessToken = {
-      token: body.access_token,
-      expiresAt: this.#now() + body.expires_in * 1000,
-      lifetime: body.expires_in,
-    };
+    const access = accessTokenOf(body, this.#o.now());
     if (this.#mode === 'memory') {
       if (typeof body.refresh_token === 'string') this.#refreshToken = body.refresh_token;
     }
@@ -446,19 +314,16 @@ export class LaissezClient extends EventTarget {
 
   /** A token to send: the current one, or a refreshed one when it has (nearly) expired. */
   async #usableToken(): Promise<string | null> {
-    const access = this.#access;
-    if (access && this.#now() < access.expiresAt - EXPIRY_SKEW_MS) return access.token;
+    const fresh = freshToken(this.#access, this.#o.now());
+    if (fresh !== undefined) return fresh;
     if (!this.#session) return null;
-    return this.#refreshAfter(access?.token ?? null);
+    return this.#refreshAfter(this.#access?.token ?? null);
   }
 
   /** After `failed` was refused or expired: a newer token if one came meanwhile, else refresh. */
   #refreshAfter(failed: string | null): Promise<string | null> {
-    const access = this.#access;
-    if (access && access.token !== failed && this.#now() < access.expiresAt - EXPIRY_SKEW_MS) {
-      return Promise.resolve(access.token);
-    }
-    return this.refresh();
+    const fresh = freshToken(this.#access, this.#o.now());
+    return fresh !== undefined && fresh !== failed ? Promise.resolve(fresh) : this.refresh();
   }
 
   async #refresh(): Promise<string | null> {
@@ -468,10 +333,9 @@ export class LaissezClient extends EventTarget {
       if (epoch !== this.#epoch || !this.#session) return null;
       // While this tab waited for the lock, another may have refreshed and shared its token.
       // Its message may trail the lock by a task: give it that task before spending the cookie.
-      if (this.#mode === 'cookie' && this.#crossTab) await nextTask();
-      const current = this.#access;
-      if (current && current.token !== stale && this.#now() < current.expiresAt - EXPIRY_SKEW_MS)
-        return current.token;
+      if (this.#mode === 'cookie' && this.#o.crossTab) await nextTask();
+      const fresh = freshToken(this.#access, this.#o.now());
+      if (fresh !== undefined && fresh !== stale) return fresh;
       const refreshToken = this.#refreshToken;
       const body =
         this.#mode === 'memory' && refreshToken ? { refresh_token: refreshToken } : undefined;
@@ -517,17 +381,16 @@ export class LaissezClient extends EventTarget {
   #schedule(): void {
     this.#cancelTimer();
     const access = this.#access;
-    if (!this.#autoRefresh || this.#closed || !access) return;
-    // A fifth of the lifetime before expiry, between 2 s and 60 s, and at most half of it (so a
-    // very short token is not refreshed again and again at once).
-    const margin = Math.min(60_000, Math.max(2000, access.lifetime * 200), access.lifetime * 500);
-    const delay = Math.max(0, access.expiresAt - margin - this.#now());
-    const timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.refresh().catch(() => {
-        // A transient failure (network, 5xx): the next request retries.
-      });
-    }, delay);
+    if (!this.#o.autoRefresh || this.#closed || !access) return;
+    const timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.refresh().catch(() => {
+          // A transient failure (network, 5xx): the next request retries.
+        });
+      },
+      refreshDelay(access, this.#o.now()),
+    );
     // In Node, do not keep the process alive for it.
     (timer as { unref?: () => void }).unref?.();
     this.#timer = timer;
@@ -542,17 +405,13 @@ export class LaissezClient extends EventTarget {
 
   /** Runs `task` holding the cross-tab refresh lock (cookie mode), or directly. */
   #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
-    if (this.#mode === 'memory' || !this.#crossTab || !locks) return task();
-    return locks.request(`${this.#name}:refresh`, task);
+    if (this.#mode === 'memory' || !this.#o.crossTab) return task();
+    return withLock(`${this.#o.channelName}:refresh`, task);
   }
 
   #openChannel(): void {
-    if (this.#channel || this.#closed || typeof BroadcastChannel !== 'function') return;
-    const channel = new BroadcastChannel(this.#name);
-    channel.onmessage = (event: MessageEvent) => this.#receive(event.data as TabMessage);
-    (channel as { unref?: () => void }).unref?.();
-    this.#channel = channel;
+    if (this.#channel || this.#closed) return;
+    this.#channel = openChannel(this.#o.channelName, (message) => this.#receive(message));
   }
 
   #closeChannel(): void {
@@ -589,30 +448,14 @@ export class LaissezClient extends EventTarget {
 
   // ---- HTTP ----
 
-  #resolve(input: string | URL | Request): string | Request {
-    if (input instanceof Request) return input;
-    return new URL(String(input), pageLocation()?.href ?? this.#base).href;
-  }
-
   /** Sends a prepared request with `token`; keeps the original for a retry when asked. */
   #send(prepared: Prepared, token: string | null, keep: boolean): Promise<Response> {
-    const source = keep ? prepared.request.clone() : prepared.request;
-    if (token === null) return this.#fetch(source);
-    const headers = new Headers(source.headers);
-    headers.set('authorization', `Bearer ${token}`);
-    return this.#fetch(
-      new Request(source, { headers, credentials: prepared.credentials ?? 'omit' }),
-    );
+    return this.#o.fetch(withToken(prepared, token, keep));
   }
 
-  /** A POST to the auth server, with its cookies; throws `AuthError` unless `ok` or `raw`. */
+  /** A POST to the auth server, with its cookies; throws `AuthError` unless `ok` or not `check`. */
   async #auth(path: string, body: object | undefined, check = true): Promise<Response> {
-    const init: RequestInit = { method: 'POST', credentials: 'include' };
-    if (body !== undefined) {
-      init.headers = { 'content-type': 'application/json' };
-      init.body = JSON.stringify(body);
-    }
-    const response = await this.#fetch(new Request(new URL(path, this.#base), init));
+    const response = await this.#o.fetch(authPost(this.#o.base, path, body));
     if (check && !response.ok) await throwFor(response);
     return response;
   }
@@ -621,46 +464,4 @@ export class LaissezClient extends EventTarget {
 /** A client for the auth server at `options.baseUrl` (default: the page's origin). */
 export function createClient(options?: ClientOptions): LaissezClient {
   return new LaissezClient(options);
-}
-
-function pageLocation(): { origin: string; href: string } | undefined {
-  return (globalThis as { location?: { origin: string; href: string } }).location;
-}
-
-/** The `sid` claim of a laissez access token (its refresh token family), if it has one. */
-function sessionIdOf(token: string | undefined): string | undefined {
-  try {
-    const payload = JSON.parse(
-      atob(token?.split('.')[1]?.replace(/-/g, '+').replace(/_/g, '/') ?? ''),
-    );
-    return typeof payload?.sid === 'string' ? payload.sid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function nextTask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-async function readJson(response: Response): Promise<unknown> {
-  if (!response.ok) await throwFor(response);
-  return response.json();
-}
-
-async function throwFor(response: Response): Promise<never> {
-  throw await errorOf(response);
-}
-
-async function errorOf(response: Response): Promise<AuthError> {
-  let code = 'http_error';
-  let description = `the server answered ${response.status}`;
-  try {
-    const body = (await response.json()) as { error?: unknown; error_description?: unknown };
-    if (typeof body.error === 'string') code = body.error;
-    if (typeof body.error_description === 'string') description = body.error_description;
-  } catch {
-    // Not JSON: keep the status.
-  }
-  return new AuthError(response.status, code, description);
 }

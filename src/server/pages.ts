@@ -30,7 +30,14 @@ export interface WebPagesOptions {
 
 /** The modules the pages load, as paths under src/ without an extension. */
 export const BROWSER_MODULES = [
+  'client/device',
+  'client/errors',
+  'client/events',
+  'client/http',
   'client/index',
+  'client/options',
+  'client/tabs',
+  'client/tokens',
   // Shared with laissez/jwt: the debugger takes its algorithm facts, canonical base64url rule and
   // private JWK members from the library itself (modules with no node: import; test/layers.test.ts).
   'jwt/lib/algorithms',

@@ -2,11 +2,14 @@
 // against a real auth server on loopback. The server's clock can be moved forward, so that a token
 // the client still holds is refused as expired: that is how "ten requests fail at once" is made.
 // Cookie mode runs through a small cookie jar that behaves as a browser does for these cookies.
+// The device token runs in Chromium, with the client as the server serves it to pages: it needs
+// the browser's localStorage, and the lock-out a real one.
 
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   AuthError,
   type ClientOptions,
@@ -16,6 +19,7 @@ import {
   type TokenChangeEvent,
 } from '../../src/client/index.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
+import { launch, skipBrowser } from './browser.ts';
 
 /** Counts the requests a client makes, by method and path, and refreshes in flight at once. */
 class Meter {
@@ -141,6 +145,42 @@ describe('laissez/client, refresh token in memory (server without cookies)', () 
       () => createClient({ baseUrl: server.url, tokenOrigin: [server.url] } as never),
       /^TypeError: createClient: unknown option "tokenOrigin"; did you mean "tokenOrigins"\?$/,
     );
+  });
+
+  test('a deviceToken or refreshToken value not listed is a TypeError', () => {
+    assert.throws(
+      () => createClient({ baseUrl: server.url, deviceToken: 'local' } as never),
+      /^TypeError: createClient: deviceToken must be "localStorage", "memory" or "off"$/,
+    );
+    assert.throws(
+      () => createClient({ baseUrl: server.url, refreshToken: 'cookies' } as never),
+      /^TypeError: createClient: refreshToken must be "auto", "cookie" or "memory"$/,
+    );
+  });
+
+  test('without localStorage (Node) the device token is kept in memory: sent with the next log-in, then replaced', async () => {
+    assert.equal(typeof (globalThis as { localStorage?: unknown }).localStorage, 'undefined');
+    const sent: unknown[] = [];
+    const answered: unknown[] = [];
+    const auth = client({
+      fetch: async (request) => {
+        if (new URL(request.url).pathname !== '/auth/login') return fetch(request);
+        sent.push((await request.clone().json()).device_token);
+        const response = await fetch(request);
+        answered.push((await response.clone().json()).device_token);
+        return response;
+      },
+    });
+    const { username } = await newUser(server);
+    await auth.login({ username, password });
+    await auth.logout();
+    await auth.login({ username, password });
+    assert.equal(sent[0], undefined);
+    assert.match(String(answered[0]), /^d1\./);
+    assert.equal(sent[1], answered[0], "the first log-in's token, sent with the second");
+    assert.notEqual(answered[1], answered[0]);
+    await auth.login({ username, password });
+    assert.equal(sent[2], answered[1], 'replaced by the newer one');
   });
 
   test('register, log in, /auth/me with the token; the refresh token stays private', async () => {
@@ -467,6 +507,175 @@ describe('laissez/client in cookie mode, two tabs (BroadcastChannel and Web Lock
       auth.close();
     } finally {
       await short.close();
+    }
+  });
+});
+
+describe('laissez/client in Chromium: the device token keeps the owner in while strangers are locked out', {
+  skip: skipBrowser,
+}, () => {
+  let server: Running;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  /** The key the client keeps this server's device token under. */
+  let key: string;
+
+  before(async () => {
+    // Without cookie mode; the test process guesses from addresses of its own (X-Forwarded-For
+    // from loopback, which the server trusts), the browser from 127.0.0.1.
+    server = await start({ passwordParams: FAST_ARGON2, trustProxy: '127.0.0.1' });
+    key = `laissez:device:${server.url}/`;
+    browser = await launch();
+  });
+  after(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** A browser of its own (its own localStorage), on the demo page: the client is served there. */
+  async function browserPage(): Promise<{ page: Page; sent: Record<string, unknown>[] }> {
+    const context = await browser.newContext();
+    context.setDefaultTimeout(60_000);
+    contexts.push(context);
+    return openPage(context);
+  }
+
+  /** A new page of `context`: a new visit, which holds no session (memory mode). */
+  async function openPage(
+    context: BrowserContext,
+  ): Promise<{ page: Page; sent: Record<string, unknown>[] }> {
+    const page = await context.newPage();
+    const sent: Record<string, unknown>[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/auth/login') sent.push(request.postDataJSON());
+    });
+    await page.goto(`${server.url}/`);
+    return { page, sent };
+  }
+
+  /** Logs in with laissez/client as the server serves it; "200", or the AuthError's status and code. */
+  function logIn(
+    page: Page,
+    username: string,
+    options: Pick<ClientOptions, 'refreshToken' | 'deviceToken'> = {},
+    secret = password,
+  ): Promise<string> {
+    return page.evaluate(
+      async ({ username, secret, options }) => {
+        const url = '/assets/client/index.js';
+        const { createClient, AuthError } = (await import(
+          url
+        )) as typeof import('../../src/client/index.ts');
+        const auth = createClient({ autoRefresh: false, ...options });
+        try {
+          await auth.login({ username, password: secret });
+          return '200';
+        } catch (error) {
+          return error instanceof AuthError ? `${error.status} ${error.code}` : String(error);
+        } finally {
+          auth.close();
+        }
+      },
+      { username, secret, options },
+    );
+  }
+
+  const stored = (page: Page) => page.evaluate((key) => localStorage.getItem(key), key);
+
+  /** Wrong guesses at `username` from the test process, one a new address, until it is locked. */
+  async function lockOut(username: string): Promise<void> {
+    for (let guess = 1; ; guess++) {
+      const r = await call(server.url, 'POST', '/auth/login', {
+        body: { username, password: 'a wrong guess' },
+        headers: { 'x-forwarded-for': `203.0.113.${guess}` },
+      });
+      if (r.status === 429) return;
+      assert.equal(r.status, 401, JSON.stringify(r.body));
+      assert.ok(guess < 50, 'the account never locked');
+    }
+  }
+
+  test('a client that logged in before still logs in; strangers, and a client without the token, are refused', async () => {
+    const { username } = await newUser(server);
+    const owner = await browserPage();
+    assert.equal(await logIn(owner.page, username), '200');
+    const first = await stored(owner.page);
+    assert.match(first ?? '', /^d1\./, 'the device token is kept');
+    assert.equal(owner.sent[0]!.device_token, undefined, 'none to send the first time');
+
+    // Logs in the same way, with the device token turned off: keeps nothing.
+    const careful = await browserPage();
+    assert.equal(await logIn(careful.page, username, { deviceToken: 'off' }), '200');
+    assert.deepEqual(
+      await careful.page.evaluate(() => [localStorage.length, sessionStorage.length]),
+      [0, 0],
+    );
+
+    await lockOut(username);
+
+    const stranger = await browserPage();
+    assert.equal(await logIn(stranger.page, username), '429 too_many_requests');
+    assert.equal(
+      await logIn(careful.page, username, { deviceToken: 'off' }),
+      '429 too_many_requests',
+    );
+
+    // The owner comes back (a new page: without cookie mode the session did not outlive the last).
+    const visit = await openPage(owner.page.context());
+    assert.equal(await logIn(visit.page, username), '200');
+    assert.equal(visit.sent[0]!.device_token, first, 'the kept token was sent');
+    const second = await stored(visit.page);
+    assert.match(second ?? '', /^d1\./);
+    assert.notEqual(second, first, 'replaced by the one the server gave with this log-in');
+
+    // Its own wrong guesses spend its own budget; the right password still gets in after them.
+    assert.equal(await logIn(visit.page, username, {}, 'a wrong guess'), '401 invalid_credentials');
+    assert.equal(await logIn(visit.page, username), '200');
+    // The token does not log in by itself: it is only a budget key.
+    const alone = await call(server.url, 'POST', '/auth/login', {
+      body: { username, password: 'a wrong guess', device_token: await stored(visit.page) },
+      headers: { 'x-forwarded-for': '203.0.113.200' },
+    });
+    assert.equal(alone.status, 401);
+  });
+
+  test('what another script wrote under the key is not sent, and the next log-in replaces it', async () => {
+    const { username } = await newUser(server);
+    for (const junk of ['x'.repeat(401), 'not a token', '{"a":1}', '']) {
+      const { page, sent } = await browserPage();
+      await page.evaluate(([key, junk]) => localStorage.setItem(key!, junk!), [key, junk]);
+      assert.equal(await logIn(page, username), '200', JSON.stringify(junk));
+      assert.equal(sent[0]!.device_token, undefined);
+      assert.match((await stored(page)) ?? '', /^d1\./);
+    }
+  });
+
+  test("in cookie mode nothing is kept: the server's HttpOnly cookie holds the device token", async () => {
+    const cookies = await start({ cookies: true, passwordParams: FAST_ARGON2 });
+    try {
+      const { username } = await newUser(cookies);
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      const sent: Record<string, unknown>[] = [];
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/auth/login') sent.push(request.postDataJSON());
+      });
+      await page.goto(`${cookies.url}/`);
+      // Left from a time the server ran without cookie mode: sent once (auto), then dropped.
+      const old = `laissez:device:${cookies.url}/`;
+      await page.evaluate((old) => localStorage.setItem(old, 'd1.left.from.before'), old);
+      assert.equal(await logIn(page, username), '200');
+      assert.equal(sent[0]!.device_token, 'd1.left.from.before');
+      assert.equal(await page.evaluate((old) => localStorage.getItem(old), old), null);
+      assert.equal(await logIn(page, username, { refreshToken: 'cookie' }), '200');
+      assert.equal(sent[1]!.device_token, undefined);
+      assert.equal(await page.evaluate(() => localStorage.length), 0);
+      const device = (await context.cookies()).find((c) => c.name === 'laissez_dev');
+      assert.ok(device?.httpOnly, 'the device cookie is HttpOnly');
+    } finally {
+      await cookies.close();
     }
   });
 });

@@ -369,7 +369,7 @@ function kekSourceOf(options: AuthServerOptions, n: Naming): KekSource {
   const shared = options.store ? options.dataDir === undefined : options.databaseUrl !== undefined;
   if (shared) {
     throw n.fail(
-      `a key-encryption key is needed for the signing keys in a shared database: set ${n.name('keyEncryptionKey')} or ${n.name('keyEncryptionKeyFile')}, the same on every instance`,
+      `a key-encryption key is needed for the signing keys in a shared database: set ${n.name('keyEncryptionKey')} (base64url of 32 random bytes) or ${n.name('keyEncryptionKeyFile')}, the same on every instance`,
     );
   }
   return {

@@ -6,7 +6,13 @@
 import { createServer } from 'node:net';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import type { AuthServerOptions } from '../server/app.ts';
-import { ConfigError, defaultIssuer, loadConfig, SETTINGS } from '../server/config.ts';
+import {
+  COMMAND_LINE_SETTINGS,
+  ConfigError,
+  defaultIssuer,
+  loadConfig,
+  settingName,
+} from '../server/config.ts';
 import { StoreUnavailableError } from '../store/types.ts';
 import {
   type Command,
@@ -18,14 +24,18 @@ import {
 } from './io.ts';
 
 const OPTIONS: ParseArgsOptionsConfig = Object.fromEntries(
-  SETTINGS.map(([flag]) => [flag, { type: 'string' }]),
+  COMMAND_LINE_SETTINGS.filter((row) => row.flag !== undefined).map((row) => [
+    row.flag,
+    { type: 'string' },
+  ]),
 );
 
+/** Every setting of the table (src/server/options.ts), one a line. */
 function settingsTable(): string {
-  const width = Math.max(...SETTINGS.map(([flag, env]) => `--${flag} / ${env}`.length));
-  return SETTINGS.map(([flag, env, def, text]) => {
-    const name = `--${flag} / ${env}`.padEnd(width);
-    return `  ${name}  ${text}${def ? ` (default ${def})` : ''}`;
+  const width = Math.max(...COMMAND_LINE_SETTINGS.map((row) => settingName(row).length));
+  return COMMAND_LINE_SETTINGS.map((row) => {
+    const name = settingName(row).padEnd(width);
+    return `  ${name}  ${row.help}${row.default ? ` (default ${row.default})` : ''}`;
   }).join('\n');
 }
 
@@ -52,8 +62,6 @@ start. Every setting is a flag or an environment variable; a flag wins.
 
 Settings:
 ${settingsTable()}
-  LAISSEZ_KEY_ENCRYPTION_KEY  the key-encryption key itself (base64url of 32 bytes), instead of
-                              the file; environment only, never a flag
 
 The signing keys are stored encrypted under the key-encryption key, which never enters the
 database: back it up apart from the database, and give every instance on one database the same.

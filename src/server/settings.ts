@@ -1,0 +1,373 @@
+// The settings table of the auth server: one row per setting, read by `createAuthServer`'s
+// resolver (src/server/options.ts), by `laissez serve` (src/server/config.ts) and its `--help`,
+// and tested equal to docs/server.md's "Configuration" table.
+import { SIGNING_ALGORITHMS } from '../auth/keyring.ts';
+import type { Naming, OptionName } from './options.ts';
+import {
+  breachedPasswordsCheck,
+  checkTls,
+  DAY,
+  duration,
+  httpUrl,
+  integer,
+  keyEncryptionKeyText,
+  keyReload,
+  kind,
+  list,
+  loggerCheck,
+  logLevel,
+  oneOf,
+  onOff,
+  origins,
+  port,
+  text,
+  tlsFile,
+  trustProxyCheck,
+  trustProxyText,
+  wholeNumber,
+} from './setting-rules.ts';
+
+/**
+ * One setting. `option` is its `createAuthServer` name (`https.cert` for a part of an object
+ * option); `port` and `host` are the command line's own. A row without `flag` and `env` exists
+ * only in the library; a row with `env` alone only in the environment.
+ */
+export interface Setting {
+  option: OptionName | `${OptionName}.${string}` | 'port' | 'host';
+  /** The flag without its dashes. */
+  flag?: string;
+  env?: string;
+  /** The default as `--help` and the docs show it ('' none). Parsed, it is the library default. */
+  default: string;
+  /** The default is worked out from other settings (the issuer, the KEK file): not parsed. */
+  derived?: true;
+  /** The library default of a library-only option. */
+  value?: unknown;
+  /** The unit of a number in the library ('s' or 'ms'); command-line text is a duration. */
+  unit?: 's' | 'ms';
+  /** A secret: never quoted back in a message. */
+  secret?: true;
+  help: string;
+  /** Command-line or environment text to the library's value; `name` names it in the error. */
+  parse?(text: string, name: string): unknown;
+  /** The library value's check, shared by both entry points (the default is not checked). */
+  check?(value: unknown, naming: Naming, option: string): void;
+}
+
+/**
+ * The settings, in the order `--help` and docs/server.md list them. Library-only options come
+ * last; they have no flag nor variable (objects, functions, or tuning left to code).
+ */
+export const SETTINGS: readonly Setting[] = [
+  // The command line's own: where to listen (the library leaves that to `app.listen`).
+  {
+    option: 'port',
+    flag: 'port',
+    env: 'PORT',
+    default: '3000',
+    help: 'TCP port (0 picks a free one)',
+    parse: port,
+  },
+  {
+    option: 'host',
+    flag: 'host',
+    env: 'HOST',
+    default: '127.0.0.1',
+    help: 'address to listen on (0.0.0.0 for every interface)',
+    parse: (t) => t,
+  },
+  {
+    option: 'dataDir',
+    flag: 'data-dir',
+    env: 'LAISSEZ_DATA_DIR',
+    default: './data',
+    help: 'where the embedded SQLite database lives',
+    parse: (t) => t,
+    check: kind('string'),
+  },
+  {
+    option: 'redisUrl',
+    flag: 'redis-url',
+    env: 'REDIS_URL',
+    default: '',
+    secret: true,
+    help: 'redis://host:6379: shared rate limits and the session revocation list',
+    parse: text,
+    check: httpUrl(/^rediss?:$/, 'a redis:// (or rediss://) URL, e.g. redis://127.0.0.1:6379'),
+  },
+  {
+    option: 'databaseUrl',
+    flag: 'database-url',
+    env: 'DATABASE_URL',
+    default: '',
+    secret: true,
+    help: 'postgres://user:password@host:5432/db: use PostgreSQL instead of SQLite',
+    parse: text,
+    check: httpUrl(
+      /^postgres(ql)?:$/,
+      'a postgres:// URL, e.g. postgres://laissez@127.0.0.1:5432/laissez',
+    ),
+  },
+  {
+    option: 'keyEncryptionKeyFile',
+    flag: 'key-encryption-key-file',
+    env: 'LAISSEZ_KEY_ENCRYPTION_KEY_FILE',
+    default: '<data-dir>/laissez.kek',
+    derived: true,
+    help: 'the key that encrypts the signing keys (SQLite: made on first start; PostgreSQL: needed, or LAISSEZ_KEY_ENCRYPTION_KEY)',
+    parse: text,
+    check: kind('string'),
+  },
+  {
+    // The key itself only from the environment: a command line is visible to every user (ps).
+    option: 'keyEncryptionKey',
+    env: 'LAISSEZ_KEY_ENCRYPTION_KEY',
+    default: '',
+    secret: true,
+    help: 'the key-encryption key itself (base64url of 32 bytes), instead of the file; environment only, never a flag',
+    parse: keyEncryptionKeyText,
+    check: kind('key'),
+  },
+  {
+    option: 'issuer',
+    flag: 'issuer',
+    env: 'LAISSEZ_ISSUER',
+    default: 'http(s)://localhost:<port>',
+    derived: true,
+    help: '"iss" of access tokens',
+    parse: (t) => t,
+    check: httpUrl(/^[a-z][a-z0-9+.-]*:$/, 'a URL such as https://auth.example.com'),
+  },
+  {
+    option: 'audience',
+    flag: 'audience',
+    env: 'LAISSEZ_AUDIENCE',
+    default: 'api',
+    help: '"aud" of access tokens',
+    parse: (t) => t,
+    check: kind('non-empty string'),
+  },
+  {
+    option: 'alg',
+    flag: 'alg',
+    env: 'LAISSEZ_ALG',
+    default: 'HS256',
+    help: `signing algorithm: ${SIGNING_ALGORITHMS.join(', ')}`,
+    parse: (t) => t,
+    check: oneOf(SIGNING_ALGORITHMS),
+  },
+  {
+    option: 'accessTtl',
+    flag: 'access-ttl',
+    env: 'LAISSEZ_ACCESS_TTL',
+    default: '15m',
+    unit: 's',
+    help: 'access-token lifetime',
+    parse: duration('s', 'positive'),
+    check: integer(1, 365 * DAY),
+  },
+  {
+    option: 'refreshTtl',
+    flag: 'refresh-ttl',
+    env: 'LAISSEZ_REFRESH_TTL',
+    default: '30d',
+    unit: 's',
+    help: 'refresh-token lifetime, absolute from log-in',
+    parse: duration('s', 'positive'),
+    check: integer(1, 10 * 365 * DAY),
+  },
+  {
+    option: 'reuseGrace',
+    flag: 'reuse-grace',
+    env: 'LAISSEZ_REUSE_GRACE',
+    default: '10s',
+    unit: 's',
+    help: 'how long a spent refresh token still works (racing tabs)',
+    parse: duration('s', 'zero'),
+    check: integer(0, DAY),
+  },
+  {
+    option: 'keyPublishDelay',
+    flag: 'key-publish-delay',
+    env: 'LAISSEZ_KEY_PUBLISH_DELAY',
+    default: '5m',
+    unit: 's',
+    help: 'a rotated-in key is in the JWKS this long before it signs',
+    parse: duration('s', 'zero'),
+    check: integer(0, 30 * DAY),
+  },
+  {
+    option: 'keyReloadInterval',
+    flag: 'key-reload',
+    env: 'LAISSEZ_KEY_RELOAD',
+    default: '30s',
+    unit: 'ms',
+    help: 'how often to re-read keys rotated by `laissez keys rotate` or another instance',
+    parse: duration('ms', 'positive'),
+    check: keyReload,
+  },
+  {
+    option: 'cookies',
+    flag: 'cookies',
+    env: 'LAISSEZ_COOKIES',
+    default: 'off',
+    help: 'on: also deliver tokens in HttpOnly cookies',
+    parse: onOff,
+    check: kind('boolean'),
+  },
+  {
+    option: 'allowedOrigins',
+    flag: 'allowed-origins',
+    env: 'LAISSEZ_ALLOWED_ORIGINS',
+    default: '',
+    help: 'comma-separated origins allowed to use the cookies',
+    parse: list,
+    check: origins,
+  },
+  {
+    option: 'https.cert',
+    flag: 'tls-cert',
+    env: 'LAISSEZ_TLS_CERT',
+    default: '',
+    help: 'PEM certificate file: serve HTTPS (with HSTS)',
+    parse: tlsFile('cert'),
+  },
+  {
+    option: 'https.key',
+    flag: 'tls-key',
+    env: 'LAISSEZ_TLS_KEY',
+    default: '',
+    help: 'PEM private key file for --tls-cert',
+    parse: tlsFile('key'),
+  },
+  {
+    option: 'trustProxy',
+    flag: 'trust-proxy',
+    env: 'LAISSEZ_TRUST_PROXY',
+    default: 'off',
+    help: 'X-Forwarded-* from proxies in front: a hop count (1), their addresses/CIDRs, or on (any)',
+    parse: trustProxyText,
+    check: trustProxyCheck,
+  },
+  {
+    option: 'breachedPasswords.url',
+    flag: 'breached-password-url',
+    env: 'LAISSEZ_BREACHED_PASSWORD_URL',
+    default: '',
+    help: 'a k-anonymity range API (Pwned Passwords format) to refuse breached new passwords',
+    parse: (t) => t,
+    check: httpUrl(
+      /^https?:$/,
+      'an http(s) URL without query, e.g. https://api.pwnedpasswords.com/range',
+      true,
+    ),
+  },
+  {
+    option: 'breachedPasswords.timeout',
+    flag: 'breached-password-timeout',
+    env: 'LAISSEZ_BREACHED_PASSWORD_TIMEOUT',
+    default: '2s',
+    unit: 'ms',
+    help: 'how long to wait for it; slower or unreachable: the password is allowed and a warning logged',
+    parse: duration('ms', 'positive'),
+    check: integer(1, 30_000),
+  },
+  {
+    option: 'logger',
+    flag: 'log-level',
+    env: 'LAISSEZ_LOG_LEVEL',
+    default: 'info',
+    help: 'fatal, error, warn, info, debug, trace or silent',
+    parse: logLevel,
+    check: loggerCheck,
+  },
+  {
+    option: 'headersTimeout',
+    flag: 'headers-timeout',
+    env: 'LAISSEZ_HEADERS_TIMEOUT',
+    default: '10s',
+    unit: 'ms',
+    help: 'a request line and headers slower than this get 408 and the connection is closed',
+    parse: duration('ms', 'positive'),
+    check: integer(1, 600_000),
+  },
+  {
+    option: 'requestTimeout',
+    flag: 'request-timeout',
+    env: 'LAISSEZ_REQUEST_TIMEOUT',
+    default: '30s',
+    unit: 'ms',
+    help: 'a whole request (body included) slower than this gets 408 and the connection is closed',
+    parse: duration('ms', 'positive'),
+    check: integer(1, 600_000),
+  },
+  {
+    option: 'keepAliveTimeout',
+    flag: 'idle-timeout',
+    env: 'LAISSEZ_IDLE_TIMEOUT',
+    default: '5s',
+    unit: 'ms',
+    help: 'an idle keep-alive connection is closed after this',
+    parse: duration('ms', 'positive'),
+    check: integer(1, 600_000),
+  },
+  {
+    option: 'maxConnectionsPerIp',
+    flag: 'max-connections-per-ip',
+    env: 'LAISSEZ_MAX_CONNECTIONS_PER_IP',
+    default: '128',
+    help: 'open connections one client address may hold (0: no cap; trusted proxies are not counted)',
+    parse: wholeNumber,
+    check: integer(0, 999_999),
+  },
+  // Library only.
+  {
+    option: 'store',
+    default: '',
+    help: 'a store instead of SQLite in dataDir',
+    check: kind('object'),
+  },
+  {
+    option: 'https',
+    default: '',
+    help: 'TLS certificate and private key (PEM)',
+    check: checkTls,
+  },
+  {
+    option: 'breachedPasswords',
+    default: '',
+    help: 'the k-anonymity range service new passwords are checked against',
+    check: breachedPasswordsCheck,
+  },
+  {
+    option: 'cookieSecure',
+    default: '',
+    value: true,
+    help: 'the Secure cookie attribute',
+    check: kind('boolean'),
+  },
+  {
+    option: 'bodyLimit',
+    default: '',
+    value: 16 * 1024,
+    help: 'largest request body in bytes',
+    check: integer(1, 16 * 1024 * 1024),
+  },
+  { option: 'rateLimits', default: '', help: 'rate limits per route', check: kind('object') },
+  { option: 'counters', default: '', help: 'rate-limit counters', check: kind('object') },
+  {
+    option: 'revocations',
+    default: '',
+    help: 'where ended sessions are announced',
+    check: kind('object'),
+  },
+  { option: 'passwordParams', default: '', help: 'argon2id parameters', check: kind('object') },
+  { option: 'now', default: '', value: Date.now, help: 'the clock in ms', check: kind('function') },
+];
+
+const ROWS = new Map(SETTINGS.map((row) => [row.option as string, row]));
+
+/** The row of a setting by its option name (`accessTtl`, `https.cert`, `port`). */
+export function settingOf(option: string): Setting | undefined {
+  return ROWS.get(option);
+}

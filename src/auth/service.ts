@@ -24,7 +24,7 @@ export {
 export {
   type AccessClaims,
   type RevocationSink,
-  SUCCESSOR_SECRET,
+  SUCCESSOR_PURPOSE,
   type TokenSet,
 } from './sessions.ts';
 

@@ -55,13 +55,15 @@ const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 
-/** The store's name of the secret that derives refresh-token successors. */
-export const SUCCESSOR_SECRET = 'refresh-successor';
+/** The purpose under which the successor secret is derived from the key-encryption key. */
+export const SUCCESSOR_PURPOSE = 'refresh-token successor';
 
 /**
  * The successor of a refresh token: derived from it with the server's secret, so every request
  * that spends the same token (racing tabs, on any instance) names the same successor, and the
- * family never forks. Without the secret, a spent token says nothing about its successor.
+ * family never forks. Without the secret, a spent token says nothing about its successor. The
+ * secret is derived from the key-encryption key (HKDF, `KeyEncryptionKey.deriveKey`), which is
+ * never in the database: a dump of the store and a spent token do not yield its successor.
  */
 const successorOf = (secret: Buffer, token: string) =>
   `rt_${createHmac('sha256', secret).update(token).digest('base64url')}`;
@@ -75,23 +77,17 @@ const MAX_HOPS = 8;
 
 export class Sessions {
   readonly #o: SessionsOptions;
-  #successorSecret: Promise<Buffer> | undefined;
+  /**
+   * Derives successors: the same on every instance that shares the key-encryption key. After
+   * `laissez keys rewrap`, instances on the new KEK derive other successors than those still on
+   * the old one: a racer answered by the other kind gets "just used by another request" (see
+   * `#raced`), never a fork and never a reuse revocation.
+   */
+  readonly #successorSecret: Buffer;
 
   constructor(options: SessionsOptions) {
     this.#o = options;
-    // Read (or made) at once, so that no refresh waits for it; asked again after a failure.
-    this.#secret().catch(() => {});
-  }
-
-  /** The secret that derives successors, shared by every instance through the store. */
-  #secret(): Promise<Buffer> {
-    this.#successorSecret ??= this.#o.store
-      .ensureSecret(SUCCESSOR_SECRET, randomBytes(32).toString('base64url'), this.#o.now())
-      .then((text) => Buffer.from(text, 'base64url'));
-    this.#successorSecret.catch(() => {
-      this.#successorSecret = undefined;
-    });
-    return this.#successorSecret;
+    this.#successorSecret = options.keyRing.deriveSecret(SUCCESSOR_PURPOSE);
   }
 
   /** Starts a session (a new family) for a user who just proved who they are. */
@@ -156,7 +152,7 @@ export class Sessions {
         user ? 'the account is disabled' : 'the session is no longer valid; log in again',
       );
     }
-    const secret = await this.#secret();
+    const secret = this.#successorSecret;
     const next = successorOf(secret, token);
     const successor: NewRefreshToken = {
       tokenHash: sha256(next),
@@ -202,8 +198,9 @@ export class Sessions {
       // did); with the grace window off, a spent token is always reuse.
       if (!(grace > 0 && this.#o.now() - (current.usedAt ?? 0) <= grace)) break;
       const next = successorOf(secret, presented);
-      // Rotated with another secret (never, unless the store's secret was replaced): the live
-      // token cannot be named, but nothing shows a theft either.
+      // Rotated with another secret (by an instance on another key-encryption key, around a
+      // `laissez keys rewrap`): the live token cannot be named, but nothing shows a theft either.
+      // The racer is refused without revoking the family; the request that rotated keeps it.
       if (current.replacedBy !== sha256(next)) {
         throw new AuthError(
           'invalid_grant',

@@ -132,10 +132,6 @@ function prepareStatements(db: DatabaseSync) {
       `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
        WHERE user_id = ? AND revoked_at IS NULL`,
     ),
-    insertSecret: p(
-      'INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
-    ),
-    secretByName: p('SELECT value FROM server_secrets WHERE name = ?'),
     deleteExpiredTokens: p('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
 
     listKeys: p('SELECT * FROM signing_keys ORDER BY created_at DESC, rowid DESC'),
@@ -543,15 +539,6 @@ export class SqliteStore implements Store {
       this.#s.deleteExpiredTokens.run(now),
     );
     return Number(result.changes);
-  }
-
-  async ensureSecret(name: string, candidate: string, now: number): Promise<string> {
-    return this.#run('reading a server secret', () => {
-      // One process holds the file's write lock at a time: the insert that finds a row changes
-      // nothing, and the read after it sees whichever secret was stored first.
-      this.#s.insertSecret.run(name, candidate, now);
-      return String(this.#s.secretByName.get(name)!['value']);
-    });
   }
 
   async listSigningKeys(): Promise<SigningKey[]> {

@@ -40,7 +40,7 @@ async function logIn(auth: AuthService) {
 }
 
 const sidOf = (auth: AuthService, accessToken: string) =>
-  (auth.keyRing.verify(accessToken) as { payload: { sid: string } }).payload.sid;
+  String(auth.keyRing.verify(accessToken).payload['sid']);
 
 for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
   describe(`AuthService sessions (${kind}), injected clock`, () => {

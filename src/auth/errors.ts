@@ -13,7 +13,7 @@ export type AuthErrorCode =
   | 'invalid_grant'
   | 'invalid_token'
   | 'too_many_requests'
-  | 'service_unavailable';
+  | 'temporarily_unavailable';
 
 export class AuthError extends Error {
   override name = 'AuthError';

@@ -38,7 +38,7 @@ import {
   type TrustProxy,
   timeoutsOf,
 } from './connections.ts';
-import { ERROR_CATALOGUE, type ErrorCode, errorSchema, HttpError } from './errors.ts';
+import { ERROR_CATALOGUE, errorSchema, HttpError } from './errors.ts';
 import { ACCESS_COOKIE, authRoutes } from './routes.ts';
 
 export interface AuthServerOptions {
@@ -439,12 +439,16 @@ function toHttpError(error: FastifyError | Error, request: FastifyRequest): Http
   if (error instanceof AuthError) {
     const headers: Record<string, string> = {};
     if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
-    return new HttpError(error.code as ErrorCode, error.message, headers);
+    return new HttpError(error.code, error.message, headers);
   }
   if (error instanceof StoreUnavailableError) {
-    return new HttpError('service_unavailable', 'the database is unavailable; try again shortly', {
-      'retry-after': '5',
-    });
+    return new HttpError(
+      'temporarily_unavailable',
+      'the database is unavailable; try again shortly',
+      {
+        'retry-after': '5',
+      },
+    );
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {

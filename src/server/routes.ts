@@ -75,7 +75,7 @@ const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
   invalid_request: 'invalid_request',
   invalid_token: 'invalid_token',
   insufficient_scope: 'insufficient_scope',
-  temporarily_unavailable: 'service_unavailable',
+  temporarily_unavailable: 'temporarily_unavailable',
 };
 
 /** A refusal of the authenticator as this server's error: same status, description and challenge. */

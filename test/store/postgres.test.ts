@@ -332,7 +332,7 @@ function defineTests(): void {
         try {
           const reply = await logIn();
           assert.equal(reply.status, 503, JSON.stringify(reply.body));
-          assert.equal(reply.body['error'], 'service_unavailable');
+          assert.equal(reply.body['error'], 'temporarily_unavailable');
           assert.match(reply.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
           assert.doesNotMatch(JSON.stringify(reply.body), /postgres|proxy|timeout/i);
         } finally {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, type NewUser, type Store, type User } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
-import { AuthError } from './errors.ts';
+import { AuthServiceError } from './errors.ts';
 import { type Argon2Params, hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './password.ts';
 import {
   type BreachedPasswordOptions,
@@ -42,7 +42,7 @@ export const length = (text: string) => [...text].length;
 
 export function requireString(value: unknown, field: string): string {
   if (typeof value !== 'string')
-    throw new AuthError('invalid_request', `${field} must be a string`, { field });
+    throw new AuthServiceError('invalid_request', `${field} must be a string`, { field });
   return value;
 }
 
@@ -53,7 +53,7 @@ export function requireString(value: unknown, field: string): string {
 export function requirePassword(value: unknown): string {
   const password = requireString(value, 'password');
   if (!password.isWellFormed()) {
-    throw new AuthError(
+    throw new AuthServiceError(
       'invalid_request',
       'password must be well-formed Unicode (it contains a lone surrogate)',
       { field: 'password' },
@@ -67,7 +67,7 @@ function checkPassword(value: unknown): string {
   const password = requirePassword(value);
   const n = length(password);
   if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
-    throw new AuthError(
+    throw new AuthServiceError(
       'invalid_request',
       `password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`,
       { field: 'password' },
@@ -90,19 +90,23 @@ export interface AccountInput {
 /**
  * Validates a new account and hashes its password: the slow half of registration, safe to run
  * several at once. `insertUserAccount` stores the result.
- * @throws AuthError `invalid_request` or `weak_password`, naming the field.
+ * @throws AuthServiceError `invalid_request` or `weak_password`, naming the field.
  */
 export async function prepareUserAccount(input: AccountInput): Promise<NewUser> {
   const username = checkUsername(requireString(input.username, 'username'));
   const email = requireString(input.email, 'email').normalize('NFC').toLowerCase();
   if (email.length > 254 || !EMAIL.test(email)) {
-    throw new AuthError('invalid_request', 'email must be an address like name@example.com', {
-      field: 'email',
-    });
+    throw new AuthServiceError(
+      'invalid_request',
+      'email must be an address like name@example.com',
+      {
+        field: 'email',
+      },
+    );
   }
   for (const role of input.roles) {
     if (!ROLE.test(role)) {
-      throw new AuthError(
+      throw new AuthServiceError(
         'invalid_request',
         'a role is 1 to 32 lower-case letters, digits, "_", ":" or "-", starting with a letter',
         { field: 'roles' },
@@ -112,7 +116,7 @@ export async function prepareUserAccount(input: AccountInput): Promise<NewUser> 
   const password = checkPassword(input.password);
   await checkPasswordStrength(password, { username: usernameKey(username), email });
   if (input.breachedPasswords && (await isBreachedPassword(password, input.breachedPasswords))) {
-    throw new AuthError(
+    throw new AuthServiceError(
       'weak_password',
       'password appears in known data breaches; choose another',
       { field: 'password' },
@@ -130,14 +134,14 @@ export async function prepareUserAccount(input: AccountInput): Promise<NewUser> 
 
 /**
  * Stores a prepared account.
- * @throws AuthError `username_taken` or `email_taken`.
+ * @throws AuthServiceError `username_taken` or `email_taken`.
  */
 export async function insertUserAccount(store: Store, user: NewUser): Promise<User> {
   try {
     return await store.createUser(user);
   } catch (error) {
     if (error instanceof ConflictError) {
-      throw new AuthError(
+      throw new AuthServiceError(
         error.field === 'username' ? 'username_taken' : 'email_taken',
         `that ${error.field} is already registered`,
         { field: error.field },

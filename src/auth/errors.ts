@@ -15,8 +15,8 @@ export type AuthErrorCode =
   | 'too_many_requests'
   | 'temporarily_unavailable';
 
-export class AuthError extends Error {
-  override name = 'AuthError';
+export class AuthServiceError extends Error {
+  override name = 'AuthServiceError';
   readonly code: AuthErrorCode;
   /** For invalid_request: the field at fault. */
   readonly field: string | undefined;

@@ -5,7 +5,7 @@ import type { Store, User } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
 import { length, requirePassword, requireString } from './accounts.ts';
 import { readDeviceToken } from './device.ts';
-import { AuthError } from './errors.ts';
+import { AuthServiceError } from './errors.ts';
 import { type CounterStore, type Limit, type RateLimits, resolveRateLimits } from './limits.ts';
 import {
   type Argon2Params,
@@ -55,9 +55,13 @@ export class LoginGuard {
     const now = this.#o.now();
     const { count, resetAt } = await this.#o.counters.hit(key, limit.window * 1000, now);
     if (count > limit.max) {
-      throw new AuthError('too_many_requests', 'too many attempts; wait before trying again', {
-        retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)),
-      });
+      throw new AuthServiceError(
+        'too_many_requests',
+        'too many attempts; wait before trying again',
+        {
+          retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)),
+        },
+      );
     }
   }
 
@@ -74,7 +78,7 @@ export class LoginGuard {
   async check(input: LoginInput): Promise<{ user: User; passwordHash: string }> {
     const { username, email } = input;
     if ((username === undefined) === (email === undefined)) {
-      throw new AuthError('invalid_request', 'send either username or email, and password', {
+      throw new AuthServiceError('invalid_request', 'send either username or email, and password', {
         field: 'username',
       });
     }
@@ -86,7 +90,7 @@ export class LoginGuard {
         : requireString(email, 'email').normalize('NFC').toLowerCase();
     const password = requirePassword(input.password);
     if (length(password) > PASSWORD_MAX) {
-      throw new AuthError(
+      throw new AuthServiceError(
         'invalid_request',
         `password must be at most ${PASSWORD_MAX} characters`,
         { field: 'password' },
@@ -120,12 +124,15 @@ export class LoginGuard {
     const { ok, needsRehash } = verified;
     if (!user || !ok) {
       // The reserved attempts stay counted: they are this failure.
-      throw new AuthError('invalid_credentials', 'the username, email or password is not right');
+      throw new AuthServiceError(
+        'invalid_credentials',
+        'the username, email or password is not right',
+      );
     }
     // The password was right: this attempt is not a failure. Earlier failures still count until
     // their window ends (`unlock` clears the account's).
     await this.#giveBack(reserved);
-    if (user.disabled) throw new AuthError('account_disabled', 'this account is disabled');
+    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
     let passwordHash = user.passwordHash;
     if (needsRehash) {
       passwordHash = await hashPassword(password, this.#o.passwordParams);
@@ -173,7 +180,7 @@ export class LoginGuard {
         );
         if (!ok) {
           // Locked whether or not the account exists, so the lock says nothing about existence.
-          throw new AuthError(
+          throw new AuthServiceError(
             'too_many_requests',
             'too many failed log-ins for this account; wait before trying again',
             { retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)) },

@@ -1,11 +1,11 @@
 // The auth domain's facade: register, log in, refresh (rotate, detect reuse), log out. No HTTP,
-// no SQL: it speaks to a Store and a KeyRing, and reports failures as AuthError. The work is done
+// no SQL: it speaks to a Store and a KeyRing, and reports failures as AuthServiceError. The work is done
 // beside it, one concern per file: accounts.ts (new accounts and their policies), login.ts (the
 // password check behind its budgets), sessions.ts (refresh-token families and their end).
 import { type Store, StoreUnavailableError, type User } from '../store/types.ts';
 import { createUserAccount } from './accounts.ts';
 import { issueDeviceToken } from './device.ts';
-import { AuthError } from './errors.ts';
+import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
 import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits.ts';
 import { LoginGuard, type LoginInput } from './login.ts';
@@ -28,7 +28,7 @@ export {
   type TokenSet,
 } from './sessions.ts';
 
-export interface AuthOptions {
+export interface AuthServiceOptions {
   store: Store;
   keyRing: KeyRing;
   /** Access-token lifetime, seconds. */
@@ -65,7 +65,7 @@ export class AuthService {
   readonly #logins: LoginGuard;
   readonly #sessions: Sessions;
 
-  constructor(options: AuthOptions) {
+  constructor(options: AuthServiceOptions) {
     this.#store = options.store;
     this.#keyRing = options.keyRing;
     this.#now = options.now ?? Date.now;
@@ -165,8 +165,9 @@ export class AuthService {
   /** The user behind verified claims, fresh from the store. */
   async currentUser(claims: AccessClaims): Promise<User> {
     const user = await this.#store.findUserById(claims.sub);
-    if (!user) throw new AuthError('invalid_token', 'the user of this token no longer exists');
-    if (user.disabled) throw new AuthError('account_disabled', 'this account is disabled');
+    if (!user)
+      throw new AuthServiceError('invalid_token', 'the user of this token no longer exists');
+    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
     return user;
   }
 }

@@ -11,7 +11,7 @@ import {
   unrotatable,
 } from '../store/types.ts';
 import { newId } from './accounts.ts';
-import { AuthError } from './errors.ts';
+import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
 
 /** Receives ended sessions (`sid`) and until when their access tokens could still be presented. */
@@ -122,7 +122,7 @@ export class Sessions {
    * again after the grace window means it was copied: the whole family is revoked.
    */
   async refresh(token: unknown): Promise<TokenSet> {
-    const invalid = (why: string) => new AuthError('invalid_grant', why);
+    const invalid = (why: string) => new AuthServiceError('invalid_grant', why);
     if (typeof token !== 'string' || !REFRESH_TOKEN.test(token)) {
       throw invalid(
         typeof token === 'string' && token.split('.').length === 3
@@ -202,27 +202,27 @@ export class Sessions {
       // `laissez keys rewrap`): the live token cannot be named, but nothing shows a theft either.
       // The racer is refused without revoking the family; the request that rotated keeps it.
       if (current.replacedBy !== sha256(next)) {
-        throw new AuthError(
+        throw new AuthServiceError(
           'invalid_grant',
           'the refresh token was just used by another request; log in again',
         );
       }
       const successor = await this.#o.store.findRefreshToken(sha256(next));
-      if (!successor) throw new AuthError('invalid_grant', 'the refresh token is not valid');
+      if (!successor) throw new AuthServiceError('invalid_grant', 'the refresh token is not valid');
       const refused = unrotatable(successor, now);
       if (refused === undefined) {
         return this.#tokens(user, successor.familyId, next, successor.expiresAt, now);
       }
       if (refused.status === 'revoked') throw this.#ended(successor, user);
       if (refused.status === 'expired') {
-        throw new AuthError('invalid_grant', 'the session has expired; log in again');
+        throw new AuthServiceError('invalid_grant', 'the session has expired; log in again');
       }
       current = successor;
       presented = next;
     }
     await this.#o.store.revokeFamily(spent.familyId, now, 'reuse');
     await this.#announce([spent.familyId], now);
-    throw new AuthError(
+    throw new AuthServiceError(
       'invalid_grant',
       'the refresh token was already used; the session was revoked for safety; log in again',
     );
@@ -232,27 +232,27 @@ export class Sessions {
    * Why a revoked token is refused, as much as its holder may know: the holder had the session,
    * so it may learn how the session ended (never anything about other sessions).
    */
-  #ended(token: RefreshToken, user: User | null): AuthError {
+  #ended(token: RefreshToken, user: User | null): AuthServiceError {
     switch (token.revokedReason) {
       case 'reuse':
-        return new AuthError(
+        return new AuthServiceError(
           'invalid_grant',
           'the refresh token was reused; the session was revoked for safety; log in again',
         );
       case 'disabled':
-        return new AuthError(
+        return new AuthServiceError(
           'invalid_grant',
           user?.disabled
             ? 'the account is disabled'
             : 'the session was ended when the account was disabled; log in again',
         );
       case 'logout_all':
-        return new AuthError(
+        return new AuthServiceError(
           'invalid_grant',
           'the session was logged out everywhere; log in again',
         );
       default:
-        return new AuthError('invalid_grant', 'the session was logged out; log in again');
+        return new AuthServiceError('invalid_grant', 'the session was logged out; log in again');
     }
   }
 

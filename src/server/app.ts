@@ -9,7 +9,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { AuthError } from '../auth/errors.ts';
+import { AuthServiceError } from '../auth/errors.ts';
 import { type KekSource, loadKeyEncryptionKey } from '../auth/kek.ts';
 import { KeyRing, RETIRE_LEEWAY, type SigningAlgorithm } from '../auth/keyring.ts';
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
@@ -436,7 +436,7 @@ function kekSourceOf(options: AuthServerOptions): KekSource {
 
 function toHttpError(error: FastifyError | Error, request: FastifyRequest): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof AuthError) {
+  if (error instanceof AuthServiceError) {
     const headers: Record<string, string> = {};
     if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
     return new HttpError(error.code, error.message, headers);

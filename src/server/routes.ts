@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEVICE_TOKEN_MAX, DEVICE_TOKEN_TTL } from '../auth/device.ts';
-import { AuthError } from '../auth/errors.ts';
+import { AuthServiceError } from '../auth/errors.ts';
 import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
 import {
   type AuthContext,
@@ -267,7 +267,8 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       try {
         return deliver(reply, await auth.refresh(refreshTokenOf(request)));
       } catch (error) {
-        if (error instanceof AuthError && error.code === 'invalid_grant') clearCookies(reply);
+        if (error instanceof AuthServiceError && error.code === 'invalid_grant')
+          clearCookies(reply);
         throw error;
       }
     },

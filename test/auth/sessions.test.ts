@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { AuthError } from '../../src/auth/errors.ts';
+import { AuthServiceError } from '../../src/auth/errors.ts';
 import { rewrapSigningKeys } from '../../src/auth/keyring.ts';
 import type { AuthService } from '../../src/auth/service.ts';
 import {
@@ -22,15 +22,15 @@ import {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 
-/** The AuthError code and description a promise rejects with. */
+/** The AuthServiceError code and description a promise rejects with. */
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
     await promise;
   } catch (error) {
-    if (!(error instanceof AuthError)) throw error;
+    if (!(error instanceof AuthServiceError)) throw error;
     return { code: error.code, message: error.message };
   }
-  assert.fail('expected an AuthError');
+  assert.fail('expected an AuthServiceError');
 }
 
 async function logIn(auth: AuthService) {

@@ -83,11 +83,16 @@ export class Sessions {
    * the old one: a racer answered by the other kind gets "just used by another request" (see
    * `#raced`), never a fork and never a reuse revocation.
    */
-  readonly #successorSecret: Buffer;
+  #successorSecret: Buffer | undefined;
 
   constructor(options: SessionsOptions) {
     this.#o = options;
-    this.#successorSecret = options.keyRing.deriveSecret(SUCCESSOR_PURPOSE);
+  }
+
+  /** Derived on the first refresh (HKDF, microseconds), then kept. */
+  get #secret(): Buffer {
+    this.#successorSecret ??= this.#o.keyRing.deriveSecret(SUCCESSOR_PURPOSE);
+    return this.#successorSecret;
   }
 
   /** Starts a session (a new family) for a user who just proved who they are. */
@@ -152,7 +157,7 @@ export class Sessions {
         user ? 'the account is disabled' : 'the session is no longer valid; log in again',
       );
     }
-    const secret = this.#successorSecret;
+    const secret = this.#secret;
     const next = successorOf(secret, token);
     const successor: NewRefreshToken = {
       tokenHash: sha256(next),

@@ -13,10 +13,10 @@ export type AuthErrorCode =
   | 'invalid_grant'
   | 'invalid_token'
   | 'too_many_requests'
-  | 'service_unavailable';
+  | 'temporarily_unavailable';
 
-export class AuthError extends Error {
-  override name = 'AuthError';
+export class AuthServiceError extends Error {
+  override name = 'AuthServiceError';
   readonly code: AuthErrorCode;
   /** For invalid_request: the field at fault. */
   readonly field: string | undefined;

@@ -75,8 +75,11 @@ export class KeyEncryptionKey {
   /** The setting it came from, named in every error about it. */
   readonly source: string;
   readonly #aesKey: Buffer;
+  /** The root of `deriveKey`: itself derived, so the KEK's bytes are not kept. */
+  readonly #derivationRoot: Buffer;
 
   private constructor(bytes: Uint8Array, source: string) {
+    this.#derivationRoot = derive(bytes, 'laissez derived keys v1', 32);
     this.#aesKey = derive(bytes, 'laissez signing-key encryption v1', 32);
     this.id = derive(bytes, 'laissez key-encryption-key id v1', 9).toString('base64url');
     this.source = source;
@@ -104,6 +107,16 @@ export class KeyEncryptionKey {
       );
     }
     return new KeyEncryptionKey(Buffer.from(trimmed, 'base64'), source);
+  }
+
+  /**
+   * A 32-byte key for another purpose, derived from this KEK with HKDF-SHA256 (RFC 5869): a root
+   * (`info` "laissez derived keys v1") then the purpose (`info` = purpose). Like the KEK, it is in
+   * no database; no purpose reaches the signing-key encryption key or the id (derived from the
+   * KEK itself under other `info`). It changes with the KEK (`laissez keys rewrap`).
+   */
+  deriveKey(purpose: string): Buffer {
+    return derive(this.#derivationRoot, purpose, 32);
   }
 
   /** Encrypts the private JWK text of `key` into an envelope. */

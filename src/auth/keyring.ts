@@ -119,6 +119,14 @@ export class KeyRing {
     return this.#options.publishDelay ?? 300;
   }
 
+  /**
+   * A secret of this server for `purpose`, derived from the key-encryption key (never stored, the
+   * same on every instance sharing the KEK): what derives refresh-token successors.
+   */
+  deriveSecret(purpose: string): Buffer {
+    return this.#options.kek.deriveKey(purpose);
+  }
+
   get keys(): readonly SigningKey[] {
     return this.#keys;
   }

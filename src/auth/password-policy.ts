@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { AuthError } from './errors.ts';
+import { AuthServiceError } from './errors.ts';
 import { PASSWORD_MIN } from './password.ts';
 
 /** How many of the most common passwords (of an allowed length, 8 or more) are refused. */
@@ -60,12 +60,12 @@ export interface PasswordContext {
   email?: string;
 }
 
-const weak = (why: string) => new AuthError('weak_password', why, { field: 'password' });
+const weak = (why: string) => new AuthServiceError('weak_password', why, { field: 'password' });
 
 /**
  * Refuses a new password that NIST SP 800-63B §5.1.1.2 says to refuse. The length and Unicode
  * checks come first (`checkPassword` in the service).
- * @throws AuthError `weak_password` naming the field.
+ * @throws AuthServiceError `weak_password` naming the field.
  */
 export async function checkPasswordStrength(
   password: string,

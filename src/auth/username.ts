@@ -2,7 +2,7 @@
 // IdentifierClass, and one script per name (UTS #39 §5.1), so that `pаypal` with a Cyrillic а is
 // refused even before its skeleton is compared with existing names (the store's unique index).
 import { usernameKey } from '../store/username-key.ts';
-import { AuthError } from './errors.ts';
+import { AuthServiceError } from './errors.ts';
 
 /** Length bounds of a username, in code points of its key. */
 export const USERNAME_MIN = 3;
@@ -87,12 +87,13 @@ const STACKED_MARKS = /[\p{Mn}\p{Me}]{5}/u;
 // A name needs at least one letter or digit: `...`, `---` and `_` alone name nobody.
 const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
 
-const invalid = (why: string) => new AuthError('invalid_request', why, { field: 'username' });
+const invalid = (why: string) =>
+  new AuthServiceError('invalid_request', why, { field: 'username' });
 
 /**
  * Checks a username typed at registration and returns it as stored for display (NFC). Its key
  * (RFC 8265) must be 3 to 32 letters, digits, marks, "_", "." or "-", in one script.
- * @throws AuthError `invalid_request` naming the field.
+ * @throws AuthServiceError `invalid_request` naming the field.
  */
 export function checkUsername(typed: string): string {
   if (!typed.isWellFormed()) throw invalid('username must be well-formed Unicode');

@@ -5,7 +5,7 @@
 
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { AuthError } from '../auth/errors.ts';
+import { AuthServiceError } from '../auth/errors.ts';
 import { OWASP_ARGON2ID } from '../auth/password.ts';
 import {
   createUserAccount,
@@ -158,8 +158,8 @@ async function readPassword(io: Io, fromStdin: boolean): Promise<string> {
   return first;
 }
 
-/** An AuthError as a CLI message; the value itself (perhaps a password) is never repeated. */
-function refusal(error: AuthError): string {
+/** An AuthServiceError as a CLI message; the value itself (perhaps a password) is never repeated. */
+function refusal(error: AuthServiceError): string {
   return `${error.code}: ${error.message}`;
 }
 
@@ -217,7 +217,7 @@ Examples:
       else writeOut(context.io, `added ${user.username} <${user.email}> (id ${user.id})`);
       return EXIT.OK;
     } catch (error) {
-      if (!(error instanceof AuthError)) throw error;
+      if (!(error instanceof AuthServiceError)) throw error;
       writeErr(context.io, `${context.name}: ${refusal(error)}`);
       return EXIT.REJECTED;
     } finally {
@@ -447,7 +447,7 @@ Example:
       const roles = r['roles'] ?? ['user'];
       try {
         if (!Array.isArray(roles) || !roles.every((x) => typeof x === 'string')) {
-          throw new AuthError('invalid_request', 'roles must be an array of strings', {
+          throw new AuthServiceError('invalid_request', 'roles must be an array of strings', {
             field: 'roles',
           });
         }
@@ -463,7 +463,7 @@ Example:
         await insertUserAccount(store, prepared);
         added++;
       } catch (error) {
-        if (!(error instanceof AuthError)) throw error;
+        if (!(error instanceof AuthServiceError)) throw error;
         refused.push({ line: lineNumber, error: error.code, message: error.message });
       }
     };

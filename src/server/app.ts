@@ -8,7 +8,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { AuthError } from '../auth/errors.ts';
+import { AuthServiceError } from '../auth/errors.ts';
 import type { AccessClaims, AuthService } from '../auth/service.ts';
 import { type AuthContext, authenticatorFor } from '../middleware/authenticator.ts';
 import { checkSessions } from '../redis/revocation.ts';
@@ -21,7 +21,7 @@ import {
   rawErrorAnswer,
   redactUrl,
 } from './connections.ts';
-import { ERROR_CATALOGUE, type ErrorCode, errorSchema, HttpError } from './errors.ts';
+import { ERROR_CATALOGUE, errorSchema, HttpError } from './errors.ts';
 import { type AuthServerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { ACCESS_COOKIE, authRoutes } from './routes.ts';
 import { wire } from './wiring.ts';
@@ -164,15 +164,19 @@ function fastifyFor(options: ResolvedOptions): FastifyInstance {
 
 function toHttpError(error: FastifyError | Error, request: FastifyRequest): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof AuthError) {
+  if (error instanceof AuthServiceError) {
     const headers: Record<string, string> = {};
     if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
-    return new HttpError(error.code as ErrorCode, error.message, headers);
+    return new HttpError(error.code, error.message, headers);
   }
   if (error instanceof StoreUnavailableError) {
-    return new HttpError('service_unavailable', 'the database is unavailable; try again shortly', {
-      'retry-after': '5',
-    });
+    return new HttpError(
+      'temporarily_unavailable',
+      'the database is unavailable; try again shortly',
+      {
+        'retry-after': '5',
+      },
+    );
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {

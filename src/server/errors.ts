@@ -1,6 +1,22 @@
 // The one catalogue of HTTP errors: code, status and what it means. Every error body is
 // `{ error, error_description }` (RFC 6749 §5.2 shape). docs/server.md documents each code and a
 // test keeps the two in step.
+import type { AuthErrorCode } from '../auth/errors.ts';
+import type { AuthFailure } from '../middleware/bearer.ts';
+
+interface CatalogueEntry {
+  readonly status: number;
+  readonly meaning: string;
+}
+
+/**
+ * What the catalogue must hold: an entry for every code the auth domain throws (AuthErrorCode)
+ * and every code the bearer middleware answers (AuthFailure['error']), checked by the compiler:
+ * a code added there without an entry here fails `npm run typecheck`. The string index lets the
+ * server's own codes (not_found, payload_too_large…) in beside them.
+ */
+type Catalogue = Readonly<Record<AuthErrorCode | AuthFailure['error'], CatalogueEntry>> &
+  Readonly<Record<string, CatalogueEntry>>;
 
 export const ERROR_CATALOGUE = {
   invalid_request: {
@@ -73,12 +89,12 @@ export const ERROR_CATALOGUE = {
     status: 500,
     meaning: 'Something failed on the server; nothing about it is revealed.',
   },
-  service_unavailable: {
+  temporarily_unavailable: {
     status: 503,
     meaning:
-      'The database or the revocation list cannot be reached, or the server is shutting down.',
+      'The database or the revocation list cannot be reached, or the server is shutting down; Retry-After says when to try again (RFC 6749 §4.1.2.1).',
   },
-} as const;
+} as const satisfies Catalogue;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 

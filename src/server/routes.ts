@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEVICE_TOKEN_MAX, DEVICE_TOKEN_TTL } from '../auth/device.ts';
-import { AuthError } from '../auth/errors.ts';
+import { AuthServiceError } from '../auth/errors.ts';
 import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
 import {
   type AuthContext,
@@ -76,7 +76,7 @@ const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
   invalid_request: 'invalid_request',
   invalid_token: 'invalid_token',
   insufficient_scope: 'insufficient_scope',
-  temporarily_unavailable: 'service_unavailable',
+  temporarily_unavailable: 'temporarily_unavailable',
 };
 
 /** A refusal of the authenticator as this server's error: same status, description and challenge. */
@@ -268,7 +268,8 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       try {
         return deliver(reply, await auth.refresh(refreshTokenOf(request)));
       } catch (error) {
-        if (error instanceof AuthError && error.code === 'invalid_grant') clearCookies(reply);
+        if (error instanceof AuthServiceError && error.code === 'invalid_grant')
+          clearCookies(reply);
         throw error;
       }
     },

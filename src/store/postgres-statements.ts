@@ -93,11 +93,6 @@ export const SQL = {
     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY family_id`,
   revokeUser: `UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = $3
      WHERE user_id = $2 AND revoked_at IS NULL`,
-  // The insert of a racer waits for the first one's commit, then does nothing; the read after it,
-  // a new statement, sees the stored secret.
-  insertSecret: `INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3)
-     ON CONFLICT (name) DO NOTHING`,
-  secretByName: 'SELECT value FROM server_secrets WHERE name = $1',
   deleteExpiredTokens: 'DELETE FROM refresh_tokens WHERE expires_at <= $1',
 
   listKeys: 'SELECT * FROM signing_keys ORDER BY created_at DESC, seq DESC',

@@ -353,15 +353,6 @@ export class PostgresStore implements Store {
     return result.rowCount ?? 0;
   }
 
-  async ensureSecret(name: string, candidate: string, now: number): Promise<string> {
-    this.#check();
-    const doing = 'reading a server secret';
-    await this.#query(doing, SQL.insertSecret, [name, candidate, ms(now, 'now')]);
-    const [row] = (await this.#query(doing, SQL.secretByName, [name])).rows;
-    if (!row) throw new StoreUnavailableError('PostgreSQL store: a server secret was not stored');
-    return String(row['value']);
-  }
-
   async listSigningKeys(): Promise<SigningKey[]> {
     const { rows } = await this.#query('listing signing keys', SQL.listKeys);
     return rows.map(toSigningKey);

@@ -59,10 +59,6 @@ export function prepareStatements(db: DatabaseSync) {
       `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
        WHERE user_id = ? AND revoked_at IS NULL`,
     ),
-    insertSecret: p(
-      'INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
-    ),
-    secretByName: p('SELECT value FROM server_secrets WHERE name = ?'),
     deleteExpiredTokens: p('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
 
     listKeys: p('SELECT * FROM signing_keys ORDER BY created_at DESC, rowid DESC'),

@@ -363,15 +363,6 @@ export class SqliteStore implements Store {
     return Number(result.changes);
   }
 
-  async ensureSecret(name: string, candidate: string, now: number): Promise<string> {
-    return this.#run('reading a server secret', () => {
-      // One process holds the file's write lock at a time: the insert that finds a row changes
-      // nothing, and the read after it sees whichever secret was stored first.
-      this.#s.insertSecret.run(name, candidate, now);
-      return String(this.#s.secretByName.get(name)!['value']);
-    });
-  }
-
   async listSigningKeys(): Promise<SigningKey[]> {
     return this.#run('listing signing keys', () => this.#s.listKeys.all()).map(toSigningKey);
   }

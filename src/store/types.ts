@@ -202,13 +202,6 @@ export interface Store {
   /** Deletes tokens whose absolute expiry has passed. Returns how many. */
   deleteExpiredRefreshTokens(now: number): Promise<number>;
 
-  /**
-   * The server secret named `name`: the one stored, or `candidate` when there was none (it is
-   * stored then). Atomic: every caller, in every process, gets the same value. The auth server
-   * keeps here the key that derives refresh-token successors.
-   */
-  ensureSecret(name: string, candidate: string, now: number): Promise<string>;
-
   /** All signing keys, newest first. */
   listSigningKeys(): Promise<SigningKey[]>;
   addSigningKey(key: SigningKey): Promise<void>;

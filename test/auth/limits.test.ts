@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEVICE_TOKEN_TTL, issueDeviceToken, readDeviceToken } from '../../src/auth/device.ts';
-import { AuthError } from '../../src/auth/errors.ts';
+import { AuthServiceError } from '../../src/auth/errors.ts';
 import { KeyEncryptionKey } from '../../src/auth/kek.ts';
 import { KeyRing } from '../../src/auth/keyring.ts';
 import {
@@ -205,7 +205,7 @@ describe('AuthService.login budgets, injected clock', () => {
         deviceToken: result.deviceToken,
       }),
       (error: unknown) => {
-        if (!(error instanceof AuthError)) throw error;
+        if (!(error instanceof AuthServiceError)) throw error;
         return { status: error.code, retryAfter: error.retryAfter };
       },
     );

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type RedisClientType } from '@redis/client';
-import { AuthError } from '../../src/auth/errors.ts';
+import { AuthServiceError } from '../../src/auth/errors.ts';
 import type { KeyRing } from '../../src/auth/keyring.ts';
 import { AuthService } from '../../src/auth/service.ts';
 import {
@@ -227,7 +227,7 @@ describeRedis('RedisCounterStore', ({ prefix, admin }) => {
             })
             .then(
               () => 'ok',
-              (error: unknown) => (error instanceof AuthError ? error.code : error),
+              (error: unknown) => (error instanceof AuthServiceError ? error.code : error),
             ),
         ),
       );
@@ -351,7 +351,7 @@ describeRedis('RedisCounterStore', ({ prefix, admin }) => {
       const attempt = (auth: AuthService) =>
         auth.login({ username, password: 'wrong password', ip: '203.0.113.9' }).then(
           () => 'ok',
-          (error: unknown) => (error instanceof AuthError ? error.code : error),
+          (error: unknown) => (error instanceof AuthServiceError ? error.code : error),
         );
       assert.equal(await attempt(one), 'invalid_credentials');
       assert.equal(await attempt(two), 'invalid_credentials');
@@ -687,7 +687,8 @@ describeRedis('RedisCounterStore with a Redis that stops and comes back', () => 
       for (let i = 0; i < 4; i++) {
         await assert.rejects(
           auth.login({ username: `nobody-${i}`, password: 'wrong password', ip: '203.0.113.7' }),
-          (error: unknown) => error instanceof AuthError && error.code === 'invalid_credentials',
+          (error: unknown) =>
+            error instanceof AuthServiceError && error.code === 'invalid_credentials',
         );
       }
       // Of twelve counter calls, only the first went to Redis (and waited the timeout); the

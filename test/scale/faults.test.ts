@@ -243,7 +243,7 @@ describeScale('faults under several instances', { timeout: 240_000 }, () => {
       for (const instance of [A, B]) {
         const login = await loginOnce(instance, user);
         assert.equal(login.status, 503);
-        assert.equal(login.body.error, 'service_unavailable');
+        assert.equal(login.body.error, 'temporarily_unavailable');
         assert.match(login.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
         const refresh = await call(instance.url, '/auth/refresh', {
           json: { refresh_token: tokens.A!.refresh_token },

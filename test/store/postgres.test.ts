@@ -335,7 +335,7 @@ function defineTests(): void {
         try {
           const reply = await logIn();
           assert.equal(reply.status, 503, JSON.stringify(reply.body));
-          assert.equal(reply.body['error'], 'service_unavailable');
+          assert.equal(reply.body['error'], 'temporarily_unavailable');
           assert.match(reply.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
           assert.doesNotMatch(JSON.stringify(reply.body), /postgres|proxy|timeout/i);
         } finally {
@@ -381,7 +381,7 @@ function defineTests(): void {
       );
       assert.deepEqual(
         tables.rows.map((r) => r.table_name),
-        ['refresh_tokens', 'schema_migrations', 'server_secrets', 'signing_keys', 'users'],
+        ['refresh_tokens', 'schema_migrations', 'signing_keys', 'users'],
       );
       // The store maps violations by these names: they must be the ones the schema has.
       const constraints = await admin.query(

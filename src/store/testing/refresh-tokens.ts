@@ -246,16 +246,6 @@ export function refreshTokenTests(suite: Suite): void {
       await assert.rejects(store.revokeFamily(token.familyId, now, 'stolen' as 'reuse'), TypeError);
     });
 
-    test('ensureSecret: the first secret stored is the one every caller gets', async () => {
-      const name = rid('secret_');
-      const candidates = Array.from({ length: 10 }, (_, i) => `candidate-${i}-${rid('')}`);
-      const got = await Promise.all(candidates.map((c) => store.ensureSecret(name, c, 1)));
-      assert.equal(new Set(got).size, 1, got.join());
-      assert.ok(candidates.includes(got[0]!));
-      assert.equal(await store.ensureSecret(name, 'another', 2), got[0]);
-      assert.notEqual(await store.ensureSecret(rid('secret_'), 'other', 3), got[0]);
-    });
-
     test('deleteExpiredRefreshTokens deletes the tokens at or past expiry, and only those', async () => {
       const now = Date.now();
       const { token: past } = await logIn({ createdAt: now - DAY, expiresAt: now - HOUR });

@@ -6,7 +6,7 @@ import { PRIVATE_JWK_MEMBERS } from '../../jwt/lib/jwk-members.ts';
 import type { AlgInfo } from './algorithms.ts';
 import { decodeBase64url } from './base64url.ts';
 import type { DecodedToken } from './decode.ts';
-import { hmacKey, importParams, type PreparedKey, rsaWarnings } from './keys.ts';
+import { hmacKey, type InspectedKey, importParams, rsaWarnings } from './keys.ts';
 import { refuse } from './refusal.ts';
 
 export async function jwkKeys(
@@ -15,7 +15,7 @@ export async function jwkKeys(
   alg: string,
   info: AlgInfo,
   subtle: SubtleCrypto,
-): Promise<PreparedKey[]> {
+): Promise<InspectedKey[]> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -75,7 +75,7 @@ async function jwkKey(
   info: AlgInfo,
   subtle: SubtleCrypto,
   description: string,
-): Promise<PreparedKey> {
+): Promise<InspectedKey> {
   const { kty, crv } = jwk;
   if (typeof kty !== 'string') refuse('The JWK has no "kty".');
   if (jwk.alg !== undefined && jwk.alg !== alg) {

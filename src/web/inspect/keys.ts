@@ -35,7 +35,7 @@ export function detectKeyFormat(text: string): Exclude<KeyFormat, 'auto'> {
 }
 
 /** A key ready for WebCrypto, with what the verdict says about it. */
-export interface PreparedKey {
+export interface InspectedKey {
   key: CryptoKey;
   description: string;
   warnings: string[];
@@ -47,7 +47,7 @@ export async function hmacKey(
   alg: string,
   what: string,
   subtle: SubtleCrypto,
-): Promise<PreparedKey> {
+): Promise<InspectedKey> {
   if (bytes.length === 0) refuse('The secret is empty.');
   const warnings: string[] = [];
   if (bytes.length < info.bytes) {
@@ -70,7 +70,7 @@ export async function pemKey(
   alg: string,
   info: AlgInfo,
   subtle: SubtleCrypto,
-): Promise<PreparedKey> {
+): Promise<InspectedKey> {
   if (info.family === 'hmac') {
     refuse(
       `${alg} is verified with a shared secret, not a public key. (A verifier that took a public key as an HMAC secret could be fooled by anyone holding that public key: the algorithm-confusion attack.)`,

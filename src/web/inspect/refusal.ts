@@ -1,8 +1,8 @@
 // Why a token cannot be verified with the key given: thrown by the key and header checks, turned
 // into a "Cannot verify" verdict by verifyToken (and never shown as an exception).
 
-export class Refusal extends Error {}
+export class InspectRefusal extends Error {}
 
 export function refuse(message: string): never {
-  throw new Refusal(message);
+  throw new InspectRefusal(message);
 }

@@ -9,8 +9,8 @@ import { ALGS, type AlgInfo, SUPPORTED_ALGORITHMS } from './algorithms.ts';
 import { decodeBase64Loose } from './base64url.ts';
 import type { DecodedToken } from './decode.ts';
 import { jwkKeys } from './jwk.ts';
-import { detectKeyFormat, hmacKey, type KeyFormat, type PreparedKey, pemKey } from './keys.ts';
-import { Refusal, refuse } from './refusal.ts';
+import { detectKeyFormat, hmacKey, type InspectedKey, type KeyFormat, pemKey } from './keys.ts';
+import { InspectRefusal, refuse } from './refusal.ts';
 
 export type VerdictStatus = 'verified' | 'invalid' | 'error';
 
@@ -79,7 +79,7 @@ export async function verifyToken(
       warnings: [...warnings, ...hints],
     };
   } catch (error) {
-    if (error instanceof Refusal) {
+    if (error instanceof InspectRefusal) {
       return { status: 'error', title: 'Cannot verify', detail: error.message, warnings };
     }
     return {
@@ -142,7 +142,7 @@ async function prepareKeys(
   keyText: string,
   format: Exclude<KeyFormat, 'auto'>,
   subtle: SubtleCrypto,
-): Promise<PreparedKey[]> {
+): Promise<InspectedKey[]> {
   switch (format) {
     case 'secret':
     case 'secret-base64': {

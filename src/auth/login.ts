@@ -1,0 +1,216 @@
+// Log-in: the password check behind its budgets. Every attempt is counted before the password is
+// hashed, against the account's budgets (RateLimits), following OWASP's device-cookie protocol;
+// the answer, and the time it takes, are the same whether the user exists or not.
+import type { Store, User } from '../store/types.ts';
+import { usernameKey } from '../store/username-key.ts';
+import { length, requirePassword, requireString } from './accounts.ts';
+import { readDeviceToken } from './device.ts';
+import { AuthServiceError } from './errors.ts';
+import { type CounterStore, type Limit, type RateLimits, resolveRateLimits } from './limits.ts';
+import {
+  type Argon2Params,
+  createDummyHash,
+  hashPassword,
+  PASSWORD_MAX,
+  verifyPassword,
+} from './password.ts';
+
+export interface LoginGuardOptions {
+  store: Store;
+  now: () => number;
+  passwordParams: Argon2Params;
+  rateLimits: RateLimits | undefined;
+  counters: CounterStore;
+}
+
+export interface LoginInput {
+  username?: unknown;
+  email?: unknown;
+  password: unknown;
+  ip?: string;
+  /** The device token an earlier successful log-in gave this client, if any. */
+  deviceToken?: unknown;
+}
+
+export class LoginGuard {
+  readonly #o: LoginGuardOptions;
+  readonly #limits: Readonly<Required<RateLimits>>;
+  readonly #dummyHash: Promise<string>;
+
+  constructor(options: LoginGuardOptions) {
+    this.#o = options;
+    this.#limits = resolveRateLimits(options.rateLimits);
+    this.#dummyHash = createDummyHash(options.passwordParams);
+    // An unhandled rejection here would crash the process before the first log-in asks for it.
+    this.#dummyHash.catch(() => {});
+  }
+
+  /** The resolved, frozen budgets. */
+  get limits(): Readonly<Required<RateLimits>> {
+    return this.#limits;
+  }
+
+  /** Counts one request under `key`; 429 `too_many_requests` once `limit` is spent. */
+  async count(key: string, limit: Limit): Promise<void> {
+    const now = this.#o.now();
+    const { count, resetAt } = await this.#o.counters.hit(key, limit.window * 1000, now);
+    if (count > limit.max) {
+      throw new AuthServiceError(
+        'too_many_requests',
+        'too many attempts; wait before trying again',
+        {
+          retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)),
+        },
+      );
+    }
+  }
+
+  /**
+   * Checks username-or-email and password within the account's budgets and returns the user
+   * (disabled accounts refused after the password proved right), with the password rehashed
+   * under the current parameters when its hash used older ones.
+   *
+   * A client presenting a valid device token of the account spends that device's budget only;
+   * any other client spends its address's budget and the budget shared by all such clients. Of
+   * N attempts at once, at most the budget is hashed; the rest are 429. A success gives its
+   * attempt back.
+   */
+  async check(input: LoginInput): Promise<{ user: User; passwordHash: string }> {
+    const { username, email } = input;
+    if ((username === undefined) === (email === undefined)) {
+      throw new AuthServiceError('invalid_request', 'send either username or email, and password', {
+        field: 'username',
+      });
+    }
+    // The username's RFC 8265 key, so `ODIN` and fullwidth `ｏｄｉｎ` are odin (and share its
+    // failure counter); the email lower-cased, as stored.
+    const login =
+      username !== undefined
+        ? usernameKey(requireString(username, 'username'))
+        : requireString(email, 'email').normalize('NFC').toLowerCase();
+    const password = requirePassword(input.password);
+    if (length(password) > PASSWORD_MAX) {
+      throw new AuthServiceError(
+        'invalid_request',
+        `password must be at most ${PASSWORD_MAX} characters`,
+        { field: 'password' },
+      );
+    }
+    if (input.ip !== undefined) await this.count(`login:ip:${input.ip}`, this.#limits.loginPerIp);
+
+    const { store } = this.#o;
+    const user =
+      username !== undefined
+        ? await store.findUserByUsername(login)
+        : await store.findUserByEmail(login);
+    // One budget per account, whichever of its names is typed. A name no account has is counted
+    // under the name, by the same rules, so that the limits say nothing about which names exist.
+    const account = user ? `u:${user.id}` : `n:${login}`;
+    const device =
+      user && input.deviceToken !== undefined
+        ? readDeviceToken(input.deviceToken, user, this.#o.now())
+        : undefined;
+    const reserved = await this.#reserveAttempt(account, device, input.ip);
+
+    let verified: Awaited<ReturnType<typeof verifyPassword>>;
+    try {
+      const hash = user?.passwordHash ?? (await this.#dummyHash);
+      verified = await verifyPassword(password, hash, this.#o.passwordParams);
+    } catch (error) {
+      // Not a guess that was checked: the attempt is given back.
+      await this.#giveBack(reserved);
+      throw error;
+    }
+    const { ok, needsRehash } = verified;
+    if (!user || !ok) {
+      // The reserved attempts stay counted: they are this failure.
+      throw new AuthServiceError(
+        'invalid_credentials',
+        'the username, email or password is not right',
+      );
+    }
+    // The password was right: this attempt is not a failure. Earlier failures still count until
+    // their window ends (`unlock` clears the account's).
+    await this.#giveBack(reserved);
+    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
+    let passwordHash = user.passwordHash;
+    if (needsRehash) {
+      passwordHash = await hashPassword(password, this.#o.passwordParams);
+      await store.updatePasswordHash(user.id, passwordHash, this.#o.now());
+    }
+    return { user, passwordHash };
+  }
+
+  /**
+   * Counts one log-in attempt on the account's budgets before the password is checked, or refuses
+   * it (429) when a budget is spent. OWASP's device-cookie protocol: a known device spends its own
+   * budget, and is refused when that is spent; any other client spends the budget of its address
+   * (when known) and the budget shared by every unknown client of the account.
+   * @returns the counters to give back if the attempt turns out not to be a failure.
+   */
+  async #reserveAttempt(
+    account: string,
+    device: string | undefined,
+    ip: string | undefined,
+  ): Promise<string[]> {
+    const limits = this.#limits;
+    const budgets: [string, Limit][] =
+      device !== undefined
+        ? [[`login:device:${account}:${device}`, limits.loginFailuresPerDevice]]
+        : [
+            ...(ip !== undefined
+              ? [
+                  [`login:client:${account}:${ip}`, limits.loginFailuresPerClient] as [
+                    string,
+                    Limit,
+                  ],
+                ]
+              : []),
+            [`login:account:${account}`, limits.loginFailuresPerAccount],
+          ];
+    const taken: string[] = [];
+    try {
+      for (const [key, limit] of budgets) {
+        const now = this.#o.now();
+        const { ok, resetAt } = await this.#o.counters.reserve(
+          key,
+          limit.max,
+          limit.window * 1000,
+          now,
+        );
+        if (!ok) {
+          // Locked whether or not the account exists, so the lock says nothing about existence.
+          throw new AuthServiceError(
+            'too_many_requests',
+            'too many failed log-ins for this account; wait before trying again',
+            { retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)) },
+          );
+        }
+        taken.push(key);
+      }
+    } catch (error) {
+      await this.#giveBack(taken);
+      throw error;
+    }
+    return taken;
+  }
+
+  /** Gives reserved attempts back. A counter that fails to is left higher: stricter, not looser. */
+  async #giveBack(keys: readonly string[]): Promise<void> {
+    const now = this.#o.now();
+    await Promise.all(keys.map((key) => this.#o.counters.release(key, now).catch(() => {})));
+  }
+
+  /**
+   * Lifts the lock-out of an account for clients without a device token (its shared budget), and
+   * with `ip`, the budget of that address too. Other addresses' budgets are left to run out, so a
+   * guesser stays slowed down.
+   */
+  async unlock(userId: string, options: { ip?: string } = {}): Promise<void> {
+    if (typeof userId !== 'string' || userId === '') throw new TypeError('userId must be a string');
+    const account = `u:${userId}`;
+    await this.#o.counters.reset(`login:account:${account}`);
+    if (options.ip !== undefined)
+      await this.#o.counters.reset(`login:client:${account}:${options.ip}`);
+  }
+}

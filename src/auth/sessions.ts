@@ -1,0 +1,297 @@
+// Sessions: a log-in starts a refresh-token family (the session id `sid` of its access tokens);
+// a refresh spends its token and hands out the family's one successor (racing tabs within the
+// grace window get that same successor, reuse after it revokes the family); log-out and log-out
+// everywhere revoke families. Ended sessions are announced to a revocation sink.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import {
+  type NewRefreshToken,
+  type RefreshToken,
+  type Store,
+  type User,
+  unrotatable,
+} from '../store/types.ts';
+import { newId } from './accounts.ts';
+import { AuthServiceError } from './errors.ts';
+import type { KeyRing } from './keyring.ts';
+
+/** Receives ended sessions (`sid`) and until when their access tokens could still be presented. */
+export interface RevocationSink {
+  revoke(sid: string, untilMs: number): Promise<void>;
+}
+
+export interface TokenSet {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  refresh_expires_in: number;
+}
+
+/** Claims of a verified access token. */
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  roles: string[];
+  jti: string;
+  iat: number;
+  exp: number;
+  iss: string;
+  aud: string | string[];
+  [claim: string]: unknown;
+}
+
+export interface SessionsOptions {
+  store: Store;
+  keyRing: KeyRing;
+  accessTtl: number;
+  refreshTtl: number;
+  reuseGrace: number;
+  now: () => number;
+  revocations: RevocationSink | undefined;
+  onRevocationError: (error: unknown) => void;
+}
+
+const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+/** The purpose under which the successor secret is derived from the key-encryption key. */
+export const SUCCESSOR_PURPOSE = 'refresh-token successor';
+
+/**
+ * The successor of a refresh token: derived from it with the server's secret, so every request
+ * that spends the same token (racing tabs, on any instance) names the same successor, and the
+ * family never forks. Without the secret, a spent token says nothing about its successor. The
+ * secret is derived from the key-encryption key (HKDF, `KeyEncryptionKey.deriveKey`), which is
+ * never in the database: a dump of the store and a spent token do not yield its successor.
+ */
+const successorOf = (secret: Buffer, token: string) =>
+  `rt_${createHmac('sha256', secret).update(token).digest('base64url')}`;
+
+/**
+ * How many rotations a request within the grace window may follow to reach the live token of its
+ * family: a tab that raced a rotation which was itself rotated again a moment later. More than
+ * this within one grace window is not racing tabs.
+ */
+const MAX_HOPS = 8;
+
+export class Sessions {
+  readonly #o: SessionsOptions;
+  /**
+   * Derives successors: the same on every instance that shares the key-encryption key. After
+   * `laissez keys rewrap`, instances on the new KEK derive other successors than those still on
+   * the old one: a racer answered by the other kind gets "just used by another request" (see
+   * `#raced`), never a fork and never a reuse revocation.
+   */
+  #successorSecret: Buffer | undefined;
+
+  constructor(options: SessionsOptions) {
+    this.#o = options;
+  }
+
+  /** Derived on the first refresh (HKDF, microseconds), then kept. */
+  get #secret(): Buffer {
+    this.#successorSecret ??= this.#o.keyRing.deriveSecret(SUCCESSOR_PURPOSE);
+    return this.#successorSecret;
+  }
+
+  /** Starts a session (a new family) for a user who just proved who they are. */
+  async start(user: User): Promise<TokenSet> {
+    const familyId = newId();
+    const now = this.#o.now();
+    const expiresAt = now + this.#o.refreshTtl * 1000;
+    const refresh = `rt_${randomBytes(32).toString('base64url')}`;
+    await this.#o.store.createRefreshToken({
+      tokenHash: sha256(refresh),
+      familyId,
+      userId: user.id,
+      createdAt: now,
+      expiresAt,
+    });
+    return this.#tokens(user, familyId, refresh, expiresAt, now);
+  }
+
+  #tokens(user: User, familyId: string, refresh: string, expiresAt: number, now: number): TokenSet {
+    const access = this.#o.keyRing.sign({ sub: user.id, sid: familyId, roles: user.roles });
+    return {
+      access_token: access,
+      token_type: 'Bearer',
+      expires_in: this.#o.accessTtl,
+      refresh_token: refresh,
+      refresh_expires_in: Math.max(0, Math.floor((expiresAt - now) / 1000)),
+    };
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair and spends it (rotation). A spent token presented
+   * again after the grace window means it was copied: the whole family is revoked.
+   */
+  async refresh(token: unknown): Promise<TokenSet> {
+    const invalid = (why: string) => new AuthServiceError('invalid_grant', why);
+    if (typeof token !== 'string' || !REFRESH_TOKEN.test(token)) {
+      throw invalid(
+        typeof token === 'string' && token.split('.').length === 3
+          ? 'that is an access token; send the refresh token'
+          : 'the refresh token is not valid',
+      );
+    }
+    const { store } = this.#o;
+    const hash = sha256(token);
+    // The token and its owner, in one read when the store can (one round trip on PostgreSQL).
+    const found = store.findRefreshTokenWithUser
+      ? await store.findRefreshTokenWithUser(hash)
+      : await store
+          .findRefreshToken(hash)
+          .then(async (token) =>
+            token ? { token, user: await store.findUserById(token.userId) } : null,
+          );
+    const now = this.#o.now();
+    if (!found) throw invalid('the refresh token is not valid');
+    const { token: record, user } = found;
+    if (record.revokedAt !== null) throw this.#ended(record, user);
+    if (record.expiresAt <= now) throw invalid('the session has expired; log in again');
+    if (!user || user.disabled) {
+      await store.revokeFamily(record.familyId, now, 'disabled');
+      await this.#announce([record.familyId], now);
+      throw invalid(
+        user ? 'the account is disabled' : 'the session is no longer valid; log in again',
+      );
+    }
+    const secret = this.#secret;
+    const next = successorOf(secret, token);
+    const successor: NewRefreshToken = {
+      tokenHash: sha256(next),
+      familyId: record.familyId,
+      userId: record.userId,
+      createdAt: now,
+      expiresAt: record.expiresAt,
+    };
+    const result = await store.rotateRefreshToken(hash, successor, now);
+    switch (result.status) {
+      case 'rotated':
+        return this.#tokens(user, record.familyId, next, record.expiresAt, now);
+      case 'spent':
+        return this.#raced(result.token, token, user, secret, now);
+      case 'revoked':
+        throw this.#ended(result.token, user);
+      case 'expired':
+        throw invalid('the session has expired; log in again');
+      case 'missing':
+        throw invalid('the refresh token is not valid');
+    }
+  }
+
+  /**
+   * A token spent already. Within the grace window (racing tabs) the request gets the live token
+   * of the family: the spent token's successor, which the rotation stored and this request derives
+   * again (the same for every racer, so the family never forks), or, if that one was rotated too
+   * within the window, its successor, and so on. After the window it is reuse: the family is
+   * revoked.
+   */
+  async #raced(
+    spent: RefreshToken,
+    token: string,
+    user: User,
+    secret: Buffer,
+    now: number,
+  ): Promise<TokenSet> {
+    const grace = this.#o.reuseGrace * 1000;
+    let current = spent;
+    let presented = token;
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      // Measured now, after the rotation (a racer may have read the clock after this request
+      // did); with the grace window off, a spent token is always reuse.
+      if (!(grace > 0 && this.#o.now() - (current.usedAt ?? 0) <= grace)) break;
+      const next = successorOf(secret, presented);
+      // Rotated with another secret (by an instance on another key-encryption key, around a
+      // `laissez keys rewrap`): the live token cannot be named, but nothing shows a theft either.
+      // The racer is refused without revoking the family; the request that rotated keeps it.
+      if (current.replacedBy !== sha256(next)) {
+        throw new AuthServiceError(
+          'invalid_grant',
+          'the refresh token was just used by another request; log in again',
+        );
+      }
+      const successor = await this.#o.store.findRefreshToken(sha256(next));
+      if (!successor) throw new AuthServiceError('invalid_grant', 'the refresh token is not valid');
+      const refused = unrotatable(successor, now);
+      if (refused === undefined) {
+        return this.#tokens(user, successor.familyId, next, successor.expiresAt, now);
+      }
+      if (refused.status === 'revoked') throw this.#ended(successor, user);
+      if (refused.status === 'expired') {
+        throw new AuthServiceError('invalid_grant', 'the session has expired; log in again');
+      }
+      current = successor;
+      presented = next;
+    }
+    await this.#o.store.revokeFamily(spent.familyId, now, 'reuse');
+    await this.#announce([spent.familyId], now);
+    throw new AuthServiceError(
+      'invalid_grant',
+      'the refresh token was already used; the session was revoked for safety; log in again',
+    );
+  }
+
+  /**
+   * Why a revoked token is refused, as much as its holder may know: the holder had the session,
+   * so it may learn how the session ended (never anything about other sessions).
+   */
+  #ended(token: RefreshToken, user: User | null): AuthServiceError {
+    switch (token.revokedReason) {
+      case 'reuse':
+        return new AuthServiceError(
+          'invalid_grant',
+          'the refresh token was reused; the session was revoked for safety; log in again',
+        );
+      case 'disabled':
+        return new AuthServiceError(
+          'invalid_grant',
+          user?.disabled
+            ? 'the account is disabled'
+            : 'the session was ended when the account was disabled; log in again',
+        );
+      case 'logout_all':
+        return new AuthServiceError(
+          'invalid_grant',
+          'the session was logged out everywhere; log in again',
+        );
+      default:
+        return new AuthServiceError('invalid_grant', 'the session was logged out; log in again');
+    }
+  }
+
+  /** Revokes the refresh token's family. Idempotent; says nothing about unknown tokens. */
+  async logout(token: unknown): Promise<void> {
+    if (typeof token !== 'string' || !REFRESH_TOKEN.test(token)) return;
+    const record = await this.#o.store.findRefreshToken(sha256(token));
+    if (!record) return;
+    const now = this.#o.now();
+    await this.#o.store.revokeFamily(record.familyId, now, 'logout');
+    await this.#announce([record.familyId], now);
+  }
+
+  /** Revokes every refresh-token family of the user. */
+  async logoutAll(userId: string): Promise<number> {
+    const now = this.#o.now();
+    const sessions = this.#o.revocations ? await this.#o.store.listLiveFamilies(userId, now) : [];
+    const revoked = await this.#o.store.revokeUserTokens(userId, now, 'logout_all');
+    await this.#announce(sessions, now);
+    return revoked;
+  }
+
+  /**
+   * Tells the revocation list (if any) that these sessions ended: their access tokens, issued
+   * until now, live at most accessTtl more seconds. A failure is reported, not thrown: the
+   * refresh tokens are revoked in the database whatever happens here.
+   */
+  async #announce(sessions: readonly string[], now: number): Promise<void> {
+    const list = this.#o.revocations;
+    if (!list || sessions.length === 0) return;
+    // A verifier with clock tolerance accepts a token a little past its exp; a minute covers that
+    // and the clocks of this server and Redis differing.
+    const until = now + this.#o.accessTtl * 1000 + 60_000;
+    const results = await Promise.allSettled(sessions.map((sid) => list.revoke(sid, until)));
+    for (const r of results) if (r.status === 'rejected') this.#o.onRevocationError(r.reason);
+  }
+}

@@ -115,8 +115,10 @@ describe('the packed package in a fresh project', () => {
     );
     assert.match(stdout, /^# fail 0$/m);
     assert.match(stdout, /^# skipped 0$/m);
+    // Every test of the suite ran and passed, for both stores (the suite has some thirty).
     const passed = Number(/^# pass (\d+)$/m.exec(stdout)?.[1]);
-    assert.ok(passed >= 2 * 36, `passed ${passed}`);
+    assert.equal(passed, Number(/^# tests (\d+)$/m.exec(stdout)?.[1]));
+    assert.ok(passed >= 2 * 30, `passed ${passed}`);
   });
 
   test('the laissez command runs from node_modules/.bin', async () => {

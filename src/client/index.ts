@@ -45,7 +45,7 @@ import {
   type User,
   withToken,
 } from './http.ts';
-import { type ClientOptions, resolveOptions, type Settings } from './options.ts';
+import { type ClientOptions, resolveClientOptions, type Settings } from './options.ts';
 import { nextTask, openChannel, type TabMessage, withLock } from './tabs.ts';
 import {
   type AccessToken,
@@ -90,7 +90,7 @@ export class LaissezClient extends EventTarget {
 
   constructor(options: ClientOptions = {}) {
     super();
-    this.#o = resolveOptions(options);
+    this.#o = resolveClientOptions(options);
     this.#devices = new DeviceTokens(this.#o.deviceToken, this.#o.base);
     this.#mode = this.#o.refreshToken === 'auto' ? null : this.#o.refreshToken;
     if (this.#o.crossTab && this.#mode !== 'memory') this.#openChannel();

@@ -77,7 +77,7 @@ export interface Settings {
 }
 
 /** Checks `options` once and applies the defaults; a caller's mistake is a TypeError. */
-export function resolveOptions(options: ClientOptions): Settings {
+export function resolveClientOptions(options: ClientOptions): Settings {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('createClient: options must be an object');
   }

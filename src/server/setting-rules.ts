@@ -101,7 +101,7 @@ export function keyProblem(pem: string | Buffer): string | undefined {
 
 // Checks of library values. Each names the option as the entry point does.
 
-export function integer(min: number, max: number) {
+export function integerSetting(min: number, max: number) {
   return (value: unknown, n: Naming, option: string): void => {
     const why =
       typeof value !== 'number' || !Number.isInteger(value)
@@ -175,7 +175,7 @@ export function keyReload(value: unknown, n: Naming, option: string): void {
   }
 }
 
-export const DAY = 24 * 3600;
+export const DAY_SECONDS = 24 * 3600;
 
 /** The certificate and key of `https`: both, PEM, and a pair. */
 export function checkTls(value: unknown, n: Naming): void {

@@ -6,10 +6,10 @@ import type { Naming, OptionName } from './options.ts';
 import {
   breachedPasswordsCheck,
   checkTls,
-  DAY,
+  DAY_SECONDS,
   duration,
   httpUrl,
-  integer,
+  integerSetting,
   keyEncryptionKeyText,
   keyReload,
   kind,
@@ -164,7 +164,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 's',
     help: 'access-token lifetime',
     parse: duration('s', 'positive'),
-    check: integer(1, 365 * DAY),
+    check: integerSetting(1, 365 * DAY_SECONDS),
   },
   {
     option: 'refreshTtl',
@@ -174,7 +174,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 's',
     help: 'refresh-token lifetime, absolute from log-in',
     parse: duration('s', 'positive'),
-    check: integer(1, 10 * 365 * DAY),
+    check: integerSetting(1, 10 * 365 * DAY_SECONDS),
   },
   {
     option: 'reuseGrace',
@@ -184,7 +184,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 's',
     help: 'how long a spent refresh token still works (racing tabs)',
     parse: duration('s', 'zero'),
-    check: integer(0, DAY),
+    check: integerSetting(0, DAY_SECONDS),
   },
   {
     option: 'keyPublishDelay',
@@ -194,7 +194,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 's',
     help: 'a rotated-in key is in the JWKS this long before it signs',
     parse: duration('s', 'zero'),
-    check: integer(0, 30 * DAY),
+    check: integerSetting(0, 30 * DAY_SECONDS),
   },
   {
     option: 'keyReloadInterval',
@@ -270,7 +270,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 'ms',
     help: 'how long to wait for it; slower or unreachable: the password is allowed and a warning logged',
     parse: duration('ms', 'positive'),
-    check: integer(1, 30_000),
+    check: integerSetting(1, 30_000),
   },
   {
     option: 'logger',
@@ -289,7 +289,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 'ms',
     help: 'a request line and headers slower than this get 408 and the connection is closed',
     parse: duration('ms', 'positive'),
-    check: integer(1, 600_000),
+    check: integerSetting(1, 600_000),
   },
   {
     option: 'requestTimeout',
@@ -299,7 +299,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 'ms',
     help: 'a whole request (body included) slower than this gets 408 and the connection is closed',
     parse: duration('ms', 'positive'),
-    check: integer(1, 600_000),
+    check: integerSetting(1, 600_000),
   },
   {
     option: 'keepAliveTimeout',
@@ -309,7 +309,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 'ms',
     help: 'an idle keep-alive connection is closed after this',
     parse: duration('ms', 'positive'),
-    check: integer(1, 600_000),
+    check: integerSetting(1, 600_000),
   },
   {
     option: 'maxConnectionsPerIp',
@@ -318,7 +318,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '128',
     help: 'open connections one client address may hold (0: no cap; trusted proxies are not counted)',
     parse: wholeNumber,
-    check: integer(0, 999_999),
+    check: integerSetting(0, 999_999),
   },
   // Library only.
   {
@@ -351,7 +351,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     value: 16 * 1024,
     help: 'largest request body in bytes',
-    check: integer(1, 16 * 1024 * 1024),
+    check: integerSetting(1, 16 * 1024 * 1024),
   },
   { option: 'rateLimits', default: '', help: 'rate limits per route', check: kind('object') },
   { option: 'counters', default: '', help: 'rate-limit counters', check: kind('object') },

@@ -90,7 +90,7 @@ export function secretsOf(connectionString: string): string[] {
   return secrets.filter((s) => s.length > 0);
 }
 
-export function tokenConstraint(error: DatabaseError): Error {
+export function postgresTokenConstraint(error: DatabaseError): Error {
   if (error.constraint === CONSTRAINTS.tokenUser) {
     return new Error('PostgreSQL store: the refresh token names no existing user', {
       cause: error,

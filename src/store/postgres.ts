@@ -24,7 +24,7 @@
  */
 import type { QueryResult } from 'pg';
 import pg from 'pg';
-import { tokenConstraint } from './postgres-errors.ts';
+import { postgresTokenConstraint } from './postgres-errors.ts';
 import { CONSTRAINTS, MIGRATIONS } from './postgres-migrations.ts';
 import {
   type InTransaction,
@@ -258,7 +258,7 @@ export class PostgresStore implements Store {
         ms(token.createdAt, 'createdAt'),
         ms(token.expiresAt, 'expiresAt'),
       ],
-      tokenConstraint,
+      postgresTokenConstraint,
     );
   }
 
@@ -295,7 +295,7 @@ export class PostgresStore implements Store {
       ms(successor.expiresAt, 'expiresAt'),
     ];
     const doing = 'rotating a refresh token';
-    const [result] = (await this.#query(doing, SQL.rotate, values, tokenConstraint)).rows;
+    const [result] = (await this.#query(doing, SQL.rotate, values, postgresTokenConstraint)).rows;
     // No owner, no token (deleting a user deletes their tokens).
     if (!result || result['owners'] === 0) return { status: 'missing' };
     if (result['token_hash'] !== null) return { status: 'rotated', token: toRefreshToken(result) };

@@ -3,7 +3,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { unavailable } from './sqlite-errors.ts';
+import { sqliteUnavailable } from './sqlite-errors.ts';
 import { StoreUnavailableError } from './types.ts';
 
 /** Group and other bits: none on the database, which holds password hashes and session tokens. */
@@ -77,7 +77,7 @@ export function openDatabase(path: string, busyTimeout: number): DatabaseSync {
   try {
     db = new DatabaseSync(path);
   } catch (error) {
-    throw unavailable(error, 'opening the database');
+    throw sqliteUnavailable(error, 'opening the database');
   }
   try {
     // busy_timeout first, so that switching to WAL also waits for another connection's lock.
@@ -89,7 +89,7 @@ export function openDatabase(path: string, busyTimeout: number): DatabaseSync {
   } catch (error) {
     db.close();
     if (error instanceof StoreUnavailableError) throw error;
-    throw unavailable(error, 'opening the database');
+    throw sqliteUnavailable(error, 'opening the database');
   }
   return db;
 }

@@ -24,14 +24,14 @@ export function isConstraintError(error: unknown): error is SqliteError {
 }
 
 /** Any SQLite failure other than a constraint: the database cannot serve us (503). */
-export function unavailable(error: unknown, doing: string): StoreUnavailableError {
+export function sqliteUnavailable(error: unknown, doing: string): StoreUnavailableError {
   // errstr is SQLite's generic text for the code ("database is locked", "disk I/O error"):
   // it never carries SQL or data, unlike the full message.
   const reason = isSqliteError(error) ? error.errstr : 'unexpected error';
   return new StoreUnavailableError(`SQLite store: ${doing} failed: ${reason}`, { cause: error });
 }
 
-export function tokenConstraint(error: SqliteError): Error {
+export function sqliteTokenConstraint(error: SqliteError): Error {
   if (/FOREIGN KEY/i.test(error.message)) {
     return new Error('SQLite store: the refresh token names no existing user', { cause: error });
   }

@@ -16,8 +16,8 @@ import {
   isConstraintError,
   isSqliteError,
   type SqliteError,
-  tokenConstraint,
-  unavailable,
+  sqliteTokenConstraint,
+  sqliteUnavailable,
 } from './sqlite-errors.ts';
 import { MIGRATIONS } from './sqlite-migrations.ts';
 import {
@@ -90,7 +90,7 @@ export class SqliteStore implements Store {
           ? onConstraint(error)
           : new Error(`SQLite store: ${doing} violated a constraint`, { cause: error });
       }
-      if (isSqliteError(error)) throw unavailable(error, doing);
+      if (isSqliteError(error)) throw sqliteUnavailable(error, doing);
       throw error;
     }
   }
@@ -263,7 +263,7 @@ export class SqliteStore implements Store {
           token.createdAt,
           token.expiresAt,
         ),
-      tokenConstraint,
+      sqliteTokenConstraint,
     );
   }
 
@@ -322,7 +322,7 @@ export class SqliteStore implements Store {
             token: { ...token, usedAt: now, replacedBy: successor.tokenHash },
           };
         }),
-      tokenConstraint,
+      sqliteTokenConstraint,
     );
   }
 

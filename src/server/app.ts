@@ -182,7 +182,8 @@ function strictJsonBodies(app: FastifyInstance): void {
       done(new HttpError('invalid_request', 'the body is not valid UTF-8'), undefined);
       return;
     }
-    parse(request, text, done);
+    // Fastify's parser calls `done` synchronously; its type allows a promise.
+    void parse(request, text, done);
   });
 }
 

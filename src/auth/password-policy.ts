@@ -75,8 +75,12 @@ export async function checkPasswordStrength(
     throw weak('password is one repeated or sequential character; choose a longer phrase');
   }
   const lower = password.toLowerCase();
+  // The list holds plain lower-case ASCII mostly: `password` padded with spaces, or typed in
+  // fullwidth (`ｐａｓｓｗｏｒｄ`, NFKC: UAX #15 compatibility forms), is the same guess to an
+  // attacker who tries the list's entries with those variations.
+  const folded = password.normalize('NFKC').trim().toLowerCase();
   const list = await commonPasswords();
-  if (list.has(password) || list.has(lower)) {
+  if (list.has(password) || list.has(lower) || list.has(folded)) {
     throw weak('password is in a list of commonly used passwords; choose another');
   }
   const email = context.email?.toLowerCase();

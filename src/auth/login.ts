@@ -4,6 +4,7 @@
 import type { Store, User } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
 import { length, requirePassword, requireString } from './accounts.ts';
+import { clientKeyOf } from './addresses.ts';
 import { readDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
 import { type CounterStore, type Limit, type RateLimits, resolveRateLimits } from './limits.ts';
@@ -27,6 +28,7 @@ export interface LoginInput {
   username?: unknown;
   email?: unknown;
   password: unknown;
+  /** The client's address in any spelling (IPv6 is counted by /64: `clientKeyOf`). */
   ip?: string;
   /** The device token an earlier successful log-in gave this client, if any. */
   deviceToken?: unknown;
@@ -96,7 +98,9 @@ export class LoginGuard {
         { field: 'password' },
       );
     }
-    if (input.ip !== undefined) await this.count(`login:ip:${input.ip}`, this.#limits.loginPerIp);
+    // Every spelling of one address (and every address of one IPv6 /64) is one client.
+    const ip = input.ip === undefined ? undefined : clientKeyOf(input.ip);
+    if (ip !== undefined) await this.count(`login:ip:${ip}`, this.#limits.loginPerIp);
 
     const { store } = this.#o;
     const user =
@@ -110,7 +114,7 @@ export class LoginGuard {
       user && input.deviceToken !== undefined
         ? readDeviceToken(input.deviceToken, user, this.#o.now())
         : undefined;
-    const reserved = await this.#reserveAttempt(account, device, input.ip);
+    const reserved = await this.#reserveAttempt(account, device, ip);
 
     let verified: Awaited<ReturnType<typeof verifyPassword>>;
     try {
@@ -210,7 +214,8 @@ export class LoginGuard {
     if (typeof userId !== 'string' || userId === '') throw new TypeError('userId must be a string');
     const account = `u:${userId}`;
     await this.#o.counters.reset(`login:account:${account}`);
+    // Keyed as `login` keyed it: the address as given, in any spelling.
     if (options.ip !== undefined)
-      await this.#o.counters.reset(`login:client:${account}:${options.ip}`);
+      await this.#o.counters.reset(`login:client:${account}:${clientKeyOf(options.ip)}`);
   }
 }

@@ -4,6 +4,7 @@
 // password check behind its budgets), sessions.ts (refresh-token families and their end).
 import { type Store, StoreUnavailableError, type User } from '../store/types.ts';
 import { createUserAccount } from './accounts.ts';
+import { clientKeyOf } from './addresses.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
@@ -103,7 +104,10 @@ export class AuthService {
     ip?: string;
   }): Promise<User> {
     if (input.ip !== undefined)
-      await this.#logins.count(`register:ip:${input.ip}`, this.#logins.limits.registerPerIp);
+      await this.#logins.count(
+        `register:ip:${clientKeyOf(input.ip)}`,
+        this.#logins.limits.registerPerIp,
+      );
     return createUserAccount(this.#store, {
       username: input.username,
       email: input.email,

@@ -159,7 +159,32 @@ function fastifyFor(options: ResolvedOptions): FastifyInstance {
   );
   // Fastify parses text/plain bodies into strings by default; every body here is JSON (415).
   app.removeContentTypeParser('text/plain');
+  strictJsonBodies(app);
   return app;
+}
+
+/**
+ * JSON bodies decoded strictly. Fastify decodes a body as UTF-8 with replacement, so bytes that
+ * are not UTF-8 became U+FFFD and two different byte strings (`abc\xff` and `abc\xfe`) reached
+ * the domain as one password or one username. RFC 8259 §8.1: JSON exchanged between systems is
+ * UTF-8; a body that is not is refused (400) rather than guessed at. Parsing itself stays
+ * Fastify's (prototype poisoning refused).
+ */
+function strictJsonBodies(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(new HttpError('invalid_request', 'the body is not valid UTF-8'), undefined);
+      return;
+    }
+    // Fastify's parser calls `done` synchronously; its type allows a promise.
+    void parse(request, text, done);
+  });
 }
 
 function toHttpError(error: FastifyError | Error, request: FastifyRequest): HttpError {

@@ -8,7 +8,6 @@ import {
   type AuthFailure,
   authorizationHeaders,
 } from '../middleware/authenticator.ts';
-import { clientKeyOf } from './connections.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
 
 export interface RouteOptions {
@@ -202,7 +201,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     },
     async (request, reply) => {
       const body = request.body as { username: string; email: string; password: string };
-      const user = await auth.register({ ...body, ip: clientKeyOf(request.ip) });
+      const user = await auth.register({ ...body, ip: request.ip });
       return reply.code(201).send({ user: toPublicUser(user) });
     },
   );
@@ -238,7 +237,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         fromBody ?? (options.cookies ? request.cookies[DEVICE_COOKIE] : undefined);
       const result = await auth.login({
         ...body,
-        ip: clientKeyOf(request.ip),
+        ip: request.ip,
         ...(deviceToken !== undefined ? { deviceToken } : {}),
       });
       const delivered = deliver(reply, result.tokens);

@@ -13,7 +13,7 @@
  * interpolated, so that no edit elsewhere can change the text of a shipped step.
  */
 
-import { planUsernameKeys } from './username-key.ts';
+import { planUsernameKeys, planUsernameSkeletons } from './username-key.ts';
 
 /** A query on the migration's connection, inside its transaction. */
 export type MigrationQuery = (
@@ -137,5 +137,25 @@ export const MIGRATIONS: readonly Migration[] = [
     // refresh token do not name its successor. Dropping the table forgets the old secret.
     name: 'no server secrets in the database',
     sql: 'DROP TABLE server_secrets;',
+  },
+  {
+    // The skeleton now folds compatibility forms (NFKD) and Latin small capitals, so rows keep a
+    // skeleton computed the old way until recomputed: `adᵐin` registered earlier must block
+    // `admin`. Cleared first, so that no row's new skeleton meets another row's old one.
+    name: 'username skeletons recomputed with compatibility forms and small capitals folded',
+    sql: 'UPDATE users SET username_skeleton = NULL;',
+    backfill: async (query) => {
+      const { rows } = await query('SELECT id, username_key FROM users ORDER BY created_at, id');
+      const plan = planUsernameSkeletons(
+        rows.map((row) => ({ id: String(row['id']), key: String(row['username_key']) })),
+      ).filter((p) => p.skeleton !== null);
+      // One statement for all rows (unnest of two arrays), not one round trip per user.
+      await query(
+        `UPDATE users SET username_skeleton = p.skeleton
+         FROM unnest($1::text[], $2::text[]) AS p (id, skeleton)
+         WHERE users.id = p.id`,
+        [plan.map((p) => p.id), plan.map((p) => p.skeleton)],
+      );
+    },
   },
 ];

@@ -7,7 +7,7 @@
  * Times are integer milliseconds since 1970; booleans are 0/1; roles are a JSON array of strings.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { planUsernameKeys } from './username-key.ts';
+import { planUsernameKeys, planUsernameSkeletons } from './username-key.ts';
 
 export interface Migration {
   /** A short description, for error messages and the people reading this file. */
@@ -103,5 +103,20 @@ export const MIGRATIONS: readonly Migration[] = [
     // refresh token do not name its successor. Dropping the table forgets the old secret.
     name: 'no server secrets in the database',
     sql: 'DROP TABLE server_secrets;',
+  },
+  {
+    // The skeleton now folds compatibility forms (NFKD) and Latin small capitals, so rows keep a
+    // skeleton computed the old way until recomputed: `adᵐin` registered earlier must block
+    // `admin`. Cleared first, so that no row's new skeleton meets another row's old one.
+    name: 'username skeletons recomputed with compatibility forms and small capitals folded',
+    sql: 'UPDATE users SET username_skeleton = NULL;',
+    backfill: (db) => {
+      const rows = db.prepare('SELECT id, username_key FROM users ORDER BY created_at, id').all();
+      const set = db.prepare('UPDATE users SET username_skeleton = ? WHERE id = ?');
+      const plan = planUsernameSkeletons(
+        rows.map((row) => ({ id: String(row['id']), key: String(row['username_key']) })),
+      );
+      for (const { id, skeleton } of plan) if (skeleton !== null) set.run(skeleton, id);
+    },
   },
 ];

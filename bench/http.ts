@@ -10,23 +10,25 @@
 // again a slice during which other programs used over a quarter of a core), --wait S (BENCH_WAIT,
 // default 30: before a slice, wait up to S seconds for other programs to calm down), --variants a,b
 // (BENCH_VARIANTS), --quick (3 rounds of 1 s), --no-write (print only; leave bench/results alone).
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import {
+  assert,
+  benchFlags,
+  fmtInt,
+  forgedTokens,
   machineCpu,
   machineLine,
   machineMeta,
   markdownTable,
-  nonNegativeInt,
   packageVersion,
-  percentile,
-  positiveNumber,
+  pct,
   quietestSlice,
+  resultsMarkdown,
   round2,
+  round4,
   textTable,
+  writeResults,
 } from './lib/common.ts';
 import {
   benchmarkToken,
@@ -41,55 +43,33 @@ import {
   VARIANTS,
   type Variant,
 } from './lib/http-variants.ts';
+import { load } from './lib/load.ts';
 import { median, relativeMad } from './lib/measure.ts';
 import { type ServerProcess, spawnScript } from './lib/spawn.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string' },
-    retries: { type: 'string' },
-    wait: { type: 'string' },
-    variants: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
-
-function pickVariants(raw: string | undefined): Variant[] {
-  if (raw === undefined || raw === '') return [...DEFAULT_VARIANTS];
-  if (raw === 'all') return [...VARIANTS];
-  const wanted = raw.split(',').map((s) => s.trim());
-  for (const w of wanted) {
-    if (!VARIANTS.includes(w as Variant)) {
-      throw new TypeError(`--variants: unknown ${w} (one of ${VARIANTS.join(', ')}, or all)`);
-    }
-  }
-  return VARIANTS.filter((v) => wanted.includes(v));
-}
-
-const quick = flags.quick === true;
-const env = process.env;
+const flags = benchFlags([
+  'rounds',
+  'duration',
+  'warmup',
+  'connections',
+  'retries',
+  'wait',
+  'variants',
+]);
+const quick = flags.quick;
 const settings = {
-  rounds: positiveNumber('--rounds', flags.rounds ?? env.BENCH_ROUNDS, quick ? 3 : 7, true),
-  durationS: positiveNumber('--duration', flags.duration ?? env.BENCH_DURATION, quick ? 1 : 3),
-  warmupS: positiveNumber('--warmup', flags.warmup ?? env.BENCH_WARMUP, quick ? 0.5 : 1),
-  connections: positiveNumber(
-    '--connections',
-    flags.connections ?? env.BENCH_CONNECTIONS,
-    32,
-    true,
-  ),
+  rounds: flags.int('rounds', 'BENCH_ROUNDS', quick ? 3 : 7),
+  durationS: flags.number('duration', 'BENCH_DURATION', quick ? 1 : 3),
+  warmupS: flags.number('warmup', 'BENCH_WARMUP', quick ? 0.5 : 1),
+  connections: flags.int('connections', 'BENCH_CONNECTIONS', 32),
   pipelining: 1,
-  retries: nonNegativeInt('--retries', flags.retries ?? env.BENCH_RETRIES, 1),
-  waitS: nonNegativeInt('--wait', flags.wait ?? env.BENCH_WAIT, 30),
-  variants: pickVariants(flags.variants ?? env.BENCH_VARIANTS),
-  write: flags['no-write'] !== true,
+  retries: flags.count('retries', 'BENCH_RETRIES', 1),
+  waitS: flags.count('wait', 'BENCH_WAIT', 30),
+  variants: flags.list('variants', 'BENCH_VARIANTS', VARIANTS, DEFAULT_VARIANTS),
+  write: flags.write,
 };
 const ROUTE_NAMES: readonly Route[] = ['unprotected', 'protected'];
 /** A slice is run again when other programs used more than this share of a core meanwhile. */
@@ -105,16 +85,6 @@ for (const claim of ['sub', 'roles', 'iss', 'aud', 'exp', 'iat', 'jti']) {
   if (!(claim in claims)) throw new Error(`the benchmark token has no ${claim}`);
 }
 const authorization = `Bearer ${token}`;
-
-/** The token with one signature character changed, and one claiming another subject. */
-function forgeries(): string[] {
-  const [header, payload, signature] = token.split('.') as [string, string, string];
-  const at = Math.floor(signature.length / 2);
-  const flipped =
-    signature.slice(0, at) + (signature[at] === 'A' ? 'B' : 'A') + signature.slice(at + 1);
-  const admin = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
-  return [`${header}.${payload}.${flipped}`, `${header}.${admin}.${signature}`];
-}
 
 // ---------------------------------------------------------------------------------------------
 // Servers
@@ -148,10 +118,6 @@ async function startServer(variant: Variant): Promise<Server> {
   };
 }
 
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
 /** Before any timing: each route answers what it should, and the protected one refuses forgeries. */
 async function check(server: Server): Promise<void> {
   const name = server.variant;
@@ -179,7 +145,7 @@ async function check(server: Server): Promise<void> {
   const none = await get('protected');
   await none.arrayBuffer();
   assert(none.status === 401, `${name}: GET /protected without a token answered ${none.status}`);
-  for (const forged of forgeries()) {
+  for (const forged of forgedTokens(token)) {
     const refused = await get('protected', `Bearer ${forged}`);
     await refused.arrayBuffer();
     assert(refused.status === 401, `${name}: a forged token got ${refused.status}, not 401`);
@@ -200,9 +166,6 @@ interface Sample {
   p50: number;
   p99: number;
   max: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
   /** Share of one core used by the server process and by this process (autocannon) during the slice. */
   serverCpu: number;
   /** Server CPU time per completed request, in microseconds: the cost, less sensitive to noise. */
@@ -239,8 +202,6 @@ async function waitForQuiet(maxS: number): Promise<number> {
   return round2((performance.now() - startedAt) / 1000);
 }
 
-const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
-
 /** One autocannon run against a route. */
 async function slice(
   server: Server,
@@ -248,45 +209,36 @@ async function slice(
   seconds: number,
   round: number,
 ): Promise<Sample> {
-  const latencies: number[] = [];
   const cpuBefore = await server.cpu();
   const machineBefore = machineCpu();
   const clientBefore = process.cpuUsage();
   const started = performance.now();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: `${server.url}${ROUTES[route]}`,
-        connections: settings.connections,
-        pipelining: settings.pipelining,
-        duration: seconds,
-        ...(route === 'protected' ? { headers: { authorization } } : {}),
-      },
-      (error, r) => (error ? reject(error) : resolve(r)),
-    );
-    instance.on('response', (_client, status, _bytes, time) => {
-      if (status >= 200 && status < 300) latencies.push(time);
-    });
-  });
+  const run = await load(
+    {
+      url: `${server.url}${ROUTES[route]}`,
+      connections: settings.connections,
+      pipelining: settings.pipelining,
+      duration: seconds,
+      ...(route === 'protected' ? { headers: { authorization } } : {}),
+    },
+    `${server.variant} ${ROUTES[route]}`,
+    route === 'protected' ? 'The token was refused.' : '',
+  );
   const wallUs = (performance.now() - started) * 1000;
   const client = process.cpuUsage(clientBefore);
   const machineAfter = machineCpu();
   const serverUs = (await server.cpu()) - cpuBefore;
-  const sorted = Float64Array.from(latencies).sort();
   const sample: Sample = {
     round,
     variant: server.variant,
     route,
-    rps: round2(result.requests.total / result.duration),
-    requests: result.requests.total,
-    p50: round2(percentile(sorted, 0.5)),
-    p99: round2(percentile(sorted, 0.99)),
-    max: round2(percentile(sorted, 1)),
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
+    rps: run.rps,
+    requests: run.requests,
+    p50: run.p50,
+    p99: run.p99,
+    max: run.max,
     serverCpu: round2(serverUs / wallUs),
-    serverUsPerRequest: round2(serverUs / result.requests.total),
+    serverUsPerRequest: round2(serverUs / run.requests),
     clientCpu: round2((client.user + client.system) / wallUs),
     otherCpu: null,
     attempts: 1,
@@ -297,21 +249,9 @@ async function slice(
       cpus().length;
     sample.otherCpu = round2(Math.max(0, busyCores - sample.serverCpu - sample.clientCpu));
   }
-  if (sample.non2xx > 0 || sample.errors > 0 || sample.requests === 0) {
-    const codes = JSON.stringify(result.statusCodeStats ?? {});
-    throw new Error(
-      `${server.variant} ${ROUTES[route]}: ${sample.non2xx} non-2xx answers (${codes}), ` +
-        `${sample.errors} errors, ${sample.requests} requests in ${result.duration} s. ` +
-        (route === 'protected'
-          ? 'The token was refused, so the figures would be meaningless: stopping.'
-          : 'Stopping.'),
-    );
-  }
   return sample;
 }
 
-const fmtInt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const pct = (n: number) => `${Math.round(n * 100)}%`;
 const started = performance.now();
 const slicesPerRound = settings.variants.length * ROUTE_NAMES.length;
 const estimate =
@@ -604,34 +544,39 @@ if (disturbance !== null && disturbance.disturbedSlices > disturbance.slices / 4
 }
 
 if (settings.write) {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    `${dir}http-latest.json`,
-    `${JSON.stringify({ meta, summaries, comparisons, targets, samples }, null, 2)}\n`,
+  // Compact: the medians and spreads, not every slice of every round.
+  const compact = <T extends { ratios: number[] }>({ ratios: _, ...rest }: T) => rest;
+  const md = resultsMarkdown(
+    'HTTP benchmark (`npm run bench:http`)',
+    [
+      machine,
+      libs,
+      method,
+      "p99: median over the rounds of each round's 99th percentile latency of the 2xx answers",
+      "protected ÷ unprotected: median over the rounds of the two routes' req/s in the same round, same server",
+      'server µs/req: CPU time of the server process per request, unprotected / protected (median of the rounds); check µs/req: the difference, paired by round',
+      'server / client CPU: share of one core used by the server process and by autocannon during the unprotected / protected slices',
+      noise,
+    ],
+    [
+      ...markdownTable(headers, cells, right),
+      '',
+      ...(comparisons.length > 0
+        ? [
+            '## laissez against the peers',
+            '',
+            ...comparisons.map((c) => `- ${fmtComparison(c)}`),
+            '',
+          ]
+        : []),
+      '## Targets',
+      '',
+      ...targets.map((t) => `- ${fmtTarget(t)}`),
+    ],
   );
-  const md = [
-    '# HTTP benchmark (`npm run bench:http`)',
-    '',
-    `- ${machine}`,
-    `- ${libs}`,
-    `- ${method}`,
-    "- p99: median over the rounds of each round's 99th percentile latency of the 2xx answers",
-    "- protected ÷ unprotected: median over the rounds of the two routes' req/s in the same round, same server",
-    '- server µs/req: CPU time of the server process per request, unprotected / protected (median of the rounds); check µs/req: the difference, paired by round',
-    '- server / client CPU: share of one core used by the server process and by autocannon during the unprotected / protected slices',
-    `- ${noise}`,
-    '',
-    ...markdownTable(headers, cells, right),
-    '',
-    ...(comparisons.length > 0
-      ? ['## laissez against the peers', '', ...comparisons.map((c) => `- ${fmtComparison(c)}`), '']
-      : []),
-    '## Targets',
-    '',
-    ...targets.map((t) => `- ${fmtTarget(t)}`),
-    '',
-  ].join('\n');
-  writeFileSync(`${dir}http-latest.md`, md);
-  process.stdout.write(`\nwrote bench/results/http-latest.json and bench/results/http-latest.md\n`);
+  writeResults(
+    'http',
+    { meta, summaries: summaries.map(compact), comparisons: comparisons.map(compact), targets },
+    md,
+  );
 }

@@ -16,26 +16,30 @@
 // below L first), --quick (3 rounds of 2 s), --no-write (print only).
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { generateKekText } from '../src/auth/kek.ts';
 import { OWASP_ARGON2ID } from '../src/auth/password.ts';
 import {
+  benchFlags,
+  fmtInt,
+  loadAverage,
   machineLine,
   machineMeta,
   markdownTable,
-  nonNegativeInt,
   packageVersion,
+  pct,
   percentile,
+  pickList,
   positiveNumber,
   quietestSlice,
+  resultsMarkdown,
   round1,
   round2,
   textTable,
+  writeResults,
 } from './lib/common.ts';
 import { median, relativeMad } from './lib/measure.ts';
 import {
@@ -45,47 +49,31 @@ import {
   CpuMeter,
   type CpuReading,
   dropDatabase,
-  loadAverage,
   postgresPids,
   waitForQuiet,
 } from './lib/scale-proc.ts';
 import type { ScaleStatsReply } from './lib/scale-types.ts';
-import { type ServerProcess, spawnScript } from './lib/spawn.ts';
+import { BENCH_RATE_LIMITS, type ServerProcess, spawnScript } from './lib/spawn.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    instances: { type: 'string' },
-    workloads: { type: 'string' },
-    'login-connections': { type: 'string' },
-    'refresh-connections': { type: 'string' },
-    retries: { type: 'string' },
-    'database-url': { type: 'string' },
-    'wait-load': { type: 'string' },
-    'wait-max': { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
+const flags = benchFlags([
+  'rounds',
+  'duration',
+  'warmup',
+  'instances',
+  'workloads',
+  'login-connections',
+  'refresh-connections',
+  'retries',
+  'database-url',
+  'wait-load',
+  'wait-max',
+]);
 
 const WORKLOADS = ['login', 'refresh'] as const;
 type Workload = (typeof WORKLOADS)[number];
-
-function pickWorkloads(raw: string | undefined): Workload[] {
-  if (raw === undefined || raw === '') return [...WORKLOADS];
-  const wanted = raw.split(',').map((s) => s.trim());
-  for (const w of wanted) {
-    if (!WORKLOADS.includes(w as Workload)) {
-      throw new TypeError(`--workloads: unknown ${w} (one of ${WORKLOADS.join(', ')})`);
-    }
-  }
-  return WORKLOADS.filter((w) => wanted.includes(w));
-}
 
 function pickInstances(raw: string | undefined): number[] {
   if (raw === undefined || raw === '') return [1, 2, 3];
@@ -93,40 +81,25 @@ function pickInstances(raw: string | undefined): number[] {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-const quick = flags.quick === true;
-const env = process.env;
+const quick = flags.quick;
 const settings = {
-  rounds: positiveNumber('--rounds', flags.rounds ?? env.BENCH_ROUNDS, quick ? 3 : 7, true),
-  durationS: positiveNumber('--duration', flags.duration ?? env.BENCH_DURATION, quick ? 2 : 4),
-  warmupS: positiveNumber('--warmup', flags.warmup ?? env.BENCH_WARMUP, quick ? 1 : 2),
-  instances: pickInstances(flags.instances ?? env.BENCH_INSTANCES),
-  workloads: pickWorkloads(flags.workloads ?? env.BENCH_WORKLOADS),
-  loginConnections: positiveNumber('--login-connections', flags['login-connections'], 8, true),
-  refreshConnections: positiveNumber(
-    '--refresh-connections',
-    flags['refresh-connections'],
-    16,
-    true,
-  ),
-  retries: nonNegativeInt('--retries', flags.retries ?? env.BENCH_RETRIES, 1),
+  rounds: flags.int('rounds', 'BENCH_ROUNDS', quick ? 3 : 7),
+  durationS: flags.number('duration', 'BENCH_DURATION', quick ? 2 : 4),
+  warmupS: flags.number('warmup', 'BENCH_WARMUP', quick ? 1 : 2),
+  instances: pickInstances(flags.raw('instances', 'BENCH_INSTANCES')),
+  workloads: pickList('--workloads', flags.raw('workloads', 'BENCH_WORKLOADS'), WORKLOADS),
+  loginConnections: flags.int('login-connections', undefined, 8),
+  refreshConnections: flags.int('refresh-connections', undefined, 16),
+  retries: flags.count('retries', 'BENCH_RETRIES', 1),
   adminUrl:
-    flags['database-url'] ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-  waitLoad:
-    flags['wait-load'] === undefined
-      ? null
-      : positiveNumber('--wait-load', flags['wait-load'], 1.5),
-  waitMaxS: positiveNumber('--wait-max', flags['wait-max'], 900),
-  write: flags['no-write'] !== true,
+    flags.raw('database-url', 'BENCH_DATABASE_URL') ?? 'postgres://postgres@127.0.0.1:5432/test',
+  waitLoad: flags.raw('wait-load') === undefined ? null : flags.number('wait-load', undefined, 1.5),
+  waitMaxS: flags.number('wait-max', undefined, 900),
+  write: flags.write,
 };
 const maxInstances = Math.max(...settings.instances);
 /** A slice is run again when other programs used more than this share of a core meanwhile. */
 const RETRY_ABOVE = 0.25;
-/** Rate limits, raised so that the benchmark measures log-ins, not 429s (all from 127.0.0.1). */
-const RATE_LIMITS = {
-  loginPerIp: { max: 1e9, window: 60 },
-  loginFailuresPerAccount: { max: 1e9, window: 60 },
-  registerPerIp: { max: 1e9, window: 60 },
-};
 /** The server's default grace window for a spent refresh token, kept (see README). */
 const REUSE_GRACE_S = 10;
 const PASSWORD = 'bench password 123';
@@ -152,7 +125,8 @@ const serverOptions = {
   databaseUrl,
   // Every instance on the one database shares the key that encrypts its signing keys.
   keyEncryptionKey: generateKekText(),
-  rateLimits: RATE_LIMITS,
+  // Every limit raised: the benchmark measures log-ins, not 429s (all from 127.0.0.1).
+  rateLimits: BENCH_RATE_LIMITS,
   alg: 'HS256',
   reuseGrace: REUSE_GRACE_S,
 };
@@ -480,7 +454,6 @@ async function slice(
 // ---------------------------------------------------------------------------------------------
 // Run
 
-const fmtInt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const started = performance.now();
 let waitedForQuiet: boolean | null = null;
 if (settings.waitLoad !== null)
@@ -749,7 +722,6 @@ const meta = {
   durationS: Math.round((performance.now() - started) / 100) / 10,
 };
 
-const pct = (n: number) => `${Math.round(n * 100)}%`;
 const headers = [
   'workload',
   'instances',
@@ -830,36 +802,29 @@ process.stdout.write(
 );
 
 if (settings.write) {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    `${dir}scale-latest.json`,
-    `${JSON.stringify({ meta, summaries, samples }, null, 2)}\n`,
+  const md = resultsMarkdown(
+    'Scale-out benchmark (`npm run bench:scale`)',
+    [
+      machine,
+      method,
+      `auth servers: HS256, argon2id m=${OWASP_ARGON2ID.memory} KiB t=${OWASP_ARGON2ID.passes} p=${OWASP_ARGON2ID.parallelism}, rate limits raised to 1e9 per window, reuse grace ${REUSE_GRACE_S} s (the default), pg pool 10 per instance, one PostgreSQL database`,
+      loadLine,
+      noise,
+      'cores: CPU time of each group during the slice ÷ wall time (1.00 = one core busy all along), from /proc/<pid>/stat; servers = the auth server processes, postgres = the backends of the benchmark database, driver = autocannon in the driver process, other = the rest of the machine (other programs, PostgreSQL’s shared processes, the kernel)',
+      'per machine core: req/s ÷ the machine’s cores; per server core: req/s ÷ cores used by the auth servers; per core, servers + postgres: req/s ÷ cores used by the auth servers and the PostgreSQL backends together (each the median of the rounds’ ratios)',
+      'SQL stmts/req: statements an auth server sends to PostgreSQL per request, BEGIN and COMMIT included (each one a round trip), counted in the probe: requests one at a time on an idle instance before the load',
+      probeLine,
+    ],
+    [
+      ...markdownTable(headers, cells, right),
+      '',
+      '## What the PostgreSQL backends were doing',
+      '',
+      'Average number of the benchmark database’s client backends in each activity, sampled from `pg_stat_activity` every 20 ms (median of the rounds). Each instance’s pool holds up to 10 connections.',
+      '',
+      ...markdownTable(waitHeaders, waitCells, waitRight),
+    ],
   );
-  const md = [
-    '# Scale-out benchmark (`npm run bench:scale`)',
-    '',
-    `- ${machine}`,
-    `- ${method}`,
-    `- auth servers: HS256, argon2id m=${OWASP_ARGON2ID.memory} KiB t=${OWASP_ARGON2ID.passes} p=${OWASP_ARGON2ID.parallelism}, rate limits raised to 1e9 per window, reuse grace ${REUSE_GRACE_S} s (the default), pg pool 10 per instance, one PostgreSQL database`,
-    `- ${loadLine}`,
-    `- ${noise}`,
-    '- cores: CPU time of each group during the slice ÷ wall time (1.00 = one core busy all along), from /proc/<pid>/stat; servers = the auth server processes, postgres = the backends of the benchmark database, driver = autocannon in the driver process, other = the rest of the machine (other programs, PostgreSQL’s shared processes, the kernel)',
-    '- per machine core: req/s ÷ the machine’s cores; per server core: req/s ÷ cores used by the auth servers; per core, servers + postgres: req/s ÷ cores used by the auth servers and the PostgreSQL backends together (each the median of the rounds’ ratios)',
-    '- SQL stmts/req: statements an auth server sends to PostgreSQL per request, BEGIN and COMMIT included (each one a round trip), counted in the probe: requests one at a time on an idle instance before the load',
-    `- ${probeLine}`,
-    '',
-    ...markdownTable(headers, cells, right),
-    '',
-    '## What the PostgreSQL backends were doing',
-    '',
-    'Average number of the benchmark database’s client backends in each activity, sampled from `pg_stat_activity` every 20 ms (median of the rounds). Each instance’s pool holds up to 10 connections.',
-    '',
-    ...markdownTable(waitHeaders, waitCells, waitRight),
-    '',
-  ].join('\n');
-  writeFileSync(`${dir}scale-latest.md`, md);
-  process.stdout.write(
-    '\nwrote bench/results/scale-latest.json and bench/results/scale-latest.md\n',
-  );
+  // Compact: the medians, not every slice of every round.
+  writeResults('scale', { meta, summaries }, md);
 }

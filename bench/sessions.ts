@@ -15,33 +15,35 @@
 // --database-url URL (BENCH_DATABASE_URL), --redis-url URL (BENCH_REDIS_URL), --wait-load L and
 // --wait-max S (wait for a quieter machine first), --quick (3 rounds of 1 s), --no-write.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createClient } from '@redis/client';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { createSigner, generateKey } from '../src/jwt/index.ts';
 import { createRevocationList } from '../src/redis/index.ts';
 import {
+  assert,
+  benchFlags,
+  fmtInt,
+  forgedTokens,
+  loadAverage,
   machineLine,
   machineMeta,
   markdownTable,
-  nonNegativeInt,
   packageVersion,
-  percentile,
-  positiveNumber,
+  pct,
   quietestSlice,
+  resultsMarkdown,
   round1,
   round2,
   textTable,
+  writeResults,
 } from './lib/common.ts';
+import { load } from './lib/load.ts';
 import { median, relativeMad } from './lib/measure.ts';
 import {
   benchDatabase,
   CpuMeter,
   dropDatabase,
-  loadAverage,
   postgresPids,
   waitForQuiet,
 } from './lib/scale-proc.ts';
@@ -59,59 +61,34 @@ import { type ServerProcess, spawnScript } from './lib/spawn.ts';
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string' },
-    retries: { type: 'string' },
-    variants: { type: 'string' },
-    users: { type: 'string' },
-    'database-url': { type: 'string' },
-    'redis-url': { type: 'string' },
-    'wait-load': { type: 'string' },
-    'wait-max': { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
-
-function pickVariants(raw: string | undefined): SessionVariant[] {
-  if (raw === undefined || raw === '' || raw === 'all') return [...SESSION_VARIANTS];
-  const wanted = raw.split(',').map((s) => s.trim());
-  for (const w of wanted) {
-    if (!SESSION_VARIANTS.includes(w as SessionVariant)) {
-      throw new TypeError(`--variants: unknown ${w} (one of ${SESSION_VARIANTS.join(', ')})`);
-    }
-  }
-  return SESSION_VARIANTS.filter((v) => wanted.includes(v));
-}
-
-const quick = flags.quick === true;
-const env = process.env;
+const flags = benchFlags([
+  'rounds',
+  'duration',
+  'warmup',
+  'connections',
+  'retries',
+  'variants',
+  'users',
+  'database-url',
+  'redis-url',
+  'wait-load',
+  'wait-max',
+]);
+const quick = flags.quick;
 const settings = {
-  rounds: positiveNumber('--rounds', flags.rounds ?? env.BENCH_ROUNDS, quick ? 3 : 7, true),
-  durationS: positiveNumber('--duration', flags.duration ?? env.BENCH_DURATION, quick ? 1 : 3),
-  warmupS: positiveNumber('--warmup', flags.warmup ?? env.BENCH_WARMUP, quick ? 0.5 : 1),
-  connections: positiveNumber(
-    '--connections',
-    flags.connections ?? env.BENCH_CONNECTIONS,
-    32,
-    true,
-  ),
-  retries: nonNegativeInt('--retries', flags.retries ?? env.BENCH_RETRIES, 2),
-  variants: pickVariants(flags.variants ?? env.BENCH_VARIANTS),
-  users: positiveNumber('--users', flags.users, 10_000, true),
+  rounds: flags.int('rounds', 'BENCH_ROUNDS', quick ? 3 : 7),
+  durationS: flags.number('duration', 'BENCH_DURATION', quick ? 1 : 3),
+  warmupS: flags.number('warmup', 'BENCH_WARMUP', quick ? 0.5 : 1),
+  connections: flags.int('connections', 'BENCH_CONNECTIONS', 32),
+  retries: flags.count('retries', 'BENCH_RETRIES', 2),
+  variants: flags.list('variants', 'BENCH_VARIANTS', SESSION_VARIANTS),
+  users: flags.int('users', undefined, 10_000),
   adminUrl:
-    flags['database-url'] ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-  redisUrl: flags['redis-url'] ?? env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-  waitLoad:
-    flags['wait-load'] === undefined
-      ? null
-      : positiveNumber('--wait-load', flags['wait-load'], 1.5),
-  waitMaxS: positiveNumber('--wait-max', flags['wait-max'], 900),
-  write: flags['no-write'] !== true,
+    flags.raw('database-url', 'BENCH_DATABASE_URL') ?? 'postgres://postgres@127.0.0.1:5432/test',
+  redisUrl: flags.raw('redis-url', 'BENCH_REDIS_URL') ?? 'redis://127.0.0.1:6379',
+  waitLoad: flags.raw('wait-load') === undefined ? null : flags.number('wait-load', undefined, 1.5),
+  waitMaxS: flags.number('wait-max', undefined, 900),
+  write: flags.write,
 };
 if (settings.users < settings.connections) throw new TypeError('--users must be ≥ --connections');
 /** A slice is run again when other programs used more than this share of a core meanwhile. */
@@ -259,10 +236,6 @@ async function startServer(variant: SessionVariant): Promise<Server> {
   return { ...server, variant };
 }
 
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
 /** A user only the checks know: deleted from the table, revoked, or with an expired session. */
 let deletedUser: User | undefined;
 let revokedUser: User | undefined;
@@ -296,17 +269,9 @@ async function check(server: Server): Promise<void> {
   await refused('no credential');
   const [name, value] = credentials.get(v)![0]!;
   if (name === 'authorization') {
-    const token = value.slice('Bearer '.length);
-    const [h, p, s] = token.split('.') as [string, string, string];
-    const at = Math.floor(s.length / 2);
-    const flipped = s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
-    await refused('a changed signature', ['authorization', `Bearer ${h}.${p}.${flipped}`]);
-    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
-    const other = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
-    await refused('a payload claiming another user', [
-      'authorization',
-      `Bearer ${h}.${other}.${s}`,
-    ]);
+    const [badSignature, otherUser] = forgedTokens(value.slice('Bearer '.length));
+    await refused('a changed signature', ['authorization', `Bearer ${badSignature}`]);
+    await refused('a payload claiming another user', ['authorization', `Bearer ${otherUser}`]);
   } else {
     await refused('an unknown session id', ['cookie', `${SESSION_COOKIE}=${newId(32)}`]);
     await refused('a malformed session id', ['cookie', `${SESSION_COOKIE}=x`]);
@@ -344,9 +309,6 @@ const requestBytes = new Map<SessionVariant, number[]>();
 async function slice(server: Server, seconds: number, round: number): Promise<Sample> {
   const v = server.variant;
   const headers = credentials.get(v)!;
-  const latencies: number[] = [];
-  let bytes = 0;
-  let answers = 0;
   const sizes: number[] = [];
   const meter = new CpuMeter([
     { name: 'server', pids: () => [server.child.pid!] },
@@ -355,52 +317,36 @@ async function slice(server: Server, seconds: number, round: number): Promise<Sa
     { name: 'redis', pids: () => (redisPid === undefined ? [] : [redisPid]) },
   ]);
   await meter.start();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    let next = 0;
-    const instance = autocannon(
-      {
-        url: `${server.url}${ROUTE}`,
-        connections: settings.connections,
-        pipelining: 1,
-        duration: seconds,
-        // Each connection is one user: its own token or session id.
-        setupClient(client) {
-          const header = headers[next++ % headers.length];
-          if (header !== undefined) client.setHeaders({ [header[0]]: header[1] });
-          const request = (client as unknown as { getRequestBuffer(): Buffer }).getRequestBuffer();
-          sizes.push(request.length);
-        },
+  let next = 0;
+  const run = await load(
+    {
+      url: `${server.url}${ROUTE}`,
+      connections: settings.connections,
+      pipelining: 1,
+      duration: seconds,
+      // Each connection is one user: its own token or session id.
+      setupClient(client) {
+        const header = headers[next++ % headers.length];
+        if (header !== undefined) client.setHeaders({ [header[0]]: header[1] });
+        const request = (client as unknown as { getRequestBuffer(): Buffer }).getRequestBuffer();
+        sizes.push(request.length);
       },
-      (error, r) => (error ? reject(error) : resolve(r)),
-    );
-    instance.on('response', (_client, status, size, time) => {
-      if (status >= 200 && status < 300) {
-        latencies.push(time);
-        bytes += size;
-        answers++;
-      }
-    });
-  });
+    },
+    v,
+  );
   const reading = await meter.stop();
   requestBytes.set(v, sizes);
-  if (result.non2xx > 0 || result.errors > 0 || result.requests.total === 0) {
-    throw new Error(
-      `${v}: ${result.non2xx} non-2xx answers (${JSON.stringify(result.statusCodeStats ?? {})}), ` +
-        `${result.errors} errors, ${result.requests.total} requests: the figures would measure refusals; stopping.`,
-    );
-  }
-  const sorted = Float64Array.from(latencies).sort();
   const c = (name: string) => (reading.groups[name] ?? 0) / reading.wallUs;
   const known = c('server') + c('postgres') + c('redis') + c('driver');
-  const requests = result.requests.total;
+  const requests = run.requests;
   return {
     round,
     variant: v,
-    rps: round2(requests / result.duration),
+    rps: run.rps,
     requests,
-    p50: round2(percentile(sorted, 0.5)),
-    p99: round2(percentile(sorted, 0.99)),
-    responseBytes: round1(bytes / Math.max(1, answers)),
+    p50: run.p50,
+    p99: run.p99,
+    responseBytes: round1(run.responseBytes),
     cores: {
       server: round2(c('server')),
       postgres: round2(c('postgres')),
@@ -423,8 +369,6 @@ async function slice(server: Server, seconds: number, round: number): Promise<Sa
 // ---------------------------------------------------------------------------------------------
 // Run
 
-const fmtInt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const pct = (n: number) => `${Math.round(n * 100)}%`;
 const started = performance.now();
 let waitedForQuiet: boolean | null = null;
 if (settings.waitLoad !== null) {
@@ -802,37 +746,29 @@ const svg = barChart({
 });
 
 if (settings.write) {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    `${dir}sessions-latest.json`,
-    `${JSON.stringify({ meta, summaries, samples }, null, 2)}\n`,
+  const md = resultsMarkdown(
+    'JWT or session lookup (`npm run bench:sessions`)',
+    [
+      machine,
+      method,
+      loadLine,
+      noise,
+      'request bytes: the whole request autocannon writes (request line, Host, Connection: keep-alive, the credential); credential header bytes: the `authorization: Bearer …` or `cookie: sid=…` line alone, CRLF included; response bytes: status line, headers and body as received',
+      'server µs/req: CPU time of the server process per request (/proc/<pid>/stat); lookup µs/req: CPU time of the PostgreSQL backends of the benchmark database, or of the redis-server process (shared with anything else using it), per request',
+      'CPU columns: share of one core used during the slices',
+    ],
+    [
+      ...markdownTable(headers, cells, right),
+      '',
+      '## What each variant does',
+      '',
+      ...settings.variants.map(
+        (v) => `- **${SESSION_VARIANT_INFO[v].label}** (\`${v}\`): ${SESSION_VARIANT_INFO[v].how}.`,
+      ),
+      '',
+      '![chart](sessions-latest.svg)',
+    ],
   );
-  writeFileSync(`${dir}sessions-latest.svg`, svg);
-  const md = [
-    '# JWT or session lookup (`npm run bench:sessions`)',
-    '',
-    `- ${machine}`,
-    `- ${method}`,
-    `- ${loadLine}`,
-    `- ${noise}`,
-    '- request bytes: the whole request autocannon writes (request line, Host, Connection: keep-alive, the credential); credential header bytes: the `authorization: Bearer …` or `cookie: sid=…` line alone, CRLF included; response bytes: status line, headers and body as received',
-    '- server µs/req: CPU time of the server process per request (/proc/<pid>/stat); lookup µs/req: CPU time of the PostgreSQL backends of the benchmark database, or of the redis-server process (shared with anything else using it), per request',
-    '- CPU columns: share of one core used during the slices',
-    '',
-    ...markdownTable(headers, cells, right),
-    '',
-    '## What each variant does',
-    '',
-    ...settings.variants.map(
-      (v) => `- **${SESSION_VARIANT_INFO[v].label}** (\`${v}\`): ${SESSION_VARIANT_INFO[v].how}.`,
-    ),
-    '',
-    '![chart](sessions-latest.svg)',
-    '',
-  ].join('\n');
-  writeFileSync(`${dir}sessions-latest.md`, md);
-  process.stdout.write(
-    '\nwrote bench/results/sessions-latest.json, bench/results/sessions-latest.md and bench/results/sessions-latest.svg\n',
-  );
+  // Compact: the medians, not every slice of every round.
+  writeResults('sessions', { meta, summaries }, md, { svg });
 }

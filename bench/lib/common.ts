@@ -1,9 +1,11 @@
-// What every benchmark script does the same way: reading its numeric flags, rounding, reading the
+// What every benchmark script does the same way: reading its flags, rounding, reading the
 // machine's CPU counters, describing the machine and the packages measured, printing tables
-// (aligned text for the terminal, Markdown for bench/results/), and running a server process.
-import { readFileSync } from 'node:fs';
-import { arch, cpus, platform } from 'node:os';
+// (aligned text for the terminal, Markdown for bench/results/), writing its one latest result,
+// forging tokens for its checks, and running a server process.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, cpus, loadavg, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 /** Parses a positive number flag (or environment variable); `fallback` when it is unset. */
 export function positiveNumber(
@@ -28,8 +30,77 @@ export function nonNegativeInt(name: string, raw: string | undefined, fallback: 
   return n;
 }
 
+/** Picks names from `all` given as `a,b` (or `all`); unknown names are refused with the list. */
+export function pickList<T extends string>(
+  name: string,
+  raw: string | undefined,
+  all: readonly T[],
+  fallback: readonly T[] = all,
+): T[] {
+  if (raw === undefined || raw === '') return [...fallback];
+  if (raw === 'all') return [...all];
+  const wanted = raw.split(',').map((s) => s.trim());
+  for (const w of wanted) {
+    if (!all.includes(w as T)) {
+      throw new TypeError(`${name}: unknown ${w} (one of ${all.join(', ')}, or all)`);
+    }
+  }
+  return all.filter((a) => wanted.includes(a));
+}
+
+/**
+ * The command line of a benchmark: its own string flags (`names`), each of which may fall back to
+ * an environment variable, plus the two every benchmark takes: --quick (fewer, shorter rounds)
+ * and --no-write (print only; leave bench/results alone). Unknown flags are refused.
+ */
+export function benchFlags(names: readonly string[]) {
+  const { values } = parseArgs({
+    options: {
+      ...Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
+      quick: { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+    },
+  });
+  const strings = values as Record<string, string | boolean | undefined>;
+  const raw = (name: string, env?: string) =>
+    (strings[name] as string | undefined) ?? (env === undefined ? undefined : process.env[env]);
+  return {
+    quick: values.quick === true,
+    write: values['no-write'] !== true,
+    raw,
+    /** A positive number of seconds, milliseconds, ... */
+    number: (name: string, env: string | undefined, fallback: number) =>
+      positiveNumber(`--${name}`, raw(name, env), fallback),
+    /** A positive whole number. */
+    int: (name: string, env: string | undefined, fallback: number) =>
+      positiveNumber(`--${name}`, raw(name, env), fallback, true),
+    /** 0 or a positive whole number. */
+    count: (name: string, env: string | undefined, fallback: number) =>
+      nonNegativeInt(`--${name}`, raw(name, env), fallback),
+    list: <T extends string>(
+      name: string,
+      env: string | undefined,
+      all: readonly T[],
+      fallback?: readonly T[],
+    ) => pickList(`--${name}`, raw(name, env), all, fallback),
+  };
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+export const fmtInt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+export const pct = (n: number) => `${Math.round(n * 100)}%`;
 export const round1 = (n: number) => Math.round(n * 10) / 10;
 export const round2 = (n: number) => Math.round(n * 100) / 100;
+export const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
+
+/** The 1, 5 and 15-minute load averages, to two decimals. */
+export function loadAverage(): [number, number, number] {
+  const [a, b, c] = loadavg().map(round2);
+  return [a ?? 0, b ?? 0, c ?? 0];
+}
 
 /** An exact-rank percentile of sorted values. */
 export function percentile(sorted: Float64Array, p: number): number {
@@ -88,6 +159,56 @@ export function machineLine(meta: MachineMeta, extra?: string): string {
     ...(extra === undefined ? [] : [extra]),
     meta.date,
   ].join(' · ');
+}
+
+/**
+ * Two forgeries of a compact JWS that every verifier must refuse: one signature character
+ * changed, and the payload rewritten to claim another subject under the original signature.
+ */
+export function forgedTokens(token: string): [badSignature: string, otherSubject: string] {
+  const [header, payload, signature] = token.split('.') as [string, string, string];
+  const at = Math.floor(signature.length / 2);
+  const flipped =
+    signature.slice(0, at) + (signature[at] === 'A' ? 'B' : 'A') + signature.slice(at + 1);
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  const admin = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
+  return [`${header}.${payload}.${flipped}`, `${header}.${admin}.${signature}`];
+}
+
+/**
+ * A results page: `# title`, the bullets (machine, method, notes), then the body lines.
+ */
+export function resultsMarkdown(
+  title: string,
+  bullets: readonly string[],
+  body: readonly string[],
+): string {
+  return [`# ${title}`, '', ...bullets.map((b) => `- ${b}`), '', ...body, ''].join('\n');
+}
+
+/**
+ * Writes the one latest result of a benchmark: bench/results/<name>-latest.json (a compact
+ * summary: settings, machine, medians and spreads, not every round's raw figure), .md, and any
+ * other files given by extension (the sessions chart). Each run replaces the one before.
+ */
+export function writeResults(
+  name: string,
+  json: unknown,
+  md: string,
+  extra: Record<string, string> = {},
+): void {
+  const dir = fileURLToPath(new URL('../results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const files: Record<string, string> = {
+    json: `${JSON.stringify(json, null, 2)}\n`,
+    md: md.endsWith('\n') ? md : `${md}\n`,
+    ...extra,
+  };
+  for (const [ext, text] of Object.entries(files)) {
+    writeFileSync(`${dir}${name}-latest.${ext}`, text);
+  }
+  const written = Object.keys(files).map((ext) => `bench/results/${name}-latest.${ext}`);
+  process.stdout.write(`\nwrote ${written.join(', ')}\n`);
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   benchFlags,
   fmtInt,
   loadAverage,
+  loadLine,
   machineLine,
   machineMeta,
   markdownTable,
@@ -255,14 +256,14 @@ const method =
   `${settings.rounds} interleaved rounds of ${settings.durationS} s per slice (ceiling and log-ins back to back, order alternating; then /auth/me idle and under log-ins); ` +
   `argon2id m=${a.memory} KiB t=${a.passes} p=${a.parallelism}; autocannon, ${settings.threads * 2} log-in connections, 4 for /auth/me; medians of the rounds; ` +
   `spread = median absolute deviation of the rounds (for the ratio: the lowest and highest round)`;
-const loadLine = `load average (1, 5, 15 min) before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}`;
+const loads = loadLine(loadBefore, loadAfter);
 process.stdout.write(
-  `\nbench:login, ${machine}\n${method}\n${loadLine}\n\n${textTable(headers, cells, right)}\n`,
+  `\nbench:login, ${machine}\n${method}\n${loads}\n\n${textTable(headers, cells, right)}\n`,
 );
 if (flags.write) {
   const md = resultsMarkdown(
     'Log-in benchmark (`npm run bench:login`)',
-    [machine, method, loadLine],
+    [machine, method, loads],
     markdownTable(headers, cells, right),
   );
   writeResults('login', result, md);

@@ -24,13 +24,15 @@ import { generateKekText } from '../src/auth/kek.ts';
 import { OWASP_ARGON2ID } from '../src/auth/password.ts';
 import {
   benchFlags,
+  disturbanceLine,
+  disturbanceOf,
   fmtInt,
   loadAverage,
+  loadLine,
   machineLine,
   machineMeta,
   markdownTable,
   packageVersion,
-  pct,
   percentile,
   pickList,
   positiveNumber,
@@ -661,7 +663,6 @@ for (const w of settings.workloads) {
   }
 }
 
-const others = samples.flatMap((s) => (s.cores.other === null ? [] : [s.cores.other]));
 const meta = {
   ...machineMeta(),
   postgres: await (async () => {
@@ -711,14 +712,10 @@ const meta = {
   setup: setupNotes,
   probes,
   loadAverage: { before: loadBefore, after: loadAfter, waitedForQuiet },
-  disturbance:
-    others.length === 0
-      ? null
-      : {
-          medianOtherCores: round2(median(others)),
-          maxOtherCores: round2(Math.max(...others)),
-          slicesRunAgain: samples.filter((s) => s.attempts > 1).length,
-        },
+  disturbance: disturbanceOf(
+    samples.map((s) => s.cores.other),
+    samples.filter((s) => s.attempts > 1).length,
+  ),
   durationS: Math.round((performance.now() - started) / 100) / 10,
 };
 
@@ -779,24 +776,17 @@ const method =
   `${settings.rounds} interleaved rounds of ${settings.durationS} s per case after ${settings.warmupS} s warm-up; ` +
   `one autocannon per instance, all at once from this process (${settings.loginConnections} connections per instance for log-ins, ` +
   `${settings.refreshConnections} for refreshes); medians of the rounds; ± = median absolute deviation of the rounds' req/s`;
-const loadLine =
-  `load average (1, 5, 15 min) before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}` +
-  (waitedForQuiet === false
-    ? ' (it never dropped below the --wait-load threshold: run anyway)'
-    : '');
+const loads = loadLine(loadBefore, loadAfter, waitedForQuiet);
 const probeLine = `probe, one request at a time on an idle instance: ${settings.workloads
   .map(
     (w) =>
       `${w === 'login' ? 'log-in' : 'refresh'} ${probes[w]?.medianMs} ms (median of ${probes[w]?.requests}), ${probes[w]?.statements} SQL statements`,
   )
   .join('; ')}`;
-const noise =
-  meta.disturbance === null
-    ? 'other load: not measured (no /proc/stat)'
-    : `other load during the kept slices: median ${pct(meta.disturbance.medianOtherCores)} of a core, max ${pct(meta.disturbance.maxOtherCores)}; ${meta.disturbance.slicesRunAgain} slices run again`;
+const noise = disturbanceLine(meta.disturbance);
 
 process.stdout.write(
-  `\nbench:scale, ${machine}\n${method}\n${loadLine}\n${noise}\n${probeLine}\n\n${textTable(headers, cells, right)}\n\n` +
+  `\nbench:scale, ${machine}\n${method}\n${loads}\n${noise}\n${probeLine}\n\n${textTable(headers, cells, right)}\n\n` +
     `PostgreSQL backends of the benchmark database, average number per activity (sampled every 20 ms):\n\n` +
     `${textTable(waitHeaders, waitCells, waitRight)}\n`,
 );
@@ -808,7 +798,7 @@ if (settings.write) {
       machine,
       method,
       `auth servers: HS256, argon2id m=${OWASP_ARGON2ID.memory} KiB t=${OWASP_ARGON2ID.passes} p=${OWASP_ARGON2ID.parallelism}, rate limits raised to 1e9 per window, reuse grace ${REUSE_GRACE_S} s (the default), pg pool 10 per instance, one PostgreSQL database`,
-      loadLine,
+      loads,
       noise,
       'cores: CPU time of each group during the slice ÷ wall time (1.00 = one core busy all along), from /proc/<pid>/stat; servers = the auth server processes, postgres = the backends of the benchmark database, driver = autocannon in the driver process, other = the rest of the machine (other programs, PostgreSQL’s shared processes, the kernel)',
       'per machine core: req/s ÷ the machine’s cores; per server core: req/s ÷ cores used by the auth servers; per core, servers + postgres: req/s ÷ cores used by the auth servers and the PostgreSQL backends together (each the median of the rounds’ ratios)',

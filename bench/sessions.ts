@@ -23,9 +23,12 @@ import { createRevocationList } from '../src/redis/index.ts';
 import {
   assert,
   benchFlags,
+  disturbanceLine,
+  disturbanceOf,
   fmtInt,
   forgedTokens,
   loadAverage,
+  loadLine,
   machineLine,
   machineMeta,
   markdownTable,
@@ -577,7 +580,6 @@ const summaries: Summary[] = settings.variants.map((v) => {
   };
 });
 
-const others = samples.flatMap((s) => (s.cores.other === null ? [] : [s.cores.other]));
 const exampleToken = (v: SessionVariant) => {
   const value = credentials.get(v)?.[0]?.[1];
   return value?.startsWith('Bearer ') ? value.slice(7) : undefined;
@@ -622,14 +624,10 @@ const meta = {
     sessionId: '32 random bytes, base64url: 43 characters',
   },
   loadAverage: { before: loadBefore, after: loadAfter, waitedForQuiet },
-  disturbance:
-    others.length === 0
-      ? null
-      : {
-          medianOtherCores: round2(median(others)),
-          maxOtherCores: round2(Math.max(...others)),
-          slicesRunAgain: samples.filter((s) => s.attempts > 1).length,
-        },
+  disturbance: disturbanceOf(
+    samples.map((s) => s.cores.other),
+    samples.filter((s) => s.attempts > 1).length,
+  ),
   durationS: Math.round((performance.now() - started) / 100) / 10,
 };
 
@@ -676,18 +674,11 @@ const method =
   `${settings.rounds} interleaved rounds of ${settings.durationS} s per server after ${settings.warmupS} s warm-up; ` +
   `autocannon, ${settings.connections} connections (one user each), pipelining 1, from a second process over loopback; ` +
   `medians of the rounds; ± = median absolute deviation of the rounds' req/s`;
-const loadLine =
-  `load average (1, 5, 15 min) before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}` +
-  (waitedForQuiet === false
-    ? ' (it never dropped below the --wait-load threshold: run anyway)'
-    : '');
-const noise =
-  meta.disturbance === null
-    ? 'other load: not measured (no /proc/stat)'
-    : `other load during the kept slices: median ${pct(meta.disturbance.medianOtherCores)} of a core, max ${pct(meta.disturbance.maxOtherCores)}; ${meta.disturbance.slicesRunAgain} slices run again`;
+const loads = loadLine(loadBefore, loadAfter, waitedForQuiet);
+const noise = disturbanceLine(meta.disturbance);
 
 process.stdout.write(
-  `\nbench:sessions, ${machine}\n${method}\n${loadLine}\n${noise}\n\n${textTable(headers, cells, right)}\n`,
+  `\nbench:sessions, ${machine}\n${method}\n${loads}\n${noise}\n\n${textTable(headers, cells, right)}\n`,
 );
 
 // The chart: requests per second, and bytes each request carries to prove who it is.
@@ -751,7 +742,7 @@ if (settings.write) {
     [
       machine,
       method,
-      loadLine,
+      loads,
       noise,
       'request bytes: the whole request autocannon writes (request line, Host, Connection: keep-alive, the credential); credential header bytes: the `authorization: Bearer …` or `cookie: sid=…` line alone, CRLF included; response bytes: status line, headers and body as received',
       'server µs/req: CPU time of the server process per request (/proc/<pid>/stat); lookup µs/req: CPU time of the PostgreSQL backends of the benchmark database, or of the redis-server process (shared with anything else using it), per request',

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './measure.ts';
 
 /** Parses a positive number flag (or environment variable); `fallback` when it is unset. */
 export function positiveNumber(
@@ -159,6 +160,47 @@ export function machineLine(meta: MachineMeta, extra?: string): string {
     ...(extra === undefined ? [] : [extra]),
     meta.date,
   ].join(' · ');
+}
+
+/** `load average (1, 5, 15 min) before a / b / c, after d / e / f`, and whether a wait gave up. */
+export function loadLine(
+  before: readonly number[],
+  after: readonly number[],
+  waitedForQuiet: boolean | null = null,
+): string {
+  return (
+    `load average (1, 5, 15 min) before ${before.join(' / ')}, after ${after.join(' / ')}` +
+    (waitedForQuiet === false
+      ? ' (it never dropped below the --wait-load threshold: run anyway)'
+      : '')
+  );
+}
+
+/** How busy the rest of the machine was during the kept slices, in cores; null off Linux. */
+export interface Disturbance {
+  medianOtherCores: number;
+  maxOtherCores: number;
+  slicesRunAgain: number;
+}
+
+/** `others`: each kept slice's other load in cores (null where unmeasured); `runAgain`: retries. */
+export function disturbanceOf(
+  others: readonly (number | null)[],
+  runAgain: number,
+): Disturbance | null {
+  const measured = others.filter((o): o is number => o !== null);
+  if (measured.length === 0) return null;
+  return {
+    medianOtherCores: round2(median(measured)),
+    maxOtherCores: round2(Math.max(...measured)),
+    slicesRunAgain: runAgain,
+  };
+}
+
+export function disturbanceLine(d: Disturbance | null): string {
+  return d === null
+    ? 'other load: not measured (no /proc/stat)'
+    : `other load during the kept slices: median ${pct(d.medianOtherCores)} of a core, max ${pct(d.maxOtherCores)}; ${d.slicesRunAgain} slices run again`;
 }
 
 /**

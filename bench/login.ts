@@ -29,7 +29,7 @@ import {
   textTable,
   writeResults,
 } from './lib/common.ts';
-import { load } from './lib/load.ts';
+import { type LoadRun, load } from './lib/load.ts';
 import { median, relativeMad } from './lib/measure.ts';
 import { spawnServer } from './lib/spawn.ts';
 
@@ -151,23 +151,33 @@ try {
 
   const d = settings.durationS;
   for (let r = 1; r <= settings.rounds; r++) {
-    // Alternate which of the pair goes first, so neither always follows the /auth/me slices.
     let ceiling = 0;
     let loginRps = 0;
-    if (r % 2 === 1) {
-      ceiling = await rawCeiling(d);
-      loginRps = (await logins(d)).rps;
-    } else {
-      loginRps = (await logins(d)).rps;
-      ceiling = await rawCeiling(d);
-    }
-    const [idle, [busyLogins, busy]] =
+    let idle: LoadRun | undefined;
+    let busy: LoadRun | undefined;
+    let busyLogins: LoadRun | undefined;
+    const steps = {
+      ceiling: async () => {
+        ceiling = await rawCeiling(d);
+      },
+      logins: async () => {
+        loginRps = (await logins(d)).rps;
+      },
+      idle: async () => {
+        idle = await meLoad(d);
+      },
+      busy: async () => {
+        [busyLogins, busy] = await Promise.all([logins(d), meLoad(d)]);
+      },
+    };
+    // The ceiling and the log-ins back to back, then /auth/me idle and busy; each pair's order
+    // alternates between rounds, so neither side always follows the same slice.
+    const order =
       r % 2 === 1
-        ? [await meLoad(d), await Promise.all([logins(d), meLoad(d)])]
-        : await (async () => {
-            const pair = await Promise.all([logins(d), meLoad(d)]);
-            return [await meLoad(d), pair] as const;
-          })();
+        ? (['ceiling', 'logins', 'idle', 'busy'] as const)
+        : (['logins', 'ceiling', 'busy', 'idle'] as const);
+    for (const step of order) await steps[step]();
+    assert(idle && busy && busyLogins, 'a slice did not run');
     const round: Round = {
       ceiling: round2(ceiling),
       logins: loginRps,

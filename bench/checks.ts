@@ -7,17 +7,7 @@
 import { checkPasswordStrength, commonPasswords } from '../src/auth/password-policy.ts';
 import { checkUsername } from '../src/auth/username.ts';
 import { usernameKey, usernameSkeleton } from '../src/store/username-key.ts';
-import {
-  benchFlags,
-  loadAverage,
-  machineLine,
-  machineMeta,
-  markdownTable,
-  resultsMarkdown,
-  round2,
-  textTable,
-  writeResults,
-} from './lib/common.ts';
+import { benchFlags, loadAverage, machineLine, machineMeta, report, round2 } from './lib/common.ts';
 import { type BenchCase, median, relativeMad, runRounds } from './lib/measure.ts';
 
 const flags = benchFlags(['rounds', 'slice']);
@@ -76,27 +66,26 @@ const result = {
   listLoadMs: Math.round(loadMs),
   perCall,
 };
-const headers = ['check', `µs per call (goal < ${GOAL_US})`, 'spread', 'result'];
-const right = new Set([1, 2]);
-const cells = [
-  ...perCall.map((p) => [
-    p.check,
-    p.microseconds.toFixed(2),
-    `±${p.spreadPercent.toFixed(1)}%`,
-    p.result,
-  ]),
-  ['one-time load of the 100,000-password list (ms)', String(result.listLoadMs), '', ''],
-];
-const machine = machineLine(result.meta, `load average ${loadBefore.join(' / ')} before`);
-const method = `${settings.rounds} interleaved rounds of ${settings.sliceMs} ms per case after a warm-up; median µs per call; spread = median absolute deviation of the rounds`;
-process.stdout.write(
-  `\nbench:checks, ${machine}\n${method}\n\n${textTable(headers, cells, right)}\n`,
-);
-if (flags.write) {
-  const md = resultsMarkdown(
-    'Registration checks (`npm run bench:checks`)',
-    [machine, method],
-    markdownTable(headers, cells, right),
-  );
-  writeResults('checks', result, md);
-}
+report({
+  name: 'checks',
+  title: 'Registration checks (`npm run bench:checks`)',
+  bullets: [
+    machineLine(result.meta, `load average ${loadBefore.join(' / ')} before`),
+    `${settings.rounds} interleaved rounds of ${settings.sliceMs} ms per case after a warm-up; median µs per call; spread = median absolute deviation of the rounds`,
+  ],
+  table: {
+    headers: ['check', `µs per call (goal < ${GOAL_US})`, 'spread', 'result'],
+    right: new Set([1, 2]),
+    rows: [
+      ...perCall.map((p) => [
+        p.check,
+        p.microseconds.toFixed(2),
+        `±${p.spreadPercent.toFixed(1)}%`,
+        p.result,
+      ]),
+      ['one-time load of the 100,000-password list (ms)', String(result.listLoadMs), '', ''],
+    ],
+  },
+  json: result,
+  write: flags.write,
+});

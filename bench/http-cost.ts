@@ -122,7 +122,7 @@ try {
     'req/s ÷ unprotected',
   ];
   process.stdout.write(
-    `\nHTTP check cost, ${machineLine(machineMeta())}\n${rounds} interleaved rounds of ${duration} s per route, ${connections} connections; medians; extra = paired by round against unprotected\n\n${textTable(headers, rows, new Set([1, 2, 3, 4, 5]))}\n\n` +
+    `\nHTTP check cost, ${machineLine(machineMeta())}\n${rounds} interleaved rounds of ${duration} s per route, ${connections} connections; medians; extra = paired by round against unprotected\n\n${textTable({ headers, rows, right: new Set([1, 2, 3, 4, 5]) })}\n\n` +
       `bench:http's Fastify goal, protected ÷ unprotected >= ${FASTIFY_GOAL}, leaves ${round2(budget).toFixed(1)} µs/req for a check here.\n` +
       `Less than an HS256 check does, one SHA-256 (an HMAC is two) and the payload parsed, costs ${round2(floor).toFixed(1)} µs/req here (the floor route): ` +
       `${floor > budget ? 'an uncached HS256 check on node:crypto and JSON.parse cannot meet the goal on this machine now' : 'within the goal'}.\n`,

@@ -15,20 +15,19 @@ import { fileURLToPath } from 'node:url';
 import {
   assert,
   benchFlags,
+  elapsedS,
   fmtInt,
   forgedTokens,
   machineCpu,
   machineLine,
   machineMeta,
-  markdownTable,
   packageVersion,
   pct,
   quietestSlice,
-  resultsMarkdown,
+  report,
   round2,
   round4,
-  textTable,
-  writeResults,
+  versionsLine,
 } from './lib/common.ts';
 import {
   benchmarkToken,
@@ -478,59 +477,13 @@ const meta = {
     claims: Object.keys(claims),
     secret: '32 random bytes as a 43-character base64url string, the same for every library',
   },
-  durationS: Math.round((performance.now() - started) / 100) / 10,
+  durationS: elapsedS(started),
   disturbance,
 };
-
-const headers = [
-  'framework',
-  'auth',
-  'unprotected req/s',
-  'p99 ms',
-  'protected req/s',
-  'p99 ms',
-  'protected ÷ unprotected',
-  'server µs/req',
-  'check µs/req',
-  'server CPU',
-  'client CPU',
-];
-const right = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]);
-const cells = summaries.map((s) => [
-  s.framework,
-  s.auth,
-  `${fmtInt.format(s.unprotected.rps)} ±${s.unprotected.rpsSpreadPercent.toFixed(1)}%`,
-  s.unprotected.p99.toFixed(2),
-  `${fmtInt.format(s.protected.rps)} ±${s.protected.rpsSpreadPercent.toFixed(1)}%`,
-  s.protected.p99.toFixed(2),
-  s.ratio.toFixed(2),
-  `${s.unprotected.serverUsPerRequest.toFixed(1)} / ${s.protected.serverUsPerRequest.toFixed(1)}`,
-  s.authUsPerRequest.toFixed(1),
-  `${pct(s.unprotected.serverCpu)} / ${pct(s.protected.serverCpu)}`,
-  `${pct(s.unprotected.clientCpu)} / ${pct(s.protected.clientCpu)}`,
-]);
 
 const fmtComparison = (c: Comparison) => `${c.label}: ${c.ratio.toFixed(2)}x`;
 const fmtTarget = (t: Target) =>
   `${t.result} ${t.label}: ${t.ratio === null ? 'n/a' : t.ratio.toFixed(2)} (goal >= ${t.goal.toFixed(2)}${t.peer ? `; ${t.peer}` : ''})`;
-
-const machine = machineLine(meta);
-const libs = Object.entries(meta.versions)
-  .map(([k, v]) => `${k} ${v}`)
-  .join(', ');
-const method =
-  `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.durationS} s per route after ` +
-  `${settings.warmupS} s warm-up; autocannon, ${settings.connections} connections, pipelining 1, from a second process ` +
-  `over loopback; medians of the rounds; ± = median absolute deviation of the rounds' req/s`;
-
-process.stdout.write(
-  `\nHTTP, ${machine}\n${libs}\n${method}\n\n${textTable(headers, cells, right)}\n\n`,
-);
-if (comparisons.length > 0) {
-  process.stdout.write(`laissez against the peers (median of per-round ratios):\n`);
-  process.stdout.write(`${comparisons.map(fmtComparison).join('\n')}\n\n`);
-}
-process.stdout.write(`Targets:\n${targets.map(fmtTarget).join('\n')}\n`);
 const noise =
   disturbance === null
     ? 'other load on the machine: not measured (no /proc/stat)'
@@ -538,45 +491,63 @@ const noise =
       `max ${pct(disturbance.maxOtherCpu)}; ${disturbance.disturbedSlices} of ${disturbance.slices} kept slices above ${pct(DISTURBED)}; ` +
       `${disturbance.retriedSlices} slices run again (${disturbance.extraRuns} extra runs) because other load was above ${pct(RETRY_ABOVE)}; ` +
       `${Math.round(waitedS)} s spent waiting for quiet`;
-process.stdout.write(`\n${noise}\n`);
 if (disturbance !== null && disturbance.disturbedSlices > disturbance.slices / 4) {
   process.stderr.write('warning: other programs competed for the CPU; rerun on a quiet machine\n');
 }
-
-if (settings.write) {
-  // Compact: the medians and spreads, not every slice of every round.
-  const compact = <T extends { ratios: number[] }>({ ratios: _, ...rest }: T) => rest;
-  const md = resultsMarkdown(
-    'HTTP benchmark (`npm run bench:http`)',
-    [
-      machine,
-      libs,
-      method,
-      "p99: median over the rounds of each round's 99th percentile latency of the 2xx answers",
-      "protected ÷ unprotected: median over the rounds of the two routes' req/s in the same round, same server",
-      'server µs/req: CPU time of the server process per request, unprotected / protected (median of the rounds); check µs/req: the difference, paired by round',
-      'server / client CPU: share of one core used by the server process and by autocannon during the unprotected / protected slices',
-      noise,
+const withRps = (r: RouteSummary) => `${fmtInt.format(r.rps)} ±${r.rpsSpreadPercent.toFixed(1)}%`;
+const pair = (a: string | number, b: string | number) => `${a} / ${b}`;
+// Compact: the medians and spreads, not every slice of every round.
+const compact = <T extends { ratios: number[] }>({ ratios: _, ...rest }: T) => rest;
+report({
+  name: 'http',
+  title: 'HTTP benchmark (`npm run bench:http`)',
+  bullets: [
+    machineLine(meta),
+    versionsLine(meta.versions),
+    `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.durationS} s per route after ` +
+      `${settings.warmupS} s warm-up; autocannon, ${settings.connections} connections, pipelining 1, from a second process ` +
+      `over loopback; medians of the rounds; ± = median absolute deviation of the rounds' req/s`,
+    "p99: median over the rounds of each round's 99th percentile latency of the 2xx answers",
+    "protected ÷ unprotected: median over the rounds of the two routes' req/s in the same round, same server",
+    'server µs/req: CPU time of the server process per request, unprotected / protected (median of the rounds); check µs/req: the difference, paired by round',
+    'server / client CPU: share of one core used by the server process and by autocannon during the unprotected / protected slices',
+    noise,
+  ],
+  table: {
+    headers: [
+      'framework',
+      'auth',
+      'unprotected req/s',
+      'p99 ms',
+      'protected req/s',
+      'p99 ms',
+      'protected ÷ unprotected',
+      'server µs/req',
+      'check µs/req',
+      'server CPU',
+      'client CPU',
     ],
-    [
-      ...markdownTable(headers, cells, right),
-      '',
-      ...(comparisons.length > 0
-        ? [
-            '## laissez against the peers',
-            '',
-            ...comparisons.map((c) => `- ${fmtComparison(c)}`),
-            '',
-          ]
-        : []),
-      '## Targets',
-      '',
-      ...targets.map((t) => `- ${fmtTarget(t)}`),
-    ],
-  );
-  writeResults(
-    'http',
-    { meta, summaries: summaries.map(compact), comparisons: comparisons.map(compact), targets },
-    md,
-  );
-}
+    right: new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]),
+    rows: summaries.map(({ unprotected: u, protected: p, ...s }) => [
+      s.framework,
+      s.auth,
+      withRps(u),
+      u.p99.toFixed(2),
+      withRps(p),
+      p.p99.toFixed(2),
+      s.ratio.toFixed(2),
+      pair(u.serverUsPerRequest.toFixed(1), p.serverUsPerRequest.toFixed(1)),
+      s.authUsPerRequest.toFixed(1),
+      pair(pct(u.serverCpu), pct(p.serverCpu)),
+      pair(pct(u.clientCpu), pct(p.clientCpu)),
+    ]),
+  },
+  sections: [
+    ...(comparisons.length > 0
+      ? [{ heading: 'laissez against the peers', lines: comparisons.map(fmtComparison) }]
+      : []),
+    { heading: 'Targets', lines: targets.map(fmtTarget) },
+  ],
+  json: { meta, summaries: summaries.map(compact), comparisons: comparisons.map(compact), targets },
+  write: settings.write,
+});

@@ -14,16 +14,16 @@ import jsonwebtoken from 'jsonwebtoken';
 import {
   assert,
   benchFlags,
+  elapsedS,
+  fmtInt,
   forgedTokens,
   machineLine,
   machineMeta,
-  markdownTable,
   packageVersion,
-  resultsMarkdown,
+  report,
   round2,
   round4,
-  textTable,
-  writeResults,
+  versionsLine,
 } from './lib/common.ts';
 import { type BenchCase, consumeSink, median, relativeMad, runRounds } from './lib/measure.ts';
 
@@ -396,57 +396,40 @@ const meta = {
     algorithms: settings.algorithms,
     libraries: settings.libraries,
   },
-  durationS: Math.round((performance.now() - started) / 100) / 10,
+  durationS: elapsedS(started),
 };
 
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const fmtOps = (r: Row) => (r.opsPerSec === null ? r.status : int.format(r.opsPerSec));
+const fmtOps = (r: Row) => (r.opsPerSec === null ? r.status : fmtInt.format(r.opsPerSec));
 const fmtMad = (r: Row) => (r.madPercent === null ? '' : `±${r.madPercent.toFixed(1)}%`);
 const fmtRatio = (r: Row) => (r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`);
 const fmtTarget = (t: Target) =>
   `${t.result} ${t.label}: ${t.ratio === null ? 'n/a' : `${t.ratio.toFixed(2)}x`} (goal >= ${t.goal.toFixed(1)}x)`;
 
-const headers = ['operation', 'alg', 'library', 'median ops/s', 'spread', 'vs fast-jwt', 'note'];
-const cells = rows.map((r) => [
-  r.operation,
-  r.algorithm,
-  r.library,
-  fmtOps(r),
-  fmtMad(r),
-  fmtRatio(r),
-  r.note,
-]);
-const right = new Set([3, 4, 5]);
-
-const machine = machineLine(meta);
-const libs = Object.entries(meta.versions)
-  .map(([k, v]) => `${k} ${v}`)
-  .join(', ');
-const method =
-  `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.sliceMs} ms per case after ` +
-  `${settings.warmupMs} ms warm-up; median ops/s; spread = median absolute deviation of the rounds`;
-
-process.stdout.write(
-  `\nJWT sign/verify, ${machine}\n${libs}\n${method}\n\n${textTable(headers, cells, right, (i) => `${rows[i]!.operation}|${rows[i]!.algorithm}`)}\n\n`,
-);
-process.stdout.write(`Targets (laissez / fast-jwt):\n${targets.map(fmtTarget).join('\n')}\n`);
-
-if (settings.write) {
-  const md = resultsMarkdown(
-    'JWT benchmark (`npm run bench:jwt`)',
-    [
-      machine,
-      libs,
-      method,
-      '"vs fast-jwt": median ops/s divided by fast-jwt\'s for the same operation and algorithm (uncached fast-jwt for verify, its cache hit for cache hits); above 1 is faster',
-    ],
-    [
-      ...markdownTable(headers, cells, right),
-      '',
-      '## Targets',
-      '',
-      ...targets.map((t) => `- ${fmtTarget(t)}`),
-    ],
-  );
-  writeResults('jwt', { meta, rows, targets }, md);
-}
+report({
+  name: 'jwt',
+  title: 'JWT benchmark (`npm run bench:jwt`)',
+  bullets: [
+    machineLine(meta),
+    versionsLine(meta.versions),
+    `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.sliceMs} ms per case after ` +
+      `${settings.warmupMs} ms warm-up; median ops/s; spread = median absolute deviation of the rounds`,
+    '"vs fast-jwt": median ops/s divided by fast-jwt\'s for the same operation and algorithm (uncached fast-jwt for verify, its cache hit for cache hits); above 1 is faster',
+  ],
+  table: {
+    headers: ['operation', 'alg', 'library', 'median ops/s', 'spread', 'vs fast-jwt', 'note'],
+    right: new Set([3, 4, 5]),
+    rows: rows.map((r) => [
+      r.operation,
+      r.algorithm,
+      r.library,
+      fmtOps(r),
+      fmtMad(r),
+      fmtRatio(r),
+      r.note,
+    ]),
+    groupOf: (i) => `${rows[i]!.operation}|${rows[i]!.algorithm}`,
+  },
+  sections: [{ heading: 'Targets', lines: targets.map(fmtTarget) }],
+  json: { meta, rows, targets },
+  write: settings.write,
+});

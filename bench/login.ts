@@ -17,17 +17,14 @@ import { OWASP_ARGON2ID } from '../src/auth/password.ts';
 import {
   assert,
   benchFlags,
-  fmtInt,
+  elapsedS,
   loadAverage,
   loadLine,
   machineLine,
   machineMeta,
-  markdownTable,
-  resultsMarkdown,
+  report,
   round2,
   round4,
-  textTable,
-  writeResults,
 } from './lib/common.ts';
 import { type LoadRun, load } from './lib/load.ts';
 import { median, relativeMad } from './lib/measure.ts';
@@ -209,7 +206,7 @@ const result = {
     ...machineMeta(),
     settings: { ...settings, argon2id: OWASP_ARGON2ID, goal: GOAL },
     loadAverage: { before: loadBefore, after: loadAfter },
-    durationS: Math.round((performance.now() - started) / 100) / 10,
+    durationS: elapsedS(started),
   },
   ceilingHashesPerSecond: stat((r) => r.ceiling),
   loginsPerSecond: stat((r) => r.logins),
@@ -231,50 +228,42 @@ const result = {
 
 const a = OWASP_ARGON2ID;
 const spread = (s: { spreadPercent: number }) => `±${s.spreadPercent.toFixed(1)}%`;
-const headers = ['measure', 'median', 'spread'];
-const right = new Set([1, 2]);
-const cells = [
-  [
-    `raw argon2id ceiling, ${settings.threads} in flight (hashes/s)`,
-    result.ceilingHashesPerSecond.median.toFixed(1),
-    spread(result.ceilingHashesPerSecond),
-  ],
-  [
-    'POST /auth/login (log-ins/s)',
-    result.loginsPerSecond.median.toFixed(1),
-    spread(result.loginsPerSecond),
-  ],
-  [
-    `log-ins ÷ ceiling, same round (goal ≥ ${GOAL})`,
-    `${ratio.toFixed(2)} ${result.target.result}`,
-    `${result.ratio.min.toFixed(2)} to ${result.ratio.max.toFixed(2)}`,
-  ],
-  ['GET /auth/me p99, idle (ms)', String(result.meIdle.p99.median), spread(result.meIdle.p99)],
-  [
-    'GET /auth/me p99, log-ins saturating the CPU (ms)',
-    String(result.meUnderLogins.p99.median),
-    spread(result.meUnderLogins.p99),
-  ],
-  [
-    'GET /auth/me req/s, idle / under log-ins',
-    `${fmtInt.format(result.meIdle.rps.median)} / ${fmtInt.format(result.meUnderLogins.rps.median)}`,
-    '',
-  ],
+const row = (label: string, s: { median: number; spreadPercent: number }, digits: number) => [
+  label,
+  s.median.toFixed(digits),
+  spread(s),
 ];
-const machine = machineLine(result.meta);
-const method =
-  `${settings.rounds} interleaved rounds of ${settings.durationS} s per slice (ceiling and log-ins back to back, order alternating; then /auth/me idle and under log-ins); ` +
-  `argon2id m=${a.memory} KiB t=${a.passes} p=${a.parallelism}; autocannon, ${settings.threads * 2} log-in connections, 4 for /auth/me; medians of the rounds; ` +
-  `spread = median absolute deviation of the rounds (for the ratio: the lowest and highest round)`;
-const loads = loadLine(loadBefore, loadAfter);
-process.stdout.write(
-  `\nbench:login, ${machine}\n${method}\n${loads}\n\n${textTable(headers, cells, right)}\n`,
-);
-if (flags.write) {
-  const md = resultsMarkdown(
-    'Log-in benchmark (`npm run bench:login`)',
-    [machine, method, loads],
-    markdownTable(headers, cells, right),
-  );
-  writeResults('login', result, md);
-}
+report({
+  name: 'login',
+  title: 'Log-in benchmark (`npm run bench:login`)',
+  bullets: [
+    machineLine(result.meta),
+    `${settings.rounds} interleaved rounds of ${settings.durationS} s per slice (ceiling and log-ins back to back, order alternating; then /auth/me idle and under log-ins); ` +
+      `argon2id m=${a.memory} KiB t=${a.passes} p=${a.parallelism}; autocannon, ${settings.threads * 2} log-in connections, 4 for /auth/me; medians of the rounds; ` +
+      'spread = median absolute deviation of the rounds (for the ratio: the lowest and highest round)',
+    loadLine(loadBefore, loadAfter),
+  ],
+  table: {
+    headers: ['measure', 'median', 'spread'],
+    right: new Set([1, 2]),
+    rows: [
+      row(
+        `raw argon2id ceiling, ${settings.threads} in flight (hashes/s)`,
+        result.ceilingHashesPerSecond,
+        1,
+      ),
+      row('POST /auth/login (log-ins/s)', result.loginsPerSecond, 1),
+      [
+        `log-ins ÷ ceiling, same round (goal ≥ ${GOAL})`,
+        `${ratio.toFixed(2)} ${result.target.result}`,
+        `${result.ratio.min.toFixed(2)} to ${result.ratio.max.toFixed(2)}`,
+      ],
+      row('GET /auth/me p99, idle (ms)', result.meIdle.p99, 2),
+      row('GET /auth/me p99, log-ins saturating the CPU (ms)', result.meUnderLogins.p99, 2),
+      row('GET /auth/me req/s, idle', result.meIdle.rps, 0),
+      row('GET /auth/me req/s, under log-ins', result.meUnderLogins.rps, 0),
+    ],
+  },
+  json: result,
+  write: flags.write,
+});

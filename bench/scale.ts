@@ -24,24 +24,23 @@ import { generateKekText } from '../src/auth/kek.ts';
 import { OWASP_ARGON2ID } from '../src/auth/password.ts';
 import {
   benchFlags,
+  columnsFrom,
   disturbanceLine,
   disturbanceOf,
+  elapsedS,
   fmtInt,
   loadAverage,
   loadLine,
   machineLine,
   machineMeta,
-  markdownTable,
   packageVersion,
   percentile,
   pickList,
   positiveNumber,
   quietestSlice,
-  resultsMarkdown,
+  report,
   round1,
   round2,
-  textTable,
-  writeResults,
 } from './lib/common.ts';
 import { median, relativeMad } from './lib/measure.ts';
 import {
@@ -716,10 +715,10 @@ const meta = {
     samples.map((s) => s.cores.other),
     samples.filter((s) => s.attempts > 1).length,
   ),
-  durationS: Math.round((performance.now() - started) / 100) / 10,
+  durationS: elapsedS(started),
 };
 
-const headers = [
+const scaleHeaders = [
   'workload',
   'instances',
   'req/s',
@@ -737,7 +736,6 @@ const headers = [
   'postgres µs/req',
   'SQL stmts/req',
 ];
-const right = new Set(headers.map((_, i) => i).filter((i) => i > 0));
 const cells = summaries.map((s) => [
   s.workload === 'login' ? 'log-in' : 'refresh',
   String(s.instances),
@@ -763,58 +761,45 @@ const cells = summaries.map((s) => [
 const activities = [...new Set(summaries.flatMap((s) => Object.keys(s.backends)))]
   .filter((a) => Math.max(...summaries.map((s) => s.backends[a] ?? 0)) >= 0.01)
   .sort(activityOrder);
-const waitHeaders = ['workload', 'instances', ...activities];
-const waitRight = new Set(waitHeaders.map((_, i) => i).filter((i) => i > 0));
 const waitCells = summaries.map((s) => [
   s.workload === 'login' ? 'log-in' : 'refresh',
   String(s.instances),
   ...activities.map((a) => (s.backends[a] ?? 0).toFixed(2)),
 ]);
 
-const machine = machineLine(meta, `PostgreSQL ${meta.postgres?.['server_version'] ?? '?'}`);
-const method =
-  `${settings.rounds} interleaved rounds of ${settings.durationS} s per case after ${settings.warmupS} s warm-up; ` +
-  `one autocannon per instance, all at once from this process (${settings.loginConnections} connections per instance for log-ins, ` +
-  `${settings.refreshConnections} for refreshes); medians of the rounds; ± = median absolute deviation of the rounds' req/s`;
-const loads = loadLine(loadBefore, loadAfter, waitedForQuiet);
 const probeLine = `probe, one request at a time on an idle instance: ${settings.workloads
   .map(
     (w) =>
       `${w === 'login' ? 'log-in' : 'refresh'} ${probes[w]?.medianMs} ms (median of ${probes[w]?.requests}), ${probes[w]?.statements} SQL statements`,
   )
   .join('; ')}`;
-const noise = disturbanceLine(meta.disturbance);
-
-process.stdout.write(
-  `\nbench:scale, ${machine}\n${method}\n${loads}\n${noise}\n${probeLine}\n\n${textTable(headers, cells, right)}\n\n` +
-    `PostgreSQL backends of the benchmark database, average number per activity (sampled every 20 ms):\n\n` +
-    `${textTable(waitHeaders, waitCells, waitRight)}\n`,
-);
-
-if (settings.write) {
-  const md = resultsMarkdown(
-    'Scale-out benchmark (`npm run bench:scale`)',
-    [
-      machine,
-      method,
-      `auth servers: HS256, argon2id m=${OWASP_ARGON2ID.memory} KiB t=${OWASP_ARGON2ID.passes} p=${OWASP_ARGON2ID.parallelism}, rate limits raised to 1e9 per window, reuse grace ${REUSE_GRACE_S} s (the default), pg pool 10 per instance, one PostgreSQL database`,
-      loads,
-      noise,
-      'cores: CPU time of each group during the slice ÷ wall time (1.00 = one core busy all along), from /proc/<pid>/stat; servers = the auth server processes, postgres = the backends of the benchmark database, driver = autocannon in the driver process, other = the rest of the machine (other programs, PostgreSQL’s shared processes, the kernel)',
-      'per machine core: req/s ÷ the machine’s cores; per server core: req/s ÷ cores used by the auth servers; per core, servers + postgres: req/s ÷ cores used by the auth servers and the PostgreSQL backends together (each the median of the rounds’ ratios)',
-      'SQL stmts/req: statements an auth server sends to PostgreSQL per request, BEGIN and COMMIT included (each one a round trip), counted in the probe: requests one at a time on an idle instance before the load',
-      probeLine,
-    ],
-    [
-      ...markdownTable(headers, cells, right),
-      '',
-      '## What the PostgreSQL backends were doing',
-      '',
-      'Average number of the benchmark database’s client backends in each activity, sampled from `pg_stat_activity` every 20 ms (median of the rounds). Each instance’s pool holds up to 10 connections.',
-      '',
-      ...markdownTable(waitHeaders, waitCells, waitRight),
-    ],
-  );
+const waitHeaders = ['workload', 'instances', ...activities];
+report({
+  name: 'scale',
+  title: 'Scale-out benchmark (`npm run bench:scale`)',
+  bullets: [
+    machineLine(meta, `PostgreSQL ${meta.postgres?.['server_version'] ?? '?'}`),
+    `${settings.rounds} interleaved rounds of ${settings.durationS} s per case after ${settings.warmupS} s warm-up; ` +
+      `one autocannon per instance, all at once from this process (${settings.loginConnections} connections per instance for log-ins, ` +
+      `${settings.refreshConnections} for refreshes); medians of the rounds; ± = median absolute deviation of the rounds' req/s`,
+    `auth servers: HS256, argon2id m=${OWASP_ARGON2ID.memory} KiB t=${OWASP_ARGON2ID.passes} p=${OWASP_ARGON2ID.parallelism}, rate limits raised to 1e9 per window, reuse grace ${REUSE_GRACE_S} s (the default), pg pool 10 per instance, one PostgreSQL database`,
+    loadLine(loadBefore, loadAfter, waitedForQuiet),
+    disturbanceLine(meta.disturbance),
+    'cores: CPU time of each group during the slice ÷ wall time (1.00 = one core busy all along), from /proc/<pid>/stat; servers = the auth server processes, postgres = the backends of the benchmark database, driver = autocannon in the driver process, other = the rest of the machine (other programs, PostgreSQL’s shared processes, the kernel)',
+    'per machine core: req/s ÷ the machine’s cores; per server core: req/s ÷ cores used by the auth servers; per core, servers + postgres: req/s ÷ cores used by the auth servers and the PostgreSQL backends together (each the median of the rounds’ ratios)',
+    'SQL stmts/req: statements an auth server sends to PostgreSQL per request, BEGIN and COMMIT included (each one a round trip), counted in the probe: requests one at a time on an idle instance before the load',
+    probeLine,
+  ],
+  table: { headers: scaleHeaders, rows: cells, right: columnsFrom(scaleHeaders, 1) },
+  sections: [
+    {
+      heading: 'What the PostgreSQL backends were doing',
+      intro:
+        'Average number of the benchmark database’s client backends in each activity, sampled from `pg_stat_activity` every 20 ms (median of the rounds). Each instance’s pool holds up to 10 connections.',
+      table: { headers: waitHeaders, rows: waitCells, right: columnsFrom(waitHeaders, 1) },
+    },
+  ],
   // Compact: the medians, not every slice of every round.
-  writeResults('scale', { meta, summaries }, md);
-}
+  json: { meta, summaries },
+  write: settings.write,
+});

@@ -23,23 +23,22 @@ import { createRevocationList } from '../src/redis/index.ts';
 import {
   assert,
   benchFlags,
+  columnsFrom,
   disturbanceLine,
   disturbanceOf,
+  elapsedS,
   fmtInt,
   forgedTokens,
   loadAverage,
   loadLine,
   machineLine,
   machineMeta,
-  markdownTable,
   packageVersion,
   pct,
   quietestSlice,
-  resultsMarkdown,
+  report,
   round1,
   round2,
-  textTable,
-  writeResults,
 } from './lib/common.ts';
 import { load } from './lib/load.ts';
 import { median, relativeMad } from './lib/measure.ts';
@@ -628,10 +627,10 @@ const meta = {
     samples.map((s) => s.cores.other),
     samples.filter((s) => s.attempts > 1).length,
   ),
-  durationS: Math.round((performance.now() - started) / 100) / 10,
+  durationS: elapsedS(started),
 };
 
-const headers = [
+const sessionHeaders = [
   'variant',
   'lookup',
   'req/s',
@@ -647,7 +646,6 @@ const headers = [
   'postgres / redis CPU',
   'driver CPU',
 ];
-const right = new Set(headers.map((_, i) => i).filter((i) => i > 1));
 const cells = summaries.map((s) => [
   s.label,
   s.lookup,
@@ -668,18 +666,6 @@ const cells = summaries.map((s) => [
   `${pct(s.cores.postgres)} / ${pct(s.cores.redis)}`,
   pct(s.cores.driver),
 ]);
-
-const machine = machineLine(meta);
-const method =
-  `${settings.rounds} interleaved rounds of ${settings.durationS} s per server after ${settings.warmupS} s warm-up; ` +
-  `autocannon, ${settings.connections} connections (one user each), pipelining 1, from a second process over loopback; ` +
-  `medians of the rounds; ± = median absolute deviation of the rounds' req/s`;
-const loads = loadLine(loadBefore, loadAfter, waitedForQuiet);
-const noise = disturbanceLine(meta.disturbance);
-
-process.stdout.write(
-  `\nbench:sessions, ${machine}\n${method}\n${loads}\n${noise}\n\n${textTable(headers, cells, right)}\n`,
-);
 
 // The chart: requests per second, and bytes each request carries to prove who it is.
 const COLORS = { none: '#2da44e', Redis: '#cf222e', PostgreSQL: '#0969da' } as const;
@@ -736,30 +722,37 @@ const svg = barChart({
     'Source: npm run bench:sessions (bench/sessions.ts); figures in bench/results/sessions-latest.json.',
 });
 
-if (settings.write) {
-  const md = resultsMarkdown(
-    'JWT or session lookup (`npm run bench:sessions`)',
-    [
-      machine,
-      method,
-      loads,
-      noise,
-      'request bytes: the whole request autocannon writes (request line, Host, Connection: keep-alive, the credential); credential header bytes: the `authorization: Bearer …` or `cookie: sid=…` line alone, CRLF included; response bytes: status line, headers and body as received',
-      'server µs/req: CPU time of the server process per request (/proc/<pid>/stat); lookup µs/req: CPU time of the PostgreSQL backends of the benchmark database, or of the redis-server process (shared with anything else using it), per request',
-      'CPU columns: share of one core used during the slices',
-    ],
-    [
-      ...markdownTable(headers, cells, right),
-      '',
-      '## What each variant does',
-      '',
-      ...settings.variants.map(
-        (v) => `- **${SESSION_VARIANT_INFO[v].label}** (\`${v}\`): ${SESSION_VARIANT_INFO[v].how}.`,
+report({
+  name: 'sessions',
+  title: 'JWT or session lookup (`npm run bench:sessions`)',
+  bullets: [
+    machineLine(meta),
+    `${settings.rounds} interleaved rounds of ${settings.durationS} s per server after ${settings.warmupS} s warm-up; ` +
+      `autocannon, ${settings.connections} connections (one user each), pipelining 1, from a second process over loopback; ` +
+      `medians of the rounds; ± = median absolute deviation of the rounds' req/s`,
+    loadLine(loadBefore, loadAfter, waitedForQuiet),
+    disturbanceLine(meta.disturbance),
+    'request bytes: the whole request autocannon writes (request line, Host, Connection: keep-alive, the credential); credential header bytes: the `authorization: Bearer …` or `cookie: sid=…` line alone, CRLF included; response bytes: status line, headers and body as received',
+    'server µs/req: CPU time of the server process per request (/proc/<pid>/stat); lookup µs/req: CPU time of the PostgreSQL backends of the benchmark database, or of the redis-server process (shared with anything else using it), per request',
+    'CPU columns: share of one core used during the slices',
+  ],
+  table: {
+    headers: sessionHeaders,
+    rows: cells,
+    right: columnsFrom(sessionHeaders, 2),
+  },
+  sections: [
+    {
+      heading: 'What each variant does',
+      lines: settings.variants.map(
+        (v) => `**${SESSION_VARIANT_INFO[v].label}** (\`${v}\`): ${SESSION_VARIANT_INFO[v].how}.`,
       ),
-      '',
-      '![chart](sessions-latest.svg)',
-    ],
-  );
+      fileOnly: true,
+    },
+    { heading: 'Chart', intro: '![chart](sessions-latest.svg)', fileOnly: true },
+  ],
   // Compact: the medians, not every slice of every round.
-  writeResults('sessions', { meta, summaries }, md, { svg });
-}
+  json: { meta, summaries },
+  write: settings.write,
+  extra: { svg },
+});

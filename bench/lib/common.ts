@@ -132,6 +132,12 @@ export function packageVersion(packageJson: string): string {
   }
 }
 
+/** `laissez 0.1.0, fast-jwt 6.3.6, …`: the packages a run measured. */
+export const versionsLine = (versions: Record<string, string>) =>
+  Object.entries(versions)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ');
+
 /** The machine a run measured, as the results record it. */
 export interface MachineMeta {
   date: string;
@@ -217,52 +223,86 @@ export function forgedTokens(token: string): [badSignature: string, otherSubject
   return [`${header}.${payload}.${flipped}`, `${header}.${admin}.${signature}`];
 }
 
-/**
- * A results page: `# title`, the bullets (machine, method, notes), then the body lines.
- */
-export function resultsMarkdown(
-  title: string,
-  bullets: readonly string[],
-  body: readonly string[],
-): string {
-  return [`# ${title}`, '', ...bullets.map((b) => `- ${b}`), '', ...body, ''].join('\n');
+/** The column indexes from `first` on: the figures of a table, aligned right. */
+export const columnsFrom = (headers: readonly string[], first: number): ReadonlySet<number> =>
+  new Set(headers.map((_, i) => i).filter((i) => i >= first));
+
+/** A table as the text and Markdown printers take it. */
+export interface Table {
+  headers: readonly string[];
+  rows: readonly (readonly string[])[];
+  /** Columns aligned right. */
+  right: ReadonlySet<number>;
+  /** In the terminal, a blank line between rows of different groups. */
+  groupOf?: (row: number) => string;
+}
+
+/** A part of a report after its main table: lines (bullets in Markdown), a table, or both. */
+export interface Section {
+  heading: string;
+  /** A paragraph before the lines and the table. */
+  intro?: string;
+  lines?: readonly string[];
+  table?: Table;
+  /** Only in the results file (a chart, notes the terminal does without). */
+  fileOnly?: boolean;
+}
+
+export interface Report {
+  /** The results files' stem: bench/results/<name>-latest.*. */
+  name: string;
+  title: string;
+  /** The machine, the method and notes: under the title. */
+  bullets: readonly string[];
+  table: Table;
+  sections?: readonly Section[];
+  /** The compact summary written as JSON: settings, machine, medians and spreads. */
+  json: unknown;
+  write: boolean;
+  /** Other files by extension (the sessions chart). */
+  extra?: Record<string, string>;
 }
 
 /**
- * Writes the one latest result of a benchmark: bench/results/<name>-latest.json (a compact
- * summary: settings, machine, medians and spreads, not every round's raw figure), .md, and any
- * other files given by extension (the sessions chart). Each run replaces the one before.
+ * Prints a benchmark's report to stdout (aligned text) and, unless --no-write, writes its one
+ * latest result: bench/results/<name>-latest.md (the same in Markdown), .json (the compact
+ * summary, not every round's raw figure) and any extra files. Each run replaces the one before.
  */
-export function writeResults(
-  name: string,
-  json: unknown,
-  md: string,
-  extra: Record<string, string> = {},
-): void {
+export function report(r: Report): void {
+  const text = [`\n${r.title}`, ...r.bullets, '', textTable(r.table), ''];
+  const md = [`# ${r.title}`, '', ...r.bullets.map((b) => `- ${b}`), '', ...markdownTable(r.table)];
+  for (const s of r.sections ?? []) {
+    if (!s.fileOnly) {
+      text.push(`${s.heading}:`, ...(s.intro ? [s.intro] : []), ...(s.lines ?? []));
+      text.push(...(s.table ? [textTable(s.table)] : []), '');
+    }
+    md.push('', `## ${s.heading}`, '', ...(s.intro ? [s.intro, ''] : []));
+    md.push(...(s.lines ?? []).map((l) => `- ${l}`), ...(s.table ? markdownTable(s.table) : []));
+  }
+  process.stdout.write(`${text.join('\n')}\n`);
+  if (!r.write) return;
   const dir = fileURLToPath(new URL('../results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const files: Record<string, string> = {
-    json: `${JSON.stringify(json, null, 2)}\n`,
-    md: md.endsWith('\n') ? md : `${md}\n`,
-    ...extra,
+    json: `${JSON.stringify(r.json, null, 2)}\n`,
+    md: `${md.join('\n')}\n`,
+    ...r.extra,
   };
-  for (const [ext, text] of Object.entries(files)) {
-    writeFileSync(`${dir}${name}-latest.${ext}`, text);
+  for (const [ext, content] of Object.entries(files)) {
+    writeFileSync(`${dir}${r.name}-latest.${ext}`, content);
   }
-  const written = Object.keys(files).map((ext) => `bench/results/${name}-latest.${ext}`);
-  process.stdout.write(`\nwrote ${written.join(', ')}\n`);
+  const written = Object.keys(files).map((ext) => `bench/results/${r.name}-latest.${ext}`);
+  process.stdout.write(`wrote ${written.join(', ')}\n`);
 }
+
+/** Seconds since `started` (a performance.now() reading), to a tenth. */
+export const elapsedS = (started: number) => Math.round((performance.now() - started) / 100) / 10;
 
 /**
  * An aligned text table: the columns in `right` are right-aligned. With `groupOf`, a blank line
  * separates rows whose group differs from the row before.
  */
-export function textTable(
-  headers: readonly string[],
-  rows: readonly (readonly string[])[],
-  right: ReadonlySet<number>,
-  groupOf?: (row: number) => string,
-): string {
+export function textTable({ headers, rows, right, groupOf }: Table): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((c) => c[i]!.length)));
   const line = (c: readonly string[]) =>
     c
@@ -281,11 +321,7 @@ export function textTable(
 }
 
 /** The same table in Markdown, as lines. */
-export function markdownTable(
-  headers: readonly string[],
-  rows: readonly (readonly string[])[],
-  right: ReadonlySet<number>,
-): string[] {
+export function markdownTable({ headers, rows, right }: Table): string[] {
   return [
     `| ${headers.join(' | ')} |`,
     `| ${headers.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,

@@ -25,6 +25,7 @@ import { OWASP_ARGON2ID } from '../src/auth/password.ts';
 import {
   benchFlags,
   columnsFrom,
+  coresLine,
   disturbanceLine,
   disturbanceOf,
   elapsedS,
@@ -37,8 +38,8 @@ import {
   percentile,
   pickList,
   positiveNumber,
-  quietestSlice,
   report,
+  rotatingRounds,
   round1,
   round2,
 } from './lib/common.ts';
@@ -555,27 +556,19 @@ try {
   }
   process.stderr.write('warm-up done\n');
   const cases = settings.workloads.flatMap((w) => settings.instances.map((n) => ({ w, n })));
-  for (let round = 1; round <= settings.rounds; round++) {
-    for (let k = 0; k < cases.length; k++) {
-      // Rotate the order each round, so that a noisy moment does not always hit the same case.
-      const { w, n } = cases[(k + round - 1) % cases.length]!;
-      const kept = await quietestSlice(
-        settings.retries,
-        RETRY_ABOVE,
-        () => slice(w, n, settings.durationS, round),
-        (s) => s.cores.other,
-        (s, again) =>
-          process.stderr.write(
-            `round ${round}/${settings.rounds} ${w.padEnd(7)} ×${n}  ${fmtInt.format(s.rps).padStart(6)} req/s  ` +
-              `p99 ${s.p99.toFixed(1).padStart(7)} ms  cores: servers ${s.cores.servers.toFixed(2)} ` +
-              `postgres ${s.cores.postgres.toFixed(2)} driver ${s.cores.driver.toFixed(2)} ` +
-              `other ${s.cores.other?.toFixed(2) ?? 'n/a'}` +
-              `${again ? ' (busy machine: again)' : ''}\n`,
-          ),
-      );
-      samples.push(kept);
-    }
-  }
+  samples.push(
+    ...(await rotatingRounds({
+      rounds: settings.rounds,
+      cases,
+      retries: settings.retries,
+      above: RETRY_ABOVE,
+      run: ({ w, n }, round) => slice(w, n, settings.durationS, round),
+      otherOf: (s) => s.cores.other,
+      describe: ({ w, n }, s) =>
+        `${w.padEnd(7)} ×${n}  ${fmtInt.format(s.rps).padStart(6)} req/s  ` +
+        `p99 ${s.p99.toFixed(1).padStart(7)} ms  cores: ${coresLine(s.cores)}`,
+    })),
+  );
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
   await samplerClient?.end().catch(() => {});

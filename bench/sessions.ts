@@ -24,6 +24,7 @@ import {
   assert,
   benchFlags,
   columnsFrom,
+  coresLine,
   disturbanceLine,
   disturbanceOf,
   elapsedS,
@@ -35,8 +36,8 @@ import {
   machineMeta,
   packageVersion,
   pct,
-  quietestSlice,
   report,
+  rotatingRounds,
   round1,
   round2,
 } from './lib/common.ts';
@@ -484,26 +485,19 @@ try {
   );
   for (const server of servers) await slice(server, settings.warmupS, 0);
   process.stderr.write('warm-up done\n');
-  for (let round = 1; round <= settings.rounds; round++) {
-    for (let k = 0; k < servers.length; k++) {
-      const server = servers[(k + round - 1) % servers.length]!;
-      const kept = await quietestSlice(
-        settings.retries,
-        RETRY_ABOVE,
-        () => slice(server, settings.durationS, round),
-        (s) => s.cores.other,
-        (s, again) =>
-          process.stderr.write(
-            `round ${round}/${settings.rounds} ${server.variant.padEnd(15)} ${fmtInt.format(s.rps).padStart(7)} req/s  ` +
-              `p99 ${s.p99.toFixed(2).padStart(6)} ms  cores: server ${s.cores.server.toFixed(2)} ` +
-              `postgres ${s.cores.postgres.toFixed(2)} redis ${s.cores.redis.toFixed(2)} driver ${s.cores.driver.toFixed(2)} ` +
-              `other ${s.cores.other?.toFixed(2) ?? 'n/a'}` +
-              `${again ? ' (busy machine: again)' : ''}\n`,
-          ),
-      );
-      samples.push(kept);
-    }
-  }
+  samples.push(
+    ...(await rotatingRounds({
+      rounds: settings.rounds,
+      cases: servers,
+      retries: settings.retries,
+      above: RETRY_ABOVE,
+      run: (server, round) => slice(server, settings.durationS, round),
+      otherOf: (s) => s.cores.other,
+      describe: (server, s) =>
+        `${server.variant.padEnd(15)} ${fmtInt.format(s.rps).padStart(7)} req/s  ` +
+        `p99 ${s.p99.toFixed(2).padStart(6)} ms  cores: ${coresLine(s.cores)}`,
+    })),
+  );
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
   if (redis.isOpen) {

@@ -356,6 +356,47 @@ export async function quietestSlice<S>(
 }
 
 /**
+ * Runs `rounds` rounds of every case, the order rotated each round so that a noisy moment does
+ * not always hit the same case; each slice goes through quietestSlice (run again while other
+ * programs take more than `above` cores), with one progress line per attempt on stderr.
+ */
+export async function rotatingRounds<C, S>(o: {
+  rounds: number;
+  cases: readonly C[];
+  retries: number;
+  above: number;
+  run: (c: C, round: number) => Promise<S>;
+  otherOf: (sample: S) => number | null;
+  /** The progress line's text for an attempt, after `round r/R`. */
+  describe: (c: C, sample: S) => string;
+}): Promise<(S & { attempts: number })[]> {
+  const kept: (S & { attempts: number })[] = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    for (let k = 0; k < o.cases.length; k++) {
+      const c = o.cases[(k + round - 1) % o.cases.length]!;
+      const sample = await quietestSlice(
+        o.retries,
+        o.above,
+        () => o.run(c, round),
+        o.otherOf,
+        (s, again) =>
+          process.stderr.write(
+            `round ${round}/${o.rounds} ${o.describe(c, s)}${again ? ' (busy machine: again)' : ''}\n`,
+          ),
+      );
+      kept.push(sample);
+    }
+  }
+  return kept;
+}
+
+/** `server 0.98 postgres 0.02 …`: cores' worth of CPU per group, for progress lines. */
+export const coresLine = (cores: Record<string, number | null>) =>
+  Object.entries(cores)
+    .map(([name, n]) => `${name} ${n === null ? 'n/a' : n.toFixed(2)}`)
+    .join(' ');
+
+/**
  * For a benchmark's server process: prints its URL on stdout (the driver waits for that line),
  * then closes and exits on SIGTERM or when the driver's IPC channel goes away: 0 when `close`
  * succeeds, 1 when it fails, 0 anyway after `graceMs` (keep-alive connections may hold a close

@@ -8,6 +8,7 @@ import {
   type AuthFailure,
   authorizationHeaders,
 } from '../middleware/authenticator.ts';
+import { accountRoutes } from './account-routes.ts';
 import { clientKeyOf } from './connections.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
 
@@ -239,6 +240,8 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       const result = await auth.login({
         ...body,
         ip: clientKeyOf(request.ip),
+        clientIp: request.ip,
+        userAgent: request.headers['user-agent'],
         ...(deviceToken !== undefined ? { deviceToken } : {}),
       });
       const delivered = deliver(reply, result.tokens);
@@ -337,6 +340,9 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       return { user: toPublicUser(user) };
     },
   );
+
+  // The user's own account: sessions per device, password change, deletion (account-routes.ts).
+  await accountRoutes(app, { authenticate, authOf, noStore, clearCookies });
 
   // A new key reaches this instance's set up to one reload after the rotation and signs
   // `publishDelay` after it: a copy of the set taken just before the reload must be stale by then,

@@ -63,7 +63,7 @@ export function requirePassword(value: unknown): string {
 }
 
 /** Checks a password's type and length (code points, exactly as typed). */
-function checkPassword(value: unknown): string {
+export function checkPassword(value: unknown): string {
   const password = requirePassword(value);
   const n = length(password);
   if (n < PASSWORD_MIN || n > PASSWORD_MAX) {

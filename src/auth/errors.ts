@@ -9,6 +9,8 @@ export type AuthErrorCode =
   | 'username_taken'
   | 'email_taken'
   | 'invalid_credentials'
+  | 'wrong_password'
+  | 'session_not_found'
   | 'account_disabled'
   | 'invalid_grant'
   | 'invalid_token'

@@ -2,9 +2,11 @@
 // no SQL: it speaks to a Store and a KeyRing, and reports failures as AuthServiceError. The work is done
 // beside it, one concern per file: accounts.ts (new accounts and their policies), login.ts (the
 // password check behind its budgets), sessions.ts (refresh-token families and their end).
-import { type Store, StoreUnavailableError, type User } from '../store/types.ts';
+import { type Session, type Store, StoreUnavailableError, type User } from '../store/types.ts';
+import { AccountChanges, DEFAULT_NAME_RESERVATION } from './account-changes.ts';
 import { createUserAccount } from './accounts.ts';
 import { clientKeyOf } from './addresses.ts';
+import { sessionClient } from './client-info.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
@@ -54,6 +56,17 @@ export interface AuthServiceOptions {
   onRevocationError?: (error: unknown) => void;
   /** A k-anonymity range service that new passwords are checked against. Default: none. */
   breachedPasswords?: BreachedPasswordOptions;
+  /**
+   * Seconds the username and email of a deleted account stay reserved (registration refuses
+   * them as taken). Default 30 days.
+   */
+  nameReservation?: number;
+}
+
+/** What a signed-in user's request brings besides its verified claims. */
+export interface ClientContext {
+  /** The rate-limit key of the client's address (clientKeyOf). */
+  ip?: string | undefined;
 }
 
 export class AuthService {
@@ -65,6 +78,7 @@ export class AuthService {
   readonly #breachedPasswords: BreachedPasswordOptions | undefined;
   readonly #logins: LoginGuard;
   readonly #sessions: Sessions;
+  readonly #account: AccountChanges;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
@@ -89,6 +103,15 @@ export class AuthService {
       now: this.#now,
       revocations: options.revocations,
       onRevocationError: options.onRevocationError ?? (() => {}),
+    });
+    this.#account = new AccountChanges({
+      store: options.store,
+      logins: this.#logins,
+      sessions: this.#sessions,
+      passwordParams: this.#passwordParams,
+      breachedPasswords: options.breachedPasswords,
+      nameReservation: options.nameReservation ?? DEFAULT_NAME_RESERVATION,
+      now: this.#now,
     });
   }
 
@@ -125,13 +148,24 @@ export class AuthService {
    * it takes, are the same whether the user exists or not. Every attempt is counted before the
    * password is hashed, against the account's budgets (RateLimits; see LoginGuard.check).
    */
-  async login(input: LoginInput): Promise<{
+  async login(
+    input: LoginInput & {
+      /** The client's address as the session list shows it (not the rate-limit key). */
+      clientIp?: string;
+      /** The User-Agent header: only a short device label of it is kept (client-info.ts). */
+      userAgent?: unknown;
+    },
+  ): Promise<{
     user: User;
     tokens: TokenSet;
     deviceToken: string;
   }> {
-    const { user, passwordHash } = await this.#logins.check(input);
-    const tokens = await this.#sessions.start(user);
+    const { clientIp, userAgent, ...credentials } = input;
+    const { user, passwordHash } = await this.#logins.check(credentials);
+    const tokens = await this.#sessions.start(
+      user,
+      sessionClient(clientIp ?? credentials.ip, userAgent),
+    );
     return {
       user,
       tokens,
@@ -164,6 +198,55 @@ export class AuthService {
   /** Revokes every refresh-token family of the user. */
   logoutAll(userId: string): Promise<number> {
     return this.#sessions.logoutAll(userId);
+  }
+
+  /** The live sessions of the user behind `claims`, most recently used first. */
+  async listSessions(claims: AccessClaims): Promise<Session[]> {
+    const user = await this.currentUser(claims);
+    await this.#countAccountRequest(user);
+    return this.#sessions.list(user.id);
+  }
+
+  /**
+   * Ends one session of the user behind `claims` (the current one too), revoking its refresh
+   * family and announcing it. An unknown, ended or another user's session: `session_not_found`,
+   * the same answer for each.
+   */
+  async endSession(claims: AccessClaims, sid: string): Promise<void> {
+    const user = await this.currentUser(claims);
+    await this.#countAccountRequest(user);
+    await this.#countAccountRequest(user);
+    if (!(await this.#sessions.end(user.id, sid))) {
+      throw new AuthServiceError('session_not_found', 'no such session of yours');
+    }
+  }
+
+  /**
+   * Changes the password of the user behind `claims` (see AccountChanges.changePassword): the
+   * current session stays, every other one ends. Returns how many ended.
+   */
+  async changePassword(
+    claims: AccessClaims,
+    input: { currentPassword: unknown; newPassword: unknown } & ClientContext,
+  ): Promise<number> {
+    const user = await this.currentUser(claims);
+    await this.#countAccountRequest(user);
+    return this.#account.changePassword(user, { ...input, sid: claims.sid });
+  }
+
+  /** Deletes the account behind `claims` after checking its password (AccountChanges.deleteAccount). */
+  async deleteAccount(
+    claims: AccessClaims,
+    input: { password: unknown } & ClientContext,
+  ): Promise<void> {
+    const user = await this.currentUser(claims);
+    await this.#countAccountRequest(user);
+    await this.#account.deleteAccount(user, input.password, input.ip);
+  }
+
+  /** One request to the user's own account routes, against `accountPerUser`. */
+  #countAccountRequest(user: User): Promise<void> {
+    return this.#logins.count(`account:u:${user.id}`, this.#logins.limits.accountPerUser);
   }
 
   /** The user behind verified claims, fresh from the store. */

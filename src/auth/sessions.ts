@@ -6,6 +6,9 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   type NewRefreshToken,
   type RefreshToken,
+  type RevocationReason,
+  type Session,
+  type SessionClient,
   type Store,
   type User,
   unrotatable,
@@ -95,8 +98,11 @@ export class Sessions {
     return this.#successorSecret;
   }
 
-  /** Starts a session (a new family) for a user who just proved who they are. */
-  async start(user: User): Promise<TokenSet> {
+  /**
+   * Starts a session (a new family) for a user who just proved who they are; `client` (address,
+   * device label) is what the user's session list shows of it.
+   */
+  async start(user: User, client?: SessionClient): Promise<TokenSet> {
     const familyId = newId();
     const now = this.#o.now();
     const expiresAt = now + this.#o.refreshTtl * 1000;
@@ -107,6 +113,7 @@ export class Sessions {
       userId: user.id,
       createdAt: now,
       expiresAt,
+      ...(client ? { client } : {}),
     });
     return this.#tokens(user, familyId, refresh, expiresAt, now);
   }
@@ -251,6 +258,11 @@ export class Sessions {
             ? 'the account is disabled'
             : 'the session was ended when the account was disabled; log in again',
         );
+      case 'password_changed':
+        return new AuthServiceError(
+          'invalid_grant',
+          'the session was ended when the password was changed; log in again',
+        );
       case 'logout_all':
         return new AuthServiceError(
           'invalid_grant',
@@ -278,6 +290,39 @@ export class Sessions {
     const revoked = await this.#o.store.revokeUserTokens(userId, now, 'logout_all');
     await this.#announce(sessions, now);
     return revoked;
+  }
+
+  /** The user's live sessions, most recently used first. */
+  list(userId: string): Promise<Session[]> {
+    return this.#o.store.listSessions(userId, this.#o.now());
+  }
+
+  /**
+   * Ends one live session of the user and announces it. False for an unknown, ended or expired
+   * session, or another user's: the store revokes only a family of `userId`.
+   */
+  async end(userId: string, sid: string): Promise<boolean> {
+    const now = this.#o.now();
+    if (!(await this.#o.store.revokeSession(userId, sid, now, 'logout'))) return false;
+    await this.#announce([sid], now);
+    return true;
+  }
+
+  /** Ends every live session of the user but `keep` (a password change), announcing each. */
+  async endOthers(userId: string, keep: string | undefined, reason: RevocationReason) {
+    const now = this.#o.now();
+    const ended: string[] = [];
+    for (const sid of await this.#o.store.listLiveFamilies(userId, now)) {
+      if (sid === keep) continue;
+      if (await this.#o.store.revokeSession(userId, sid, now, reason)) ended.push(sid);
+    }
+    await this.#announce(ended, now);
+    return ended.length;
+  }
+
+  /** Announces sessions that ended without a revocation (their user was deleted). */
+  announceEnded(sessions: readonly string[]): Promise<void> {
+    return this.#announce(sessions, this.#o.now());
   }
 
   /**

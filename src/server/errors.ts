@@ -53,12 +53,22 @@ export const ERROR_CATALOGUE = {
     meaning:
       'The access token is valid but lacks the role or scope the route needs (RFC 6750 §3.1).',
   },
+  wrong_password: {
+    status: 403,
+    meaning:
+      'The current password sent to confirm a password change or an account deletion is not right (the access token itself is fine).',
+  },
   invalid_origin: {
     status: 403,
     meaning:
       'A cookie-authenticated request came from an origin that is not allowed (CSRF defence).',
   },
   not_found: { status: 404, meaning: 'No such route.' },
+  session_not_found: {
+    status: 404,
+    meaning:
+      "No live session of yours has this id (the same answer for an unknown, ended or another user's session).",
+  },
   request_timeout: {
     status: 408,
     meaning:

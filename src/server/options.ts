@@ -46,6 +46,8 @@ export interface AuthServerOptions {
   refreshTtl?: number;
   /** Seconds a spent refresh token may still be exchanged (racing tabs). Default 10. */
   reuseGrace?: number;
+  /** Seconds the username and email of a deleted account stay reserved. Default 30 days. */
+  nameReservation?: number;
   /** Deliver tokens in HttpOnly cookies too. Default false. */
   cookies?: boolean;
   /** The `Secure` cookie attribute. Default true (browsers allow it on http://localhost). */
@@ -125,6 +127,7 @@ export interface ResolvedOptions {
   readonly accessTtl: number;
   readonly refreshTtl: number;
   readonly reuseGrace: number;
+  readonly nameReservation: number;
   readonly cookies: boolean;
   readonly cookieSecure: boolean;
   readonly allowedOrigins: readonly string[];
@@ -185,6 +188,7 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   accessTtl: true,
   refreshTtl: true,
   reuseGrace: true,
+  nameReservation: true,
   cookies: true,
   cookieSecure: true,
   allowedOrigins: true,
@@ -287,6 +291,7 @@ export function resolveOptions(
     accessTtl: value('accessTtl') as number,
     refreshTtl: value('refreshTtl') as number,
     reuseGrace: value('reuseGrace') as number,
+    nameReservation: value('nameReservation') as number,
     cookies: value('cookies') as boolean,
     cookieSecure: value('cookieSecure') as boolean,
     allowedOrigins: Object.freeze([...((value('allowedOrigins') as string[] | undefined) ?? [])]),

@@ -8,6 +8,7 @@ import {
   type AuthFailure,
   authorizationHeaders,
 } from '../middleware/authenticator.ts';
+import { accountRoutes } from './account-routes.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
 
 export interface RouteOptions {
@@ -238,6 +239,8 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       const result = await auth.login({
         ...body,
         ip: request.ip,
+        clientIp: request.ip,
+        userAgent: request.headers['user-agent'],
         ...(deviceToken !== undefined ? { deviceToken } : {}),
       });
       const delivered = deliver(reply, result.tokens);
@@ -336,6 +339,9 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       return { user: toPublicUser(user) };
     },
   );
+
+  // The user's own account: sessions per device, password change, deletion (account-routes.ts).
+  await accountRoutes(app, { authenticate, authOf, noStore, clearCookies });
 
   // A new key reaches this instance's set up to one reload after the rotation and signs
   // `publishDelay` after it: a copy of the set taken just before the reload must be stale by then,

@@ -187,6 +187,16 @@ export const SETTINGS: readonly Setting[] = [
     check: integerSetting(0, DAY_SECONDS),
   },
   {
+    option: 'nameReservation',
+    flag: 'name-reservation',
+    env: 'LAISSEZ_NAME_RESERVATION',
+    default: '30d',
+    unit: 's',
+    help: 'how long the username and email of a deleted account stay reserved',
+    parse: duration('s', 'zero'),
+    check: integerSetting(0, 10 * 365 * DAY_SECONDS),
+  },
+  {
     option: 'keyPublishDelay',
     flag: 'key-publish-delay',
     env: 'LAISSEZ_KEY_PUBLISH_DELAY',

@@ -117,6 +117,7 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     accessTtl: options.accessTtl,
     refreshTtl: options.refreshTtl,
     reuseGrace: options.reuseGrace,
+    nameReservation: options.nameReservation,
     now: options.now,
     ...(options.passwordParams ? { passwordParams: options.passwordParams } : {}),
     ...(options.breachedPasswords

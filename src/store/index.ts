@@ -27,6 +27,8 @@ export {
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
+  type Session,
+  type SessionClient,
   type SigningKey,
   type Store,
   StoreUnavailableError,

@@ -158,4 +158,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     },
   },
+  {
+    // Sessions per device: the client that started a family, on its first token (successors
+    // leave these null; "last used" is the family's newest token). Names of deleted accounts are
+    // reserved for a while (kind: the username's RFC 8265 key, its confusable skeleton, or the
+    // email), so that registration refuses them like taken ones.
+    name: 'session clients; reserved names of deleted accounts',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN client_ip TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN client_device TEXT;
+      CREATE TABLE reserved_names (
+        kind       TEXT COLLATE "C" NOT NULL,
+        value      TEXT COLLATE "C" NOT NULL,
+        expires_at BIGINT NOT NULL,
+        CONSTRAINT reserved_names_pkey PRIMARY KEY (kind, value),
+        CONSTRAINT reserved_names_kind CHECK (kind IN ('key', 'skeleton', 'email'))
+      );
+      CREATE INDEX reserved_names_expires_at ON reserved_names (expires_at);
+    `,
+  },
 ];

@@ -17,7 +17,7 @@ function parseRoles(value: unknown): string[] {
   return value;
 }
 
-export const { toUser, toRefreshToken, toSigningKey } = rowMappers({
+export const { toUser, toRefreshToken, toSigningKey, toSession } = rowMappers({
   num,
   flag: (value) => value === true,
   roles: parseRoles,
@@ -48,11 +48,33 @@ export const SQL = {
      WHERE (created_at, id) > (SELECT created_at, id FROM users WHERE id = $1)
      ORDER BY created_at, id LIMIT $2`,
   setPasswordHash: 'UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3',
+  replacePasswordHash:
+    'UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND password_hash = $4',
+  /**
+   * Serialises what may create or reserve one name (a username key, a skeleton, an email):
+   * registration and deletion with reservation take it for each of their names, in sorted order,
+   * before reading, so that a registration sees a reservation committed just before (a unique
+   * index alone would let it in once the deleted row is gone). Per schema.
+   */
+  lockName: `SELECT pg_advisory_xact_lock(
+       hashtextextended('laissez name ' || current_schema() || ' ' || $1::text, 0))`,
+  /** Which of a new user's names are reserved past $1; usernames first. */
+  reservedNames: `SELECT kind FROM reserved_names
+     WHERE expires_at > $1 AND ((kind = 'key' AND value = $2) OR (kind = 'skeleton' AND value = $3)
+       OR (kind = 'email' AND value = $4))
+     ORDER BY kind = 'email' LIMIT 1`,
+  deleteUserReturning:
+    'DELETE FROM users WHERE id = $1 RETURNING username_key, username_skeleton, email',
+  reserveNames: `INSERT INTO reserved_names (kind, value, expires_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+     ON CONFLICT (kind, value)
+       DO UPDATE SET expires_at = GREATEST(reserved_names.expires_at, excluded.expires_at)`,
+  deleteExpiredReservations: 'DELETE FROM reserved_names WHERE expires_at <= $1',
   setDisabled: 'UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3',
   deleteUser: 'DELETE FROM users WHERE id = $1',
 
-  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5)`,
+  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
   /** A token and its owner in one round trip: each row as JSON, so their columns stay apart. */
   tokenWithUser: `SELECT row_to_json(t) AS token, row_to_json(u) AS owner
@@ -91,6 +113,14 @@ export const SQL = {
      WHERE family_id = $2 AND revoked_at IS NULL`,
   liveFamilies: `SELECT DISTINCT family_id FROM refresh_tokens
     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY family_id`,
+  /** A family's first token carries the client; its newest token tells when it was last used. */
+  sessions: `SELECT family_id, MIN(created_at) AS created_at, MAX(created_at) AS last_used_at,
+       MAX(client_ip) AS client_ip, MAX(client_device) AS client_device
+     FROM refresh_tokens
+     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+     GROUP BY family_id ORDER BY last_used_at DESC, family_id`,
+  revokeSession: `UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = $4
+     WHERE family_id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1`,
   revokeUser: `UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = $3
      WHERE user_id = $2 AND revoked_at IS NULL`,
   deleteExpiredTokens: 'DELETE FROM refresh_tokens WHERE expires_at <= $1',

@@ -39,6 +39,7 @@ import {
   num,
   SQL,
   toRefreshToken,
+  toSession,
   toSigningKey,
   toUser,
 } from './postgres-statements.ts';
@@ -50,6 +51,7 @@ import {
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
+  type Session,
   type SigningKey,
   type Store,
   StoreUnavailableError,
@@ -59,6 +61,14 @@ import {
 import { usernameKey, usernameSkeleton } from './username-key.ts';
 
 export type { PostgresPoolOptions, PostgresStoreOptions } from './postgres-pool.ts';
+
+/** Takes the advisory lock of each name (`SQL.lockName`), in sorted order so lockers never deadlock. */
+async function lockNames(
+  query: Parameters<InTransaction<void>>[0],
+  names: readonly string[],
+): Promise<void> {
+  for (const name of [...names].sort()) await query(SQL.lockName, [name]);
+}
 
 export function openPostgresStore(options: PostgresStoreOptions): Store {
   return new PostgresStore(options);
@@ -152,38 +162,37 @@ export class PostgresStore implements Store {
   }
 
   async createUser(user: NewUser): Promise<User> {
+    this.#check();
     const email = user.email.toLowerCase();
     const roles = [...user.roles];
     const createdAt = ms(user.createdAt, 'createdAt');
     const key = usernameKey(user.username);
-    await this.#query(
-      'creating a user',
-      SQL.insertUser,
-      [
-        user.id,
-        user.username,
-        key,
-        usernameSkeleton(key),
-        email,
-        user.passwordHash,
-        roles,
-        createdAt,
-      ],
-      (error) => {
-        if (
-          error.constraint === CONSTRAINTS.username ||
-          error.constraint === CONSTRAINTS.usernameSkeleton
-        )
-          return new ConflictError('username');
-        if (error.constraint === CONSTRAINTS.email) return new ConflictError('email');
-        if (error.constraint === CONSTRAINTS.userId) {
-          return new Error('PostgreSQL store: a user with this id already exists', {
-            cause: error,
-          });
-        }
-        return new Error('PostgreSQL store: the user violates a constraint', { cause: error });
-      },
-    );
+    const skeleton = usernameSkeleton(key);
+    const onConstraint: OnConstraint = (error) => {
+      if (
+        error.constraint === CONSTRAINTS.username ||
+        error.constraint === CONSTRAINTS.usernameSkeleton
+      )
+        return new ConflictError('username');
+      if (error.constraint === CONSTRAINTS.email) return new ConflictError('email');
+      if (error.constraint === CONSTRAINTS.userId) {
+        return new Error('PostgreSQL store: a user with this id already exists', {
+          cause: error,
+        });
+      }
+      return new Error('PostgreSQL store: the user violates a constraint', { cause: error });
+    };
+    await this.#transaction('creating a user', async (query) => {
+      await lockNames(query, [`key ${key}`, `skeleton ${skeleton}`, `email ${email}`]);
+      // A statement after the locks: it sees any reservation committed before they were granted.
+      const { rows } = await query(SQL.reservedNames, [createdAt, key, skeleton, email]);
+      if (rows[0]) throw new ConflictError(rows[0]['kind'] === 'email' ? 'email' : 'username');
+      await query(
+        SQL.insertUser,
+        [user.id, user.username, key, skeleton, email, user.passwordHash, roles, createdAt],
+        onConstraint,
+      );
+    });
     return {
       id: user.id,
       username: user.username,
@@ -232,6 +241,16 @@ export class PostgresStore implements Store {
     ]);
   }
 
+  async replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean> {
+    const result = await this.#query('updating a password hash', SQL.replacePasswordHash, [
+      to,
+      ms(now, 'now'),
+      id,
+      from,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
   async setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
     const result = await this.#query('updating a user', SQL.setDisabled, [
       disabled,
@@ -241,10 +260,51 @@ export class PostgresStore implements Store {
     return (result.rowCount ?? 0) > 0;
   }
 
-  async deleteUser(id: string): Promise<boolean> {
-    // ON DELETE CASCADE removes the user's refresh tokens in the same statement.
-    const result = await this.#query('deleting a user', SQL.deleteUser, [id]);
-    return (result.rowCount ?? 0) > 0;
+  async deleteUser(id: string, options: { reserveUntil?: number } = {}): Promise<boolean> {
+    if (options.reserveUntil === undefined) {
+      // ON DELETE CASCADE removes the user's refresh tokens in the same statement.
+      const result = await this.#query('deleting a user', SQL.deleteUser, [id]);
+      return (result.rowCount ?? 0) > 0;
+    }
+    this.#check();
+    const until = ms(options.reserveUntil, 'reserveUntil');
+    return this.#transaction('deleting a user', async (query) => {
+      const found = (await query(SQL.userById, [id])).rows[0];
+      if (!found) return false;
+      const namesOf = (row: Row) => {
+        const key = String(row['username_key']);
+        // Rows migrated before skeletons existed may lack one: computed, as createUser would.
+        const skeleton = String(row['username_skeleton'] ?? usernameSkeleton(key));
+        return [`key ${key}`, `skeleton ${skeleton}`, `email ${String(row['email'])}`];
+      };
+      const locked = namesOf(found);
+      await lockNames(query, locked);
+      const deleted = (await query(SQL.deleteUserReturning, [id])).rows[0];
+      if (!deleted) return false;
+      const names = namesOf(deleted);
+      // The email changed between the read and the delete: its name is locked too (later, so out
+      // of order: a deadlock here is detected by PostgreSQL and fails this call, never hangs).
+      await lockNames(
+        query,
+        names.filter((name) => !locked.includes(name)),
+      );
+      const split = names.map((name) => name.split(' ', 1)[0]!);
+      await query(SQL.reserveNames, [
+        split,
+        names.map((name, i) => name.slice(split[i]!.length + 1)),
+        names.map(() => until),
+      ]);
+      return true;
+    });
+  }
+
+  async deleteExpiredReservations(now: number): Promise<number> {
+    const result = await this.#query(
+      'deleting expired reservations',
+      SQL.deleteExpiredReservations,
+      [ms(now, 'now')],
+    );
+    return result.rowCount ?? 0;
   }
 
   async createRefreshToken(token: NewRefreshToken): Promise<void> {
@@ -257,6 +317,8 @@ export class PostgresStore implements Store {
         token.userId,
         ms(token.createdAt, 'createdAt'),
         ms(token.expiresAt, 'expiresAt'),
+        token.client?.ip ?? null,
+        token.client?.device ?? null,
       ],
       postgresTokenConstraint,
     );
@@ -330,6 +392,27 @@ export class PostgresStore implements Store {
       ms(now, 'now'),
     ]);
     return rows.map((row) => String(row['family_id']));
+  }
+
+  async listSessions(userId: string, now: number): Promise<Session[]> {
+    const { rows } = await this.#query('listing sessions', SQL.sessions, [userId, ms(now, 'now')]);
+    return rows.map(toSession);
+  }
+
+  async revokeSession(
+    userId: string,
+    familyId: string,
+    now: number,
+    reason: RevocationReason = 'logout',
+  ): Promise<boolean> {
+    this.#check();
+    const at = ms(now, 'now');
+    const why = checkReason(reason);
+    return this.#transaction('revoking refresh tokens', async (query) => {
+      // As revokeUserTokens: waits for the user's rotations in flight, then sees their successors.
+      if ((await query(SQL.lockUser, [userId])).rowCount === 0) return false;
+      return ((await query(SQL.revokeSession, [at, familyId, userId, why])).rowCount ?? 0) > 0;
+    });
   }
 
   async revokeUserTokens(

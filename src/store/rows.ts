@@ -2,7 +2,7 @@
 // The column lists are the same in both schemas; what differs is how a column's value reads
 // (SQLite's INTEGER 0/1 and JSON text, PostgreSQL's BOOLEAN and JSONB, and how strictly a number
 // is checked), so each store passes its own readers.
-import type { RefreshToken, RevocationReason, SigningKey, User } from './types.ts';
+import type { RefreshToken, RevocationReason, Session, SigningKey, User } from './types.ts';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -20,6 +20,8 @@ export interface RowMappers {
   toUser(row: Row): User;
   toRefreshToken(row: Row): RefreshToken;
   toSigningKey(row: Row): SigningKey;
+  /** A row of the sessions query: family_id, created_at, last_used_at, client_ip, client_device. */
+  toSession(row: Row): Session;
 }
 
 export function rowMappers(read: ColumnReaders): RowMappers {
@@ -58,6 +60,13 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       // Keys stored before activates_at existed (an older SQLite file) were active at creation.
       activatesAt: numOrNull(row['activates_at']) ?? read.num(row['created_at']),
       retiresAt: numOrNull(row['retires_at']),
+    }),
+    toSession: (row) => ({
+      id: String(row['family_id']),
+      createdAt: read.num(row['created_at']),
+      lastUsedAt: read.num(row['last_used_at']),
+      ip: strOrNull(row['client_ip']),
+      device: strOrNull(row['client_device']),
     }),
   };
 }

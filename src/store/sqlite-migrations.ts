@@ -119,4 +119,22 @@ export const MIGRATIONS: readonly Migration[] = [
       for (const { id, skeleton } of plan) if (skeleton !== null) set.run(skeleton, id);
     },
   },
+  {
+    // Sessions per device: the client that started a family, on its first token (successors
+    // leave these null; "last used" is the family's newest token). Names of deleted accounts are
+    // reserved for a while (kind: the username's RFC 8265 key, its confusable skeleton, or the
+    // email), so that registration refuses them like taken ones.
+    name: 'session clients; reserved names of deleted accounts',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN client_ip TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN client_device TEXT;
+      CREATE TABLE reserved_names (
+        kind       TEXT    NOT NULL CHECK (kind IN ('key', 'skeleton', 'email')),
+        value      TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+      );
+      CREATE INDEX reserved_names_expires_at ON reserved_names (expires_at);
+    `,
+  },
 ];

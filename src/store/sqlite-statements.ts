@@ -12,7 +12,7 @@ function parseRoles(text: unknown): string[] {
   return roles;
 }
 
-export const { toUser, toRefreshToken, toSigningKey } = rowMappers({
+export const { toUser, toRefreshToken, toSigningKey, toSession } = rowMappers({
   num: (value) => Number(value),
   flag: (value) => Number(value) !== 0,
   roles: parseRoles,
@@ -35,12 +35,31 @@ export function prepareStatements(db: DatabaseSync) {
        ORDER BY created_at, id LIMIT ?`,
     ),
     setPasswordHash: p('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
+    replacePasswordHash: p(
+      'UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?',
+    ),
+    /** Which of a new user's names are reserved past `now`; usernames first. */
+    reservedNames: p(
+      `SELECT kind FROM reserved_names
+       WHERE expires_at > ? AND ((kind = 'key' AND value = ?) OR (kind = 'skeleton' AND value = ?)
+         OR (kind = 'email' AND value = ?))
+       ORDER BY kind = 'email'`,
+    ),
+    reserveName: p(
+      `INSERT INTO reserved_names (kind, value, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (kind, value) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+    ),
+    deleteExpiredReservations: p('DELETE FROM reserved_names WHERE expires_at <= ?'),
     setDisabled: p('UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?'),
     deleteUser: p('DELETE FROM users WHERE id = ?'),
 
     insertToken: p(
       `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?)`,
+    ),
+    insertFirstToken: p(
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     tokenByHash: p('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
     spendToken: p(
@@ -54,6 +73,18 @@ export function prepareStatements(db: DatabaseSync) {
     liveFamilies: p(
       `SELECT DISTINCT family_id FROM refresh_tokens
        WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY family_id`,
+    ),
+    /** A family's first token carries the client; its newest token tells when it was last used. */
+    sessions: p(
+      `SELECT family_id, MIN(created_at) AS created_at, MAX(created_at) AS last_used_at,
+              MAX(client_ip) AS client_ip, MAX(client_device) AS client_device
+       FROM refresh_tokens
+       WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+       GROUP BY family_id ORDER BY last_used_at DESC, family_id`,
+    ),
+    revokeSession: p(
+      `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
+       WHERE family_id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?`,
     ),
     revokeUser: p(
       `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?

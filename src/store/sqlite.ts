@@ -24,6 +24,7 @@ import {
   prepareStatements,
   type Statements,
   toRefreshToken,
+  toSession,
   toSigningKey,
   toUser,
 } from './sqlite-statements.ts';
@@ -35,6 +36,7 @@ import {
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
+  type Session,
   type SigningKey,
   type Store,
   StoreUnavailableError,
@@ -170,20 +172,28 @@ export class SqliteStore implements Store {
     const email = user.email.toLowerCase();
     const roles = [...user.roles];
     const key = usernameKey(user.username);
+    const skeleton = usernameSkeleton(key);
     this.#run(
       'creating a user',
       () =>
-        this.#s.insertUser.run(
-          user.id,
-          user.username,
-          key,
-          usernameSkeleton(key),
-          email,
-          user.passwordHash,
-          JSON.stringify(roles),
-          user.createdAt,
-          user.createdAt,
-        ),
+        // One transaction with the write lock: a deletion reserving these names cannot slip in
+        // between the check and the insert.
+        this.#transaction(() => {
+          const reserved = this.#s.reservedNames.get(user.createdAt, key, skeleton, email);
+          if (reserved)
+            throw new ConflictError(reserved['kind'] === 'email' ? 'email' : 'username');
+          this.#s.insertUser.run(
+            user.id,
+            user.username,
+            key,
+            skeleton,
+            email,
+            user.passwordHash,
+            JSON.stringify(roles),
+            user.createdAt,
+            user.createdAt,
+          );
+        }),
       (error) => {
         if (/\busers\.username_(key|skeleton)\b/.test(error.message))
           return new ConflictError('username');
@@ -239,6 +249,13 @@ export class SqliteStore implements Store {
     this.#run('updating a password hash', () => this.#s.setPasswordHash.run(passwordHash, now, id));
   }
 
+  async replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean> {
+    const result = this.#run('updating a password hash', () =>
+      this.#s.replacePasswordHash.run(to, now, id, from),
+    );
+    return Number(result.changes) > 0;
+  }
+
   async setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
     const result = this.#run('updating a user', () =>
       this.#s.setDisabled.run(disabled ? 1 : 0, now, id),
@@ -246,22 +263,48 @@ export class SqliteStore implements Store {
     return Number(result.changes) > 0;
   }
 
-  async deleteUser(id: string): Promise<boolean> {
-    // ON DELETE CASCADE (foreign_keys = ON) removes the user's refresh tokens in the same statement.
-    const result = this.#run('deleting a user', () => this.#s.deleteUser.run(id));
-    return Number(result.changes) > 0;
+  async deleteUser(id: string, options: { reserveUntil?: number } = {}): Promise<boolean> {
+    const { reserveUntil } = options;
+    if (reserveUntil === undefined) {
+      // ON DELETE CASCADE (foreign_keys = ON) removes the user's refresh tokens in the same statement.
+      const result = this.#run('deleting a user', () => this.#s.deleteUser.run(id));
+      return Number(result.changes) > 0;
+    }
+    return this.#run('deleting a user', () =>
+      this.#transaction(() => {
+        const row = this.#s.userById.get(id);
+        if (!row) return false;
+        this.#s.deleteUser.run(id);
+        const key = String(row['username_key']);
+        // Rows migrated before skeletons existed may lack one: it is computed, as createUser would.
+        const skeleton = row['username_skeleton'] ?? usernameSkeleton(key);
+        this.#s.reserveName.run('key', key, reserveUntil);
+        this.#s.reserveName.run('skeleton', String(skeleton), reserveUntil);
+        this.#s.reserveName.run('email', String(row['email']), reserveUntil);
+        return true;
+      }),
+    );
+  }
+
+  async deleteExpiredReservations(now: number): Promise<number> {
+    const result = this.#run('deleting expired reservations', () =>
+      this.#s.deleteExpiredReservations.run(now),
+    );
+    return Number(result.changes);
   }
 
   async createRefreshToken(token: NewRefreshToken): Promise<void> {
     this.#run(
       'storing a refresh token',
       () =>
-        this.#s.insertToken.run(
+        this.#s.insertFirstToken.run(
           token.tokenHash,
           token.familyId,
           token.userId,
           token.createdAt,
           token.expiresAt,
+          token.client?.ip ?? null,
+          token.client?.device ?? null,
         ),
       sqliteTokenConstraint,
     );
@@ -342,6 +385,23 @@ export class SqliteStore implements Store {
     return this.#run('listing sessions', () => this.#s.liveFamilies.all(userId, now)).map((row) =>
       String(row['family_id']),
     );
+  }
+
+  async listSessions(userId: string, now: number): Promise<Session[]> {
+    return this.#run('listing sessions', () => this.#s.sessions.all(userId, now)).map(toSession);
+  }
+
+  async revokeSession(
+    userId: string,
+    familyId: string,
+    now: number,
+    reason: RevocationReason = 'logout',
+  ): Promise<boolean> {
+    const why = checkReason(reason);
+    const result = this.#run('revoking refresh tokens', () =>
+      this.#s.revokeSession.run(now, why, familyId, userId, now),
+    );
+    return Number(result.changes) > 0;
   }
 
   async revokeUserTokens(

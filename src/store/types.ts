@@ -53,11 +53,18 @@ export interface RefreshToken {
 }
 
 /**
- * Why a family was revoked, so that a refresh can say why it is refused: log-out, log out
- * everywhere, reuse of a spent token, a disabled account. `null` on rows revoked before reasons
+ * Why a family was revoked, so that a refresh can say why it is refused: log-out (also a session
+ * ended from the session list), log out everywhere, reuse of a spent token, a disabled account, a
+ * password change that ended the other sessions. `null` on rows revoked before reasons
  * were recorded.
  */
-export const REVOCATION_REASONS = ['logout', 'logout_all', 'reuse', 'disabled'] as const;
+export const REVOCATION_REASONS = [
+  'logout',
+  'logout_all',
+  'reuse',
+  'disabled',
+  'password_changed',
+] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
 /** A reason a store may record, or a TypeError (a caller's mistake, never a client's). */
@@ -74,6 +81,30 @@ export interface NewRefreshToken {
   userId: string;
   createdAt: number;
   expiresAt: number;
+  /**
+   * Who started the session, recorded with the first token of a family (a log-in) and listed by
+   * `listSessions`; successors do not repeat it. Bounded by the caller (see src/auth/client-info.ts).
+   */
+  client?: SessionClient;
+}
+
+/** The client a session was started from: its address and a short device label, when known. */
+export interface SessionClient {
+  ip: string | null;
+  /** A label made from the User-Agent ("Firefox on Linux"), never the raw header. */
+  device: string | null;
+}
+
+/** A live session (a refresh-token family) of a user, as `listSessions` reports it. */
+export interface Session {
+  /** The family id: the `sid` of the session's access tokens. */
+  readonly id: string;
+  /** When the session started (its first token). */
+  readonly createdAt: number;
+  /** When it was last used: its newest token (a log-in or the latest rotation). */
+  readonly lastUsedAt: number;
+  readonly ip: string | null;
+  readonly device: string | null;
 }
 
 /**
@@ -145,7 +176,8 @@ export interface Store {
 
   /**
    * Inserts a user; `ConflictError` when the email exists, or a username with the same RFC 8265
-   * key or the same confusable skeleton (a look-alike) does. Unique indexes decide: of two racers
+   * key or the same confusable skeleton (a look-alike) does, or any of them is reserved (by
+   * `deleteUser`) past `user.createdAt`. Unique indexes decide: of two racers
    * for one name or two look-alikes, exactly one succeeds.
    */
   createUser(user: NewUser): Promise<User>;
@@ -157,9 +189,22 @@ export interface Store {
   /** Users ordered by creation, `limit` at most, after the user id `after` when given. */
   listUsers(options: { limit: number; after?: string }): Promise<User[]>;
   updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  /**
+   * Sets the password hash to `to` only if it is still `from`, atomically: of two changes racing
+   * from the same hash exactly one succeeds. True when it did.
+   */
+  replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean>;
   setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean>;
-  /** Deletes the user and all of their refresh tokens. True when there was such a user. */
-  deleteUser(id: string): Promise<boolean>;
+  /**
+   * Deletes the user and all of their refresh tokens. True when there was such a user. With
+   * `reserveUntil`, in the same atomic step, the user's username (its RFC 8265 key and its
+   * confusable skeleton) and email are reserved until then: `createUser` refuses them with
+   * `ConflictError` as if the user still existed, so that links in old mail cannot reach a
+   * newcomer with the same name. A later reservation of a name extends an earlier one.
+   */
+  deleteUser(id: string, options?: { reserveUntil?: number }): Promise<boolean>;
+  /** Deletes reservations whose time has passed (they already refuse nothing). Returns how many. */
+  deleteExpiredReservations(now: number): Promise<number>;
 
   /** Stores the first token of a new family (log-in). */
   createRefreshToken(token: NewRefreshToken): Promise<void>;
@@ -194,6 +239,22 @@ export interface Store {
    * sorted: the sessions "log out everywhere" ends, for a revocation list of access tokens.
    */
   listLiveFamilies(userId: string, now: number): Promise<string[]>;
+  /**
+   * The user's live sessions (families with a token neither revoked nor expired) with when they
+   * started, when they were last used and the client that started them; most recently used first.
+   */
+  listSessions(userId: string, now: number): Promise<Session[]>;
+  /**
+   * Revokes the live family `familyId` if it belongs to `userId` (recording `reason`, default
+   * `logout`), as `revokeFamily` does. False, changing nothing, for an unknown, ended or expired
+   * family, or one of another user: a user can only end their own sessions.
+   */
+  revokeSession(
+    userId: string,
+    familyId: string,
+    now: number,
+    reason?: RevocationReason,
+  ): Promise<boolean>;
   /**
    * Revokes every family of the user (log out everywhere), recording `reason` (default
    * `logout_all`) as `revokeFamily` does. Returns how many tokens were newly revoked.

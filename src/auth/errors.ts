@@ -10,6 +10,8 @@ export type AuthErrorCode =
   | 'email_taken'
   | 'invalid_credentials'
   | 'account_disabled'
+  | 'email_not_verified'
+  | 'invalid_link'
   | 'invalid_grant'
   | 'invalid_token'
   | 'too_many_requests'

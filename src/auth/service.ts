@@ -3,12 +3,14 @@
 // beside it, one concern per file: accounts.ts (new accounts and their policies), login.ts (the
 // password check behind its budgets), sessions.ts (refresh-token families and their end).
 import { type Store, StoreUnavailableError, type User } from '../store/types.ts';
+import { AccountMail } from './account-mail.ts';
 import { createUserAccount } from './accounts.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
 import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits.ts';
 import { LoginGuard, type LoginInput } from './login.ts';
+import type { Mailer } from './mail.ts';
 import { type Argon2Params, OWASP_ARGON2ID } from './password.ts';
 import type { BreachedPasswordOptions } from './password-policy.ts';
 import { type AccessClaims, type RevocationSink, Sessions, type TokenSet } from './sessions.ts';
@@ -53,6 +55,22 @@ export interface AuthServiceOptions {
   onRevocationError?: (error: unknown) => void;
   /** A k-anonymity range service that new passwords are checked against. Default: none. */
   breachedPasswords?: BreachedPasswordOptions;
+  /** Mail: the account flows that send links (account-mail.ts). Default: none of them. */
+  mail?: MailSettings;
+}
+
+export interface MailSettings {
+  mailer: Mailer;
+  /** Where links point (the server's public URL). */
+  publicUrl: string;
+  /** The product's name in mails. */
+  product: string;
+  /** Registration sends a verification link and answers alike for new and taken emails. */
+  verifyEmail: boolean;
+  /** Log-in is refused (`email_not_verified`) until the email is verified. */
+  requireVerifiedEmail: boolean;
+  /** Sign-in links are offered. */
+  signInLinks: boolean;
 }
 
 export class AuthService {
@@ -64,6 +82,8 @@ export class AuthService {
   readonly #breachedPasswords: BreachedPasswordOptions | undefined;
   readonly #logins: LoginGuard;
   readonly #sessions: Sessions;
+  readonly #mail: AccountMail | undefined;
+  readonly #requireVerifiedEmail: boolean;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
@@ -89,6 +109,32 @@ export class AuthService {
       revocations: options.revocations,
       onRevocationError: options.onRevocationError ?? (() => {}),
     });
+    const mail = options.mail;
+    this.#requireVerifiedEmail = mail?.requireVerifiedEmail ?? false;
+    this.#mail = mail
+      ? new AccountMail({
+          ...mail,
+          store: options.store,
+          now: this.#now,
+          passwordParams: this.#passwordParams,
+          defaultRoles: this.#defaultRoles,
+          breachedPasswords: this.#breachedPasswords,
+          count: (key, limit) => this.#logins.count(key, limit),
+          registerPerIp: this.#logins.limits.registerPerIp,
+          endSessions: (userId) => this.#sessions.logoutAll(userId),
+          unlock: (userId) => this.#logins.unlock(userId),
+        })
+      : undefined;
+  }
+
+  /** The flows that send links by mail; undefined when the server has no mail. */
+  get mail(): AccountMail | undefined {
+    return this.#mail;
+  }
+
+  /** Starts a session for a user who proved who they are another way (a sign-in link). */
+  startSession(user: User): Promise<TokenSet> {
+    return this.#sessions.start(user);
   }
 
   get keyRing(): KeyRing {
@@ -127,6 +173,13 @@ export class AuthService {
     deviceToken: string;
   }> {
     const { user, passwordHash } = await this.#logins.check(input);
+    // Said only after the password proved right, so it tells nothing to a guesser.
+    if (this.#requireVerifiedEmail && !user.emailVerified) {
+      throw new AuthServiceError(
+        'email_not_verified',
+        'verify your email first: follow the link in the mail we sent, or ask for another',
+      );
+    }
     const tokens = await this.#sessions.start(user);
     return {
       user,

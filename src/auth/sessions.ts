@@ -32,6 +32,8 @@ export interface AccessClaims {
   sub: string;
   sid: string;
   roles: string[];
+  /** Whether the user had verified their email when the token was issued (OIDC Core §5.1). */
+  email_verified?: boolean;
   jti: string;
   iat: number;
   exp: number;
@@ -112,7 +114,12 @@ export class Sessions {
   }
 
   #tokens(user: User, familyId: string, refresh: string, expiresAt: number, now: number): TokenSet {
-    const access = this.#o.keyRing.sign({ sub: user.id, sid: familyId, roles: user.roles });
+    const access = this.#o.keyRing.sign({
+      sub: user.id,
+      sid: familyId,
+      roles: user.roles,
+      email_verified: user.emailVerified,
+    });
     return {
       access_token: access,
       token_type: 'Bearer',

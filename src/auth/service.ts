@@ -108,6 +108,7 @@ export class AuthService {
       now: this.#now,
       revocations: options.revocations,
       onRevocationError: options.onRevocationError ?? (() => {}),
+      emailVerifiedClaim: options.mail?.verifyEmail ?? false,
     });
     const mail = options.mail;
     this.#requireVerifiedEmail = mail?.requireVerifiedEmail ?? false;

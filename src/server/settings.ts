@@ -357,7 +357,7 @@ export const SETTINGS: readonly Setting[] = [
     option: 'publicUrl',
     flag: 'public-url',
     env: 'LAISSEZ_PUBLIC_URL',
-    default: 'the issuer',
+    default: '<issuer>',
     derived: true,
     help: 'where links in mails point: the URL users reach this server at',
     parse: (t) => t,

@@ -12,6 +12,8 @@ export type AuthErrorCode =
   | 'wrong_password'
   | 'session_not_found'
   | 'account_disabled'
+  | 'email_not_verified'
+  | 'invalid_link'
   | 'invalid_grant'
   | 'invalid_token'
   | 'too_many_requests'

@@ -4,6 +4,7 @@
 // password check behind its budgets), sessions.ts (refresh-token families and their end).
 import { type Session, type Store, StoreUnavailableError, type User } from '../store/types.ts';
 import { AccountChanges, DEFAULT_NAME_RESERVATION } from './account-changes.ts';
+import { AccountMail } from './account-mail.ts';
 import { createUserAccount } from './accounts.ts';
 import { clientKeyOf } from './addresses.ts';
 import { sessionClient } from './client-info.ts';
@@ -12,6 +13,7 @@ import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
 import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits.ts';
 import { LoginGuard, type LoginInput } from './login.ts';
+import type { Mailer } from './mail.ts';
 import { type Argon2Params, OWASP_ARGON2ID } from './password.ts';
 import type { BreachedPasswordOptions } from './password-policy.ts';
 import { type AccessClaims, type RevocationSink, Sessions, type TokenSet } from './sessions.ts';
@@ -61,6 +63,22 @@ export interface AuthServiceOptions {
    * them as taken). Default 30 days.
    */
   nameReservation?: number;
+  /** Mail: the account flows that send links (account-mail.ts). Default: none of them. */
+  mail?: MailSettings;
+}
+
+export interface MailSettings {
+  mailer: Mailer;
+  /** Where links point (the server's public URL). */
+  publicUrl: string;
+  /** The product's name in mails. */
+  product: string;
+  /** Registration sends a verification link and answers alike for new and taken emails. */
+  verifyEmail: boolean;
+  /** Log-in is refused (`email_not_verified`) until the email is verified. */
+  requireVerifiedEmail: boolean;
+  /** Sign-in links are offered. */
+  signInLinks: boolean;
 }
 
 /** What a signed-in user's request brings besides its verified claims. */
@@ -79,6 +97,8 @@ export class AuthService {
   readonly #logins: LoginGuard;
   readonly #sessions: Sessions;
   readonly #account: AccountChanges;
+  readonly #mail: AccountMail | undefined;
+  readonly #requireVerifiedEmail: boolean;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
@@ -103,6 +123,7 @@ export class AuthService {
       now: this.#now,
       revocations: options.revocations,
       onRevocationError: options.onRevocationError ?? (() => {}),
+      emailVerifiedClaim: options.mail?.verifyEmail ?? false,
     });
     this.#account = new AccountChanges({
       store: options.store,
@@ -113,6 +134,32 @@ export class AuthService {
       nameReservation: options.nameReservation ?? DEFAULT_NAME_RESERVATION,
       now: this.#now,
     });
+    const mail = options.mail;
+    this.#requireVerifiedEmail = mail?.requireVerifiedEmail ?? false;
+    this.#mail = mail
+      ? new AccountMail({
+          ...mail,
+          store: options.store,
+          now: this.#now,
+          passwordParams: this.#passwordParams,
+          defaultRoles: this.#defaultRoles,
+          breachedPasswords: this.#breachedPasswords,
+          count: (key, limit) => this.#logins.count(key, limit),
+          registerPerIp: this.#logins.limits.registerPerIp,
+          endSessions: (userId) => this.#sessions.logoutAll(userId),
+          unlock: (userId) => this.#logins.unlock(userId),
+        })
+      : undefined;
+  }
+
+  /** The flows that send links by mail; undefined when the server has no mail. */
+  get mail(): AccountMail | undefined {
+    return this.#mail;
+  }
+
+  /** Starts a session for a user who proved who they are another way (a sign-in link). */
+  startSession(user: User): Promise<TokenSet> {
+    return this.#sessions.start(user);
   }
 
   get keyRing(): KeyRing {
@@ -162,6 +209,13 @@ export class AuthService {
   }> {
     const { clientIp, userAgent, ...credentials } = input;
     const { user, passwordHash } = await this.#logins.check(credentials);
+    // Said only after the password proved right, so it tells nothing to a guesser.
+    if (this.#requireVerifiedEmail && !user.emailVerified) {
+      throw new AuthServiceError(
+        'email_not_verified',
+        'verify your email first: follow the link in the mail we sent, or ask for another',
+      );
+    }
     const tokens = await this.#sessions.start(
       user,
       sessionClient(clientIp ?? credentials.ip, userAgent),

@@ -29,6 +29,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       'The new password is too common, built from the username or email, repetitive, or known breached.',
   },
+  invalid_link: {
+    status: 400,
+    meaning:
+      'A link sent by mail (verification, reset, sign-in, change of email) is malformed, unknown, replaced by a newer one, meant for another purpose, already used or expired; the description says which.',
+  },
   invalid_credentials: {
     status: 401,
     meaning:
@@ -47,6 +52,11 @@ export const ERROR_CATALOGUE = {
     status: 403,
     meaning:
       'The account is disabled (said only to someone who proved the password or holds a token).',
+  },
+  email_not_verified: {
+    status: 403,
+    meaning:
+      'The password is right but the account has not verified its email, and the server requires it (--require-verified-email): follow the link in the verification mail, or ask for another (POST /auth/verify-email/resend).',
   },
   insufficient_scope: {
     status: 403,

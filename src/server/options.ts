@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { KekSource } from '../auth/kek.ts';
 import type { SigningAlgorithm } from '../auth/keyring.ts';
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
+import type { MailTransport } from '../auth/mail.ts';
 import type { Argon2Params } from '../auth/password.ts';
 import type { RevocationSink } from '../auth/service.ts';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
@@ -110,6 +111,22 @@ export interface AuthServerOptions {
    * (or 0). The JWKS max-age is this less the reload interval, at most 300 s.
    */
   keyPublishDelay?: number;
+  /** `smtp://` or `smtps://` URL: mail goes out over SMTP. Default: the outbox in `dataDir`. */
+  smtpUrl?: string;
+  /** The From of every mail. Default `laissez <no-reply@localhost>`. */
+  mailFrom?: string;
+  /** The product's name in mails. Default `laissez`. */
+  productName?: string;
+  /** Where links in mails point. Default: the issuer. */
+  publicUrl?: string;
+  /** Registration mails a verification link and answers 202 alike for new and taken emails. */
+  verifyEmail?: boolean;
+  /** Log-in is refused until the email is verified (needs `verifyEmail`). */
+  requireVerifiedEmail?: boolean;
+  /** Sign-in links by mail (passwordless). Default false. */
+  signInLinks?: boolean;
+  /** A mail transport instead of SMTP or the outbox (tests, other providers). */
+  mailTransport?: MailTransport;
 }
 
 export type OptionName = keyof AuthServerOptions;
@@ -149,6 +166,14 @@ export interface ResolvedOptions {
   readonly now: () => number;
   readonly keyReloadInterval: number;
   readonly keyPublishDelay: number;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly productName: string;
+  readonly publicUrl: string;
+  readonly verifyEmail: boolean;
+  readonly requireVerifiedEmail: boolean;
+  readonly signInLinks: boolean;
+  readonly mailTransport: MailTransport | undefined;
 }
 
 /**
@@ -209,6 +234,14 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   now: true,
   keyReloadInterval: true,
   keyPublishDelay: true,
+  smtpUrl: true,
+  mailFrom: true,
+  productName: true,
+  publicUrl: true,
+  verifyEmail: true,
+  requireVerifiedEmail: true,
+  signInLinks: true,
+  mailTransport: true,
 });
 
 /** The library's default of an option: its `value`, else its parsed default text. */
@@ -314,6 +347,14 @@ export function resolveOptions(
     now: value('now') as () => number,
     keyReloadInterval: value('keyReloadInterval') as number,
     keyPublishDelay: value('keyPublishDelay') as number,
+    smtpUrl: input.smtpUrl,
+    mailFrom: value('mailFrom') as string,
+    productName: value('productName') as string,
+    publicUrl: input.publicUrl ?? input.issuer,
+    verifyEmail: value('verifyEmail') as boolean,
+    requireVerifiedEmail: value('requireVerifiedEmail') as boolean,
+    signInLinks: value('signInLinks') as boolean,
+    mailTransport: input.mailTransport,
   };
   checkRules(resolved, naming);
   return Object.freeze(resolved);
@@ -336,6 +377,16 @@ function checkRules(r: ResolvedOptions, n: Naming): void {
   if (r.keyPublishDelay > 0 && r.keyPublishDelay * 1000 <= r.keyReloadInterval) {
     throw n.fail(
       `${n.brief('keyPublishDelay')} must be longer than ${n.brief('keyReloadInterval')}, or 0: every instance must have published a new key before it signs`,
+    );
+  }
+  if (r.requireVerifiedEmail && !r.verifyEmail) {
+    throw n.fail(
+      `${n.name('requireVerifiedEmail')} needs ${n.name('verifyEmail')}: without verification mails no account could ever log in`,
+    );
+  }
+  if (r.smtpUrl !== undefined && r.mailTransport !== undefined) {
+    throw n.fail(
+      `${n.name('smtpUrl')} and ${n.name('mailTransport')} both say how mail goes: keep one`,
     );
   }
   if (r.headersTimeout > r.requestTimeout) {

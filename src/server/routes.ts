@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientKeyOf } from '../auth/addresses.ts';
 import { DEVICE_TOKEN_MAX, DEVICE_TOKEN_TTL } from '../auth/device.ts';
 import { AuthServiceError } from '../auth/errors.ts';
 import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
@@ -8,6 +9,7 @@ import {
   type AuthFailure,
   authorizationHeaders,
 } from '../middleware/authenticator.ts';
+import { accountMailRoutes } from './account-mail-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
 
@@ -31,12 +33,13 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
 const userSchema = {
   type: 'object',
-  required: ['id', 'username', 'email', 'roles', 'created_at'],
+  required: ['id', 'username', 'email', 'roles', 'email_verified', 'created_at'],
   properties: {
     id: { type: 'string' },
     username: { type: 'string' },
     email: { type: 'string' },
     roles: { type: 'array', items: { type: 'string' } },
+    email_verified: { type: 'boolean' },
     created_at: { type: 'string', format: 'date-time' },
   },
 } as const;
@@ -196,12 +199,27 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         },
         response: {
           201: { type: 'object', required: ['user'], properties: { user: userSchema } },
+          202: {
+            description:
+              'With --verify-email: the same answer whether the email is new or taken (a mail tells its owner which)',
+            type: 'object',
+            required: ['status'],
+            properties: { status: { type: 'string' }, message: { type: 'string' } },
+          },
           ...errors(400, 409, 429),
         },
       },
     },
     async (request, reply) => {
       const body = request.body as { username: string; email: string; password: string };
+      if (auth.mail?.verifyEmail) {
+        await auth.mail.register({ ...body, ip: clientKeyOf(request.ip) });
+        noStore(reply);
+        return reply.code(202).send({
+          status: 'accepted',
+          message: 'check your mailbox: a link to confirm the address is on its way',
+        });
+      }
       const user = await auth.register({ ...body, ip: request.ip });
       return reply.code(201).send({ user: toPublicUser(user) });
     },
@@ -359,6 +377,17 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       return auth.keyRing.jwks;
     },
   );
+
+  if (auth.mail) {
+    await accountMailRoutes(app, auth.mail, {
+      authenticate,
+      authOf,
+      deliver,
+      noStore,
+      userSchema,
+      tokenSchema,
+    });
+  }
 
   app.get('/healthz', { schema: { summary: 'Liveness' } }, async () => ({ status: 'ok' }));
 }

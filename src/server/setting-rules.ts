@@ -269,3 +269,24 @@ export function breachedPasswordsCheck(value: unknown, n: Naming, option: string
   kind('object')(value, n, option);
   checkOptions('createAuthServer', value as object, ['url', 'timeout'], 'breachedPasswords.');
 }
+
+/** A From mailbox: `name@host` or `Name <name@host>`, on one line. */
+export function mailbox(value: unknown, n: Naming, option: string): void {
+  const ok =
+    typeof value === 'string' &&
+    value.length <= 254 &&
+    /^(?:[^<>\r\n\p{C}]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/u.test(value);
+  if (!ok) {
+    throw n.fail(
+      `${n.name(option)} must be an address like no-reply@example.com or "Example <no-reply@example.com>"${n.got(option, value)}`,
+    );
+  }
+}
+
+/** Text of 1 to `max` characters on one line. */
+export function shortText(max: number) {
+  return (value: unknown, n: Naming, option: string): void => {
+    if (typeof value !== 'string' || value === '' || value.length > max || /[\p{C}]/u.test(value))
+      throw n.fail(`${n.name(option)} must be 1 to ${max} characters on one line`);
+  };
+}

@@ -1,9 +1,12 @@
 // What the auth server runs on, opened from resolved options: the store (SQLite or PostgreSQL),
 // the key-encryption key and the key ring, Redis (shared counters and the revocation list), the
 // auth service over them, and the key ring's reload timer. src/server/app.ts puts HTTP on top.
+import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { loadKeyEncryptionKey } from '../auth/kek.ts';
 import { KeyRing } from '../auth/keyring.ts';
+import { Mailer, type MailTransport, outboxTransport } from '../auth/mail.ts';
+import { smtpTransport } from '../auth/mail-smtp.ts';
 import { AuthService, type RevocationSink } from '../auth/service.ts';
 import { closeClient, connectRedis } from '../redis/client.ts';
 import { RedisCounterStore } from '../redis/counters.ts';
@@ -105,12 +108,45 @@ function openRedis(options: ResolvedOptions, log: FastifyBaseLogger) {
   };
 }
 
+/**
+ * The mailer: SMTP when configured, a given transport, or the embedded outbox in the data
+ * directory, whose links are printed on the log (development and single-machine use: anyone who
+ * reads that log can follow them). A mail that cannot be sent after its retries is an error log.
+ */
+function mailerFor(options: ResolvedOptions, log: FastifyBaseLogger): Mailer {
+  const transport: MailTransport =
+    options.mailTransport ??
+    (options.smtpUrl
+      ? smtpTransport(options.smtpUrl)
+      : outboxTransport({
+          dir: join(options.dataDir, 'outbox'),
+          log: (message, file) =>
+            log.info(
+              { to: message.to, kind: message.kind, file },
+              message.link
+                ? `mail written to the outbox; its link: ${message.link}`
+                : 'mail written to the outbox',
+            ),
+        }));
+  return new Mailer({
+    transport,
+    from: options.mailFrom,
+    onFailure: (message, error) =>
+      log.error(
+        { err: error, to: message.to, kind: message.kind },
+        'a mail could not be sent after every retry',
+      ),
+    onSent: (message) => log.debug({ to: message.to, kind: message.kind }, 'mail sent'),
+  });
+}
+
 /** Opens everything the server runs on. */
 export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Promise<Wiring> {
   const { store, keyRing } = await openStoreAndKeys(options, log);
   const redis = openRedis(options, log);
   const counters = options.counters ?? redis.counters;
   const revocations: RevocationSink | undefined = options.revocations ?? redis.revocations;
+  const mailer = mailerFor(options, log);
   const auth = new AuthService({
     store,
     keyRing,
@@ -135,6 +171,14 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     ...(revocations ? { revocations } : {}),
     onRevocationError: (error) =>
       log.warn({ err: error }, 'an ended session was not published to the revocation list'),
+    mail: {
+      mailer,
+      publicUrl: options.publicUrl,
+      product: options.productName,
+      verifyEmail: options.verifyEmail,
+      requireVerifiedEmail: options.requireVerifiedEmail,
+      signInLinks: options.signInLinks,
+    },
   });
   const checker =
     revocations && typeof (revocations as Partial<RevocationChecker>).isRevoked === 'function'
@@ -153,6 +197,8 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     checker,
     async close() {
       clearInterval(reload);
+      // The mails in flight go before the store closes (they were already given their tokens).
+      await mailer.close();
       if (!options.store) await store.close();
       await redis.close();
     },

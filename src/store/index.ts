@@ -20,9 +20,14 @@ export {
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
 export {
   ConflictError,
+  type ConsumeResult,
   checkReason,
+  type NewOneTimeToken,
   type NewRefreshToken,
   type NewUser,
+  ONE_TIME_PURPOSES,
+  type OneTimePurpose,
+  type OneTimeToken,
   REVOCATION_REASONS,
   type RefreshToken,
   type RevocationReason,
@@ -33,6 +38,7 @@ export {
   type Store,
   StoreUnavailableError,
   type User,
+  unconsumed,
   unrotatable,
 } from './types.ts';
 export { usernameKey, usernameSkeleton } from './username-key.ts';

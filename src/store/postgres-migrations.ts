@@ -39,6 +39,8 @@ export const CONSTRAINTS = {
   tokenHash: 'refresh_tokens_pkey',
   tokenUser: 'refresh_tokens_user_id_fkey',
   kid: 'signing_keys_pkey',
+  oneTimeToken: 'one_time_tokens_pkey',
+  oneTimeTokenUser: 'one_time_tokens_user_id_fkey',
 } as const;
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -175,6 +177,28 @@ export const MIGRATIONS: readonly Migration[] = [
         CONSTRAINT reserved_names_kind CHECK (kind IN ('key', 'skeleton', 'email'))
       );
       CREATE INDEX reserved_names_expires_at ON reserved_names (expires_at);
+    `,
+  },
+  {
+    // Links sent by mail (verify, reset, sign in, change email): only the SHA-256 of each token is
+    // kept, as for refresh tokens, so a copy of the database cannot be used to follow one.
+    name: 'verified emails and one-time tokens',
+    sql: `
+      ALTER TABLE users ADD COLUMN email_verified BOOLEAN NOT NULL DEFAULT false;
+      CREATE TABLE one_time_tokens (
+        token_hash TEXT COLLATE "C" NOT NULL,
+        purpose    TEXT COLLATE "C" NOT NULL,
+        user_id    TEXT COLLATE "C" NOT NULL,
+        payload    TEXT,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at    BIGINT,
+        CONSTRAINT one_time_tokens_pkey PRIMARY KEY (token_hash),
+        CONSTRAINT one_time_tokens_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+      CREATE INDEX one_time_tokens_user_purpose ON one_time_tokens (user_id, purpose);
+      CREATE INDEX one_time_tokens_expires_at ON one_time_tokens (expires_at);
     `,
   },
 ];

@@ -17,7 +17,7 @@ function parseRoles(value: unknown): string[] {
   return value;
 }
 
-export const { toUser, toRefreshToken, toSigningKey, toSession } = rowMappers({
+export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken } = rowMappers({
   num,
   flag: (value) => value === true,
   roles: parseRoles,
@@ -72,6 +72,20 @@ export const SQL = {
   deleteExpiredReservations: 'DELETE FROM reserved_names WHERE expires_at <= $1',
   setDisabled: 'UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3',
   deleteUser: 'DELETE FROM users WHERE id = $1',
+  markEmailVerified:
+    'UPDATE users SET email_verified = true, updated_at = $1 WHERE id = $2 AND email = $3',
+  changeEmail:
+    'UPDATE users SET email = $1, email_verified = true, updated_at = $2 WHERE id = $3 AND email = $4',
+  insertOneTime: `INSERT INTO one_time_tokens (token_hash, purpose, user_id, payload, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+  dropUnusedOneTime:
+    'DELETE FROM one_time_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL',
+  oneTimeByHash: 'SELECT * FROM one_time_tokens WHERE token_hash = $1',
+  /** Row-locked by the UPDATE: of concurrent callers one sets used_at, the others then see it set. */
+  consumeOneTime: `UPDATE one_time_tokens SET used_at = $1
+     WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
+     RETURNING *`,
+  deleteExpiredOneTime: 'DELETE FROM one_time_tokens WHERE expires_at <= $1',
 
   insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device)
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,

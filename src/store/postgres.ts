@@ -38,6 +38,7 @@ import {
   msOrNull,
   num,
   SQL,
+  toOneTimeToken,
   toRefreshToken,
   toSession,
   toSigningKey,
@@ -45,9 +46,13 @@ import {
 } from './postgres-statements.ts';
 import {
   ConflictError,
+  type ConsumeResult,
   checkReason,
+  type NewOneTimeToken,
   type NewRefreshToken,
   type NewUser,
+  type OneTimePurpose,
+  type OneTimeToken,
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
@@ -56,6 +61,7 @@ import {
   type Store,
   StoreUnavailableError,
   type User,
+  unconsumed,
   unrotatable,
 } from './types.ts';
 import { usernameKey, usernameSkeleton } from './username-key.ts';
@@ -200,6 +206,7 @@ export class PostgresStore implements Store {
       passwordHash: user.passwordHash,
       roles,
       disabled: false,
+      emailVerified: false,
       createdAt,
       updatedAt: createdAt,
     };
@@ -305,6 +312,30 @@ export class PostgresStore implements Store {
       [ms(now, 'now')],
     );
     return result.rowCount ?? 0;
+  }
+
+  async markEmailVerified(id: string, email: string, now: number): Promise<boolean> {
+    const result = await this.#query('verifying an email', SQL.markEmailVerified, [
+      ms(now, 'now'),
+      id,
+      email.toLowerCase(),
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async changeEmail(id: string, from: string, to: string, now: number): Promise<boolean> {
+    const result = await this.#query(
+      'changing an email',
+      SQL.changeEmail,
+      [to.toLowerCase(), ms(now, 'now'), id, from.toLowerCase()],
+      (error) =>
+        error.constraint === CONSTRAINTS.email
+          ? new ConflictError('email')
+          : new Error('PostgreSQL store: the email change violates a constraint', {
+              cause: error,
+            }),
+    );
+    return (result.rowCount ?? 0) > 0;
   }
 
   async createRefreshToken(token: NewRefreshToken): Promise<void> {
@@ -431,6 +462,58 @@ export class PostgresStore implements Store {
 
   async deleteExpiredRefreshTokens(now: number): Promise<number> {
     const result = await this.#query('deleting expired refresh tokens', SQL.deleteExpiredTokens, [
+      ms(now, 'now'),
+    ]);
+    return result.rowCount ?? 0;
+  }
+
+  async createOneTimeToken(
+    token: NewOneTimeToken,
+    options: { replace?: boolean } = {},
+  ): Promise<void> {
+    this.#check();
+    const values = [
+      token.tokenHash,
+      token.purpose,
+      token.userId,
+      token.payload,
+      ms(token.createdAt, 'createdAt'),
+      ms(token.expiresAt, 'expiresAt'),
+    ];
+    const onConstraint: OnConstraint = (error) =>
+      new Error(
+        error.constraint === CONSTRAINTS.oneTimeTokenUser
+          ? 'PostgreSQL store: the one-time token names no existing user'
+          : 'PostgreSQL store: the one-time token violates a constraint',
+        { cause: error },
+      );
+    await this.#transaction('storing a one-time token', async (query) => {
+      if (options.replace) await query(SQL.dropUnusedOneTime, [token.userId, token.purpose]);
+      await query(SQL.insertOneTime, values, onConstraint);
+    });
+  }
+
+  async findOneTimeToken(tokenHash: string): Promise<OneTimeToken | null> {
+    const { rows } = await this.#query('reading a one-time token', SQL.oneTimeByHash, [tokenHash]);
+    return rows[0] ? toOneTimeToken(rows[0]) : null;
+  }
+
+  async consumeOneTimeToken(
+    tokenHash: string,
+    purpose: OneTimePurpose,
+    now: number,
+  ): Promise<ConsumeResult> {
+    const doing = 'consuming a one-time token';
+    const at = ms(now, 'now');
+    const [row] = (await this.#query(doing, SQL.consumeOneTime, [at, tokenHash, purpose])).rows;
+    if (row) return { status: 'consumed', token: toOneTimeToken(row) };
+    // A new statement: it sees the winner's commit (the UPDATE waited for its row lock).
+    const [found] = (await this.#query(doing, SQL.oneTimeByHash, [tokenHash])).rows;
+    return unconsumed(found ? toOneTimeToken(found) : null, purpose, now);
+  }
+
+  async deleteExpiredOneTimeTokens(now: number): Promise<number> {
+    const result = await this.#query('deleting expired one-time tokens', SQL.deleteExpiredOneTime, [
       ms(now, 'now'),
     ]);
     return result.rowCount ?? 0;

@@ -2,7 +2,15 @@
 // The column lists are the same in both schemas; what differs is how a column's value reads
 // (SQLite's INTEGER 0/1 and JSON text, PostgreSQL's BOOLEAN and JSONB, and how strictly a number
 // is checked), so each store passes its own readers.
-import type { RefreshToken, RevocationReason, Session, SigningKey, User } from './types.ts';
+import type {
+  OneTimePurpose,
+  OneTimeToken,
+  RefreshToken,
+  RevocationReason,
+  Session,
+  SigningKey,
+  User,
+} from './types.ts';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -10,7 +18,7 @@ type Row = Readonly<Record<string, unknown>>;
 export interface ColumnReaders {
   /** A non-null number column. */
   num(value: unknown): number;
-  /** The users.disabled column. */
+  /** A boolean column (users.disabled, users.email_verified). */
   flag(value: unknown): boolean;
   /** The users.roles column: an array of strings, or a StoreUnavailableError. */
   roles(value: unknown): string[];
@@ -22,6 +30,7 @@ export interface RowMappers {
   toSigningKey(row: Row): SigningKey;
   /** A row of the sessions query: family_id, created_at, last_used_at, client_ip, client_device. */
   toSession(row: Row): Session;
+  toOneTimeToken(row: Row): OneTimeToken;
 }
 
 export function rowMappers(read: ColumnReaders): RowMappers {
@@ -37,6 +46,7 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       passwordHash: String(row['password_hash']),
       roles: read.roles(row['roles']),
       disabled: read.flag(row['disabled']),
+      emailVerified: read.flag(row['email_verified']),
       createdAt: read.num(row['created_at']),
       updatedAt: read.num(row['updated_at']),
     }),
@@ -67,6 +77,15 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       lastUsedAt: read.num(row['last_used_at']),
       ip: strOrNull(row['client_ip']),
       device: strOrNull(row['client_device']),
+    }),
+    toOneTimeToken: (row) => ({
+      tokenHash: String(row['token_hash']),
+      purpose: String(row['purpose']) as OneTimePurpose,
+      userId: String(row['user_id']),
+      payload: strOrNull(row['payload']),
+      createdAt: read.num(row['created_at']),
+      expiresAt: read.num(row['expires_at']),
+      usedAt: numOrNull(row['used_at']),
     }),
   };
 }

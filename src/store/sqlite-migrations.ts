@@ -137,4 +137,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX reserved_names_expires_at ON reserved_names (expires_at);
     `,
   },
+  {
+    // Links sent by mail (verify, reset, sign in, change email): only the SHA-256 of each token is
+    // kept, as for refresh tokens, so a copy of the database cannot be used to follow one.
+    name: 'verified emails and one-time tokens',
+    sql: `
+      ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0
+        CHECK (email_verified IN (0, 1));
+      CREATE TABLE one_time_tokens (
+        token_hash TEXT    PRIMARY KEY NOT NULL,
+        purpose    TEXT    NOT NULL,
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        payload    TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+      );
+      CREATE INDEX one_time_tokens_user_purpose ON one_time_tokens (user_id, purpose);
+      CREATE INDEX one_time_tokens_expires_at ON one_time_tokens (expires_at);
+    `,
+  },
 ];

@@ -12,7 +12,7 @@ function parseRoles(text: unknown): string[] {
   return roles;
 }
 
-export const { toUser, toRefreshToken, toSigningKey, toSession } = rowMappers({
+export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken } = rowMappers({
   num: (value) => Number(value),
   flag: (value) => Number(value) !== 0,
   roles: parseRoles,
@@ -52,6 +52,26 @@ export function prepareStatements(db: DatabaseSync) {
     deleteExpiredReservations: p('DELETE FROM reserved_names WHERE expires_at <= ?'),
     setDisabled: p('UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?'),
     deleteUser: p('DELETE FROM users WHERE id = ?'),
+    markEmailVerified: p(
+      'UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ? AND email = ?',
+    ),
+    changeEmail: p(
+      'UPDATE users SET email = ?, email_verified = 1, updated_at = ? WHERE id = ? AND email = ?',
+    ),
+    insertOneTime: p(
+      `INSERT INTO one_time_tokens (token_hash, purpose, user_id, payload, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    dropUnusedOneTime: p(
+      'DELETE FROM one_time_tokens WHERE user_id = ? AND purpose = ? AND used_at IS NULL',
+    ),
+    oneTimeByHash: p('SELECT * FROM one_time_tokens WHERE token_hash = ?'),
+    consumeOneTime: p(
+      `UPDATE one_time_tokens SET used_at = ?
+       WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+       RETURNING *`,
+    ),
+    deleteExpiredOneTime: p('DELETE FROM one_time_tokens WHERE expires_at <= ?'),
 
     insertToken: p(
       `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)

@@ -23,6 +23,7 @@ import { MIGRATIONS } from './sqlite-migrations.ts';
 import {
   prepareStatements,
   type Statements,
+  toOneTimeToken,
   toRefreshToken,
   toSession,
   toSigningKey,
@@ -30,9 +31,13 @@ import {
 } from './sqlite-statements.ts';
 import {
   ConflictError,
+  type ConsumeResult,
   checkReason,
+  type NewOneTimeToken,
   type NewRefreshToken,
   type NewUser,
+  type OneTimePurpose,
+  type OneTimeToken,
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
@@ -41,6 +46,7 @@ import {
   type Store,
   StoreUnavailableError,
   type User,
+  unconsumed,
   unrotatable,
 } from './types.ts';
 import { usernameKey, usernameSkeleton } from './username-key.ts';
@@ -211,6 +217,7 @@ export class SqliteStore implements Store {
       passwordHash: user.passwordHash,
       roles,
       disabled: false,
+      emailVerified: false,
       createdAt: user.createdAt,
       updatedAt: user.createdAt,
     };
@@ -259,6 +266,25 @@ export class SqliteStore implements Store {
   async setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
     const result = this.#run('updating a user', () =>
       this.#s.setDisabled.run(disabled ? 1 : 0, now, id),
+    );
+    return Number(result.changes) > 0;
+  }
+
+  async markEmailVerified(id: string, email: string, now: number): Promise<boolean> {
+    const result = this.#run('verifying an email', () =>
+      this.#s.markEmailVerified.run(now, id, email.toLowerCase()),
+    );
+    return Number(result.changes) > 0;
+  }
+
+  async changeEmail(id: string, from: string, to: string, now: number): Promise<boolean> {
+    const result = this.#run(
+      'changing an email',
+      () => this.#s.changeEmail.run(to.toLowerCase(), now, id, from.toLowerCase()),
+      (error) =>
+        /\busers\.email\b/.test(error.message)
+          ? new ConflictError('email')
+          : new Error('SQLite store: the email change violates a constraint', { cause: error }),
     );
     return Number(result.changes) > 0;
   }
@@ -419,6 +445,63 @@ export class SqliteStore implements Store {
   async deleteExpiredRefreshTokens(now: number): Promise<number> {
     const result = this.#run('deleting expired refresh tokens', () =>
       this.#s.deleteExpiredTokens.run(now),
+    );
+    return Number(result.changes);
+  }
+
+  async createOneTimeToken(
+    token: NewOneTimeToken,
+    options: { replace?: boolean } = {},
+  ): Promise<void> {
+    const s = this.#s;
+    this.#run(
+      'storing a one-time token',
+      () =>
+        this.#transaction(() => {
+          if (options.replace) s.dropUnusedOneTime.run(token.userId, token.purpose);
+          s.insertOneTime.run(
+            token.tokenHash,
+            token.purpose,
+            token.userId,
+            token.payload,
+            token.createdAt,
+            token.expiresAt,
+          );
+        }),
+      (error) =>
+        new Error(
+          /FOREIGN KEY/i.test(error.message)
+            ? 'SQLite store: the one-time token names no existing user'
+            : 'SQLite store: the one-time token violates a constraint',
+          { cause: error },
+        ),
+    );
+  }
+
+  async findOneTimeToken(tokenHash: string): Promise<OneTimeToken | null> {
+    const row = this.#run('reading a one-time token', () => this.#s.oneTimeByHash.get(tokenHash));
+    return row ? toOneTimeToken(row) : null;
+  }
+
+  async consumeOneTimeToken(
+    tokenHash: string,
+    purpose: OneTimePurpose,
+    now: number,
+  ): Promise<ConsumeResult> {
+    const s = this.#s;
+    // One conditional UPDATE: SQLite runs it under the write lock, so of any number of callers
+    // (in this process or another) exactly one finds used_at still NULL.
+    return this.#run('consuming a one-time token', () => {
+      const row = s.consumeOneTime.get(now, tokenHash, purpose, now);
+      if (row) return { status: 'consumed', token: toOneTimeToken(row) };
+      const found = s.oneTimeByHash.get(tokenHash);
+      return unconsumed(found ? toOneTimeToken(found) : null, purpose, now);
+    });
+  }
+
+  async deleteExpiredOneTimeTokens(now: number): Promise<number> {
+    const result = this.#run('deleting expired one-time tokens', () =>
+      this.#s.deleteExpiredOneTime.run(now),
     );
     return Number(result.changes);
   }

@@ -19,6 +19,8 @@ export interface User {
   readonly passwordHash: string;
   readonly roles: readonly string[];
   readonly disabled: boolean;
+  /** The owner proved they receive mail at `email` (a verification or sign-in link). */
+  readonly emailVerified: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -154,6 +156,61 @@ export interface SigningKey {
   readonly retiresAt: number | null;
 }
 
+/**
+ * What a one-time token (a link sent by mail) is for; a token of one purpose is never accepted
+ * for another.
+ */
+export const ONE_TIME_PURPOSES = [
+  'verify_email',
+  'reset_password',
+  'sign_in',
+  'change_email',
+] as const;
+export type OneTimePurpose = (typeof ONE_TIME_PURPOSES)[number];
+
+/** A single-use token sent by mail. Only its SHA-256 hash is stored, as for refresh tokens. */
+export interface OneTimeToken {
+  /** base64url SHA-256 of the token: the primary key. */
+  readonly tokenHash: string;
+  readonly purpose: OneTimePurpose;
+  readonly userId: string;
+  /** What the token carries: the address it was sent to (verify, change), or null. */
+  readonly payload: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** When it was consumed, or null. */
+  readonly usedAt: number | null;
+}
+
+export type NewOneTimeToken = Omit<OneTimeToken, 'usedAt'>;
+
+/**
+ * The outcome of `consumeOneTimeToken`: `consumed` by this caller (and by no other, ever);
+ * `used` already; `expired`; `missing` (unknown, replaced by a newer token, or of another purpose).
+ */
+export type ConsumeResult =
+  | { status: 'consumed'; token: OneTimeToken }
+  | { status: 'used'; token: OneTimeToken }
+  | { status: 'expired'; token: OneTimeToken }
+  | { status: 'missing' };
+
+/**
+ * Why a one-time token was not consumed, in the order every store reports it: of another purpose
+ * (`missing`: a reset link is no sign-in link), then already used, then expired.
+ */
+export function unconsumed(
+  token: OneTimeToken | null,
+  purpose: OneTimePurpose,
+  now: number,
+): ConsumeResult {
+  if (!token || token.purpose !== purpose) return { status: 'missing' };
+  if (token.usedAt !== null) return { status: 'used', token };
+  if (token.expiresAt <= now) return { status: 'expired', token };
+  // Live: a store only asks after its conditional update took nothing, so this is a racer that
+  // lost; it is reported as used all the same.
+  return { status: 'used', token };
+}
+
 /** Thrown by `createUser` when the username or the email is taken. */
 export class ConflictError extends Error {
   override name = 'ConflictError';
@@ -195,6 +252,18 @@ export interface Store {
    */
   replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean>;
   setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean>;
+  /**
+   * Marks the user's email verified, only while it is still `email` (a link sent to an address the
+   * user has since left verifies nothing). True when it did.
+   */
+  markEmailVerified(id: string, email: string, now: number): Promise<boolean>;
+  /**
+   * Changes the user's email from `from` to `to` (verified: the owner followed a link sent there),
+   * only while it is still `from`; false when it no longer is or there is no such user.
+   * `ConflictError('email')` when another user has `to`: the unique index decides, so of two
+   * users racing for one address exactly one gets it.
+   */
+  changeEmail(id: string, from: string, to: string, now: number): Promise<boolean>;
   /**
    * Deletes the user and all of their refresh tokens. True when there was such a user. With
    * `reserveUntil`, in the same atomic step, the user's username (its RFC 8265 key and its
@@ -262,6 +331,25 @@ export interface Store {
   revokeUserTokens(userId: string, now: number, reason?: RevocationReason): Promise<number>;
   /** Deletes tokens whose absolute expiry has passed. Returns how many. */
   deleteExpiredRefreshTokens(now: number): Promise<number>;
+
+  /**
+   * Stores a one-time token. With `replace`, the user's unused tokens of the same purpose are
+   * deleted in the same step: only the newest link works.
+   */
+  createOneTimeToken(token: NewOneTimeToken, options?: { replace?: boolean }): Promise<void>;
+  /** A one-time token by its hash, consumed or not; null when unknown. */
+  findOneTimeToken(tokenHash: string): Promise<OneTimeToken | null>;
+  /**
+   * Consumes a live token of `purpose`: of any number of concurrent callers, exactly one gets
+   * `consumed`; the others get `used`. A token of another purpose is `missing`.
+   */
+  consumeOneTimeToken(
+    tokenHash: string,
+    purpose: OneTimePurpose,
+    now: number,
+  ): Promise<ConsumeResult>;
+  /** Deletes one-time tokens past their expiry. Returns how many. */
+  deleteExpiredOneTimeTokens(now: number): Promise<number>;
 
   /** All signing keys, newest first. */
   listSigningKeys(): Promise<SigningKey[]>;

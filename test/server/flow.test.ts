@@ -35,6 +35,7 @@ describe('register, log in, /auth/me, refresh, log out (default argon2id paramet
     assert.deepEqual(Object.keys(r.body.user).sort(), [
       'created_at',
       'email',
+      'email_verified',
       'id',
       'roles',
       'username',

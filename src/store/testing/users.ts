@@ -24,6 +24,7 @@ export function userTests(suite: Suite): void {
         passwordHash: input.passwordHash,
         roles: ['admin', 'user'],
         disabled: false,
+        emailVerified: false,
         createdAt: input.createdAt,
         updatedAt: input.createdAt,
       };

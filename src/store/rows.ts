@@ -2,7 +2,14 @@
 // The column lists are the same in both schemas; what differs is how a column's value reads
 // (SQLite's INTEGER 0/1 and JSON text, PostgreSQL's BOOLEAN and JSONB, and how strictly a number
 // is checked), so each store passes its own readers.
-import type { RefreshToken, RevocationReason, SigningKey, User } from './types.ts';
+import type {
+  Client,
+  ClientAuthMethod,
+  RefreshToken,
+  RevocationReason,
+  SigningKey,
+  User,
+} from './types.ts';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -20,6 +27,7 @@ export interface RowMappers {
   toUser(row: Row): User;
   toRefreshToken(row: Row): RefreshToken;
   toSigningKey(row: Row): SigningKey;
+  toClient(row: Row): Client;
 }
 
 export function rowMappers(read: ColumnReaders): RowMappers {
@@ -58,6 +66,19 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       // Keys stored before activates_at existed (an older SQLite file) were active at creation.
       activatesAt: numOrNull(row['activates_at']) ?? read.num(row['created_at']),
       retiresAt: numOrNull(row['retires_at']),
+    }),
+    toClient: (row) => ({
+      id: String(row['id']),
+      name: String(row['name']),
+      secretHash: strOrNull(row['secret_hash']),
+      // Lists of strings, read as roles are (JSON text in SQLite, JSONB in PostgreSQL).
+      scopes: read.roles(row['scopes']),
+      grantTypes: read.roles(row['grant_types']),
+      authMethod: String(row['auth_method']) as ClientAuthMethod,
+      jwks: strOrNull(row['jwks']),
+      jwksUri: strOrNull(row['jwks_uri']),
+      createdAt: read.num(row['created_at']),
+      secretRotatedAt: numOrNull(row['secret_rotated_at']),
     }),
   };
 }

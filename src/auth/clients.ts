@@ -376,7 +376,7 @@ export class ClientAuthenticator {
       throw fail('client_id differs from the client assertion');
     }
     const client = await this.#o.store.findClient(claimed);
-    if (!client || client.authMethod !== 'private_key_jwt') {
+    if (client?.authMethod !== 'private_key_jwt') {
       throw fail('the client is unknown or not registered for private_key_jwt');
     }
     const { issuer, tokenEndpoint, now } = this.#o;

@@ -17,7 +17,12 @@ export type AuthErrorCode =
   | 'invalid_grant'
   | 'invalid_token'
   | 'too_many_requests'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  // RFC 6749 §5.2, at the OAuth endpoints (src/server/oauth.ts).
+  | 'invalid_client'
+  | 'invalid_scope'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type';
 
 export class AuthServiceError extends Error {
   override name = 'AuthServiceError';

@@ -41,7 +41,27 @@ export const ERROR_CATALOGUE = {
   },
   invalid_grant: {
     status: 401,
-    meaning: 'The refresh token is unknown, spent, revoked or expired: log in again.',
+    meaning:
+      'The refresh token is unknown, spent, revoked or expired: log in again. 400 at POST /oauth/token (RFC 6749 §5.2).',
+  },
+  invalid_client: {
+    status: 401,
+    meaning:
+      'OAuth endpoints: the client is unknown, its secret or assertion is wrong, or it used another authentication method than it is registered for (RFC 6749 §5.2; with WWW-Authenticate: Basic when it tried Basic).',
+  },
+  invalid_scope: {
+    status: 400,
+    meaning:
+      "OAuth token endpoint: a requested scope is malformed or not among the client's scopes (RFC 6749 §5.2).",
+  },
+  unauthorized_client: {
+    status: 400,
+    meaning: 'OAuth token endpoint: the client is not allowed this grant type (RFC 6749 §5.2).',
+  },
+  unsupported_grant_type: {
+    status: 400,
+    meaning:
+      'OAuth token endpoint: the grant type is unknown or not enabled on this server (RFC 6749 §5.2).',
   },
   invalid_token: {
     status: 401,

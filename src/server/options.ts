@@ -55,6 +55,16 @@ export interface AuthServerOptions {
   cookieSecure?: boolean;
   /** Origins allowed to make cookie-authenticated requests besides the server's own. */
   allowedOrigins?: string[];
+  /**
+   * Grant types of `POST /oauth/token`: `client_credentials` (registered clients, RFC 6749 §4.4)
+   * and `refresh_token` (laissez's own refresh families, RFC 6749 §6). Empty: no token endpoint.
+   * Default both.
+   */
+  oauthGrantTypes?: Array<'client_credentials' | 'refresh_token'>;
+  /** `POST /oauth/revoke` (RFC 7009). Default true. */
+  oauthRevocation?: boolean;
+  /** `POST /oauth/introspect` (RFC 7662), for registered clients. Default true. */
+  oauthIntrospection?: boolean;
   /** TLS: PEM certificate and key. Adds HSTS. */
   https?: { cert: string | Buffer; key: string | Buffer };
   /**
@@ -148,6 +158,9 @@ export interface ResolvedOptions {
   readonly cookies: boolean;
   readonly cookieSecure: boolean;
   readonly allowedOrigins: readonly string[];
+  readonly oauthGrantTypes: readonly ('client_credentials' | 'refresh_token')[];
+  readonly oauthRevocation: boolean;
+  readonly oauthIntrospection: boolean;
   readonly https: Readonly<{ cert: string | Buffer; key: string | Buffer }> | undefined;
   /** The trust function built from `trustProxy`, or false. */
   readonly trustProxy: TrustFunction | false;
@@ -217,6 +230,9 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   cookies: true,
   cookieSecure: true,
   allowedOrigins: true,
+  oauthGrantTypes: true,
+  oauthRevocation: true,
+  oauthIntrospection: true,
   https: true,
   trustProxy: true,
   headersTimeout: true,
@@ -328,6 +344,11 @@ export function resolveOptions(
     cookies: value('cookies') as boolean,
     cookieSecure: value('cookieSecure') as boolean,
     allowedOrigins: Object.freeze([...((value('allowedOrigins') as string[] | undefined) ?? [])]),
+    oauthGrantTypes: Object.freeze([
+      ...new Set(value('oauthGrantTypes') as ResolvedOptions['oauthGrantTypes']),
+    ]),
+    oauthRevocation: value('oauthRevocation') as boolean,
+    oauthIntrospection: value('oauthIntrospection') as boolean,
     https: input.https
       ? Object.freeze({ cert: input.https.cert, key: input.https.key })
       : undefined,

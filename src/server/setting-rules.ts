@@ -135,6 +135,17 @@ export function oneOf(list: readonly string[]) {
   };
 }
 
+/** A list whose every entry is one of `allowed` (an empty list is allowed: all off). */
+export function someOf(allowed: readonly string[]) {
+  return (value: unknown, n: Naming, option: string): void => {
+    if (!Array.isArray(value) || !value.every((v) => allowed.includes(v as string))) {
+      throw n.fail(
+        `${n.name(option)} must be a list of ${allowed.join(', ')} (or empty)${n.got(option, value)}`,
+      );
+    }
+  };
+}
+
 export function kind(
   type: 'boolean' | 'string' | 'function' | 'object' | 'non-empty string' | 'key',
 ) {

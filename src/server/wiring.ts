@@ -22,6 +22,8 @@ export interface Wiring {
   auth: AuthService;
   /** The revocation list, when the sink can also answer `isRevoked(sid)`. */
   checker: RevocationChecker | undefined;
+  /** Where ended sessions are announced (RFC 7009 revocations of access tokens too). */
+  revocations: RevocationSink | undefined;
   /** Stops the timer and closes what was opened here (a given store stays open). */
   close(): Promise<void>;
 }
@@ -195,6 +197,7 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     keyRing,
     auth,
     checker,
+    revocations,
     async close() {
       clearInterval(reload);
       // The mails in flight go before the store closes (they were already given their tokens).

@@ -19,6 +19,9 @@ export {
 } from './postgres.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
 export {
+  CLIENT_AUTH_METHODS,
+  type Client,
+  type ClientAuthMethod,
   ConflictError,
   type ConsumeResult,
   checkReason,

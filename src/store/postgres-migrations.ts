@@ -201,4 +201,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX one_time_tokens_expires_at ON one_time_tokens (expires_at);
     `,
   },
+  {
+    // OAuth clients (RFC 6749 §2) and the client assertions already used (RFC 7523 §3, item 7:
+    // a jti is accepted once), so that a replayed assertion fails on every instance.
+    name: 'oauth clients and used client assertions',
+    sql: `
+      CREATE TABLE oauth_clients (
+        id                TEXT COLLATE "C" NOT NULL,
+        name              TEXT   NOT NULL,
+        secret_hash       TEXT,
+        scopes            TEXT[] NOT NULL DEFAULT '{}',
+        grant_types       TEXT[] NOT NULL DEFAULT '{}',
+        auth_method       TEXT   NOT NULL,
+        jwks              TEXT,
+        jwks_uri          TEXT,
+        created_at        BIGINT NOT NULL,
+        secret_rotated_at BIGINT,
+        CONSTRAINT oauth_clients_pkey PRIMARY KEY (id)
+      );
+      CREATE INDEX oauth_clients_created_at ON oauth_clients (created_at, id);
+      CREATE TABLE oauth_client_assertions (
+        client_id  TEXT COLLATE "C" NOT NULL,
+        jti        TEXT COLLATE "C" NOT NULL,
+        expires_at BIGINT NOT NULL,
+        CONSTRAINT oauth_client_assertions_pkey PRIMARY KEY (client_id, jti)
+      );
+      CREATE INDEX oauth_client_assertions_expires_at ON oauth_client_assertions (expires_at);
+    `,
+  },
 ];

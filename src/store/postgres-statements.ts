@@ -17,11 +17,12 @@ function parseRoles(value: unknown): string[] {
   return value;
 }
 
-export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken } = rowMappers({
-  num,
-  flag: (value) => value === true,
-  roles: parseRoles,
-});
+export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken, toClient } =
+  rowMappers({
+    num,
+    flag: (value) => value === true,
+    roles: parseRoles,
+  });
 
 /** Times go to BIGINT columns: a fraction or NaN is a caller's mistake, not an outage. */
 export function ms(value: number, what: string): number {
@@ -150,4 +151,16 @@ export const SQL = {
   replaceKeyMaterial:
     'UPDATE signing_keys SET private_jwk = $1 WHERE kid = $2 AND private_jwk = $3',
   deleteRetiredKeys: 'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1',
+
+  insertClient: `INSERT INTO oauth_clients (id, name, secret_hash, scopes, grant_types, auth_method, jwks, jwks_uri, created_at, secret_rotated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+  clientById: 'SELECT * FROM oauth_clients WHERE id = $1',
+  listClients: 'SELECT * FROM oauth_clients ORDER BY created_at, id',
+  deleteClient: 'DELETE FROM oauth_clients WHERE id = $1',
+  setClientSecret:
+    'UPDATE oauth_clients SET secret_hash = $1, secret_rotated_at = $2 WHERE id = $3',
+  deleteExpiredAssertions: 'DELETE FROM oauth_client_assertions WHERE expires_at <= $1',
+  /** Nothing is written when the jti is recorded already (a replay). */
+  useAssertion: `INSERT INTO oauth_client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)
+     ON CONFLICT (client_id, jti) DO NOTHING`,
 } as const;

@@ -38,6 +38,7 @@ import {
   msOrNull,
   num,
   SQL,
+  toClient,
   toOneTimeToken,
   toRefreshToken,
   toSession,
@@ -45,6 +46,7 @@ import {
   toUser,
 } from './postgres-statements.ts';
 import {
+  type Client,
   ConflictError,
   type ConsumeResult,
   checkReason,
@@ -581,5 +583,61 @@ export class PostgresStore implements Store {
       ms(now, 'now'),
     ]);
     return result.rowCount ?? 0;
+  }
+
+  async createClient(client: Client): Promise<boolean> {
+    const result = await this.#query('storing a client', SQL.insertClient, [
+      client.id,
+      client.name,
+      client.secretHash,
+      [...client.scopes],
+      [...client.grantTypes],
+      client.authMethod,
+      client.jwks,
+      client.jwksUri,
+      ms(client.createdAt, 'createdAt'),
+      msOrNull(client.secretRotatedAt, 'secretRotatedAt'),
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async findClient(id: string): Promise<Client | null> {
+    const [row] = (await this.#query('reading a client', SQL.clientById, [id])).rows;
+    return row ? toClient(row) : null;
+  }
+
+  async listClients(): Promise<Client[]> {
+    return (await this.#query('listing clients', SQL.listClients)).rows.map(toClient);
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    return ((await this.#query('deleting a client', SQL.deleteClient, [id])).rowCount ?? 0) > 0;
+  }
+
+  async setClientSecret(id: string, secretHash: string, now: number): Promise<boolean> {
+    const result = await this.#query('replacing a client secret', SQL.setClientSecret, [
+      secretHash,
+      ms(now, 'now'),
+      id,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async useClientAssertion(
+    clientId: string,
+    jti: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean> {
+    this.#check();
+    const at = ms(now, 'now');
+    const until = ms(expiresAt, 'expiresAt');
+    // Expired records go first, in the same transaction, so that the insert sees only live ones;
+    // of racers inserting one jti, the primary key lets one in and the others (waiting for its
+    // commit) insert nothing.
+    return this.#transaction('recording a client assertion', async (query) => {
+      await query(SQL.deleteExpiredAssertions, [at]);
+      return (await query(SQL.useAssertion, [clientId, jti, until])).rowCount === 1;
+    });
   }
 }

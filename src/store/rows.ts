@@ -3,6 +3,8 @@
 // (SQLite's INTEGER 0/1 and JSON text, PostgreSQL's BOOLEAN and JSONB, and how strictly a number
 // is checked), so each store passes its own readers.
 import type {
+  Client,
+  ClientAuthMethod,
   OneTimePurpose,
   OneTimeToken,
   RefreshToken,
@@ -31,6 +33,7 @@ export interface RowMappers {
   /** A row of the sessions query: family_id, created_at, last_used_at, client_ip, client_device. */
   toSession(row: Row): Session;
   toOneTimeToken(row: Row): OneTimeToken;
+  toClient(row: Row): Client;
 }
 
 export function rowMappers(read: ColumnReaders): RowMappers {
@@ -86,6 +89,19 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       createdAt: read.num(row['created_at']),
       expiresAt: read.num(row['expires_at']),
       usedAt: numOrNull(row['used_at']),
+    }),
+    toClient: (row) => ({
+      id: String(row['id']),
+      name: String(row['name']),
+      secretHash: strOrNull(row['secret_hash']),
+      // Lists of strings, read as roles are (JSON text in SQLite, JSONB in PostgreSQL).
+      scopes: read.roles(row['scopes']),
+      grantTypes: read.roles(row['grant_types']),
+      authMethod: String(row['auth_method']) as ClientAuthMethod,
+      jwks: strOrNull(row['jwks']),
+      jwksUri: strOrNull(row['jwks_uri']),
+      createdAt: read.num(row['created_at']),
+      secretRotatedAt: numOrNull(row['secret_rotated_at']),
     }),
   };
 }

@@ -157,4 +157,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX one_time_tokens_expires_at ON one_time_tokens (expires_at);
     `,
   },
+  {
+    // OAuth clients (RFC 6749 §2) and the client assertions already used (RFC 7523 §3, item 7:
+    // a jti is accepted once), so that a replayed assertion fails on every instance.
+    name: 'oauth clients and used client assertions',
+    sql: `
+      CREATE TABLE oauth_clients (
+        id                TEXT    PRIMARY KEY NOT NULL,
+        name              TEXT    NOT NULL,
+        secret_hash       TEXT,
+        scopes            TEXT    NOT NULL DEFAULT '[]',
+        grant_types       TEXT    NOT NULL DEFAULT '[]',
+        auth_method       TEXT    NOT NULL,
+        jwks              TEXT,
+        jwks_uri          TEXT,
+        created_at        INTEGER NOT NULL,
+        secret_rotated_at INTEGER
+      );
+      CREATE INDEX oauth_clients_created_at ON oauth_clients (created_at, id);
+      CREATE TABLE oauth_client_assertions (
+        client_id  TEXT    NOT NULL,
+        jti        TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (client_id, jti)
+      );
+      CREATE INDEX oauth_client_assertions_expires_at ON oauth_client_assertions (expires_at);
+    `,
+  },
 ];

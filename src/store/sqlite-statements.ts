@@ -12,11 +12,12 @@ function parseRoles(text: unknown): string[] {
   return roles;
 }
 
-export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken } = rowMappers({
-  num: (value) => Number(value),
-  flag: (value) => Number(value) !== 0,
-  roles: parseRoles,
-});
+export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken, toClient } =
+  rowMappers({
+    num: (value) => Number(value),
+    flag: (value) => Number(value) !== 0,
+    roles: parseRoles,
+  });
 
 export function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
@@ -131,6 +132,23 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     deleteRetiredKeys: p(
       'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= ?',
+    ),
+
+    insertClient: p(
+      `INSERT INTO oauth_clients (id, name, secret_hash, scopes, grant_types, auth_method, jwks, jwks_uri, created_at, secret_rotated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    ),
+    clientById: p('SELECT * FROM oauth_clients WHERE id = ?'),
+    listClients: p('SELECT * FROM oauth_clients ORDER BY created_at, id'),
+    deleteClient: p('DELETE FROM oauth_clients WHERE id = ?'),
+    setClientSecret: p(
+      'UPDATE oauth_clients SET secret_hash = ?, secret_rotated_at = ? WHERE id = ?',
+    ),
+    deleteExpiredAssertions: p('DELETE FROM oauth_client_assertions WHERE expires_at <= ?'),
+    // Nothing is written when the jti is recorded already (a replay).
+    useAssertion: p(
+      `INSERT INTO oauth_client_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (client_id, jti) DO NOTHING`,
     ),
   };
 }

@@ -23,6 +23,7 @@ import { MIGRATIONS } from './sqlite-migrations.ts';
 import {
   prepareStatements,
   type Statements,
+  toClient,
   toOneTimeToken,
   toRefreshToken,
   toSession,
@@ -30,6 +31,7 @@ import {
   toUser,
 } from './sqlite-statements.ts';
 import {
+  type Client,
   ConflictError,
   type ConsumeResult,
   checkReason,
@@ -568,5 +570,58 @@ export class SqliteStore implements Store {
       this.#s.deleteRetiredKeys.run(now),
     );
     return Number(result.changes);
+  }
+
+  async createClient(client: Client): Promise<boolean> {
+    const result = this.#run('storing a client', () =>
+      this.#s.insertClient.run(
+        client.id,
+        client.name,
+        client.secretHash,
+        JSON.stringify([...client.scopes]),
+        JSON.stringify([...client.grantTypes]),
+        client.authMethod,
+        client.jwks,
+        client.jwksUri,
+        client.createdAt,
+        client.secretRotatedAt,
+      ),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async findClient(id: string): Promise<Client | null> {
+    const row = this.#run('reading a client', () => this.#s.clientById.get(id));
+    return row ? toClient(row) : null;
+  }
+
+  async listClients(): Promise<Client[]> {
+    return this.#run('listing clients', () => this.#s.listClients.all()).map(toClient);
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    const result = this.#run('deleting a client', () => this.#s.deleteClient.run(id));
+    return Number(result.changes) > 0;
+  }
+
+  async setClientSecret(id: string, secretHash: string, now: number): Promise<boolean> {
+    const result = this.#run('replacing a client secret', () =>
+      this.#s.setClientSecret.run(secretHash, now, id),
+    );
+    return Number(result.changes) > 0;
+  }
+
+  async useClientAssertion(
+    clientId: string,
+    jti: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean> {
+    return this.#run('recording a client assertion', () =>
+      this.#transaction(() => {
+        this.#s.deleteExpiredAssertions.run(now);
+        return Number(this.#s.useAssertion.run(clientId, jti, expiresAt).changes) === 1;
+      }),
+    );
   }
 }

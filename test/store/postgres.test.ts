@@ -382,6 +382,8 @@ function defineTests(): void {
       assert.deepEqual(
         tables.rows.map((r) => r.table_name),
         [
+          'oauth_client_assertions',
+          'oauth_clients',
           'one_time_tokens',
           'refresh_tokens',
           'reserved_names',

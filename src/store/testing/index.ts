@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { checkOptions, optionNames } from '../../jwt/lib/options.ts';
 import { type NewRefreshToken, type NewUser, type Store, StoreUnavailableError } from '../types.ts';
 import { accountTests } from './account.ts';
+import { clientTests } from './clients.ts';
 import { oneTimeTokenTests } from './one-time-tokens.ts';
 import { newToken, newUser, type Suite } from './records.ts';
 import { refreshTokenTests } from './refresh-tokens.ts';
@@ -155,5 +156,6 @@ export function testStore(factory: StoreFactory, options: TestStoreOptions = {})
     signingKeyTests(suite);
     accountTests(suite);
     oneTimeTokenTests(suite);
+    clientTests(suite);
   });
 }

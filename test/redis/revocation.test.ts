@@ -13,9 +13,9 @@ import {
   createRevocationList,
   isValidSid,
   type RevocationList,
-  revocationKeys,
   type RevocationListOptions,
   RevocationUnavailableError,
+  revocationKeys,
 } from '../../src/redis/revocation.ts';
 import {
   describeRedis,
@@ -65,7 +65,7 @@ describeRedis('revocation list', ({ prefix, admin }) => {
     assert.equal(await list.isRevoked(newSid()), false);
     assert.equal(await ends(sid), until);
     // The set itself expires with its last entry.
-    assert.ok((await admin().sendCommand(['PEXPIRETIME', keys.set])) >= until);
+    assert.ok(Number(await admin().sendCommand(['PEXPIRETIME', keys.set])) >= until);
   });
 
   test('an entry lives until the time given, then is gone', async () => {

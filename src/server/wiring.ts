@@ -10,7 +10,8 @@ import { smtpTransport } from '../auth/mail-smtp.ts';
 import { AuthService, type RevocationSink } from '../auth/service.ts';
 import { closeClient, connectRedis } from '../redis/client.ts';
 import { RedisCounterStore } from '../redis/counters.ts';
-import { createRevocationList, type RevocationChecker } from '../redis/revocation.ts';
+import type { RevocationChecker } from '../redis/revocation.ts';
+import { createRevocationFeed } from '../redis/revocation-feed.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
@@ -87,16 +88,19 @@ function openRedis(options: ResolvedOptions, log: FastifyBaseLogger) {
           onRecover: () => log.info('Redis is back: rate limits are shared again'),
         })
       : undefined;
+  // The revocation list held in memory and pushed from Redis (revocation-feed.ts): this server's
+  // own bearer routes check it locally, as resource servers do with the same feed.
   const revocations =
     !options.revocations && redis
-      ? createRevocationList({
+      ? createRevocationFeed({
           client: redis,
           now: options.now,
           onError: (error) =>
             log.warn(
               { err: error },
-              'Redis unavailable: ended sessions are not published, and access tokens cannot be checked against them (503)',
+              'the revocation feed from Redis is lost: access tokens are refused (503) once it has been gone 3 s',
             ),
+          onRecover: () => log.info('the revocation feed from Redis is back; the list reloaded'),
         })
       : undefined;
   return {

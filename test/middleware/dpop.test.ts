@@ -236,4 +236,28 @@ describe('options', () => {
       /did you mean "maxAge"/,
     );
   });
+
+  test('a replay cache that cannot answer fails closed: 503, never a pass', async () => {
+    for (const make of Object.values(adapters)) {
+      const server = await make({
+        ...base,
+        dpop: 'required',
+        publicUrl: PUBLIC,
+        onUnavailable: () => {},
+        dpopOptions: {
+          replayCache: {
+            firstUse: () => Promise.reject(new Error('down')),
+          },
+        },
+      });
+      try {
+        const proof = client({ method: 'GET', url: `${PUBLIC}/me`, accessToken: bound });
+        const r = await call(server, dpopHeaders(bound, proof));
+        assert.equal(r.status, 503);
+        assert.equal(r.body.error, 'temporarily_unavailable');
+      } finally {
+        await server.close();
+      }
+    }
+  });
 });

@@ -175,7 +175,7 @@ try {
   ];
   const line = `${revocations} revocations, one at a time; ${rounds} interleaved rounds of ${duration} s, ${connections} connections`;
   process.stdout.write(
-    `\nRevocation pushed to three verifiers, ${machineLine(meta)}\n${line}\n\n${textTable(headers, rows, new Set([1]))}\n\ngoals ${result.goals.met ? 'met' : 'NOT met'}\n`,
+    `\nRevocation pushed to three verifiers, ${machineLine(meta)}\n${line}\n\n${textTable({ headers, rows, right: new Set([1]) })}\n\ngoals ${result.goals.met ? 'met' : 'NOT met'}\n`,
   );
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
@@ -187,7 +187,7 @@ try {
       '',
       `${machineLine(meta)}. ${line}. Redis on loopback.`,
       '',
-      ...markdownTable(headers, rows, new Set([1])),
+      ...markdownTable({ headers, rows, right: new Set([1]) }),
       '',
       `Goals ${result.goals.met ? 'met' : 'NOT met'}.`,
       '',

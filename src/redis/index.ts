@@ -12,6 +12,11 @@ export {
 } from './client.ts';
 export { RedisCounterStore, type RedisCounterStoreOptions } from './counters.ts';
 export {
+  createRedisReplayCache,
+  type RedisReplayCache,
+  type RedisReplayCacheOptions,
+} from './replay.ts';
+export {
   checkSessions,
   createRevocationList,
   isValidSid,

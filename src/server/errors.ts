@@ -68,6 +68,16 @@ export const ERROR_CATALOGUE = {
     meaning:
       'The access token is missing, malformed, expired or not signed by this server, or its session has ended.',
   },
+  invalid_dpop_proof: {
+    status: 401,
+    meaning:
+      'The DPoP proof is missing, malformed, replayed, too old, signed by another key than the token is bound to, or made for another method, URL or token (RFC 9449 §7.1).',
+  },
+  use_dpop_nonce: {
+    status: 401,
+    meaning:
+      'The server requires a nonce in the DPoP proof: retry with the value of the DPoP-Nonce header of this answer (RFC 9449 §8).',
+  },
   account_disabled: {
     status: 403,
     meaning:

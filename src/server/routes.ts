@@ -80,6 +80,8 @@ const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
   invalid_token: 'invalid_token',
   insufficient_scope: 'insufficient_scope',
   temporarily_unavailable: 'temporarily_unavailable',
+  invalid_dpop_proof: 'invalid_dpop_proof',
+  use_dpop_nonce: 'use_dpop_nonce',
 };
 
 /** A refusal of the authenticator as this server's error: same status, description and challenge. */

@@ -17,10 +17,20 @@ function parseRoles(value: unknown): string[] {
   return value;
 }
 
+function parseObject(value: unknown): Record<string, unknown> {
+  // Rows read before the column existed (none after migrating) would lack it.
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new StoreUnavailableError('PostgreSQL store: a user row holds malformed app metadata');
+  }
+  return value as Record<string, unknown>;
+}
+
 export const { toUser, toRefreshToken, toSigningKey } = rowMappers({
   num,
   flag: (value) => value === true,
   roles: parseRoles,
+  object: parseObject,
 });
 
 /** Times go to BIGINT columns: a fraction or NaN is a caller's mistake, not an outage. */
@@ -49,10 +59,11 @@ export const SQL = {
      ORDER BY created_at, id LIMIT $2`,
   setPasswordHash: 'UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3',
   setDisabled: 'UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3',
+  setAppMetadata: 'UPDATE users SET app_metadata = $1::jsonb, updated_at = $2 WHERE id = $3',
   deleteUser: 'DELETE FROM users WHERE id = $1',
 
-  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5)`,
+  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
   /** A token and its owner in one round trip: each row as JSON, so their columns stay apart. */
   tokenWithUser: `SELECT row_to_json(t) AS token, row_to_json(u) AS owner
@@ -65,7 +76,8 @@ export const SQL = {
    * deleted meanwhile leaves nothing to spend; the token is spent if it is still live (of
    * concurrent callers the first locks the row, the others wait for its commit, find `used_at` set
    * on the row's new version, and update nothing); the successor is stored only when the update
-   * took. `owners` is 0 when the token or its user does not exist; the token's columns are null
+   * took, with the spent token's scope and log-in time (the family's: a refresh never widens the
+   * scope). `owners` is 0 when the token or its user does not exist; the token's columns are null
    * when nothing was spent.
    */
   rotate: `WITH owner AS (
@@ -78,8 +90,9 @@ export const SQL = {
          AND EXISTS (SELECT 1 FROM owner)
        RETURNING *
      ), successor AS (
-       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint FROM spent
+       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time)
+       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint, spent.scope, spent.auth_time
+       FROM spent
      )
      SELECT (SELECT count(*) FROM owner)::int AS owners, spent.*
      FROM (VALUES (1)) AS one (x) LEFT JOIN spent ON true`,

@@ -193,6 +193,7 @@ export class PostgresStore implements Store {
       disabled: false,
       createdAt,
       updatedAt: createdAt,
+      appMetadata: {},
     };
   }
 
@@ -241,6 +242,19 @@ export class PostgresStore implements Store {
     return (result.rowCount ?? 0) > 0;
   }
 
+  async setUserAppMetadata(
+    id: string,
+    metadata: Readonly<Record<string, unknown>>,
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.#query('updating a user', SQL.setAppMetadata, [
+      JSON.stringify(metadata),
+      ms(now, 'now'),
+      id,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
   async deleteUser(id: string): Promise<boolean> {
     // ON DELETE CASCADE removes the user's refresh tokens in the same statement.
     const result = await this.#query('deleting a user', SQL.deleteUser, [id]);
@@ -257,6 +271,8 @@ export class PostgresStore implements Store {
         token.userId,
         ms(token.createdAt, 'createdAt'),
         ms(token.expiresAt, 'expiresAt'),
+        token.scope ?? null,
+        msOrNull(token.authTime ?? null, 'authTime'),
       ],
       postgresTokenConstraint,
     );

@@ -12,10 +12,19 @@ function parseRoles(text: unknown): string[] {
   return roles;
 }
 
+function parseObject(text: unknown): Record<string, unknown> {
+  const value: unknown = JSON.parse(String(text ?? '{}'));
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new StoreUnavailableError('SQLite store: a user row holds malformed app metadata');
+  }
+  return value as Record<string, unknown>;
+}
+
 export const { toUser, toRefreshToken, toSigningKey } = rowMappers({
   num: (value) => Number(value),
   flag: (value) => Number(value) !== 0,
   roles: parseRoles,
+  object: parseObject,
 });
 
 export function prepareStatements(db: DatabaseSync) {
@@ -36,11 +45,12 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     setPasswordHash: p('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
     setDisabled: p('UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?'),
+    setAppMetadata: p('UPDATE users SET app_metadata = ?, updated_at = ? WHERE id = ?'),
     deleteUser: p('DELETE FROM users WHERE id = ?'),
 
     insertToken: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     tokenByHash: p('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
     spendToken: p(

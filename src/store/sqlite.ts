@@ -203,6 +203,7 @@ export class SqliteStore implements Store {
       disabled: false,
       createdAt: user.createdAt,
       updatedAt: user.createdAt,
+      appMetadata: {},
     };
   }
 
@@ -246,6 +247,16 @@ export class SqliteStore implements Store {
     return Number(result.changes) > 0;
   }
 
+  async setUserAppMetadata(
+    id: string,
+    metadata: Readonly<Record<string, unknown>>,
+    now: number,
+  ): Promise<boolean> {
+    const text = JSON.stringify(metadata);
+    const result = this.#run('updating a user', () => this.#s.setAppMetadata.run(text, now, id));
+    return Number(result.changes) > 0;
+  }
+
   async deleteUser(id: string): Promise<boolean> {
     // ON DELETE CASCADE (foreign_keys = ON) removes the user's refresh tokens in the same statement.
     const result = this.#run('deleting a user', () => this.#s.deleteUser.run(id));
@@ -262,6 +273,8 @@ export class SqliteStore implements Store {
           token.userId,
           token.createdAt,
           token.expiresAt,
+          token.scope ?? null,
+          token.authTime ?? null,
         ),
       sqliteTokenConstraint,
     );
@@ -316,6 +329,9 @@ export class SqliteStore implements Store {
             successor.userId,
             successor.createdAt,
             successor.expiresAt,
+            // The family's scope and log-in time, from the spent token: never the caller's.
+            token.scope,
+            token.authTime,
           );
           return {
             status: 'rotated',

@@ -245,10 +245,13 @@ export function userTests(suite: Suite): void {
       }
       // Changing what was passed in changes nothing stored.
       metadata.plan.seats = 1;
-      assert.deepEqual(
-        ((await store.findUserById(user.id))?.appMetadata['plan'] as { seats: number }).seats,
-        25,
-      );
+      assert.deepEqual((await store.findUserById(user.id))?.appMetadata['plan'], {
+        tier: 'pro',
+        seats: 25,
+        ratio: 0.125,
+        trial: false,
+        ends: null,
+      });
       // Replaced whole, not merged; {} clears it.
       assert.equal(await store.setUserAppMetadata(user.id, { only: 1 }, now + 1), true);
       assert.deepEqual((await store.findUserById(user.id))?.appMetadata, { only: 1 });

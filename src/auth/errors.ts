@@ -11,6 +11,7 @@ export type AuthErrorCode =
   | 'invalid_credentials'
   | 'account_disabled'
   | 'invalid_grant'
+  | 'invalid_scope'
   | 'invalid_token'
   | 'too_many_requests'
   | 'temporarily_unavailable';

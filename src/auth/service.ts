@@ -4,6 +4,7 @@
 // password check behind its budgets), sessions.ts (refresh-token families and their end).
 import { type Store, StoreUnavailableError, type User } from '../store/types.ts';
 import { createUserAccount } from './accounts.ts';
+import { setAppMetadata } from './app-metadata.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
@@ -11,7 +12,20 @@ import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits
 import { LoginGuard, type LoginInput } from './login.ts';
 import { type Argon2Params, OWASP_ARGON2ID } from './password.ts';
 import type { BreachedPasswordOptions } from './password-policy.ts';
-import { type AccessClaims, type RevocationSink, Sessions, type TokenSet } from './sessions.ts';
+import { checkRoleScopes, type RoleScopes } from './scopes.ts';
+import {
+  type AccessClaims,
+  type RequestContext,
+  type RevocationSink,
+  Sessions,
+  type TokenSet,
+} from './sessions.ts';
+import {
+  AccessTokens,
+  type ClaimsFunction,
+  FIRST_PARTY_CLIENT_ID,
+  type TokenRefusal,
+} from './tokens.ts';
 
 export {
   type AccountInput,
@@ -21,12 +35,28 @@ export {
   prepareUserAccount,
   toPublicUser,
 } from './accounts.ts';
+export { APP_METADATA_MAX_BYTES, checkAppMetadata } from './app-metadata.ts';
+export type { RoleScopes } from './scopes.ts';
 export {
   type AccessClaims,
+  type GrantInput,
+  type RequestContext,
   type RevocationSink,
   SUCCESSOR_PURPOSE,
   type TokenSet,
 } from './sessions.ts';
+export {
+  ACCESS_TOKEN_MAX_BYTES,
+  type AccessTokenRequest,
+  AccessTokens,
+  CLAIMS_TIMEOUT,
+  type ClaimsContext,
+  type ClaimsFunction,
+  type ClaimsUser,
+  FIRST_PARTY_CLIENT_ID,
+  RESERVED_CLAIMS,
+  type TokenRefusal,
+} from './tokens.ts';
 
 export interface AuthServiceOptions {
   store: Store;
@@ -53,6 +83,18 @@ export interface AuthServiceOptions {
   onRevocationError?: (error: unknown) => void;
   /** A k-anonymity range service that new passwords are checked against. Default: none. */
   breachedPasswords?: BreachedPasswordOptions;
+  /** The app's extra claims for each access token (docs/server.md, "Tokens"). Default: none. */
+  claims?: ClaimsFunction;
+  /** Milliseconds the claims function has. Default 1000. */
+  claimsTimeout?: number;
+  /** Largest access token, in bytes; a bigger one is refused, never sent. Default 1024. */
+  accessTokenMaxBytes?: number;
+  /** Scopes each role allows (`{ user: ['notes:read'] }`). Default: tokens carry no scope. */
+  roleScopes?: RoleScopes;
+  /** `client_id` of the tokens of log-ins (RFC 9068 §2.2). Default `laissez`. */
+  clientId?: string;
+  /** Told why an access token was not built (a failing claims function, the size budget). */
+  onTokenRefusal?: (refusal: TokenRefusal) => void;
 }
 
 export class AuthService {
@@ -64,6 +106,8 @@ export class AuthService {
   readonly #breachedPasswords: BreachedPasswordOptions | undefined;
   readonly #logins: LoginGuard;
   readonly #sessions: Sessions;
+  readonly #tokens: AccessTokens;
+  readonly #clientId: string;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
@@ -79,9 +123,23 @@ export class AuthService {
       rateLimits: options.rateLimits,
       counters: options.counters ?? new MemoryCounterStore(),
     });
+    this.#tokens = new AccessTokens({
+      keyRing: options.keyRing,
+      claims: options.claims,
+      claimsTimeout: options.claimsTimeout,
+      maxBytes: options.accessTokenMaxBytes,
+      onRefusal: options.onTokenRefusal,
+    });
+    this.#clientId = options.clientId ?? FIRST_PARTY_CLIENT_ID;
     this.#sessions = new Sessions({
       store: options.store,
       keyRing: options.keyRing,
+      tokens: this.#tokens,
+      roleScopes:
+        options.roleScopes === undefined
+          ? undefined
+          : checkRoleScopes(options.roleScopes, 'roleScopes'),
+      clientId: this.#clientId,
       accessTtl: options.accessTtl,
       refreshTtl: options.refreshTtl,
       reuseGrace: options.reuseGrace,
@@ -93,6 +151,19 @@ export class AuthService {
 
   get keyRing(): KeyRing {
     return this.#keyRing;
+  }
+
+  /**
+   * Builds access tokens (the claims function, reserved claims, the size budget): for grants
+   * other than log-in and refresh, such as client credentials, `accessTokens.issue(...)`.
+   */
+  get accessTokens(): AccessTokens {
+    return this.#tokens;
+  }
+
+  /** The first-party client id: `client_id` of the tokens of log-ins. */
+  get clientId(): string {
+    return this.#clientId;
   }
 
   /** Creates a user. Passwords are taken exactly as typed (8 to 1024 characters). */
@@ -121,13 +192,25 @@ export class AuthService {
    * it takes, are the same whether the user exists or not. Every attempt is counted before the
    * password is hashed, against the account's budgets (RateLimits; see LoginGuard.check).
    */
-  async login(input: LoginInput): Promise<{
+  async login(
+    input: LoginInput & {
+      /** RFC 6749 §3.3: the scopes asked for; absent, every scope the user's roles allow. */
+      scope?: unknown;
+      /** The request, for the claims function (`ip` above is the rate-limit key). */
+      request?: RequestContext;
+    },
+  ): Promise<{
     user: User;
     tokens: TokenSet;
     deviceToken: string;
   }> {
-    const { user, passwordHash } = await this.#logins.check(input);
-    const tokens = await this.#sessions.start(user);
+    const { scope, request, ...credentials } = input;
+    const { user, passwordHash } = await this.#logins.check(credentials);
+    // The scope is checked once the password is: what a user's roles allow is theirs to learn.
+    const tokens = await this.#sessions.start(user, {
+      ...(scope !== undefined ? { scope } : {}),
+      ...(request ? { request } : {}),
+    });
     return {
       user,
       tokens,
@@ -148,8 +231,20 @@ export class AuthService {
    * Exchanges a refresh token for a new pair and spends it (rotation). A spent token presented
    * again after the grace window means it was copied: the whole family is revoked.
    */
-  refresh(token: unknown): Promise<TokenSet> {
-    return this.#sessions.refresh(token);
+  refresh(
+    token: unknown,
+    grant: { scope?: unknown; request?: RequestContext } = {},
+  ): Promise<TokenSet> {
+    return this.#sessions.refresh(token, grant);
+  }
+
+  /**
+   * Replaces a user's app metadata (administrators only: no route of the user's own reaches
+   * this). `invalid_request` when it is not a JSON object within APP_METADATA_MAX_BYTES; false
+   * when there is no such user.
+   */
+  setAppMetadata(userId: string, metadata: unknown): Promise<boolean> {
+    return setAppMetadata(this.#store, userId, metadata, this.#now());
   }
 
   /** Revokes the refresh token's family. Idempotent; says nothing about unknown tokens. */

@@ -29,6 +29,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       'The new password is too common, built from the username or email, repetitive, or known breached.',
   },
+  invalid_scope: {
+    status: 400,
+    meaning:
+      'The scope asked for is malformed, or not allowed for this account (its roles), or not granted to this session (RFC 6749 §5.2).',
+  },
   invalid_credentials: {
     status: 401,
     meaning:
@@ -92,7 +97,7 @@ export const ERROR_CATALOGUE = {
   temporarily_unavailable: {
     status: 503,
     meaning:
-      'The database or the revocation list cannot be reached, or the server is shutting down; Retry-After says when to try again (RFC 6749 §4.1.2.1).',
+      'The database or the revocation list cannot be reached, the server is shutting down, or the access token could not be built (the claims function failed, was too slow or returned a reserved or non-JSON claim, or the token was over its size budget: the server log says which; nothing was issued); Retry-After says when to try again (RFC 6749 §4.1.2.1).',
   },
 } as const satisfies Catalogue;
 

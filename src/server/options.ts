@@ -9,7 +9,9 @@ import type { KekSource } from '../auth/kek.ts';
 import type { SigningAlgorithm } from '../auth/keyring.ts';
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
 import type { Argon2Params } from '../auth/password.ts';
+import type { RoleScopes } from '../auth/scopes.ts';
 import type { RevocationSink } from '../auth/service.ts';
+import type { ClaimsFunction } from '../auth/tokens.ts';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import type { Store } from '../store/types.ts';
 import { proxyTrust, type TrustFunction, type TrustProxy } from './connections.ts';
@@ -108,6 +110,22 @@ export interface AuthServerOptions {
    * (or 0). The JWKS max-age is this less the reload interval, at most 300 s.
    */
   keyPublishDelay?: number;
+  /**
+   * Returns the app's extra claims for each access token, given `{ user, session, request,
+   * client_id, scope }` (sync or async, within `claimsTimeout`). Reserved claims are refused.
+   * docs/server.md, "Tokens".
+   */
+  claims?: ClaimsFunction;
+  /** A module whose default export is the claims function (the command line's way); loaded once. */
+  claimsModule?: string;
+  /** Ms the claims function has; slower: no token (503). Default 1000. */
+  claimsTimeout?: number;
+  /** Size budget of an access token in bytes; a bigger one is refused at issue. Default 1024. */
+  accessTokenMaxBytes?: number;
+  /** Scopes each role allows: `{ user: ['notes:read'], admin: ['admin'] }`. Default: no scopes. */
+  roleScopes?: RoleScopes;
+  /** `client_id` of the access tokens of log-ins (RFC 9068 §2.2). Default `laissez`. */
+  firstPartyClientId?: string;
 }
 
 export type OptionName = keyof AuthServerOptions;
@@ -146,6 +164,12 @@ export interface ResolvedOptions {
   readonly now: () => number;
   readonly keyReloadInterval: number;
   readonly keyPublishDelay: number;
+  readonly claims: ClaimsFunction | undefined;
+  readonly claimsModule: string | undefined;
+  readonly claimsTimeout: number;
+  readonly accessTokenMaxBytes: number;
+  readonly roleScopes: RoleScopes | undefined;
+  readonly firstPartyClientId: string;
 }
 
 /**
@@ -205,6 +229,12 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   now: true,
   keyReloadInterval: true,
   keyPublishDelay: true,
+  claims: true,
+  claimsModule: true,
+  claimsTimeout: true,
+  accessTokenMaxBytes: true,
+  roleScopes: true,
+  firstPartyClientId: true,
 });
 
 /** The library's default of an option: its `value`, else its parsed default text. */
@@ -309,6 +339,12 @@ export function resolveOptions(
     now: value('now') as () => number,
     keyReloadInterval: value('keyReloadInterval') as number,
     keyPublishDelay: value('keyPublishDelay') as number,
+    claims: input.claims,
+    claimsModule: input.claimsModule,
+    claimsTimeout: value('claimsTimeout') as number,
+    accessTokenMaxBytes: value('accessTokenMaxBytes') as number,
+    roleScopes: input.roleScopes,
+    firstPartyClientId: value('firstPartyClientId') as string,
   };
   checkRules(resolved, naming);
   return Object.freeze(resolved);
@@ -331,6 +367,11 @@ function checkRules(r: ResolvedOptions, n: Naming): void {
   if (r.keyPublishDelay > 0 && r.keyPublishDelay * 1000 <= r.keyReloadInterval) {
     throw n.fail(
       `${n.brief('keyPublishDelay')} must be longer than ${n.brief('keyReloadInterval')}, or 0: every instance must have published a new key before it signs`,
+    );
+  }
+  if (r.claims !== undefined && r.claimsModule !== undefined) {
+    throw n.fail(
+      `${n.name('claims')} and ${n.name('claimsModule')} both give the claims function: keep one`,
     );
   }
   if (r.headersTimeout > r.requestTimeout) {

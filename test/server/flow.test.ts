@@ -65,8 +65,11 @@ describe('register, log in, /auth/me, refresh, log out (default argon2id paramet
       assert.equal(header.alg, 'HS256');
       const user = await server.app.store.findUserByUsername('alice');
       assert.equal(payload.sub, user!.id);
+      // RFC 9068 §2.2: client_id names the first-party client (no scope without --role-scopes).
+      assert.equal(payload['client_id'], 'laissez');
       assert.deepEqual(Object.keys(payload).sort(), [
         'aud',
+        'client_id',
         'exp',
         'iat',
         'iss',

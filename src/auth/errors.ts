@@ -15,6 +15,7 @@ export type AuthErrorCode =
   | 'email_not_verified'
   | 'invalid_link'
   | 'invalid_grant'
+  | 'invalid_scope'
   | 'invalid_token'
   | 'too_many_requests'
   | 'temporarily_unavailable'

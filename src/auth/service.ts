@@ -7,6 +7,7 @@ import { AccountChanges, DEFAULT_NAME_RESERVATION } from './account-changes.ts';
 import { AccountMail } from './account-mail.ts';
 import { createUserAccount } from './accounts.ts';
 import { clientKeyOf } from './addresses.ts';
+import { setAppMetadata } from './app-metadata.ts';
 import { sessionClient } from './client-info.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
@@ -16,7 +17,20 @@ import { LoginGuard, type LoginInput } from './login.ts';
 import type { Mailer } from './mail.ts';
 import { type Argon2Params, OWASP_ARGON2ID } from './password.ts';
 import type { BreachedPasswordOptions } from './password-policy.ts';
-import { type AccessClaims, type RevocationSink, Sessions, type TokenSet } from './sessions.ts';
+import { checkRoleScopes, type RoleScopes } from './scopes.ts';
+import {
+  type AccessClaims,
+  type RequestContext,
+  type RevocationSink,
+  Sessions,
+  type TokenSet,
+} from './sessions.ts';
+import {
+  AccessTokens,
+  type ClaimsFunction,
+  FIRST_PARTY_CLIENT_ID,
+  type TokenRefusal,
+} from './tokens.ts';
 
 export {
   type AccountInput,
@@ -26,12 +40,28 @@ export {
   prepareUserAccount,
   toPublicUser,
 } from './accounts.ts';
+export { APP_METADATA_MAX_BYTES, checkAppMetadata } from './app-metadata.ts';
+export type { RoleScopes } from './scopes.ts';
 export {
   type AccessClaims,
+  type GrantInput,
+  type RequestContext,
   type RevocationSink,
   SUCCESSOR_PURPOSE,
   type TokenSet,
 } from './sessions.ts';
+export {
+  ACCESS_TOKEN_MAX_BYTES,
+  type AccessTokenRequest,
+  AccessTokens,
+  CLAIMS_TIMEOUT,
+  type ClaimsContext,
+  type ClaimsFunction,
+  type ClaimsUser,
+  FIRST_PARTY_CLIENT_ID,
+  RESERVED_CLAIMS,
+  type TokenRefusal,
+} from './tokens.ts';
 
 export interface AuthServiceOptions {
   store: Store;
@@ -65,6 +95,18 @@ export interface AuthServiceOptions {
   nameReservation?: number;
   /** Mail: the account flows that send links (account-mail.ts). Default: none of them. */
   mail?: MailSettings;
+  /** The app's extra claims for each access token (docs/server.md, "Tokens"). Default: none. */
+  claims?: ClaimsFunction;
+  /** Milliseconds the claims function has. Default 1000. */
+  claimsTimeout?: number;
+  /** Largest access token, in bytes; a bigger one is refused, never sent. Default 1024. */
+  accessTokenMaxBytes?: number;
+  /** Scopes each role allows (`{ user: ['notes:read'] }`). Default: tokens carry no scope. */
+  roleScopes?: RoleScopes;
+  /** `client_id` of the tokens of log-ins (RFC 9068 §2.2). Default `laissez`. */
+  clientId?: string;
+  /** Told why an access token was not built (a failing claims function, the size budget). */
+  onTokenRefusal?: (refusal: TokenRefusal) => void;
 }
 
 export interface MailSettings {
@@ -99,6 +141,8 @@ export class AuthService {
   readonly #account: AccountChanges;
   readonly #mail: AccountMail | undefined;
   readonly #requireVerifiedEmail: boolean;
+  readonly #tokens: AccessTokens;
+  readonly #clientId: string;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
@@ -114,16 +158,30 @@ export class AuthService {
       rateLimits: options.rateLimits,
       counters: options.counters ?? new MemoryCounterStore(),
     });
+    this.#tokens = new AccessTokens({
+      keyRing: options.keyRing,
+      claims: options.claims,
+      claimsTimeout: options.claimsTimeout,
+      maxBytes: options.accessTokenMaxBytes,
+      onRefusal: options.onTokenRefusal,
+      emailVerifiedClaim: options.mail?.verifyEmail ?? false,
+    });
+    this.#clientId = options.clientId ?? FIRST_PARTY_CLIENT_ID;
     this.#sessions = new Sessions({
       store: options.store,
       keyRing: options.keyRing,
+      tokens: this.#tokens,
+      roleScopes:
+        options.roleScopes === undefined
+          ? undefined
+          : checkRoleScopes(options.roleScopes, 'roleScopes'),
+      clientId: this.#clientId,
       accessTtl: options.accessTtl,
       refreshTtl: options.refreshTtl,
       reuseGrace: options.reuseGrace,
       now: this.#now,
       revocations: options.revocations,
       onRevocationError: options.onRevocationError ?? (() => {}),
-      emailVerifiedClaim: options.mail?.verifyEmail ?? false,
     });
     this.#account = new AccountChanges({
       store: options.store,
@@ -166,6 +224,19 @@ export class AuthService {
     return this.#keyRing;
   }
 
+  /**
+   * Builds access tokens (the claims function, reserved claims, the size budget): for grants
+   * other than log-in and refresh, such as client credentials, `accessTokens.issue(...)`.
+   */
+  get accessTokens(): AccessTokens {
+    return this.#tokens;
+  }
+
+  /** The first-party client id: `client_id` of the tokens of log-ins. */
+  get clientId(): string {
+    return this.#clientId;
+  }
+
   /** Creates a user. Passwords are taken exactly as typed (8 to 1024 characters). */
   async register(input: {
     username: unknown;
@@ -201,13 +272,17 @@ export class AuthService {
       clientIp?: string;
       /** The User-Agent header: only a short device label of it is kept (client-info.ts). */
       userAgent?: unknown;
+      /** RFC 6749 §3.3: the scopes asked for; absent, every scope the user's roles allow. */
+      scope?: unknown;
+      /** The request, for the claims function (`ip` above is the rate-limit key). */
+      request?: RequestContext;
     },
   ): Promise<{
     user: User;
     tokens: TokenSet;
     deviceToken: string;
   }> {
-    const { clientIp, userAgent, ...credentials } = input;
+    const { clientIp, userAgent, scope, request, ...credentials } = input;
     const { user, passwordHash } = await this.#logins.check(credentials);
     // Said only after the password proved right, so it tells nothing to a guesser.
     if (this.#requireVerifiedEmail && !user.emailVerified) {
@@ -216,10 +291,12 @@ export class AuthService {
         'verify your email first: follow the link in the mail we sent, or ask for another',
       );
     }
-    const tokens = await this.#sessions.start(
-      user,
-      sessionClient(clientIp ?? credentials.ip, userAgent),
-    );
+    // The scope is checked once the password is: what a user's roles allow is theirs to learn.
+    const tokens = await this.#sessions.start(user, {
+      ...(scope !== undefined ? { scope } : {}),
+      ...(request ? { request } : {}),
+      client: sessionClient(clientIp ?? credentials.ip, userAgent),
+    });
     return {
       user,
       tokens,
@@ -240,8 +317,20 @@ export class AuthService {
    * Exchanges a refresh token for a new pair and spends it (rotation). A spent token presented
    * again after the grace window means it was copied: the whole family is revoked.
    */
-  refresh(token: unknown): Promise<TokenSet> {
-    return this.#sessions.refresh(token);
+  refresh(
+    token: unknown,
+    grant: { scope?: unknown; request?: RequestContext } = {},
+  ): Promise<TokenSet> {
+    return this.#sessions.refresh(token, grant);
+  }
+
+  /**
+   * Replaces a user's app metadata (administrators only: no route of the user's own reaches
+   * this). `invalid_request` when it is not a JSON object within APP_METADATA_MAX_BYTES; false
+   * when there is no such user.
+   */
+  setAppMetadata(userId: string, metadata: unknown): Promise<boolean> {
+    return setAppMetadata(this.#store, userId, metadata, this.#now());
   }
 
   /** Revokes the refresh token's family. Idempotent; says nothing about unknown tokens. */

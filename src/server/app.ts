@@ -25,6 +25,7 @@ import { ERROR_CATALOGUE, errorSchema, HttpError } from './errors.ts';
 import { oauthRoutes } from './oauth.ts';
 import { type AuthServerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { ACCESS_COOKIE, authRoutes } from './routes.ts';
+import { appMetadataRoutes } from './routes-app-metadata.ts';
 import { wire } from './wiring.ts';
 
 export type { AuthServerOptions } from './options.ts';
@@ -119,6 +120,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     toHttpError,
     sendError,
   });
+  await app.register(appMetadataRoutes, { authenticator });
   await app.register((await import('./pages.ts')).webPages, { cookies: resolved.cookies }); // web pages: / and /debugger
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -52,7 +52,7 @@ export const ERROR_CATALOGUE = {
   invalid_scope: {
     status: 400,
     meaning:
-      "OAuth token endpoint: a requested scope is malformed or not among the client's scopes (RFC 6749 §5.2).",
+      "The scope asked for is malformed, or not allowed: not among the client's scopes (OAuth token endpoint), not allowed for the account's roles (log-in), or not granted to the session (refresh) (RFC 6749 §5.2).",
   },
   unauthorized_client: {
     status: 400,
@@ -142,7 +142,7 @@ export const ERROR_CATALOGUE = {
   temporarily_unavailable: {
     status: 503,
     meaning:
-      'The database or the revocation list cannot be reached, or the server is shutting down; Retry-After says when to try again (RFC 6749 §4.1.2.1).',
+      'The database or the revocation list cannot be reached, the server is shutting down, or the access token could not be built (the claims function failed, was too slow or returned a reserved or non-JSON claim, or the token was over its size budget: the server log says which; nothing was issued); Retry-After says when to try again (RFC 6749 §4.1.2.1).',
   },
 } as const satisfies Catalogue;
 

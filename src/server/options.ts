@@ -10,7 +10,9 @@ import type { SigningAlgorithm } from '../auth/keyring.ts';
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
 import type { MailTransport } from '../auth/mail.ts';
 import type { Argon2Params } from '../auth/password.ts';
+import type { RoleScopes } from '../auth/scopes.ts';
 import type { RevocationSink } from '../auth/service.ts';
+import type { ClaimsFunction } from '../auth/tokens.ts';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import type { Store } from '../store/types.ts';
 import { proxyTrust, type TrustFunction, type TrustProxy } from './connections.ts';
@@ -137,6 +139,22 @@ export interface AuthServerOptions {
   signInLinks?: boolean;
   /** A mail transport instead of SMTP or the outbox (tests, other providers). */
   mailTransport?: MailTransport;
+  /**
+   * Returns the app's extra claims for each access token, given `{ user, session, request,
+   * client_id, scope }` (sync or async, within `claimsTimeout`). Reserved claims are refused.
+   * docs/server.md, "Tokens".
+   */
+  claims?: ClaimsFunction;
+  /** A module whose default export is the claims function (the command line's way); loaded once. */
+  claimsModule?: string;
+  /** Ms the claims function has; slower: no token (503). Default 1000. */
+  claimsTimeout?: number;
+  /** Size budget of an access token in bytes; a bigger one is refused at issue. Default 1024. */
+  accessTokenMaxBytes?: number;
+  /** Scopes each role allows: `{ user: ['notes:read'], admin: ['admin'] }`. Default: no scopes. */
+  roleScopes?: RoleScopes;
+  /** `client_id` of the access tokens of log-ins (RFC 9068 §2.2). Default `laissez`. */
+  firstPartyClientId?: string;
 }
 
 export type OptionName = keyof AuthServerOptions;
@@ -187,6 +205,12 @@ export interface ResolvedOptions {
   readonly requireVerifiedEmail: boolean;
   readonly signInLinks: boolean;
   readonly mailTransport: MailTransport | undefined;
+  readonly claims: ClaimsFunction | undefined;
+  readonly claimsModule: string | undefined;
+  readonly claimsTimeout: number;
+  readonly accessTokenMaxBytes: number;
+  readonly roleScopes: RoleScopes | undefined;
+  readonly firstPartyClientId: string;
 }
 
 /**
@@ -258,6 +282,12 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   requireVerifiedEmail: true,
   signInLinks: true,
   mailTransport: true,
+  claims: true,
+  claimsModule: true,
+  claimsTimeout: true,
+  accessTokenMaxBytes: true,
+  roleScopes: true,
+  firstPartyClientId: true,
 });
 
 /** The library's default of an option: its `value`, else its parsed default text. */
@@ -376,6 +406,12 @@ export function resolveOptions(
     requireVerifiedEmail: value('requireVerifiedEmail') as boolean,
     signInLinks: value('signInLinks') as boolean,
     mailTransport: input.mailTransport,
+    claims: input.claims,
+    claimsModule: input.claimsModule,
+    claimsTimeout: value('claimsTimeout') as number,
+    accessTokenMaxBytes: value('accessTokenMaxBytes') as number,
+    roleScopes: input.roleScopes,
+    firstPartyClientId: value('firstPartyClientId') as string,
   };
   checkRules(resolved, naming);
   return Object.freeze(resolved);
@@ -408,6 +444,11 @@ function checkRules(r: ResolvedOptions, n: Naming): void {
   if (r.smtpUrl !== undefined && r.mailTransport !== undefined) {
     throw n.fail(
       `${n.name('smtpUrl')} and ${n.name('mailTransport')} both say how mail goes: keep one`,
+    );
+  }
+  if (r.claims !== undefined && r.claimsModule !== undefined) {
+    throw n.fail(
+      `${n.name('claims')} and ${n.name('claimsModule')} both give the claims function: keep one`,
     );
   }
   if (r.headersTimeout > r.requestTimeout) {

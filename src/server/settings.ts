@@ -29,6 +29,7 @@ import {
   trustProxyText,
   wholeNumber,
 } from './setting-rules.ts';
+import { clientIdCheck, roleScopesCheck, roleScopesText } from './token-settings.ts';
 
 /**
  * One setting. `option` is its `createAuthServer` name (`https.cert` for a part of an object
@@ -218,6 +219,52 @@ export const SETTINGS: readonly Setting[] = [
     help: 'how often to re-read keys rotated by `laissez keys rotate` or another instance',
     parse: duration('ms', 'positive'),
     check: keyReload,
+  },
+  {
+    option: 'firstPartyClientId',
+    flag: 'first-party-client-id',
+    env: 'LAISSEZ_FIRST_PARTY_CLIENT_ID',
+    default: 'laissez',
+    help: '"client_id" of the access tokens of log-ins (RFC 9068 §2.2)',
+    parse: (t) => t,
+    check: clientIdCheck,
+  },
+  {
+    option: 'roleScopes',
+    flag: 'role-scopes',
+    env: 'LAISSEZ_ROLE_SCOPES',
+    default: '',
+    help: 'scopes each role allows, e.g. "user=notes:read notes:write;admin=admin" (none: tokens carry no scope)',
+    parse: roleScopesText,
+    check: roleScopesCheck,
+  },
+  {
+    option: 'claimsModule',
+    flag: 'claims-module',
+    env: 'LAISSEZ_CLAIMS_MODULE',
+    default: '',
+    help: "a module whose default export returns each access token's extra claims (loaded once at start)",
+    parse: text,
+    check: kind('non-empty string'),
+  },
+  {
+    option: 'claimsTimeout',
+    flag: 'claims-timeout',
+    env: 'LAISSEZ_CLAIMS_TIMEOUT',
+    default: '1s',
+    unit: 'ms',
+    help: 'how long the claims function has; slower: no token, 503 temporarily_unavailable',
+    parse: duration('ms', 'positive'),
+    check: integerSetting(1, 30_000),
+  },
+  {
+    option: 'accessTokenMaxBytes',
+    flag: 'access-token-max-bytes',
+    env: 'LAISSEZ_ACCESS_TOKEN_MAX_BYTES',
+    default: '1024',
+    help: 'size budget of an access token; a bigger one is refused at issue (503), never sent',
+    parse: wholeNumber,
+    check: integerSetting(256, 16_384),
   },
   {
     option: 'cookies',
@@ -480,6 +527,12 @@ export const SETTINGS: readonly Setting[] = [
     check: kind('object'),
   },
   { option: 'passwordParams', default: '', help: 'argon2id parameters', check: kind('object') },
+  {
+    option: 'claims',
+    default: '',
+    help: "returns each access token's extra claims (instead of claimsModule)",
+    check: kind('function'),
+  },
   { option: 'now', default: '', value: Date.now, help: 'the clock in ms', check: kind('function') },
 ];
 

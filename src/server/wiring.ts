@@ -16,6 +16,7 @@ import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import type { ResolvedOptions } from './options.ts';
+import { loadClaimsModule } from './token-settings.ts';
 
 export interface Wiring {
   store: Store;
@@ -148,6 +149,10 @@ function mailerFor(options: ResolvedOptions, log: FastifyBaseLogger): Mailer {
 
 /** Opens everything the server runs on. */
 export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Promise<Wiring> {
+  // Loaded before anything is opened: a claims module that cannot load stops the start.
+  const claims =
+    options.claims ??
+    (options.claimsModule ? await loadClaimsModule(options.claimsModule) : undefined);
   const { store, keyRing } = await openStoreAndKeys(options, log);
   const redis = openRedis(options, log);
   const counters = options.counters ?? redis.counters;
@@ -185,6 +190,14 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
       requireVerifiedEmail: options.requireVerifiedEmail,
       signInLinks: options.signInLinks,
     },
+    ...(claims ? { claims } : {}),
+    claimsTimeout: options.claimsTimeout,
+    accessTokenMaxBytes: options.accessTokenMaxBytes,
+    ...(options.roleScopes ? { roleScopes: options.roleScopes } : {}),
+    clientId: options.firstPartyClientId,
+    // Why, never a claim's value nor a token; what the claims function threw, as it threw it.
+    onTokenRefusal: ({ reason, message, error }) =>
+      log.error({ reason, ...(error === undefined ? {} : { err: error }) }, message),
   });
   const checker =
     revocations && typeof (revocations as Partial<RevocationChecker>).isRevoked === 'function'

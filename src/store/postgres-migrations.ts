@@ -229,4 +229,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX oauth_client_assertions_expires_at ON oauth_client_assertions (expires_at);
     `,
   },
+  {
+    // Tokens that carry the app (docs/server.md, "Tokens"): per-user JSON set by administrators
+    // (always an object), and on every refresh token the scope granted at log-in and the log-in
+    // time, which rotations inherit, so that a refresh never widens the scope.
+    name: 'app metadata; granted scope and log-in time of refresh-token families',
+    sql: `
+      ALTER TABLE users ADD COLUMN app_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
+      ALTER TABLE users ADD CONSTRAINT users_app_metadata_object
+        CHECK (jsonb_typeof(app_metadata) = 'object');
+      ALTER TABLE refresh_tokens ADD COLUMN scope TEXT, ADD COLUMN auth_time BIGINT;
+    `,
+  },
 ];

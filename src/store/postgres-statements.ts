@@ -17,11 +17,21 @@ function parseRoles(value: unknown): string[] {
   return value;
 }
 
+function parseObject(value: unknown): Record<string, unknown> {
+  // Rows read before the column existed (none after migrating) would lack it.
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new StoreUnavailableError('PostgreSQL store: a user row holds malformed app metadata');
+  }
+  return value as Record<string, unknown>;
+}
+
 export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken, toClient } =
   rowMappers({
     num,
     flag: (value) => value === true,
     roles: parseRoles,
+    object: parseObject,
   });
 
 /** Times go to BIGINT columns: a fraction or NaN is a caller's mistake, not an outage. */
@@ -72,6 +82,7 @@ export const SQL = {
        DO UPDATE SET expires_at = GREATEST(reserved_names.expires_at, excluded.expires_at)`,
   deleteExpiredReservations: 'DELETE FROM reserved_names WHERE expires_at <= $1',
   setDisabled: 'UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3',
+  setAppMetadata: 'UPDATE users SET app_metadata = $1::jsonb, updated_at = $2 WHERE id = $3',
   deleteUser: 'DELETE FROM users WHERE id = $1',
   markEmailVerified:
     'UPDATE users SET email_verified = true, updated_at = $1 WHERE id = $2 AND email = $3',
@@ -88,8 +99,8 @@ export const SQL = {
      RETURNING *`,
   deleteExpiredOneTime: 'DELETE FROM one_time_tokens WHERE expires_at <= $1',
 
-  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
   /** A token and its owner in one round trip: each row as JSON, so their columns stay apart. */
   tokenWithUser: `SELECT row_to_json(t) AS token, row_to_json(u) AS owner
@@ -102,7 +113,8 @@ export const SQL = {
    * deleted meanwhile leaves nothing to spend; the token is spent if it is still live (of
    * concurrent callers the first locks the row, the others wait for its commit, find `used_at` set
    * on the row's new version, and update nothing); the successor is stored only when the update
-   * took. `owners` is 0 when the token or its user does not exist; the token's columns are null
+   * took, with the spent token's scope and log-in time (the family's: a refresh never widens the
+   * scope). `owners` is 0 when the token or its user does not exist; the token's columns are null
    * when nothing was spent.
    */
   rotate: `WITH owner AS (
@@ -115,8 +127,9 @@ export const SQL = {
          AND EXISTS (SELECT 1 FROM owner)
        RETURNING *
      ), successor AS (
-       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint FROM spent
+       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time)
+       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint, spent.scope, spent.auth_time
+       FROM spent
      )
      SELECT (SELECT count(*) FROM owner)::int AS owners, spent.*
      FROM (VALUES (1)) AS one (x) LEFT JOIN spent ON true`,

@@ -211,6 +211,7 @@ export class PostgresStore implements Store {
       emailVerified: false,
       createdAt,
       updatedAt: createdAt,
+      appMetadata: {},
     };
   }
 
@@ -263,6 +264,19 @@ export class PostgresStore implements Store {
   async setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
     const result = await this.#query('updating a user', SQL.setDisabled, [
       disabled,
+      ms(now, 'now'),
+      id,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async setUserAppMetadata(
+    id: string,
+    metadata: Readonly<Record<string, unknown>>,
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.#query('updating a user', SQL.setAppMetadata, [
+      JSON.stringify(metadata),
       ms(now, 'now'),
       id,
     ]);
@@ -352,6 +366,8 @@ export class PostgresStore implements Store {
         ms(token.expiresAt, 'expiresAt'),
         token.client?.ip ?? null,
         token.client?.device ?? null,
+        token.scope ?? null,
+        msOrNull(token.authTime ?? null, 'authTime'),
       ],
       postgresTokenConstraint,
     );

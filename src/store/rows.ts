@@ -24,6 +24,8 @@ export interface ColumnReaders {
   flag(value: unknown): boolean;
   /** The users.roles column: an array of strings, or a StoreUnavailableError. */
   roles(value: unknown): string[];
+  /** The users.app_metadata column: a JSON object, or a StoreUnavailableError. */
+  object(value: unknown): Record<string, unknown>;
 }
 
 export interface RowMappers {
@@ -52,6 +54,7 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       emailVerified: read.flag(row['email_verified']),
       createdAt: read.num(row['created_at']),
       updatedAt: read.num(row['updated_at']),
+      appMetadata: read.object(row['app_metadata']),
     }),
     toRefreshToken: (row) => ({
       tokenHash: String(row['token_hash']),
@@ -63,6 +66,8 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       replacedBy: strOrNull(row['replaced_by']),
       revokedAt: numOrNull(row['revoked_at']),
       revokedReason: strOrNull(row['revoked_reason']) as RevocationReason | null,
+      scope: strOrNull(row['scope']),
+      authTime: numOrNull(row['auth_time']),
     }),
     toSigningKey: (row) => ({
       kid: String(row['kid']),

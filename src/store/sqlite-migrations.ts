@@ -184,4 +184,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX oauth_client_assertions_expires_at ON oauth_client_assertions (expires_at);
     `,
   },
+  {
+    // Tokens that carry the app (docs/server.md, "Tokens"): per-user JSON set by administrators,
+    // and on every refresh token the scope granted at log-in and the log-in time, which
+    // rotations inherit, so that a refresh never widens the scope.
+    name: 'app metadata; granted scope and log-in time of refresh-token families',
+    sql: `
+      ALTER TABLE users ADD COLUMN app_metadata TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE refresh_tokens ADD COLUMN scope TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN auth_time INTEGER;
+    `,
+  },
 ];

@@ -12,11 +12,20 @@ function parseRoles(text: unknown): string[] {
   return roles;
 }
 
+function parseObject(text: unknown): Record<string, unknown> {
+  const value: unknown = JSON.parse(String(text ?? '{}'));
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new StoreUnavailableError('SQLite store: a user row holds malformed app metadata');
+  }
+  return value as Record<string, unknown>;
+}
+
 export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken, toClient } =
   rowMappers({
     num: (value) => Number(value),
     flag: (value) => Number(value) !== 0,
     roles: parseRoles,
+    object: parseObject,
   });
 
 export function prepareStatements(db: DatabaseSync) {
@@ -52,6 +61,7 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     deleteExpiredReservations: p('DELETE FROM reserved_names WHERE expires_at <= ?'),
     setDisabled: p('UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?'),
+    setAppMetadata: p('UPDATE users SET app_metadata = ?, updated_at = ? WHERE id = ?'),
     deleteUser: p('DELETE FROM users WHERE id = ?'),
     markEmailVerified: p(
       'UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ? AND email = ?',
@@ -75,12 +85,12 @@ export function prepareStatements(db: DatabaseSync) {
     deleteExpiredOneTime: p('DELETE FROM one_time_tokens WHERE expires_at <= ?'),
 
     insertToken: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertFirstToken: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     tokenByHash: p('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
     spendToken: p(

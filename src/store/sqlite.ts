@@ -222,6 +222,7 @@ export class SqliteStore implements Store {
       emailVerified: false,
       createdAt: user.createdAt,
       updatedAt: user.createdAt,
+      appMetadata: {},
     };
   }
 
@@ -269,6 +270,16 @@ export class SqliteStore implements Store {
     const result = this.#run('updating a user', () =>
       this.#s.setDisabled.run(disabled ? 1 : 0, now, id),
     );
+    return Number(result.changes) > 0;
+  }
+
+  async setUserAppMetadata(
+    id: string,
+    metadata: Readonly<Record<string, unknown>>,
+    now: number,
+  ): Promise<boolean> {
+    const text = JSON.stringify(metadata);
+    const result = this.#run('updating a user', () => this.#s.setAppMetadata.run(text, now, id));
     return Number(result.changes) > 0;
   }
 
@@ -333,6 +344,8 @@ export class SqliteStore implements Store {
           token.expiresAt,
           token.client?.ip ?? null,
           token.client?.device ?? null,
+          token.scope ?? null,
+          token.authTime ?? null,
         ),
       sqliteTokenConstraint,
     );
@@ -387,6 +400,9 @@ export class SqliteStore implements Store {
             successor.userId,
             successor.createdAt,
             successor.expiresAt,
+            // The family's scope and log-in time, from the spent token: never the caller's.
+            token.scope,
+            token.authTime,
           );
           return {
             status: 'rotated',

@@ -23,6 +23,12 @@ export interface User {
   readonly emailVerified: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * Per-user JSON set by administrators only (`setUserAppMetadata`), never by the user: a JSON
+   * object, `{}` until set. The claims function of the auth server reads it (docs/server.md,
+   * "Tokens").
+   */
+  readonly appMetadata: Readonly<Record<string, unknown>>;
 }
 
 export interface NewUser {
@@ -52,6 +58,18 @@ export interface RefreshToken {
   readonly revokedAt: number | null;
   /** Why its family was revoked (the first revocation's reason), or null. */
   readonly revokedReason: RevocationReason | null;
+  /**
+   * The scope granted at log-in (space-separated scope-tokens, RFC 6749 §3.3; '' for none),
+   * inherited by every rotation: a refresh never widens it. null on rows stored before scopes
+   * were recorded.
+   */
+  readonly scope: string | null;
+  /**
+   * When the user authenticated: the time of the log-in that started the family, inherited by
+   * every rotation (`auth_time`, and the session's `created_at` given to the claims function).
+   * null on rows stored before it was recorded.
+   */
+  readonly authTime: number | null;
 }
 
 /**
@@ -83,6 +101,12 @@ export interface NewRefreshToken {
   userId: string;
   createdAt: number;
   expiresAt: number;
+  /**
+   * The first token of a family (`createRefreshToken`): the granted scope and the log-in time
+   * (default null). A successor (`rotateRefreshToken`) ignores both: it inherits the spent token's.
+   */
+  scope?: string | null;
+  authTime?: number | null;
   /**
    * Who started the session, recorded with the first token of a family (a log-in) and listed by
    * `listSessions`; successors do not repeat it. Bounded by the caller (see src/auth/client-info.ts).
@@ -288,6 +312,16 @@ export interface Store {
   replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean>;
   setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean>;
   /**
+   * Replaces the user's app metadata with `metadata` (a JSON object: strings, finite numbers,
+   * booleans, null, arrays and objects; the caller checks its size) and sets updatedAt. True when
+   * there was such a user.
+   */
+  setUserAppMetadata(
+    id: string,
+    metadata: Readonly<Record<string, unknown>>,
+    now: number,
+  ): Promise<boolean>;
+  /**
    * Marks the user's email verified, only while it is still `email` (a link sent to an address the
    * user has since left verifies nothing). True when it did.
    */
@@ -321,7 +355,8 @@ export interface Store {
     tokenHash: string,
   ): Promise<{ token: RefreshToken; user: User | null } | null>;
   /**
-   * Spends `tokenHash` and stores `successor` (same family, same expiresAt) in one atomic step:
+   * Spends `tokenHash` and stores `successor` (same family, same expiresAt; the spent token's
+   * `scope` and `authTime`, whatever `successor` says) in one atomic step:
    * of any number of concurrent callers with the same token, exactly one gets `rotated` and its
    * successor is stored; the others get `spent` (with `replacedBy`, the winner's successor) and
    * store nothing, so a spent token has exactly one successor. A revoked or expired token is not

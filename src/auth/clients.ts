@@ -6,6 +6,7 @@
 // Secrets are 256 random bits, so they are stored as a SHA-256 hash and compared in constant
 // time: a slow password hash (argon2id) protects guessable secrets; a random one has nothing to
 // guess, and a fast hash keeps every token request cheap.
+
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createRemoteJwks, type RemoteJwks } from '../jwt/jwks/remote.ts';
 import { decodeUnverified } from '../jwt/jwt/decode.ts';
@@ -19,13 +20,7 @@ import {
   type Store,
 } from '../store/types.ts';
 import { AuthServiceError } from './errors.ts';
-
-/**
- * The first-party client: laissez's own log-in (`/auth/login`), public (RFC 6749 §2.1: it holds
- * no secret). Every refresh-token family today is issued to it, so it is the client that may
- * refresh and revoke them at the OAuth endpoints. No registered client may take this id.
- */
-export const FIRST_PARTY_CLIENT_ID = 'laissez';
+import { FIRST_PARTY_CLIENT_ID } from './tokens.ts';
 
 /** Grant types a registered client may be allowed (refresh tokens belong to the first party). */
 export const CLIENT_GRANT_TYPES = ['client_credentials'] as const;

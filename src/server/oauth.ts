@@ -14,11 +14,11 @@ import {
   ClientAuthenticator,
   type ClientAuthenticatorOptions,
   type ClientCredentials,
-  FIRST_PARTY_CLIENT_ID,
   InvalidClientError,
 } from '../auth/clients.ts';
 import { AuthServiceError } from '../auth/errors.ts';
 import type { AccessClaims, RevocationSink } from '../auth/service.ts';
+import { FIRST_PARTY_CLIENT_ID } from '../auth/tokens.ts';
 import { type RevocationChecker, RevocationUnavailableError } from '../redis/revocation.ts';
 import { errorSchema, HttpError } from './errors.ts';
 

@@ -26,11 +26,13 @@ export {
   type ConsumeResult,
   checkReason,
   type NewOneTimeToken,
+  type NewPasskey,
   type NewRefreshToken,
   type NewUser,
   ONE_TIME_PURPOSES,
   type OneTimePurpose,
   type OneTimeToken,
+  type Passkey,
   REVOCATION_REASONS,
   type RefreshToken,
   type RevocationReason,
@@ -43,5 +45,8 @@ export {
   type User,
   unconsumed,
   unrotatable,
+  WEBAUTHN_CEREMONIES,
+  type WebAuthnCeremony,
+  type WebAuthnChallenge,
 } from './types.ts';
 export { usernameKey, usernameSkeleton } from './username-key.ts';

@@ -19,6 +19,10 @@ export type AuthErrorCode =
   | 'invalid_token'
   | 'too_many_requests'
   | 'temporarily_unavailable'
+  // Passkeys (src/auth/passkeys.ts).
+  | 'invalid_passkey'
+  | 'passkey_taken'
+  | 'passkey_not_found'
   // RFC 6749 §5.2, at the OAuth endpoints (src/server/oauth.ts).
   | 'invalid_client'
   | 'invalid_scope'

@@ -15,6 +15,8 @@ import type { KeyRing } from './keyring.ts';
 import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits.ts';
 import { LoginGuard, type LoginInput } from './login.ts';
 import type { Mailer } from './mail.ts';
+import { PasskeyAccount } from './passkey-account.ts';
+import { type ClonedAuthenticator, Passkeys } from './passkeys.ts';
 import { type Argon2Params, OWASP_ARGON2ID } from './password.ts';
 import type { BreachedPasswordOptions } from './password-policy.ts';
 import { checkRoleScopes, type RoleScopes } from './scopes.ts';
@@ -107,6 +109,17 @@ export interface AuthServiceOptions {
   clientId?: string;
   /** Told why an access token was not built (a failing claims function, the size budget). */
   onTokenRefusal?: (refusal: TokenRefusal) => void;
+  /** Passkeys (WebAuthn): the relying party. Default: the issuer's host and origin. */
+  passkeys?: PasskeySettings;
+}
+
+/** The WebAuthn relying party (W3C WebAuthn §5.1.3) and where a cloned authenticator is told. */
+export interface PasskeySettings {
+  rpId: string;
+  rpOrigins: readonly string[];
+  /** The name browsers show. Default `laissez`. */
+  rpName?: string;
+  onCloned?: (event: ClonedAuthenticator) => void;
 }
 
 export interface MailSettings {
@@ -143,6 +156,7 @@ export class AuthService {
   readonly #requireVerifiedEmail: boolean;
   readonly #tokens: AccessTokens;
   readonly #clientId: string;
+  readonly #passkeys: PasskeyAccount;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
@@ -208,6 +222,29 @@ export class AuthService {
           unlock: (userId) => this.#logins.unlock(userId),
         })
       : undefined;
+    const issuer = new URL(options.keyRing.issuer);
+    this.#passkeys = new PasskeyAccount({
+      passkeys: new Passkeys({
+        store: options.store,
+        now: this.#now,
+        rpId: options.passkeys?.rpId ?? issuer.hostname,
+        rpOrigins: options.passkeys?.rpOrigins ?? [issuer.origin],
+        rpName: options.passkeys?.rpName ?? 'laissez',
+        ...(options.passkeys?.onCloned ? { onCloned: options.passkeys.onCloned } : {}),
+      }),
+      currentUser: (claims) => this.currentUser(claims),
+      count: (key, limit) => this.#logins.count(key, limit),
+      accountPerUser: this.#logins.limits.accountPerUser,
+      loginPerIp: this.#logins.limits.loginPerIp,
+      // Merge seam: where Sessions.start takes the proof (`amr`, RFC 8176), pass it here.
+      startSession: (user, grant) => this.#sessions.start(user, grant),
+      requireVerifiedEmail: this.#requireVerifiedEmail,
+    });
+  }
+
+  /** Passkeys: registration, the user's list, passwordless log-in (passkey-account.ts). */
+  get passkeys(): PasskeyAccount {
+    return this.#passkeys;
   }
 
   /** The flows that send links by mail; undefined when the server has no mail. */

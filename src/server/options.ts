@@ -16,6 +16,7 @@ import type { ClaimsFunction } from '../auth/tokens.ts';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import type { Store } from '../store/types.ts';
 import { proxyTrust, type TrustFunction, type TrustProxy } from './connections.ts';
+import { originWithinRpId } from './setting-rules.ts';
 import { SETTINGS, settingOf } from './settings.ts';
 
 export interface AuthServerOptions {
@@ -131,6 +132,16 @@ export interface AuthServerOptions {
   productName?: string;
   /** Where links in mails point. Default: the issuer. */
   publicUrl?: string;
+  /**
+   * The WebAuthn relying party id passkeys are bound to (W3C WebAuthn §5.1.3). Default: the host
+   * of `publicUrl`.
+   */
+  rpId?: string;
+  /**
+   * The origins of the pages that register and use passkeys (each within `rpId`). Default: the
+   * origin of `publicUrl`.
+   */
+  rpOrigins?: string[];
   /** Registration mails a verification link and answers 202 alike for new and taken emails. */
   verifyEmail?: boolean;
   /** Log-in is refused until the email is verified (needs `verifyEmail`). */
@@ -201,6 +212,8 @@ export interface ResolvedOptions {
   readonly mailFrom: string;
   readonly productName: string;
   readonly publicUrl: string;
+  readonly rpId: string;
+  readonly rpOrigins: readonly string[];
   readonly verifyEmail: boolean;
   readonly requireVerifiedEmail: boolean;
   readonly signInLinks: boolean;
@@ -278,6 +291,8 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   mailFrom: true,
   productName: true,
   publicUrl: true,
+  rpId: true,
+  rpOrigins: true,
   verifyEmail: true,
   requireVerifiedEmail: true,
   signInLinks: true,
@@ -402,6 +417,10 @@ export function resolveOptions(
     mailFrom: value('mailFrom') as string,
     productName: value('productName') as string,
     publicUrl: input.publicUrl ?? input.issuer,
+    rpId: input.rpId ?? new URL(input.publicUrl ?? input.issuer).hostname,
+    rpOrigins: Object.freeze([
+      ...(input.rpOrigins ?? [new URL(input.publicUrl ?? input.issuer).origin]),
+    ]),
     verifyEmail: value('verifyEmail') as boolean,
     requireVerifiedEmail: value('requireVerifiedEmail') as boolean,
     signInLinks: value('signInLinks') as boolean,
@@ -450,6 +469,15 @@ function checkRules(r: ResolvedOptions, n: Naming): void {
     throw n.fail(
       `${n.name('claims')} and ${n.name('claimsModule')} both give the claims function: keep one`,
     );
+  }
+  // WebAuthn §7.1 step 9: a browser binds a passkey to an RP ID that is its page's host or a
+  // parent domain of it; an origin outside the RP ID could never register or use one.
+  for (const origin of r.rpOrigins) {
+    if (!originWithinRpId(origin, r.rpId)) {
+      throw n.fail(
+        `${n.name('rpOrigins')} must be within ${n.name('rpId')} (${r.rpId}): ${origin} is not`,
+      );
+    }
   }
   if (r.headersTimeout > r.requestTimeout) {
     throw n.fail(

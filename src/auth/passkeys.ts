@@ -108,8 +108,11 @@ export class Passkeys {
    * A fresh challenge, stored for one ceremony by the SHA-256 of its base64url form: what
    * clientDataJSON carries back (WebAuthn §5.8.1).
    */
-  async #challenge(ceremony: WebAuthnCeremony, userId: string | null): Promise<Uint8Array> {
-    const challenge = randomBytes(CHALLENGE_BYTES);
+  async #challenge(
+    ceremony: WebAuthnCeremony,
+    userId: string | null,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    const challenge = Buffer.from(randomBytes(CHALLENGE_BYTES)) as Buffer<ArrayBuffer>;
     const now = this.#o.now();
     await this.#o.store.createWebAuthnChallenge({
       challengeHash: sha256(challenge.toString('base64url')),
@@ -340,7 +343,14 @@ export class Passkeys {
     }
     // Compare-and-set: of two log-ins that read one counter, one moves it; the other is refused.
     const now = this.#o.now();
-    if (!(await store.usePasskey(passkey.id, { from: stored, to: received }, info.credentialBackedUp, now))) {
+    if (
+      !(await store.usePasskey(
+        passkey.id,
+        { from: stored, to: received },
+        info.credentialBackedUp,
+        now,
+      ))
+    ) {
       throw refused('the passkey was not accepted: it was used by another log-in at the same time');
     }
     const user = forUser ?? (await store.findUserById(passkey.userId));
@@ -348,7 +358,12 @@ export class Passkeys {
     if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
     return {
       user,
-      passkey: { ...passkey, signCount: received, backedUp: info.credentialBackedUp, lastUsedAt: now },
+      passkey: {
+        ...passkey,
+        signCount: received,
+        backedUp: info.credentialBackedUp,
+        lastUsedAt: now,
+      },
       amr: passkeyAmr(passkey, info.userVerified),
     };
   }
@@ -358,7 +373,8 @@ export class Passkeys {
     try {
       const text = Buffer.from(body?.response?.clientDataJSON ?? '', 'base64url').toString('utf8');
       const challenge = (JSON.parse(text) as { challenge?: unknown }).challenge;
-      if (typeof challenge === 'string') await this.#taker('login', { userId: undefined })(challenge);
+      if (typeof challenge === 'string')
+        await this.#taker('login', { userId: undefined })(challenge);
     } catch {
       // Not JSON, or no challenge: nothing to spend.
     }

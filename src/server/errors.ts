@@ -81,7 +81,7 @@ export const ERROR_CATALOGUE = {
   invalid_passkey: {
     status: 401,
     meaning:
-      'A passkey ceremony was refused (WebAuthn): its challenge is unknown, used, expired or made for another account, its origin or RP ID is not this server\'s, its signature does not verify, the passkey is not registered, or its signature counter went backwards (a cloned authenticator); the description says which.',
+      "A passkey ceremony was refused (WebAuthn): its challenge is unknown, used, expired or made for another account, its origin or RP ID is not this server's, its signature does not verify, the passkey is not registered, or its signature counter went backwards (a cloned authenticator); the description says which.",
   },
   account_disabled: {
     status: 403,

@@ -25,7 +25,8 @@ export function passkeyMappers(read: ColumnReaders) {
     toWebAuthnChallenge: (row: Row): WebAuthnChallenge => ({
       challengeHash: String(row['challenge_hash']),
       ceremony: String(row['ceremony']) as WebAuthnCeremony,
-      userId: row['user_id'] === null || row['user_id'] === undefined ? null : String(row['user_id']),
+      userId:
+        row['user_id'] === null || row['user_id'] === undefined ? null : String(row['user_id']),
       createdAt: read.num(row['created_at']),
       expiresAt: read.num(row['expires_at']),
     }),

@@ -24,8 +24,8 @@
  */
 import type { QueryResult } from 'pg';
 import pg from 'pg';
-import { postgresTokenConstraint } from './postgres-errors.ts';
 import { PASSKEY_SQL } from './passkey-statements.ts';
+import { postgresTokenConstraint } from './postgres-errors.ts';
 import { CONSTRAINTS, MIGRATIONS } from './postgres-migrations.ts';
 import {
   type InTransaction,
@@ -42,11 +42,11 @@ import {
   toClient,
   toOneTimeToken,
   toPasskey,
-  toWebAuthnChallenge,
   toRefreshToken,
   toSession,
   toSigningKey,
   toUser,
+  toWebAuthnChallenge,
 } from './postgres-statements.ts';
 import {
   type Client,
@@ -754,11 +754,11 @@ export class PostgresStore implements Store {
     ceremony: WebAuthnCeremony,
     now: number,
   ): Promise<WebAuthnChallenge | null> {
-    const { rows } = await this.#query('consuming a webauthn challenge', PASSKEY_SQL.consumeChallenge, [
-      challengeHash,
-      ceremony,
-      ms(now, 'now'),
-    ]);
+    const { rows } = await this.#query(
+      'consuming a webauthn challenge',
+      PASSKEY_SQL.consumeChallenge,
+      [challengeHash, ceremony, ms(now, 'now')],
+    );
     return rows[0] ? toWebAuthnChallenge(rows[0]) : null;
   }
 }

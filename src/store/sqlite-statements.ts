@@ -1,8 +1,8 @@
 // The SQLite store's statements, prepared once after migrating, and how its rows read: INTEGER
 // 0/1 flags and roles as JSON text.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { preparePasskeyStatements } from './passkey-statements.ts';
 import { passkeyMappers } from './passkey-rows.ts';
+import { preparePasskeyStatements } from './passkey-statements.ts';
 import { rowMappers } from './rows.ts';
 import { StoreUnavailableError } from './types.ts';
 

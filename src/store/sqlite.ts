@@ -26,11 +26,11 @@ import {
   toClient,
   toOneTimeToken,
   toPasskey,
-  toWebAuthnChallenge,
   toRefreshToken,
   toSession,
   toSigningKey,
   toUser,
+  toWebAuthnChallenge,
 } from './sqlite-statements.ts';
 import {
   type Client,

@@ -390,6 +390,12 @@ describe('the error catalogue', () => {
       '/auth/logout-all',
       '/auth/me',
       '/admin/users/{id}/app-metadata',
+      '/auth/passkeys/register/options',
+      '/auth/passkeys/register',
+      '/auth/passkeys',
+      '/auth/passkeys/{id}',
+      '/auth/passkeys/login/options',
+      '/auth/passkeys/login',
       '/.well-known/jwks.json',
       '/healthz',
     ]) {

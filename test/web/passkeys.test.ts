@@ -130,14 +130,20 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: skipBrowser }, 
   }
 
   type Answer = { status: number; body: Record<string, unknown> };
+  /** The page's functions, as page.evaluate reaches them. */
+  type PageApi = {
+    register: (token: string, name?: string, rpId?: string) => Promise<Answer>;
+    login: () => Promise<Answer>;
+    assert: () => Promise<{ credential?: unknown }>;
+  };
   const register = (page: Page, token: string, name?: string, rpId?: string) =>
-    page.evaluate(([t, n, r]) => (window as never as { register: Function }).register(t, n, r), [
+    page.evaluate(([t, n, r]) => (window as never as PageApi).register(t, n, r), [
       token,
       name,
       rpId,
     ] as const) as Promise<Answer>;
   const login = (page: Page) =>
-    page.evaluate(() => (window as never as { login: Function }).login()) as Promise<Answer>;
+    page.evaluate(() => (window as never as PageApi).login()) as Promise<Answer>;
 
   test('register a passkey, list it, log in with it: tokens for its owner', async () => {
     const { page } = await open();
@@ -168,9 +174,9 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: skipBrowser }, 
     const { page } = await open();
     const user = await newUser();
     assert.equal((await register(page, user.token)).status, 201);
-    const made = (await page.evaluate(() =>
-      (window as never as { assert: Function }).assert(),
-    )) as { credential: unknown };
+    const made = (await page.evaluate(() => (window as never as PageApi).assert())) as {
+      credential: unknown;
+    };
     const first = await call(server.url, 'POST', '/auth/passkeys/login', {
       body: { credential: made.credential },
     });

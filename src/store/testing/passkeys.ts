@@ -151,7 +151,7 @@ export function passkeyTests(suite: Suite): void {
       );
     });
 
-    test("deleting a user deletes their passkeys and challenges", async () => {
+    test('deleting a user deletes their passkeys and challenges', async () => {
       const user = await createUser();
       const passkey = newPasskey(user.id);
       await store.createPasskey(passkey);

@@ -46,6 +46,12 @@ window.assert = async () => {
   });
   return { credential: credential.toJSON() };
 };
+window.assertWith = async (options) => {
+  const credential = await navigator.credentials.get({
+    publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options),
+  });
+  return credential.toJSON();
+};
 window.login = async () => {
   const made = await window.assert();
   if (!made.credential) return made.options;
@@ -135,6 +141,7 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: skipBrowser }, 
     register: (token: string, name?: string, rpId?: string) => Promise<Answer>;
     login: () => Promise<Answer>;
     assert: () => Promise<{ credential?: unknown }>;
+    assertWith: (options: unknown) => Promise<unknown>;
   };
   const register = (page: Page, token: string, name?: string, rpId?: string) =>
     page.evaluate(([t, n, r]) => (window as never as PageApi).register(t, n, r), [
@@ -277,5 +284,38 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: skipBrowser }, 
     const refused = await login(page);
     assert.equal(refused.status, 401);
     assert.equal(refused.body['error'], 'invalid_passkey');
+  });
+
+  test("a passkey as a second factor: verified for its owner only, against the owner's challenge", async () => {
+    const { page } = await open();
+    const [owner, other] = [await newUser(), await newUser()];
+    assert.equal((await register(page, owner.token)).status, 201);
+    const { auth } = server.app;
+    const ceremonies = auth.passkeys.ceremonies;
+    const user = await auth.currentUser({ sub: owner.id } as never);
+    const stranger = await auth.currentUser({ sub: other.id } as never);
+    const assertWith = (options: unknown) =>
+      page.evaluate((o) => (window as never as PageApi).assertWith(o), options as never);
+
+    const options = await ceremonies.secondFactorOptions(user);
+    assert.equal(options.allowCredentials?.length, 1);
+    const proof = await ceremonies.verifyForUser(user, await assertWith(options));
+    assert.equal(proof.user.id, owner.id);
+    // The virtual authenticator is device-bound (no backup eligibility) and verifies its user.
+    assert.deepEqual(proof.amr, ['hwk', 'mfa']);
+
+    // The owner's assertion presented as another account's second step: refused.
+    const again = await assertWith(await ceremonies.secondFactorOptions(user));
+    await assert.rejects(ceremonies.verifyForUser(stranger, again), { code: 'invalid_passkey' });
+    // An account without passkeys has no second step to offer.
+    await assert.rejects(ceremonies.secondFactorOptions(stranger), { code: 'invalid_passkey' });
+    // A passwordless challenge (no user) does not serve as the owner's second step.
+    const made = (await page.evaluate(() => (window as never as PageApi).assert())) as {
+      credential: unknown;
+    };
+    await assert.rejects(ceremonies.verifyForUser(user, made.credential), {
+      code: 'invalid_passkey',
+      message: /challenge/,
+    });
   });
 });

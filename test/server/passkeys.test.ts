@@ -63,7 +63,7 @@ describe('passkey routes over HTTP', () => {
 
   test('log-in options are counted per address: a client cannot fill the challenge table', async () => {
     const statuses: number[] = [];
-    let last: Awaited<ReturnType<typeof call>> | undefined;
+    let last: Awaited<ReturnType<typeof call<Record<string, unknown>>>> | undefined;
     for (let i = 0; i < 4; i++) {
       last = await call(server.url, 'POST', '/auth/passkeys/login/options');
       statuses.push(last.status);

@@ -25,7 +25,7 @@
  * auth.addEventListener('sessionend', (e) => showLogin(e.reason));
  */
 
-import { stepUpOf } from './challenge.ts';
+import { asksForNonce, stepUpOf } from './challenge.ts';
 import { DeviceTokens } from './device.ts';
 import { type AuthError, errorOf, readJson, throwFor } from './errors.ts';
 import {
@@ -226,6 +226,8 @@ export class LaissezClient extends ClientEvents {
       await first.body?.cancel();
       return this.#send(prepared, await this.#usableToken());
     }
+    // Still asking for a nonce after the retry with one: the token is not the trouble.
+    if (this.#requests.dpop !== null && (await asksForNonce(first))) return first;
     const fresh = await this.#refreshAfter(access);
     if (fresh === null) return first;
     await first.body?.cancel();

@@ -230,6 +230,10 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
     assert.equal(stored.exported, 'InvalidAccessError', 'the browser refuses to export it');
     assert.deepEqual(Object.keys(stored.jwk).sort(), ['crv', 'kty', 'x', 'y'], 'no private member');
     assert.equal(key?.jkt, calculateThumbprint(stored.jwk as never));
+    // The demo page shows the thumbprint of the key it signs with.
+    await page.waitForSelector('html[data-ready="true"]');
+    assert.equal(await page.locator('#dpop-jkt').textContent(), key?.jkt);
+    assert.equal(await page.locator('#dpop').getAttribute('hidden'), null, 'shown once signed in');
 
     await page.reload();
     assert.deepEqual(await keyOf(page), key, 'the same key after a reload');

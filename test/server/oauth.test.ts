@@ -510,6 +510,41 @@ describe('OAuth endpoints with openid-client and oauth4webapi', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  test('lists the OAuth routes: form bodies, JSON answers, the RFC 6749 §5.2 errors', async () => {
+    const server = await serve();
+    try {
+      const { paths } = (await (await fetch(`${server.issuer}/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, Record<string, Record<string, unknown>>>>;
+      };
+      for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
+        const post = paths[path]?.['post'];
+        assert.ok(post, path);
+        assert.deepEqual(
+          Object.keys(post['requestBody']?.['content'] as object),
+          ['application/x-www-form-urlencoded'],
+          path,
+        );
+        assert.deepEqual(Object.keys(post['responses'] ?? {}), ['200', '400', '401', '503'], path);
+      }
+      type Content = Record<string, { schema: { properties: Record<string, unknown> } }>;
+      const content = paths['/oauth/token']?.['post']?.['requestBody']?.['content'] as Content;
+      const fields = content['application/x-www-form-urlencoded']?.schema.properties;
+      for (const field of ['grant_type', 'scope', 'refresh_token', 'client_assertion']) {
+        assert.ok(fields && field in fields, field);
+      }
+      for (const path of [
+        '/.well-known/oauth-authorization-server',
+        '/.well-known/openid-configuration',
+      ]) {
+        assert.ok(paths[path]?.['get'], path);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('the metadata never advertises what is off', () => {
   test('token endpoint without refresh_token, no revocation, no introspection', async () => {
     const server = await serve({
@@ -538,6 +573,13 @@ describe('the metadata never advertises what is off', () => {
       for (const path of ['/oauth/revoke', '/oauth/introspect']) {
         assert.equal((await form(`${server.issuer}${path}`, { token: 'x' })).status, 404);
       }
+      // Nor does the OpenAPI document.
+      const openapi = (await (await fetch(`${server.issuer}/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+      };
+      assert.ok('/oauth/token' in openapi.paths);
+      assert.equal('/oauth/revoke' in openapi.paths, false);
+      assert.equal('/oauth/introspect' in openapi.paths, false);
     } finally {
       await server.close();
     }

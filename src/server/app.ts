@@ -114,6 +114,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     revocation: resolved.oauthRevocation,
     introspection: resolved.oauthIntrospection,
     accessTtl: resolved.accessTtl,
+    roleScopes: resolved.roleScopes,
     checker,
     revocations,
     now: resolved.now,

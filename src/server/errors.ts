@@ -56,7 +56,8 @@ export const ERROR_CATALOGUE = {
   },
   unauthorized_client: {
     status: 400,
-    meaning: 'OAuth token endpoint: the client is not allowed this grant type (RFC 6749 §5.2).',
+    meaning:
+      "OAuth token endpoint: the client is not allowed this grant type, or its id is the first-party client's (RFC 6749 §5.2).",
   },
   unsupported_grant_type: {
     status: 400,

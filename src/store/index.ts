@@ -21,6 +21,8 @@ export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
 export {
   ConflictError,
   checkReason,
+  type MfaChallenge,
+  type NewMfaChallenge,
   type NewRefreshToken,
   type NewUser,
   REVOCATION_REASONS,
@@ -30,6 +32,7 @@ export {
   type SigningKey,
   type Store,
   StoreUnavailableError,
+  type TotpFactor,
   type User,
   unrotatable,
 } from './types.ts';

@@ -39,6 +39,9 @@ export const CONSTRAINTS = {
   tokenHash: 'refresh_tokens_pkey',
   tokenUser: 'refresh_tokens_user_id_fkey',
   kid: 'signing_keys_pkey',
+  totpUser: 'totp_factors_user_id_fkey',
+  recoveryUser: 'recovery_codes_user_id_fkey',
+  challengeUser: 'mfa_challenges_user_id_fkey',
 } as const;
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -157,5 +160,50 @@ export const MIGRATIONS: readonly Migration[] = [
         [plan.map((p) => p.id), plan.map((p) => p.skeleton)],
       );
     },
+  },
+  {
+    // Second factors (RFC 6238 TOTP, recovery codes, the log-in's second step) and how each
+    // refresh-token family's user got in (RFC 8176 amr as JSON text, auth_time), kept across
+    // rotations.
+    name: 'second factors; amr and auth_time of refresh-token families',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN amr TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN auth_time BIGINT;
+
+      CREATE TABLE totp_factors (
+        user_id      TEXT COLLATE "C" NOT NULL,
+        secret       TEXT   NOT NULL,
+        created_at   BIGINT NOT NULL,
+        confirmed_at BIGINT,
+        last_step    BIGINT,
+        CONSTRAINT totp_factors_pkey PRIMARY KEY (user_id),
+        CONSTRAINT totp_factors_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+
+      CREATE TABLE recovery_codes (
+        user_id    TEXT COLLATE "C" NOT NULL,
+        code_hash  TEXT COLLATE "C" NOT NULL,
+        created_at BIGINT NOT NULL,
+        used_at    BIGINT,
+        CONSTRAINT recovery_codes_pkey PRIMARY KEY (user_id, code_hash),
+        CONSTRAINT recovery_codes_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+
+      CREATE TABLE mfa_challenges (
+        token_hash TEXT COLLATE "C" NOT NULL,
+        user_id    TEXT COLLATE "C" NOT NULL,
+        amr        TEXT   NOT NULL,
+        auth_time  BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at    BIGINT,
+        CONSTRAINT mfa_challenges_pkey PRIMARY KEY (token_hash),
+        CONSTRAINT mfa_challenges_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+      CREATE INDEX mfa_challenges_user_id ON mfa_challenges (user_id);
+      CREATE INDEX mfa_challenges_expires_at ON mfa_challenges (expires_at);
+    `,
   },
 ];

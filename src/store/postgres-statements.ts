@@ -17,7 +17,7 @@ function parseRoles(value: unknown): string[] {
   return value;
 }
 
-export const { toUser, toRefreshToken, toSigningKey } = rowMappers({
+export const { toUser, toRefreshToken, toSigningKey, toTotpFactor, toMfaChallenge } = rowMappers({
   num,
   flag: (value) => value === true,
   roles: parseRoles,
@@ -51,8 +51,8 @@ export const SQL = {
   setDisabled: 'UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3',
   deleteUser: 'DELETE FROM users WHERE id = $1',
 
-  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5)`,
+  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, amr, auth_time)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
   /** A token and its owner in one round trip: each row as JSON, so their columns stay apart. */
   tokenWithUser: `SELECT row_to_json(t) AS token, row_to_json(u) AS owner
@@ -78,8 +78,8 @@ export const SQL = {
          AND EXISTS (SELECT 1 FROM owner)
        RETURNING *
      ), successor AS (
-       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint FROM spent
+       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, amr, auth_time)
+       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint, $8::text, $9::bigint FROM spent
      )
      SELECT (SELECT count(*) FROM owner)::int AS owners, spent.*
      FROM (VALUES (1)) AS one (x) LEFT JOIN spent ON true`,
@@ -106,4 +106,33 @@ export const SQL = {
   replaceKeyMaterial:
     'UPDATE signing_keys SET private_jwk = $1 WHERE kid = $2 AND private_jwk = $3',
   deleteRetiredKeys: 'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1',
+
+  totpByUser: 'SELECT * FROM totp_factors WHERE user_id = $1',
+  /** An upsert whose WHERE leaves a confirmed factor as it is (no row: refused). */
+  saveTotp: `INSERT INTO totp_factors (user_id, secret, created_at) VALUES ($1, $2, $3)
+     ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret,
+       created_at = excluded.created_at, last_step = NULL
+     WHERE totp_factors.confirmed_at IS NULL`,
+  confirmTotp: `UPDATE totp_factors SET confirmed_at = $1, last_step = $2
+     WHERE user_id = $3 AND secret = $4 AND confirmed_at IS NULL`,
+  /**
+   * The second of two racers waits on the row lock, then re-checks the condition on the row's
+   * new version (READ COMMITTED): `last_step < $1` is false by then, so it updates nothing.
+   */
+  useTotpStep: `UPDATE totp_factors SET last_step = $1
+     WHERE user_id = $2 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $1)`,
+  deleteTotp: 'DELETE FROM totp_factors WHERE user_id = $1',
+  deleteRecoveryCodes: 'DELETE FROM recovery_codes WHERE user_id = $1',
+  insertRecoveryCodes: `INSERT INTO recovery_codes (user_id, code_hash, created_at)
+     SELECT $1, hash, $3 FROM unnest($2::text[]) AS hash`,
+  useRecoveryCode: `UPDATE recovery_codes SET used_at = $1
+     WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL`,
+  countRecoveryCodes:
+    'SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL',
+  insertChallenge: `INSERT INTO mfa_challenges (token_hash, user_id, amr, auth_time, expires_at)
+     VALUES ($1, $2, $3, $4, $5)`,
+  challengeByHash: 'SELECT * FROM mfa_challenges WHERE token_hash = $1',
+  consumeChallenge: `UPDATE mfa_challenges SET used_at = $1
+     WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1`,
+  deleteExpiredChallenges: 'DELETE FROM mfa_challenges WHERE expires_at <= $1',
 } as const;

@@ -38,13 +38,17 @@ import {
   msOrNull,
   num,
   SQL,
+  toMfaChallenge,
   toRefreshToken,
   toSigningKey,
+  toTotpFactor,
   toUser,
 } from './postgres-statements.ts';
 import {
   ConflictError,
   checkReason,
+  type MfaChallenge,
+  type NewMfaChallenge,
   type NewRefreshToken,
   type NewUser,
   type RefreshToken,
@@ -53,12 +57,21 @@ import {
   type SigningKey,
   type Store,
   StoreUnavailableError,
+  type TotpFactor,
   type User,
   unrotatable,
 } from './types.ts';
 import { usernameKey, usernameSkeleton } from './username-key.ts';
 
 export type { PostgresPoolOptions, PostgresStoreOptions } from './postgres-pool.ts';
+
+/** A family's amr (JSON text) and auth_time, or NULLs when not recorded. */
+function amrValues(token: NewRefreshToken): [string | null, number | null] {
+  return [
+    token.amr === undefined ? null : JSON.stringify([...token.amr]),
+    token.authTime === undefined ? null : ms(token.authTime, 'authTime'),
+  ];
+}
 
 export function openPostgresStore(options: PostgresStoreOptions): Store {
   return new PostgresStore(options);
@@ -257,6 +270,7 @@ export class PostgresStore implements Store {
         token.userId,
         ms(token.createdAt, 'createdAt'),
         ms(token.expiresAt, 'expiresAt'),
+        ...amrValues(token),
       ],
       postgresTokenConstraint,
     );
@@ -293,6 +307,7 @@ export class PostgresStore implements Store {
       successor.userId,
       ms(successor.createdAt, 'createdAt'),
       ms(successor.expiresAt, 'expiresAt'),
+      ...amrValues(successor),
     ];
     const doing = 'rotating a refresh token';
     const [result] = (await this.#query(doing, SQL.rotate, values, postgresTokenConstraint)).rows;
@@ -414,6 +429,114 @@ export class PostgresStore implements Store {
     const result = await this.#query('deleting retired signing keys', SQL.deleteRetiredKeys, [
       ms(now, 'now'),
     ]);
+    return result.rowCount ?? 0;
+  }
+
+  async findTotpFactor(userId: string): Promise<TotpFactor | null> {
+    const { rows } = await this.#query('reading a TOTP factor', SQL.totpByUser, [userId]);
+    return rows[0] ? toTotpFactor(rows[0]) : null;
+  }
+
+  async saveTotpFactor(factor: {
+    userId: string;
+    secret: string;
+    createdAt: number;
+  }): Promise<boolean> {
+    const result = await this.#query('storing a TOTP factor', SQL.saveTotp, [
+      factor.userId,
+      factor.secret,
+      ms(factor.createdAt, 'createdAt'),
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async confirmTotpFactor(
+    userId: string,
+    secret: string,
+    step: number,
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.#query('confirming a TOTP factor', SQL.confirmTotp, [
+      ms(now, 'now'),
+      ms(step, 'step'),
+      userId,
+      secret,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    const result = await this.#query('using a TOTP code', SQL.useTotpStep, [
+      ms(step, 'step'),
+      userId,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async deleteTotpFactor(userId: string): Promise<boolean> {
+    const result = await this.#query('deleting a TOTP factor', SQL.deleteTotp, [userId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async replaceRecoveryCodes(
+    userId: string,
+    codeHashes: readonly string[],
+    now: number,
+  ): Promise<void> {
+    this.#check();
+    const at = ms(now, 'now');
+    await this.#transaction('storing recovery codes', async (query) => {
+      await query(SQL.deleteRecoveryCodes, [userId]);
+      if (codeHashes.length > 0)
+        await query(SQL.insertRecoveryCodes, [userId, [...codeHashes], at]);
+    });
+  }
+
+  async useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean> {
+    const result = await this.#query('using a recovery code', SQL.useRecoveryCode, [
+      ms(now, 'now'),
+      userId,
+      codeHash,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    const { rows } = await this.#query('counting recovery codes', SQL.countRecoveryCodes, [userId]);
+    return num(rows[0]?.['n'] ?? 0);
+  }
+
+  async createMfaChallenge(challenge: NewMfaChallenge): Promise<void> {
+    await this.#query('storing a log-in challenge', SQL.insertChallenge, [
+      challenge.tokenHash,
+      challenge.userId,
+      JSON.stringify([...challenge.amr]),
+      ms(challenge.authTime, 'authTime'),
+      ms(challenge.expiresAt, 'expiresAt'),
+    ]);
+  }
+
+  async findMfaChallenge(tokenHash: string): Promise<MfaChallenge | null> {
+    const { rows } = await this.#query('reading a log-in challenge', SQL.challengeByHash, [
+      tokenHash,
+    ]);
+    return rows[0] ? toMfaChallenge(rows[0]) : null;
+  }
+
+  async consumeMfaChallenge(tokenHash: string, now: number): Promise<boolean> {
+    const result = await this.#query('spending a log-in challenge', SQL.consumeChallenge, [
+      ms(now, 'now'),
+      tokenHash,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async deleteExpiredMfaChallenges(now: number): Promise<number> {
+    const result = await this.#query(
+      'deleting expired log-in challenges',
+      SQL.deleteExpiredChallenges,
+      [ms(now, 'now')],
+    );
     return result.rowCount ?? 0;
   }
 }

@@ -2,7 +2,29 @@
 // The column lists are the same in both schemas; what differs is how a column's value reads
 // (SQLite's INTEGER 0/1 and JSON text, PostgreSQL's BOOLEAN and JSONB, and how strictly a number
 // is checked), so each store passes its own readers.
-import type { RefreshToken, RevocationReason, SigningKey, User } from './types.ts';
+import {
+  type MfaChallenge,
+  type RefreshToken,
+  type RevocationReason,
+  type SigningKey,
+  StoreUnavailableError,
+  type TotpFactor,
+  type User,
+} from './types.ts';
+
+/** An `amr` column: JSON text of an array of strings (both stores). */
+function readAmr(value: unknown): string[] {
+  let amr: unknown;
+  try {
+    amr = JSON.parse(String(value));
+  } catch {
+    amr = undefined;
+  }
+  if (!Array.isArray(amr) || !amr.every((m) => typeof m === 'string')) {
+    throw new StoreUnavailableError('store: a row holds a malformed amr');
+  }
+  return amr;
+}
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -20,6 +42,8 @@ export interface RowMappers {
   toUser(row: Row): User;
   toRefreshToken(row: Row): RefreshToken;
   toSigningKey(row: Row): SigningKey;
+  toTotpFactor(row: Row): TotpFactor;
+  toMfaChallenge(row: Row): MfaChallenge;
 }
 
 export function rowMappers(read: ColumnReaders): RowMappers {
@@ -48,6 +72,11 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       replacedBy: strOrNull(row['replaced_by']),
       revokedAt: numOrNull(row['revoked_at']),
       revokedReason: strOrNull(row['revoked_reason']) as RevocationReason | null,
+      // Present only when recorded: families from before amr was kept have neither.
+      ...(row['amr'] === null || row['amr'] === undefined ? {} : { amr: readAmr(row['amr']) }),
+      ...(row['auth_time'] === null || row['auth_time'] === undefined
+        ? {}
+        : { authTime: read.num(row['auth_time']) }),
     }),
     toSigningKey: (row) => ({
       kid: String(row['kid']),
@@ -58,6 +87,21 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       // Keys stored before activates_at existed (an older SQLite file) were active at creation.
       activatesAt: numOrNull(row['activates_at']) ?? read.num(row['created_at']),
       retiresAt: numOrNull(row['retires_at']),
+    }),
+    toTotpFactor: (row) => ({
+      userId: String(row['user_id']),
+      secret: String(row['secret']),
+      createdAt: read.num(row['created_at']),
+      confirmedAt: numOrNull(row['confirmed_at']),
+      lastStep: numOrNull(row['last_step']),
+    }),
+    toMfaChallenge: (row) => ({
+      tokenHash: String(row['token_hash']),
+      userId: String(row['user_id']),
+      amr: readAmr(row['amr']),
+      authTime: read.num(row['auth_time']),
+      expiresAt: read.num(row['expires_at']),
+      usedAt: numOrNull(row['used_at']),
     }),
   };
 }

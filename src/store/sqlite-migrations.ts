@@ -119,4 +119,40 @@ export const MIGRATIONS: readonly Migration[] = [
       for (const { id, skeleton } of plan) if (skeleton !== null) set.run(skeleton, id);
     },
   },
+  {
+    // Second factors (RFC 6238 TOTP, recovery codes, the log-in's second step) and how each
+    // refresh-token family's user got in (RFC 8176 amr, auth_time), kept across rotations.
+    name: 'second factors; amr and auth_time of refresh-token families',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN amr TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN auth_time INTEGER;
+
+      CREATE TABLE totp_factors (
+        user_id      TEXT    PRIMARY KEY NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        secret       TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        confirmed_at INTEGER,
+        last_step    INTEGER
+      );
+
+      CREATE TABLE recovery_codes (
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        code_hash  TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        used_at    INTEGER,
+        PRIMARY KEY (user_id, code_hash)
+      );
+
+      CREATE TABLE mfa_challenges (
+        token_hash TEXT    PRIMARY KEY NOT NULL,
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        amr        TEXT    NOT NULL,
+        auth_time  INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+      );
+      CREATE INDEX mfa_challenges_user_id ON mfa_challenges (user_id);
+      CREATE INDEX mfa_challenges_expires_at ON mfa_challenges (expires_at);
+    `,
+  },
 ];

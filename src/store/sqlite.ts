@@ -23,13 +23,17 @@ import { MIGRATIONS } from './sqlite-migrations.ts';
 import {
   prepareStatements,
   type Statements,
+  toMfaChallenge,
   toRefreshToken,
   toSigningKey,
+  toTotpFactor,
   toUser,
 } from './sqlite-statements.ts';
 import {
   ConflictError,
   checkReason,
+  type MfaChallenge,
+  type NewMfaChallenge,
   type NewRefreshToken,
   type NewUser,
   type RefreshToken,
@@ -38,6 +42,7 @@ import {
   type SigningKey,
   type Store,
   StoreUnavailableError,
+  type TotpFactor,
   type User,
   unrotatable,
 } from './types.ts';
@@ -56,6 +61,19 @@ export interface SqliteStoreOptions {
 }
 
 const OPTION_NAMES = optionNames<SqliteStoreOptions>({ path: true, busyTimeout: true });
+
+/** The values of `insertToken`, in its order; amr as JSON text, absent ones as NULL. */
+function tokenValues(token: NewRefreshToken) {
+  return [
+    token.tokenHash,
+    token.familyId,
+    token.userId,
+    token.createdAt,
+    token.expiresAt,
+    token.amr === undefined ? null : JSON.stringify([...token.amr]),
+    token.authTime ?? null,
+  ] as const;
+}
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options);
@@ -255,14 +273,7 @@ export class SqliteStore implements Store {
   async createRefreshToken(token: NewRefreshToken): Promise<void> {
     this.#run(
       'storing a refresh token',
-      () =>
-        this.#s.insertToken.run(
-          token.tokenHash,
-          token.familyId,
-          token.userId,
-          token.createdAt,
-          token.expiresAt,
-        ),
+      () => this.#s.insertToken.run(...tokenValues(token)),
       sqliteTokenConstraint,
     );
   }
@@ -310,13 +321,7 @@ export class SqliteStore implements Store {
               ? { status: 'spent', token: toRefreshToken(again) }
               : { status: 'missing' };
           }
-          s.insertToken.run(
-            successor.tokenHash,
-            successor.familyId,
-            successor.userId,
-            successor.createdAt,
-            successor.expiresAt,
-          );
+          s.insertToken.run(...tokenValues(successor));
           return {
             status: 'rotated',
             token: { ...token, usedAt: now, replacedBy: successor.tokenHash },
@@ -423,6 +428,106 @@ export class SqliteStore implements Store {
   async deleteRetiredKeys(now: number): Promise<number> {
     const result = this.#run('deleting retired signing keys', () =>
       this.#s.deleteRetiredKeys.run(now),
+    );
+    return Number(result.changes);
+  }
+
+  async findTotpFactor(userId: string): Promise<TotpFactor | null> {
+    const row = this.#run('reading a TOTP factor', () => this.#s.totpByUser.get(userId));
+    return row ? toTotpFactor(row) : null;
+  }
+
+  async saveTotpFactor(factor: {
+    userId: string;
+    secret: string;
+    createdAt: number;
+  }): Promise<boolean> {
+    // One statement: the upsert's WHERE leaves a confirmed factor as it is (no change).
+    const result = this.#run('storing a TOTP factor', () =>
+      this.#s.saveTotp.run(factor.userId, factor.secret, factor.createdAt),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async confirmTotpFactor(
+    userId: string,
+    secret: string,
+    step: number,
+    now: number,
+  ): Promise<boolean> {
+    const result = this.#run('confirming a TOTP factor', () =>
+      this.#s.confirmTotp.run(now, step, userId, secret),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    // The condition and the write are one statement: of racers with one code, one changes the row.
+    const result = this.#run('using a TOTP code', () =>
+      this.#s.useTotpStep.run(step, userId, step),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async deleteTotpFactor(userId: string): Promise<boolean> {
+    const result = this.#run('deleting a TOTP factor', () => this.#s.deleteTotp.run(userId));
+    return Number(result.changes) > 0;
+  }
+
+  async replaceRecoveryCodes(
+    userId: string,
+    codeHashes: readonly string[],
+    now: number,
+  ): Promise<void> {
+    this.#run('storing recovery codes', () =>
+      this.#transaction(() => {
+        this.#s.deleteRecoveryCodes.run(userId);
+        for (const hash of codeHashes) this.#s.insertRecoveryCode.run(userId, hash, now);
+      }),
+    );
+  }
+
+  async useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean> {
+    const result = this.#run('using a recovery code', () =>
+      this.#s.useRecoveryCode.run(now, userId, codeHash),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    const row = this.#run('counting recovery codes', () => this.#s.countRecoveryCodes.get(userId));
+    return Number(row?.['n'] ?? 0);
+  }
+
+  async createMfaChallenge(challenge: NewMfaChallenge): Promise<void> {
+    this.#run('storing a log-in challenge', () =>
+      this.#s.insertChallenge.run(
+        challenge.tokenHash,
+        challenge.userId,
+        JSON.stringify([...challenge.amr]),
+        challenge.authTime,
+        challenge.expiresAt,
+      ),
+    );
+  }
+
+  async findMfaChallenge(tokenHash: string): Promise<MfaChallenge | null> {
+    const row = this.#run('reading a log-in challenge', () =>
+      this.#s.challengeByHash.get(tokenHash),
+    );
+    return row ? toMfaChallenge(row) : null;
+  }
+
+  async consumeMfaChallenge(tokenHash: string, now: number): Promise<boolean> {
+    const result = this.#run('spending a log-in challenge', () =>
+      this.#s.consumeChallenge.run(now, tokenHash, now),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async deleteExpiredMfaChallenges(now: number): Promise<number> {
+    const result = this.#run('deleting expired log-in challenges', () =>
+      this.#s.deleteExpiredChallenges.run(now),
     );
     return Number(result.changes);
   }

@@ -381,7 +381,15 @@ function defineTests(): void {
       );
       assert.deepEqual(
         tables.rows.map((r) => r.table_name),
-        ['refresh_tokens', 'schema_migrations', 'signing_keys', 'users'],
+        [
+          'mfa_challenges',
+          'recovery_codes',
+          'refresh_tokens',
+          'schema_migrations',
+          'signing_keys',
+          'totp_factors',
+          'users',
+        ],
       );
       // The store maps violations by these names: they must be the ones the schema has.
       const constraints = await admin.query(

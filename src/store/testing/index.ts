@@ -19,6 +19,7 @@ import { checkOptions, optionNames } from '../../jwt/lib/options.ts';
 import { type NewRefreshToken, type NewUser, type Store, StoreUnavailableError } from '../types.ts';
 import { newToken, newUser, type Suite } from './records.ts';
 import { refreshTokenTests } from './refresh-tokens.ts';
+import { secondFactorTests } from './second-factors.ts';
 import { signingKeyTests } from './signing-keys.ts';
 import { userTests } from './users.ts';
 
@@ -151,5 +152,6 @@ export function testStore(factory: StoreFactory, options: TestStoreOptions = {})
     userTests(suite);
     refreshTokenTests(suite);
     signingKeyTests(suite);
+    secondFactorTests(suite);
   });
 }

@@ -13,7 +13,10 @@ export type AuthErrorCode =
   | 'invalid_grant'
   | 'invalid_token'
   | 'too_many_requests'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  | 'mfa_required'
+  | 'invalid_code'
+  | 'factor_conflict';
 
 export class AuthServiceError extends Error {
   override name = 'AuthServiceError';
@@ -22,15 +25,21 @@ export class AuthServiceError extends Error {
   readonly field: string | undefined;
   /** For too_many_requests: seconds until a retry may succeed. */
   readonly retryAfter: number | undefined;
+  /**
+   * Members the HTTP body carries beside `error` and `error_description`: for mfa_required, the
+   * `mfa_token`, its `expires_in` and the `factors` the user can complete the log-in with.
+   */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     code: AuthErrorCode,
     description: string,
-    extra: { field?: string; retryAfter?: number } = {},
+    extra: { field?: string; retryAfter?: number; details?: Record<string, unknown> } = {},
   ) {
     super(description);
     this.code = code;
     this.field = extra.field;
     this.retryAfter = extra.retryAfter;
+    this.details = extra.details;
   }
 }

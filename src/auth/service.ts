@@ -7,6 +7,8 @@ import { createUserAccount } from './accounts.ts';
 import { clientKeyOf } from './addresses.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
+import type { SecurityEventSink } from './events.ts';
+import { SecondFactors, type TotpEnrolment } from './factors.ts';
 import type { KeyRing } from './keyring.ts';
 import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits.ts';
 import { LoginGuard, type LoginInput } from './login.ts';
@@ -22,6 +24,8 @@ export {
   prepareUserAccount,
   toPublicUser,
 } from './accounts.ts';
+export type { SecurityEvent, SecurityEventSink } from './events.ts';
+export { FACTOR_KINDS, type FactorKind, MFA_TOKEN_TTL, type TotpEnrolment } from './factors.ts';
 export {
   type AccessClaims,
   type RevocationSink,
@@ -54,6 +58,20 @@ export interface AuthServiceOptions {
   onRevocationError?: (error: unknown) => void;
   /** A k-anonymity range service that new passwords are checked against. Default: none. */
   breachedPasswords?: BreachedPasswordOptions;
+  /** The name authenticator apps show beside TOTP codes. Default `laissez`. */
+  totpIssuer?: string;
+  /**
+   * Where security events go (a factor enrolled or removed, a recovery code used, too many wrong
+   * codes): the seam of the audit log and the owner's mail. Default: dropped.
+   */
+  events?: SecurityEventSink;
+}
+
+/** What a second-factor management call needs: the password and a code of the factor. */
+export interface ReauthInput {
+  password?: unknown;
+  code?: unknown;
+  recovery_code?: unknown;
 }
 
 export class AuthService {
@@ -65,6 +83,7 @@ export class AuthService {
   readonly #breachedPasswords: BreachedPasswordOptions | undefined;
   readonly #logins: LoginGuard;
   readonly #sessions: Sessions;
+  readonly #factors: SecondFactors;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
@@ -89,6 +108,15 @@ export class AuthService {
       now: this.#now,
       revocations: options.revocations,
       onRevocationError: options.onRevocationError ?? (() => {}),
+    });
+    this.#factors = new SecondFactors({
+      store: options.store,
+      now: this.#now,
+      deriveSecret: (purpose) => options.keyRing.deriveSecret(purpose),
+      logins: this.#logins,
+      passwordParams: this.#passwordParams,
+      totpIssuer: options.totpIssuer ?? 'laissez',
+      events: options.events,
     });
   }
 
@@ -131,12 +159,66 @@ export class AuthService {
     deviceToken: string;
   }> {
     const { user, passwordHash } = await this.#logins.check(input);
-    const tokens = await this.#sessions.start(user);
+    // A second factor on: no tokens yet, but a challenge (401 mfa_required) to finish with.
+    const factors = await this.#factors.factorsOf(user.id);
+    if (factors.length > 0) throw await this.#factors.challenge(user, factors);
+    const tokens = await this.#sessions.start(user, { amr: ['pwd'] });
     return {
       user,
       tokens,
       deviceToken: issueDeviceToken({ id: user.id, passwordHash }, this.#now()),
     };
+  }
+
+  /**
+   * The log-in's second step: the `mfa_token` of a password step and a TOTP `code` or a
+   * `recovery_code`. Tokens say `amr: ["pwd", "otp", "mfa"]` and the password step's time.
+   */
+  async verifySecondFactor(input: {
+    mfa_token?: unknown;
+    code?: unknown;
+    recovery_code?: unknown;
+  }): Promise<{ user: User; tokens: TokenSet; deviceToken: string }> {
+    const { user, amr, authTime } = await this.#factors.verify(input);
+    const tokens = await this.#sessions.start(user, { amr, authTime });
+    return { user, tokens, deviceToken: issueDeviceToken(user, this.#now()) };
+  }
+
+  /** Starts (or restarts) a TOTP enrolment: the secret, its otpauth:// URI and a QR code. */
+  async enrolTotp(userId: string): Promise<TotpEnrolment> {
+    return this.#factors.enrolTotp(await this.#liveUser(userId));
+  }
+
+  /** Turns TOTP on with a first code; returns the ten recovery codes, shown this once. */
+  async confirmTotp(userId: string, code: unknown): Promise<{ recovery_codes: string[] }> {
+    return this.#factors.confirmTotp(await this.#liveUser(userId), code);
+  }
+
+  /** Turns TOTP off: the password and a code (or a recovery code). */
+  async disableTotp(userId: string, input: ReauthInput): Promise<void> {
+    await this.#factors.disableTotp(await this.#liveUser(userId), input);
+  }
+
+  /** Ten new recovery codes; the old ones stop working: the password and a code. */
+  async regenerateRecoveryCodes(
+    userId: string,
+    input: ReauthInput,
+  ): Promise<{ recovery_codes: string[] }> {
+    return this.#factors.regenerateRecoveryCodes(await this.#liveUser(userId), input);
+  }
+
+  /** The kinds of second factor the user has on (empty: the password alone logs in). */
+  factorsOf(userId: string) {
+    return this.#factors.factorsOf(userId);
+  }
+
+  /** An administrator's reset of every second factor of the user. True when one was on. */
+  resetSecondFactors(userId: string): Promise<boolean> {
+    return this.#factors.reset(userId);
+  }
+
+  async #liveUser(userId: string): Promise<User> {
+    return this.currentUser({ sub: userId } as AccessClaims);
   }
 
   /**

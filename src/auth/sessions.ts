@@ -95,24 +95,47 @@ export class Sessions {
     return this.#successorSecret;
   }
 
-  /** Starts a session (a new family) for a user who just proved who they are. */
-  async start(user: User): Promise<TokenSet> {
+  /**
+   * Starts a session (a new family) for a user who just proved who they are: how (`amr`, RFC
+   * 8176) and when (`authTime`, ms; default now). The family keeps both, so every access token
+   * of the session says them (`amr`, `auth_time` in seconds, OpenID Connect Core §2).
+   */
+  async start(
+    user: User,
+    proof: { amr: readonly string[]; authTime?: number } = { amr: ['pwd'] },
+  ): Promise<TokenSet> {
     const familyId = newId();
     const now = this.#o.now();
     const expiresAt = now + this.#o.refreshTtl * 1000;
     const refresh = `rt_${randomBytes(32).toString('base64url')}`;
+    const auth = { amr: [...proof.amr], authTime: proof.authTime ?? now };
     await this.#o.store.createRefreshToken({
       tokenHash: sha256(refresh),
       familyId,
       userId: user.id,
       createdAt: now,
       expiresAt,
+      ...auth,
     });
-    return this.#tokens(user, familyId, refresh, expiresAt, now);
+    return this.#tokens(user, familyId, refresh, expiresAt, now, auth);
   }
 
-  #tokens(user: User, familyId: string, refresh: string, expiresAt: number, now: number): TokenSet {
-    const access = this.#o.keyRing.sign({ sub: user.id, sid: familyId, roles: user.roles });
+  #tokens(
+    user: User,
+    familyId: string,
+    refresh: string,
+    expiresAt: number,
+    now: number,
+    auth: { amr?: readonly string[]; authTime?: number },
+  ): TokenSet {
+    const access = this.#o.keyRing.sign({
+      sub: user.id,
+      sid: familyId,
+      roles: user.roles,
+      // Families from before these were recorded have neither: the token then says nothing.
+      ...(auth.amr !== undefined ? { amr: auth.amr } : {}),
+      ...(auth.authTime !== undefined ? { auth_time: Math.floor(auth.authTime / 1000) } : {}),
+    });
     return {
       access_token: access,
       token_type: 'Bearer',
@@ -165,11 +188,14 @@ export class Sessions {
       userId: record.userId,
       createdAt: now,
       expiresAt: record.expiresAt,
+      // The family's proof of log-in, kept by every rotation.
+      ...(record.amr !== undefined ? { amr: record.amr } : {}),
+      ...(record.authTime !== undefined ? { authTime: record.authTime } : {}),
     };
     const result = await store.rotateRefreshToken(hash, successor, now);
     switch (result.status) {
       case 'rotated':
-        return this.#tokens(user, record.familyId, next, record.expiresAt, now);
+        return this.#tokens(user, record.familyId, next, record.expiresAt, now, record);
       case 'spent':
         return this.#raced(result.token, token, user, secret, now);
       case 'revoked':
@@ -216,7 +242,7 @@ export class Sessions {
       if (!successor) throw new AuthServiceError('invalid_grant', 'the refresh token is not valid');
       const refused = unrotatable(successor, now);
       if (refused === undefined) {
-        return this.#tokens(user, successor.familyId, next, successor.expiresAt, now);
+        return this.#tokens(user, successor.familyId, next, successor.expiresAt, now, successor);
       }
       if (refused.status === 'revoked') throw this.#ended(successor, user);
       if (refused.status === 'expired') {

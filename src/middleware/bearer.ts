@@ -17,6 +17,7 @@ export interface AuthFailure {
     | 'invalid_request'
     | 'invalid_token'
     | 'insufficient_scope'
+    | 'insufficient_user_authentication'
     | 'temporarily_unavailable';
   readonly description: string;
   /** The headers to send: `WWW-Authenticate` (or `Retry-After` for 503) and `Cache-Control`. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEVICE_TOKEN_MAX, DEVICE_TOKEN_TTL } from '../auth/device.ts';
 import { AuthServiceError } from '../auth/errors.ts';
+import { FACTOR_KINDS } from '../auth/factors.ts';
 import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
 import {
   type AuthContext,
@@ -9,6 +10,7 @@ import {
   authorizationHeaders,
 } from '../middleware/authenticator.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
+import { mfaRoutes } from './mfa-routes.ts';
 
 export interface RouteOptions {
   cookies: boolean;
@@ -75,6 +77,7 @@ const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
   invalid_request: 'invalid_request',
   invalid_token: 'invalid_token',
   insufficient_scope: 'insufficient_scope',
+  insufficient_user_authentication: 'insufficient_user_authentication',
   temporarily_unavailable: 'temporarily_unavailable',
 };
 
@@ -110,6 +113,19 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     // The refresh token stays in the HttpOnly cookie, out of reach of scripts.
     const { refresh_token: _kept, ...body } = tokens;
     return body;
+  };
+
+  /** A completed log-in (a password, or a password and a second factor): tokens and device token. */
+  const loggedIn = (reply: FastifyReply, tokens: TokenSet, deviceToken: string) => {
+    const delivered = deliver(reply, tokens);
+    if (!options.cookies) return { ...delivered, device_token: deviceToken };
+    reply.setCookie(DEVICE_COOKIE, deviceToken, {
+      ...cookieBase,
+      sameSite: 'strict',
+      path: '/auth/login',
+      maxAge: DEVICE_TOKEN_TTL,
+    });
+    return delivered;
   };
 
   const clearCookies = (reply: FastifyReply) => {
@@ -222,7 +238,28 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
             device_token: { type: 'string', minLength: 1, maxLength: DEVICE_TOKEN_MAX },
           },
         },
-        response: { 200: tokenSchema, ...errors(400, 401, 403, 429) },
+        response: {
+          200: tokenSchema,
+          ...errors(400, 401, 403, 429),
+          401: {
+            type: 'object',
+            required: ['error', 'error_description'],
+            properties: {
+              ...errorSchema.properties,
+              mfa_token: {
+                type: 'string',
+                description:
+                  'With mfa_required: the single-use challenge to send to POST /auth/mfa/verify.',
+              },
+              expires_in: { type: 'integer', description: 'Seconds the mfa_token lives.' },
+              factors: {
+                type: 'array',
+                items: { type: 'string', enum: [...FACTOR_KINDS] },
+                description: 'The second factors that can finish this log-in.',
+              },
+            },
+          },
+        },
       },
     },
     async (request, reply) => {
@@ -240,17 +277,18 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         ip: request.ip,
         ...(deviceToken !== undefined ? { deviceToken } : {}),
       });
-      const delivered = deliver(reply, result.tokens);
-      if (!options.cookies) return { ...delivered, device_token: result.deviceToken };
-      reply.setCookie(DEVICE_COOKIE, result.deviceToken, {
-        ...cookieBase,
-        sameSite: 'strict',
-        path: '/auth/login',
-        maxAge: DEVICE_TOKEN_TTL,
-      });
-      return delivered;
+      return loggedIn(reply, result.tokens, result.deviceToken);
     },
   );
+
+  await mfaRoutes(app, {
+    authenticate,
+    subjectOf: (request) => authOf(request).subject,
+    noStore,
+    loggedIn,
+    errors,
+    tokenSchema,
+  });
 
   app.post(
     '/auth/refresh',

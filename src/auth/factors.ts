@@ -385,11 +385,26 @@ export class SecondFactors {
 
   /** An administrator's reset: every second factor of the user is removed. */
   async reset(userId: string): Promise<boolean> {
-    const had = await this.#o.store.deleteTotpFactor(userId);
-    await this.#o.store.replaceRecoveryCodes(userId, [], this.#o.now()).catch(() => {});
+    const had = await resetSecondFactors(this.#o.store, userId, this.#o.now());
     this.#emit({ type: 'second_factors_reset', userId });
     return had;
   }
+}
+
+/**
+ * Removes every second factor of a user (TOTP and recovery codes): an administrator's reset for
+ * an owner who lost their device. The CLI calls it on the store directly (no key-encryption key
+ * needed). True when a factor was on or pending.
+ */
+export async function resetSecondFactors(
+  store: Store,
+  userId: string,
+  now: number,
+): Promise<boolean> {
+  const had = await store.deleteTotpFactor(userId);
+  const codes = await store.countRecoveryCodes(userId);
+  if (codes > 0) await store.replaceRecoveryCodes(userId, [], now);
+  return had || codes > 0;
 }
 
 function wrongCode(): AuthServiceError {

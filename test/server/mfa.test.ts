@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import { decodeUnverified } from '../../src/jwt/index.ts';
+import { laissez } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 
 type Body = Record<string, unknown>;
@@ -263,5 +264,26 @@ describe('second factors (TOTP, recovery codes, amr) over HTTP', () => {
     });
     assert.equal(wrong.body.error, 'invalid_credentials');
     assert.equal(wrong.body.mfa_token, undefined);
+  });
+
+  test('laissez users reset-mfa: the factors go, the password alone logs in again', async () => {
+    const { user } = await enrolled();
+    const r = await laissez(['users', 'reset-mfa', user.username, '--data-dir', server.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^removed the second factors of mfa_user_\d+$/m);
+    const login = await call(server.url, 'POST', '/auth/login', {
+      body: { username: user.username, password: user.password },
+    });
+    assert.equal(login.status, 200);
+    const again = await laissez([
+      'users',
+      'reset-mfa',
+      user.username,
+      '--data-dir',
+      server.dataDir,
+      '--json',
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).reset, false);
   });
 });

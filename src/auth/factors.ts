@@ -292,20 +292,30 @@ export class SecondFactors {
     return 'totp';
   }
 
-  /** The `mfa_required` refusal of a log-in whose password was right, with its challenge. */
-  async challenge(user: User, kinds: FactorKind[]): Promise<AuthServiceError> {
+  /**
+   * The `mfa_required` refusal of a log-in whose first step was right, with its challenge: `amr`
+   * says what that step proved (`['pwd']` for a password; nothing RFC 8176 names for a sign-in
+   * link).
+   */
+  async challenge(
+    user: User,
+    kinds: FactorKind[],
+    amr: readonly string[] = ['pwd'],
+  ): Promise<AuthServiceError> {
     const now = this.#o.now();
     const token = `mfa_${randomBytes(32).toString('base64url')}`;
     await this.#o.store.createMfaChallenge({
       tokenHash: sha256(token),
       userId: user.id,
-      amr: ['pwd'],
+      amr: [...amr],
       authTime: now,
       expiresAt: now + MFA_TOKEN_TTL * 1000,
     });
     return new AuthServiceError(
       'mfa_required',
-      'the password is right; a second factor is required: POST /auth/mfa/verify',
+      amr.includes('pwd')
+        ? 'the password is right; a second factor is required: POST /auth/mfa/verify'
+        : 'a second factor is required: POST /auth/mfa/verify',
       { details: { mfa_token: token, expires_in: MFA_TOKEN_TTL, factors: kinds } },
     );
   }

@@ -140,6 +140,11 @@ export interface RateLimits {
   /** Registrations per client IP. */
   registerPerIp: Limit;
   /**
+   * Requests per signed-in account to its own account routes (session list, end a session, change
+   * password, delete account). Password confirmations also spend the log-in failure budgets.
+   */
+  accountPerUser?: Limit;
+  /**
    * Wrong second-factor codes (TOTP or recovery), and wrong passwords when disabling a factor,
    * per account, whatever the client, before every second-factor check of the account is
    * refused for the rest of the window (RFC 4226 §7.3 throttling). Default 5 in 15 minutes.
@@ -153,6 +158,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Required<RateLimits>> = Object.freeze
   loginFailuresPerClient: { max: 5, window: 15 * 60 },
   loginFailuresPerDevice: { max: 5, window: 15 * 60 },
   registerPerIp: { max: 10, window: 10 * 60 },
+  accountPerUser: { max: 30, window: 60 },
   secondFactorFailuresPerAccount: { max: 5, window: 15 * 60 },
 });
 

@@ -139,10 +139,42 @@ export class LoginGuard {
     if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
     let passwordHash = user.passwordHash;
     if (needsRehash) {
-      passwordHash = await hashPassword(password, this.#o.passwordParams);
-      await store.updatePasswordHash(user.id, passwordHash, this.#o.now());
+      const rehashed = await hashPassword(password, this.#o.passwordParams);
+      // Only over the hash just checked: a password change that committed meanwhile must not be
+      // undone by the old password's new hash.
+      if (await store.replacePasswordHash(user.id, user.passwordHash, rehashed, this.#o.now())) {
+        passwordHash = rehashed;
+      }
     }
     return { user, passwordHash };
+  }
+
+  /**
+   * Checks the password of a signed-in user who confirms a change (new password, deletion) under
+   * the same budgets as a log-in of that account from this address: a stolen access token does
+   * not buy a faster way to guess the password. Wrong: `wrong_password` (403, not 401: the access
+   * token is fine). Returns the hash the password matched, for a compare-and-set.
+   */
+  async confirm(user: User, password: unknown, ip: string | undefined): Promise<string> {
+    const given = requirePassword(password);
+    if (length(given) > PASSWORD_MAX) {
+      throw new AuthServiceError(
+        'invalid_request',
+        `password must be at most ${PASSWORD_MAX} characters`,
+        { field: 'password' },
+      );
+    }
+    const reserved = await this.#reserveAttempt(`u:${user.id}`, undefined, ip);
+    let ok: boolean;
+    try {
+      ({ ok } = await verifyPassword(given, user.passwordHash, this.#o.passwordParams));
+    } catch (error) {
+      await this.#giveBack(reserved);
+      throw error;
+    }
+    if (!ok) throw new AuthServiceError('wrong_password', 'the current password is not right');
+    await this.#giveBack(reserved);
+    return user.passwordHash;
   }
 
   /**

@@ -6,6 +6,9 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   type NewRefreshToken,
   type RefreshToken,
+  type RevocationReason,
+  type Session,
+  type SessionClient,
   type Store,
   type User,
   unrotatable,
@@ -13,6 +16,8 @@ import {
 import { newId } from './accounts.ts';
 import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
+import { allowedScopes, grantScope, parseScope, type RoleScopes, scopeText } from './scopes.ts';
+import type { AccessTokens } from './tokens.ts';
 
 /** Receives ended sessions (`sid`) and until when their access tokens could still be presented. */
 export interface RevocationSink {
@@ -25,6 +30,8 @@ export interface TokenSet {
   expires_in: number;
   refresh_token: string;
   refresh_expires_in: number;
+  /** RFC 6749 §5.1: the granted scope, when the server grants scopes ('' for none). */
+  scope?: string;
 }
 
 /** Claims of a verified access token. */
@@ -32,17 +39,59 @@ export interface AccessClaims {
   sub: string;
   sid: string;
   roles: string[];
+  /** Whether the user had verified their email when the token was issued (OIDC Core §5.1). */
+  email_verified?: boolean;
   jti: string;
   iat: number;
   exp: number;
   iss: string;
   aud: string | string[];
+  /** RFC 9068 §2.2: the client the token was issued to (the first-party client for log-ins). */
+  client_id?: string;
+  /** RFC 9068 §2.2.3: the granted scopes, space-separated; absent when none. */
+  scope?: string;
+  /** RFC 8176: how the user authenticated at the session's log-in; absent when not recorded. */
+  amr?: string[];
+  /** OpenID Connect Core §2: when the session's log-in happened, in seconds; absent when unknown. */
+  auth_time?: number;
   [claim: string]: unknown;
+}
+
+/** Where a request for tokens came from, for the claims function. */
+export interface RequestContext {
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** A log-in's grant: the scope it asks for (absent: all its roles allow) and its request. */
+export interface GrantInput {
+  /** RFC 6749 §3.3: space-separated scope-tokens. */
+  scope?: unknown;
+  request?: RequestContext;
+  /** The client that starts the session (address, device label), for the user's session list. */
+  client?: SessionClient;
+}
+
+/** A log-in's grant and how the user proved who they are. */
+export interface LogInGrant extends GrantInput {
+  /**
+   * How (RFC 8176 `amr` values: `['pwd']`, `['pwd', 'otp', 'mfa']`); absent: the token says
+   * nothing of how (a sign-in link, for which RFC 8176 registers no method).
+   */
+  amr?: readonly string[];
+  /** When, in ms (the password step of a two-step log-in); default now. */
+  authTime?: number;
 }
 
 export interface SessionsOptions {
   store: Store;
   keyRing: KeyRing;
+  /** Builds the access tokens (claims, reserved claims, size budget). */
+  tokens: AccessTokens;
+  /** Scopes each role allows; undefined: tokens carry no scope. */
+  roleScopes: RoleScopes | undefined;
+  /** The first-party client id (`client_id` of log-in tokens). */
+  clientId: string;
   accessTtl: number;
   refreshTtl: number;
   reuseGrace: number;
@@ -96,52 +145,96 @@ export class Sessions {
   }
 
   /**
-   * Starts a session (a new family) for a user who just proved who they are: how (`amr`, RFC
-   * 8176) and when (`authTime`, ms; default now). The family keeps both, so every access token
-   * of the session says them (`amr`, `auth_time` in seconds, OpenID Connect Core §2).
+   * Starts a session (a new family) for a user who just proved who they are, with the scope asked
+   * for (within what the user's roles allow), how they proved it (`amr`, RFC 8176) and when
+   * (`authTime`, ms; default now). The family keeps scope, amr and log-in time, so every access
+   * token of the session says them (`amr`, `auth_time` in seconds, OpenID Connect Core §2). The
+   * access token is built before anything is stored: a claims function that fails leaves no
+   * family behind.
    */
-  async start(
-    user: User,
-    proof: { amr: readonly string[]; authTime?: number } = { amr: ['pwd'] },
-  ): Promise<TokenSet> {
+  async start(user: User, grant: LogInGrant = {}): Promise<TokenSet> {
+    const requested = grant.scope === undefined ? undefined : parseScope(grant.scope);
+    const scope = grantScope(requested, allowedScopes(this.#o.roleScopes, user.roles));
     const familyId = newId();
     const now = this.#o.now();
+    const authTime = grant.authTime ?? now;
+    const amr = grant.amr === undefined ? undefined : [...grant.amr];
+    const access = await this.#access(user, familyId, scope, grant.request, {
+      authTime,
+      ...(amr !== undefined ? { amr } : {}),
+    });
     const expiresAt = now + this.#o.refreshTtl * 1000;
     const refresh = `rt_${randomBytes(32).toString('base64url')}`;
-    const auth = { amr: [...proof.amr], authTime: proof.authTime ?? now };
     await this.#o.store.createRefreshToken({
       tokenHash: sha256(refresh),
       familyId,
       userId: user.id,
       createdAt: now,
       expiresAt,
-      ...auth,
+      ...(grant.client ? { client: grant.client } : {}),
+      // Recorded only when scopes are configured: null means "whatever the roles allow".
+      scope: this.#o.roleScopes ? scopeText(scope) : null,
+      authTime,
+      ...(amr !== undefined ? { amr } : {}),
     });
-    return this.#tokens(user, familyId, refresh, expiresAt, now, auth);
+    return this.#tokens(access, refresh, expiresAt, now, scope);
+  }
+
+  /**
+   * The access token of a session: its user, family (`sid`), scope, and how and when the user
+   * logged in (each when the family recorded it).
+   */
+  #access(
+    user: User,
+    familyId: string,
+    scope: readonly string[],
+    request: RequestContext | undefined,
+    auth: { amr?: readonly string[]; authTime?: number; createdAt?: number },
+  ): Promise<string> {
+    return this.#o.tokens.issue({
+      subject: user.id,
+      clientId: this.#o.clientId,
+      scope,
+      user,
+      // The claims function's `created_at`: the log-in time, or for a family from before it was
+      // recorded, its token's time.
+      session: { id: familyId, createdAt: auth.authTime ?? auth.createdAt ?? 0 },
+      auth: {
+        ...(auth.amr !== undefined ? { amr: auth.amr } : {}),
+        ...(auth.authTime !== undefined ? { authTime: auth.authTime } : {}),
+      },
+      ...(request ? { request } : {}),
+    });
+  }
+
+  /**
+   * The scope of a refresh: the family's granted scope (every scope the roles allow for a family
+   * from before scopes were recorded), less what the user's roles no longer allow; `requested`
+   * may narrow it for this token (RFC 6749 §6), never widen it.
+   */
+  #refreshScope(familyScope: string | null, user: User, requested: unknown): string[] {
+    const allowed = allowedScopes(this.#o.roleScopes, user.roles);
+    const family =
+      familyScope === null || allowed === undefined
+        ? allowed
+        : familyScope.split(' ').filter((s) => s !== '' && allowed.includes(s));
+    return grantScope(requested === undefined ? undefined : parseScope(requested), family);
   }
 
   #tokens(
-    user: User,
-    familyId: string,
+    access: string,
     refresh: string,
     expiresAt: number,
     now: number,
-    auth: { amr?: readonly string[]; authTime?: number },
+    scope: readonly string[],
   ): TokenSet {
-    const access = this.#o.keyRing.sign({
-      sub: user.id,
-      sid: familyId,
-      roles: user.roles,
-      // Families from before these were recorded have neither: the token then says nothing.
-      ...(auth.amr !== undefined ? { amr: auth.amr } : {}),
-      ...(auth.authTime !== undefined ? { auth_time: Math.floor(auth.authTime / 1000) } : {}),
-    });
     return {
       access_token: access,
       token_type: 'Bearer',
       expires_in: this.#o.accessTtl,
       refresh_token: refresh,
       refresh_expires_in: Math.max(0, Math.floor((expiresAt - now) / 1000)),
+      ...(this.#o.roleScopes ? { scope: scopeText(scope) } : {}),
     };
   }
 
@@ -149,7 +242,7 @@ export class Sessions {
    * Exchanges a refresh token for a new pair and spends it (rotation). A spent token presented
    * again after the grace window means it was copied: the whole family is revoked.
    */
-  async refresh(token: unknown): Promise<TokenSet> {
+  async refresh(token: unknown, grant: GrantInput = {}): Promise<TokenSet> {
     const invalid = (why: string) => new AuthServiceError('invalid_grant', why);
     if (typeof token !== 'string' || !REFRESH_TOKEN.test(token)) {
       throw invalid(
@@ -180,6 +273,17 @@ export class Sessions {
         user ? 'the account is disabled' : 'the session is no longer valid; log in again',
       );
     }
+    // The access token first: a refusal (a scope not granted, a failing claims function) spends
+    // nothing, so the client can try again with the same refresh token.
+    const scope = this.#refreshScope(record.scope, user, grant.scope);
+    // The family's amr and log-in time; families from before they were recorded have none, and
+    // their tokens then say nothing of them (a rotation's time is no log-in time: it would make
+    // the session look fresher than it is to a max_age check).
+    const access = await this.#access(user, record.familyId, scope, grant.request, {
+      createdAt: record.createdAt,
+      ...(record.amr !== undefined ? { amr: record.amr } : {}),
+      ...(record.authTime !== null ? { authTime: record.authTime } : {}),
+    });
     const secret = this.#secret;
     const next = successorOf(secret, token);
     const successor: NewRefreshToken = {
@@ -188,16 +292,13 @@ export class Sessions {
       userId: record.userId,
       createdAt: now,
       expiresAt: record.expiresAt,
-      // The family's proof of log-in, kept by every rotation.
-      ...(record.amr !== undefined ? { amr: record.amr } : {}),
-      ...(record.authTime !== undefined ? { authTime: record.authTime } : {}),
     };
     const result = await store.rotateRefreshToken(hash, successor, now);
     switch (result.status) {
       case 'rotated':
-        return this.#tokens(user, record.familyId, next, record.expiresAt, now, record);
+        return this.#tokens(access, next, record.expiresAt, now, scope);
       case 'spent':
-        return this.#raced(result.token, token, user, secret, now);
+        return this.#raced(result.token, token, user, secret, now, access, scope);
       case 'revoked':
         throw this.#ended(result.token, user);
       case 'expired':
@@ -220,6 +321,8 @@ export class Sessions {
     user: User,
     secret: Buffer,
     now: number,
+    access: string,
+    scope: readonly string[],
   ): Promise<TokenSet> {
     const grace = this.#o.reuseGrace * 1000;
     let current = spent;
@@ -242,7 +345,7 @@ export class Sessions {
       if (!successor) throw new AuthServiceError('invalid_grant', 'the refresh token is not valid');
       const refused = unrotatable(successor, now);
       if (refused === undefined) {
-        return this.#tokens(user, successor.familyId, next, successor.expiresAt, now, successor);
+        return this.#tokens(access, next, successor.expiresAt, now, scope);
       }
       if (refused.status === 'revoked') throw this.#ended(successor, user);
       if (refused.status === 'expired') {
@@ -277,6 +380,11 @@ export class Sessions {
             ? 'the account is disabled'
             : 'the session was ended when the account was disabled; log in again',
         );
+      case 'password_changed':
+        return new AuthServiceError(
+          'invalid_grant',
+          'the session was ended when the password was changed; log in again',
+        );
       case 'logout_all':
         return new AuthServiceError(
           'invalid_grant',
@@ -304,6 +412,39 @@ export class Sessions {
     const revoked = await this.#o.store.revokeUserTokens(userId, now, 'logout_all');
     await this.#announce(sessions, now);
     return revoked;
+  }
+
+  /** The user's live sessions, most recently used first. */
+  list(userId: string): Promise<Session[]> {
+    return this.#o.store.listSessions(userId, this.#o.now());
+  }
+
+  /**
+   * Ends one live session of the user and announces it. False for an unknown, ended or expired
+   * session, or another user's: the store revokes only a family of `userId`.
+   */
+  async end(userId: string, sid: string): Promise<boolean> {
+    const now = this.#o.now();
+    if (!(await this.#o.store.revokeSession(userId, sid, now, 'logout'))) return false;
+    await this.#announce([sid], now);
+    return true;
+  }
+
+  /** Ends every live session of the user but `keep` (a password change), announcing each. */
+  async endOthers(userId: string, keep: string | undefined, reason: RevocationReason) {
+    const now = this.#o.now();
+    const ended: string[] = [];
+    for (const sid of await this.#o.store.listLiveFamilies(userId, now)) {
+      if (sid === keep) continue;
+      if (await this.#o.store.revokeSession(userId, sid, now, reason)) ended.push(sid);
+    }
+    await this.#announce(ended, now);
+    return ended.length;
+  }
+
+  /** Announces sessions that ended without a revocation (their user was deleted). */
+  announceEnded(sessions: readonly string[]): Promise<void> {
+    return this.#announce(sessions, this.#o.now());
   }
 
   /**

@@ -16,9 +16,9 @@ import {
 } from '../auth/service.ts';
 import type { Store, User } from '../store/types.ts';
 import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
+import { findUser } from './find-user.ts';
 import {
   type Command,
-  CommandFailed,
   type CommandGroup,
   type Context,
   colourEnabled,
@@ -35,18 +35,7 @@ import {
   writeJson,
   writeOut,
 } from './io.ts';
-
-/** Finds a user by id, username or email (in that order); a usage error when there is none. */
-async function findUser(store: Store, who: string): Promise<User> {
-  const user =
-    (await store.findUserById(who)) ??
-    (await store.findUserByUsername(who.normalize('NFC'))) ??
-    (who.includes('@') ? await store.findUserByEmail(who.normalize('NFC').toLowerCase()) : null);
-  if (!user) {
-    throw new CommandFailed(`no user with the id, username or email ${JSON.stringify(who)}`);
-  }
-  return user;
-}
+import { SET_METADATA } from './users-metadata.ts';
 
 /**
  * Revokes every refresh token of the user and, with REDIS_URL set, publishes the sessions to the
@@ -535,4 +524,5 @@ export const USERS_COMMANDS: CommandGroup = {
   'reset-mfa': resetMfa,
   delete: remove,
   import: importUsers,
+  'set-metadata': SET_METADATA,
 };

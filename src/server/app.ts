@@ -22,8 +22,10 @@ import {
   redactUrl,
 } from './connections.ts';
 import { ERROR_CATALOGUE, errorSchema, HttpError } from './errors.ts';
+import { oauthRoutes } from './oauth.ts';
 import { type AuthServerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { ACCESS_COOKIE, authRoutes } from './routes.ts';
+import { appMetadataRoutes } from './routes-app-metadata.ts';
 import { wire } from './wiring.ts';
 
 export type { AuthServerOptions } from './options.ts';
@@ -50,7 +52,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   const resolved = resolveOptions(options);
   const app = fastifyFor(resolved);
   const wiring = await wire(resolved, app.log);
-  const { auth, store, keyRing, checker } = wiring;
+  const { auth, store, keyRing, checker, revocations } = wiring;
   app.decorate('auth', auth);
   app.decorate('store', store);
   app.decorateRequest('auth', null);
@@ -106,6 +108,19 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     keyReloadSeconds: resolved.keyReloadInterval / 1000,
     authenticator,
   });
+  await app.register(oauthRoutes, {
+    issuer: resolved.issuer,
+    grantTypes: resolved.oauthGrantTypes,
+    revocation: resolved.oauthRevocation,
+    introspection: resolved.oauthIntrospection,
+    accessTtl: resolved.accessTtl,
+    checker,
+    revocations,
+    now: resolved.now,
+    toHttpError,
+    sendError,
+  });
+  await app.register(appMetadataRoutes, { authenticator });
   await app.register((await import('./pages.ts')).webPages, { cookies: resolved.cookies }); // web pages: / and /debugger
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
@@ -248,8 +263,12 @@ function toHttpError(error: FastifyError | Error, request: FastifyRequest): Http
   return new HttpError('server_error', 'something went wrong on the server');
 }
 
-function sendError(_request: FastifyRequest, reply: FastifyReply, error: HttpError): FastifyReply {
-  const { status } = ERROR_CATALOGUE[error.code];
+function sendError(
+  _request: FastifyRequest,
+  reply: FastifyReply,
+  error: HttpError,
+  status: number = ERROR_CATALOGUE[error.code].status,
+): FastifyReply {
   reply.code(status).headers({ 'cache-control': 'no-store', ...error.headers });
   return reply.send({ ...error.details, error: error.code, error_description: error.message });
 }

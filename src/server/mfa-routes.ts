@@ -3,7 +3,7 @@
 // its authenticate hook, so both kinds of log-in answer alike.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FACTOR_KINDS } from '../auth/factors.ts';
-import type { TokenSet } from '../auth/service.ts';
+import type { RequestContext, TokenSet } from '../auth/service.ts';
 
 export interface MfaRouteHelpers {
   authenticate: (request: FastifyRequest) => Promise<void>;
@@ -13,6 +13,35 @@ export interface MfaRouteHelpers {
   loggedIn: (reply: FastifyReply, tokens: TokenSet, deviceToken: string) => unknown;
   errors: (...codes: number[]) => Record<number, { $ref: string }>;
   tokenSchema: Record<string, unknown>;
+  /** The `scope` property of /auth/login's body (RFC 6749 §3.3). */
+  scopeField: Record<string, unknown>;
+  /** The request's context for the claims function. */
+  requestContextOf: (request: FastifyRequest) => RequestContext;
+}
+
+/**
+ * The 401 answer of a first step (/auth/login, a sign-in link) that needs a second factor: the
+ * error object with `mfa_required`'s members.
+ */
+export function mfaRequiredSchema(errorSchema: { properties: Record<string, unknown> }) {
+  return {
+    type: 'object',
+    required: ['error', 'error_description'],
+    properties: {
+      ...errorSchema.properties,
+      mfa_token: {
+        type: 'string',
+        description:
+          'With mfa_required: the single-use challenge to send to POST /auth/mfa/verify.',
+      },
+      expires_in: { type: 'integer', description: 'Seconds the mfa_token lives.' },
+      factors: {
+        type: 'array',
+        items: { type: 'string', enum: [...FACTOR_KINDS] },
+        description: 'The second factors that can finish this log-in.',
+      },
+    },
+  } as const;
 }
 
 // Limits on every input: a code is 6 digits, a recovery code 11 characters, an mfa_token 47.
@@ -168,13 +197,19 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
             mfa_token: { type: 'string', minLength: 1, maxLength: 64 },
             code,
             recovery_code: recoveryCode,
+            scope: h.scopeField,
           },
         },
-        response: { 200: h.tokenSchema, ...h.errors(400, 401, 403, 409, 429) },
+        response: { 200: h.tokenSchema, ...h.errors(400, 401, 403, 409, 429, 503) },
       },
     },
     async (request, reply) => {
-      const result = await auth.verifySecondFactor(request.body as Record<string, unknown>);
+      const result = await auth.verifySecondFactor({
+        ...(request.body as Record<string, unknown>),
+        clientIp: request.ip,
+        userAgent: request.headers['user-agent'],
+        request: h.requestContextOf(request),
+      });
       return h.loggedIn(reply, result.tokens, result.deviceToken);
     },
   );

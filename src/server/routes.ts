@@ -1,16 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientKeyOf } from '../auth/addresses.ts';
 import { DEVICE_TOKEN_MAX, DEVICE_TOKEN_TTL } from '../auth/device.ts';
 import { AuthServiceError } from '../auth/errors.ts';
-import { FACTOR_KINDS } from '../auth/factors.ts';
-import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
+import {
+  type AccessClaims,
+  type RequestContext,
+  type TokenSet,
+  toPublicUser,
+} from '../auth/service.ts';
 import {
   type AuthContext,
   type Authenticator,
   type AuthFailure,
   authorizationHeaders,
 } from '../middleware/authenticator.ts';
+import { accountMailRoutes } from './account-mail-routes.ts';
+import { accountRoutes } from './account-routes.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
-import { mfaRoutes } from './mfa-routes.ts';
+import { mfaRequiredSchema, mfaRoutes } from './mfa-routes.ts';
 
 export interface RouteOptions {
   cookies: boolean;
@@ -32,14 +39,35 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
 const userSchema = {
   type: 'object',
-  required: ['id', 'username', 'email', 'roles', 'created_at'],
+  required: ['id', 'username', 'email', 'roles', 'email_verified', 'created_at'],
   properties: {
     id: { type: 'string' },
     username: { type: 'string' },
     email: { type: 'string' },
     roles: { type: 'array', items: { type: 'string' } },
+    email_verified: { type: 'boolean' },
     created_at: { type: 'string', format: 'date-time' },
   },
+} as const;
+/** /auth/me's user: with the app metadata administrators set (read-only here). */
+export const meSchema = {
+  ...userSchema,
+  properties: {
+    ...userSchema.properties,
+    app_metadata: {
+      type: 'object',
+      additionalProperties: true,
+      description:
+        'Set by administrators only (PUT /admin/users/{id}/app-metadata); read-only to the user. Not secret: the claims function may put it in tokens.',
+    },
+  },
+} as const;
+/** RFC 6749 §3.3: space-separated scope-tokens (bounded: 64 of at most 128 characters). */
+const scopeField = {
+  type: 'string',
+  maxLength: 8256,
+  description:
+    'Space-separated scopes (RFC 6749 §3.3), within what the roles allow; absent: all of them.',
 } as const;
 const tokenSchema = {
   type: 'object',
@@ -53,6 +81,11 @@ const tokenSchema = {
       description: 'Absent in cookie mode: the refresh token is in an HttpOnly cookie.',
     },
     refresh_expires_in: { type: 'integer' },
+    scope: {
+      type: 'string',
+      description:
+        'The granted scope (RFC 6749 §5.1), when the server grants scopes (--role-scopes); the access token carries it as "scope" (RFC 9068 §2.2.3).',
+    },
     device_token: {
       type: 'string',
       description:
@@ -66,6 +99,24 @@ const refreshBody = {
   // Long enough for an access token sent by mistake, which gets a precise invalid_grant.
   properties: { refresh_token: { type: 'string', maxLength: 16384 } },
 } as const;
+/** A refresh may narrow the scope of its access token (RFC 6749 §6), never widen it. */
+const refreshGrantBody = {
+  ...refreshBody,
+  properties: {
+    ...refreshBody.properties,
+    scope: {
+      ...scopeField,
+      description:
+        'Narrows the scope of this access token (RFC 6749 §6): within the scope granted at log-in; absent, all of it.',
+    },
+  },
+} as const;
+
+/** The request as the claims function sees it: the client's address and its User-Agent. */
+function requestContextOf(request: FastifyRequest): RequestContext {
+  const agent = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: typeof agent === 'string' ? agent : undefined };
+}
 
 /** A POST without a body validates as `{}`, so the route can say precisely what is missing. */
 async function emptyBodyIsObject(request: FastifyRequest): Promise<void> {
@@ -79,10 +130,12 @@ const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
   insufficient_scope: 'insufficient_scope',
   insufficient_user_authentication: 'insufficient_user_authentication',
   temporarily_unavailable: 'temporarily_unavailable',
+  invalid_dpop_proof: 'invalid_dpop_proof',
+  use_dpop_nonce: 'use_dpop_nonce',
 };
 
 /** A refusal of the authenticator as this server's error: same status, description and challenge. */
-function refusal(failure: AuthFailure): HttpError {
+export function refusal(failure: AuthFailure): HttpError {
   return new HttpError(REFUSALS[failure.error], failure.description, { ...failure.headers });
 }
 
@@ -211,12 +264,27 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         },
         response: {
           201: { type: 'object', required: ['user'], properties: { user: userSchema } },
+          202: {
+            description:
+              'With --verify-email: the same answer whether the email is new or taken (a mail tells its owner which)',
+            type: 'object',
+            required: ['status'],
+            properties: { status: { type: 'string' }, message: { type: 'string' } },
+          },
           ...errors(400, 409, 429),
         },
       },
     },
     async (request, reply) => {
       const body = request.body as { username: string; email: string; password: string };
+      if (auth.mail?.verifyEmail) {
+        await auth.mail.register({ ...body, ip: clientKeyOf(request.ip) });
+        noStore(reply);
+        return reply.code(202).send({
+          status: 'accepted',
+          message: 'check your mailbox: a link to confirm the address is on its way',
+        });
+      }
       const user = await auth.register({ ...body, ip: request.ip });
       return reply.code(201).send({ user: toPublicUser(user) });
     },
@@ -236,29 +304,13 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
             email: { type: 'string', minLength: 1, maxLength: 254 },
             password: { type: 'string', minLength: 1, maxLength: 1024 },
             device_token: { type: 'string', minLength: 1, maxLength: DEVICE_TOKEN_MAX },
+            scope: scopeField,
           },
         },
         response: {
           200: tokenSchema,
-          ...errors(400, 401, 403, 429),
-          401: {
-            type: 'object',
-            required: ['error', 'error_description'],
-            properties: {
-              ...errorSchema.properties,
-              mfa_token: {
-                type: 'string',
-                description:
-                  'With mfa_required: the single-use challenge to send to POST /auth/mfa/verify.',
-              },
-              expires_in: { type: 'integer', description: 'Seconds the mfa_token lives.' },
-              factors: {
-                type: 'array',
-                items: { type: 'string', enum: [...FACTOR_KINDS] },
-                description: 'The second factors that can finish this log-in.',
-              },
-            },
-          },
+          ...errors(400, 401, 403, 429, 503),
+          401: mfaRequiredSchema(errorSchema),
         },
       },
     },
@@ -268,6 +320,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         email?: string;
         password: string;
         device_token?: string;
+        scope?: string;
       };
       // The cookie is SameSite=Strict: a cross-site page cannot make the browser send it.
       const deviceToken =
@@ -275,6 +328,9 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       const result = await auth.login({
         ...body,
         ip: request.ip,
+        clientIp: request.ip,
+        userAgent: request.headers['user-agent'],
+        request: requestContextOf(request),
         ...(deviceToken !== undefined ? { deviceToken } : {}),
       });
       return loggedIn(reply, result.tokens, result.deviceToken);
@@ -288,6 +344,8 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     loggedIn,
     errors,
     tokenSchema,
+    scopeField,
+    requestContextOf,
   });
 
   app.post(
@@ -297,13 +355,20 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       preValidation: emptyBodyIsObject,
       schema: {
         summary: 'Exchange a refresh token for a new pair (rotation)',
-        body: refreshBody,
-        response: { 200: tokenSchema, ...errors(400, 401, 403) },
+        body: refreshGrantBody,
+        response: { 200: tokenSchema, ...errors(400, 401, 403, 503) },
       },
     },
     async (request, reply) => {
+      const { scope } = request.body as { scope?: string };
       try {
-        return deliver(reply, await auth.refresh(refreshTokenOf(request)));
+        return deliver(
+          reply,
+          await auth.refresh(refreshTokenOf(request), {
+            ...(scope !== undefined ? { scope } : {}),
+            request: requestContextOf(request),
+          }),
+        );
       } catch (error) {
         if (error instanceof AuthServiceError && error.code === 'invalid_grant')
           clearCookies(reply);
@@ -363,7 +428,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         summary: 'The current user, from the database',
         security: [{ bearer: [] }],
         response: {
-          200: { type: 'object', properties: { user: userSchema } },
+          200: { type: 'object', properties: { user: meSchema } },
           ...errors(401, 403),
         },
       },
@@ -371,9 +436,12 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     async (request, reply) => {
       const user = await auth.currentUser(authOf(request).claims);
       noStore(reply);
-      return { user: toPublicUser(user) };
+      return { user: { ...toPublicUser(user), app_metadata: user.appMetadata } };
     },
   );
+
+  // The user's own account: sessions per device, password change, deletion (account-routes.ts).
+  await accountRoutes(app, { authenticate, authOf, noStore, clearCookies });
 
   // A new key reaches this instance's set up to one reload after the rotation and signs
   // `publishDelay` after it: a copy of the set taken just before the reload must be stale by then,
@@ -391,6 +459,18 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       return auth.keyRing.jwks;
     },
   );
+
+  if (auth.mail) {
+    await accountMailRoutes(app, auth.mail, {
+      authenticate,
+      authOf,
+      deliver,
+      noStore,
+      userSchema,
+      tokenSchema,
+      mfaRequiredSchema: mfaRequiredSchema(errorSchema),
+    });
+  }
 
   app.get('/healthz', { schema: { summary: 'Liveness' } }, async () => ({ status: 'ok' }));
 }

@@ -120,12 +120,88 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    // Sessions per device: the client that started a family, on its first token (successors
+    // leave these null; "last used" is the family's newest token). Names of deleted accounts are
+    // reserved for a while (kind: the username's RFC 8265 key, its confusable skeleton, or the
+    // email), so that registration refuses them like taken ones.
+    name: 'session clients; reserved names of deleted accounts',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN client_ip TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN client_device TEXT;
+      CREATE TABLE reserved_names (
+        kind       TEXT    NOT NULL CHECK (kind IN ('key', 'skeleton', 'email')),
+        value      TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+      );
+      CREATE INDEX reserved_names_expires_at ON reserved_names (expires_at);
+    `,
+  },
+  {
+    // Links sent by mail (verify, reset, sign in, change email): only the SHA-256 of each token is
+    // kept, as for refresh tokens, so a copy of the database cannot be used to follow one.
+    name: 'verified emails and one-time tokens',
+    sql: `
+      ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0
+        CHECK (email_verified IN (0, 1));
+      CREATE TABLE one_time_tokens (
+        token_hash TEXT    PRIMARY KEY NOT NULL,
+        purpose    TEXT    NOT NULL,
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        payload    TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+      );
+      CREATE INDEX one_time_tokens_user_purpose ON one_time_tokens (user_id, purpose);
+      CREATE INDEX one_time_tokens_expires_at ON one_time_tokens (expires_at);
+    `,
+  },
+  {
+    // OAuth clients (RFC 6749 §2) and the client assertions already used (RFC 7523 §3, item 7:
+    // a jti is accepted once), so that a replayed assertion fails on every instance.
+    name: 'oauth clients and used client assertions',
+    sql: `
+      CREATE TABLE oauth_clients (
+        id                TEXT    PRIMARY KEY NOT NULL,
+        name              TEXT    NOT NULL,
+        secret_hash       TEXT,
+        scopes            TEXT    NOT NULL DEFAULT '[]',
+        grant_types       TEXT    NOT NULL DEFAULT '[]',
+        auth_method       TEXT    NOT NULL,
+        jwks              TEXT,
+        jwks_uri          TEXT,
+        created_at        INTEGER NOT NULL,
+        secret_rotated_at INTEGER
+      );
+      CREATE INDEX oauth_clients_created_at ON oauth_clients (created_at, id);
+      CREATE TABLE oauth_client_assertions (
+        client_id  TEXT    NOT NULL,
+        jti        TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (client_id, jti)
+      );
+      CREATE INDEX oauth_client_assertions_expires_at ON oauth_client_assertions (expires_at);
+    `,
+  },
+  {
+    // Tokens that carry the app (docs/server.md, "Tokens"): per-user JSON set by administrators,
+    // and on every refresh token the scope granted at log-in and the log-in time, which
+    // rotations inherit, so that a refresh never widens the scope.
+    name: 'app metadata; granted scope and log-in time of refresh-token families',
+    sql: `
+      ALTER TABLE users ADD COLUMN app_metadata TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE refresh_tokens ADD COLUMN scope TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN auth_time INTEGER;
+    `,
+  },
+  {
     // Second factors (RFC 6238 TOTP, recovery codes, the log-in's second step) and how each
-    // refresh-token family's user got in (RFC 8176 amr, auth_time), kept across rotations.
-    name: 'second factors; amr and auth_time of refresh-token families',
+    // refresh-token family's user got in (RFC 8176 amr), kept across rotations. When they got in
+    // is the family's auth_time, added by the step before.
+    name: 'second factors; amr of refresh-token families',
     sql: `
       ALTER TABLE refresh_tokens ADD COLUMN amr TEXT;
-      ALTER TABLE refresh_tokens ADD COLUMN auth_time INTEGER;
 
       CREATE TABLE totp_factors (
         user_id      TEXT    PRIMARY KEY NOT NULL REFERENCES users (id) ON DELETE CASCADE,

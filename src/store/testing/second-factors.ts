@@ -159,7 +159,8 @@ export function secondFactorTests(suite: Suite): void {
       const found = await store.findRefreshToken(token.tokenHash);
       assert.deepEqual(found?.amr, ['pwd', 'otp', 'mfa']);
       assert.equal(found?.authTime, now - 5000);
-      const next = successorOf(token, now + 1);
+      // Inherited from the spent token, whatever the successor says (as scope and authTime are).
+      const next = { ...successorOf(token, now + 1), amr: ['pwd'], authTime: now + 1 };
       assert.equal(
         (await store.rotateRefreshToken(token.tokenHash, next, now + 1)).status,
         'rotated',
@@ -167,12 +168,20 @@ export function secondFactorTests(suite: Suite): void {
       const successor = await store.findRefreshToken(next.tokenHash);
       assert.deepEqual(successor?.amr, ['pwd', 'otp', 'mfa']);
       assert.equal(successor?.authTime, now - 5000);
-      // Not recorded: absent, not null.
-      const plain = newToken(user.id);
+      // Not recorded: amr absent, authTime null (the refresh-token contract's).
+      const { amr: _a, authTime: _t, ...plain } = newToken(user.id);
       await store.createRefreshToken(plain);
       const read = await store.findRefreshToken(plain.tokenHash);
       assert.equal(read && 'amr' in read, false);
-      assert.equal(read && 'authTime' in read, false);
+      assert.equal(read?.authTime, null);
+      // And a family without one keeps none, whatever its successor says.
+      const later = { ...successorOf(plain, now + 2), amr: ['pwd', 'otp', 'mfa'] };
+      assert.equal(
+        (await store.rotateRefreshToken(plain.tokenHash, later, now + 2)).status,
+        'rotated',
+      );
+      const kept = await store.findRefreshToken(later.tokenHash);
+      assert.equal(kept && 'amr' in kept, false);
     });
   });
 }

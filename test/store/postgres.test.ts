@@ -382,14 +382,19 @@ function defineTests(): void {
       assert.deepEqual(
         tables.rows.map((r) => r.table_name),
         [
+          'mfa_challenges',
           'oauth_client_assertions',
           'oauth_clients',
           'one_time_tokens',
+          'passkeys',
+          'recovery_codes',
           'refresh_tokens',
           'reserved_names',
           'schema_migrations',
           'signing_keys',
+          'totp_factors',
           'users',
+          'webauthn_challenges',
         ],
       );
       // The store maps violations by these names: they must be the ones the schema has.

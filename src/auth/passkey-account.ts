@@ -12,7 +12,7 @@ import { sessionClient } from './client-info.ts';
 import { AuthServiceError } from './errors.ts';
 import type { Limit } from './limits.ts';
 import { type PasskeyInfo, type Passkeys, toPasskeyInfo } from './passkeys.ts';
-import type { AccessClaims, GrantInput, RequestContext, TokenSet } from './sessions.ts';
+import type { AccessClaims, LogInGrant, RequestContext, TokenSet } from './sessions.ts';
 
 export interface PasskeyAccountOptions {
   passkeys: Passkeys;
@@ -23,10 +23,10 @@ export interface PasskeyAccountOptions {
   accountPerUser: Limit;
   loginPerIp: Limit;
   /**
-   * Starts a session for a user who proved who they are, and how (`amr`, RFC 8176). In a tree
-   * without `amr` in tokens yet, the proof is not recorded (Sessions.start(user, grant)).
+   * Starts a session for a user who proved who they are, and how: the grant's `amr` (RFC 8176)
+   * goes into the access tokens and stays with the refresh-token family (Sessions.start).
    */
-  startSession: (user: User, grant: GrantInput, proof: { amr: string[] }) => Promise<TokenSet>;
+  startSession: (user: User, grant: LogInGrant) => Promise<TokenSet>;
   /** Log-in is refused until the email is verified (as for passwords). */
   requireVerifiedEmail: boolean;
 }
@@ -80,7 +80,12 @@ export class PasskeyAccount {
     return this.#o.passkeys.loginOptions();
   }
 
-  /** A passwordless log-in: the assertion verified, then a session as for a password log-in. */
+  /**
+   * A passwordless log-in: the assertion verified, then a session as for a password log-in, its
+   * tokens saying `amr: ["hwk" | "swk", "mfa"]`. No further factor is asked, TOTP on or not: the
+   * log-in options require user verification, so the one gesture already proved two factors
+   * (possession of the key, and the PIN or biometric the authenticator checked).
+   */
   async login(input: {
     response: unknown;
     ip: string;
@@ -96,15 +101,12 @@ export class PasskeyAccount {
         'verify your email first: follow the link in the mail we sent, or ask for another',
       );
     }
-    const tokens = await this.#o.startSession(
-      user,
-      {
-        ...(input.scope !== undefined ? { scope: input.scope } : {}),
-        ...(input.request ? { request: input.request } : {}),
-        client: sessionClient(input.ip, input.userAgent),
-      },
-      { amr },
-    );
+    const tokens = await this.#o.startSession(user, {
+      ...(input.scope !== undefined ? { scope: input.scope } : {}),
+      ...(input.request ? { request: input.request } : {}),
+      client: sessionClient(input.ip, input.userAgent),
+      amr,
+    });
     return { user, tokens, amr };
   }
 }

@@ -20,6 +20,7 @@ import {
 } from '@simplewebauthn/server';
 import type { Passkey, Store, User, WebAuthnCeremony } from '../store/types.ts';
 import { AuthServiceError } from './errors.ts';
+import { report, type SecurityEventSink } from './events.ts';
 
 /** Seconds a ceremony's challenge lives: long enough for a prompt, short for a replay. */
 export const PASSKEY_CHALLENGE_TTL = 300;
@@ -86,6 +87,8 @@ export interface PasskeysOptions {
   rpName: string;
   /** Told of a counter that went backwards: the credential is refused, and this is logged. */
   onCloned?: (event: ClonedAuthenticator) => void;
+  /** Where passkey_added, passkey_removed and passkey_cloned go (events.ts). Default: dropped. */
+  events?: SecurityEventSink | undefined;
 }
 
 /** What a verified assertion proved: whose passkey it was and how (RFC 8176 `amr`). */
@@ -212,6 +215,7 @@ export class Passkeys {
     if (!(await this.#o.store.createPasskey(passkey))) {
       throw new AuthServiceError('passkey_taken', 'this passkey is registered already');
     }
+    this.#emit('passkey_added', user.id, passkey.id);
     return { ...passkey, lastUsedAt: null };
   }
 
@@ -226,6 +230,15 @@ export class Passkeys {
 
   async remove(userId: string, id: string): Promise<void> {
     if (!(await this.#o.store.deletePasskey(userId, id))) throw notFound();
+    this.#emit('passkey_removed', userId, id);
+  }
+
+  #emit(
+    type: 'passkey_added' | 'passkey_removed' | 'passkey_cloned',
+    userId: string,
+    credentialId: string,
+  ): void {
+    report(this.#o.events, { type, userId, credentialId }, this.#o.now());
   }
 
   /**
@@ -337,6 +350,7 @@ export class Passkeys {
         storedCounter: stored,
         receivedCounter: received,
       });
+      this.#emit('passkey_cloned', passkey.userId, passkey.id);
       throw refused(
         'the passkey was refused: its signature counter went backwards, so the authenticator may have been cloned; sign in another way and remove this passkey',
       );

@@ -11,7 +11,7 @@ import type { CounterStore, RateLimits } from '../auth/limits.ts';
 import type { MailTransport } from '../auth/mail.ts';
 import type { Argon2Params } from '../auth/password.ts';
 import type { RoleScopes } from '../auth/scopes.ts';
-import type { RevocationSink } from '../auth/service.ts';
+import type { RevocationSink, SecurityEventSink } from '../auth/service.ts';
 import type { ClaimsFunction } from '../auth/tokens.ts';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import type { Store } from '../store/types.ts';
@@ -104,6 +104,11 @@ export interface AuthServerOptions {
    * access tokens of ended sessions with it, as resource servers do.
    */
   revocations?: RevocationSink;
+  /**
+   * Where security events go (a second factor or passkey added or removed, a recovery code used,
+   * a cloned authenticator): an audit log, mail to the owner. Default: dropped.
+   */
+  events?: SecurityEventSink;
   passwordParams?: Argon2Params;
   /**
    * New passwords are also checked against this k-anonymity range service (GET `<url>/<first 5
@@ -203,6 +208,7 @@ export interface ResolvedOptions {
   readonly counters: CounterStore | undefined;
   readonly redisUrl: string | undefined;
   readonly revocations: RevocationSink | undefined;
+  readonly events: SecurityEventSink | undefined;
   readonly passwordParams: Argon2Params | undefined;
   readonly breachedPasswords: Readonly<{ url: string; timeout: number }> | undefined;
   readonly now: () => number;
@@ -282,6 +288,7 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   counters: true,
   redisUrl: true,
   revocations: true,
+  events: true,
   passwordParams: true,
   breachedPasswords: true,
   now: true,
@@ -408,6 +415,7 @@ export function resolveOptions(
     counters: input.counters,
     redisUrl: input.redisUrl,
     revocations: input.revocations,
+    events: input.events,
     passwordParams: input.passwordParams,
     breachedPasswords: breached,
     now: value('now') as () => number,

@@ -54,7 +54,8 @@ const registration = credential(
   },
   ['clientDataJSON', 'attestationObject'],
 );
-const assertion = credential(
+/** An assertion (navigator.credentials.get()): a passkey log-in, or a log-in's second step. */
+export const assertion = credential(
   {
     clientDataJSON: b64(4096),
     authenticatorData: b64(4096),
@@ -82,7 +83,7 @@ const passkeySchema = {
 } as const;
 
 /** WebAuthn options as the browser takes them (PublicKeyCredential*OptionsJSON). */
-const optionsSchema = {
+export const optionsSchema = {
   type: 'object',
   additionalProperties: true,
   required: ['challenge'],

@@ -547,6 +547,12 @@ export const SETTINGS: readonly Setting[] = [
     help: 'where ended sessions are announced',
     check: kind('object'),
   },
+  {
+    option: 'events',
+    default: '',
+    help: 'where security events go (audit log, mail)',
+    check: kind('object'),
+  },
   { option: 'passwordParams', default: '', help: 'argon2id parameters', check: kind('object') },
   {
     option: 'claims',

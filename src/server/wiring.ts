@@ -180,6 +180,7 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(counters ? { counters } : {}),
     ...(revocations ? { revocations } : {}),
+    ...(options.events ? { events: options.events } : {}),
     onRevocationError: (error) =>
       log.warn({ err: error }, 'an ended session was not published to the revocation list'),
     mail: {

@@ -396,6 +396,8 @@ describe('the error catalogue', () => {
       '/auth/passkeys/{id}',
       '/auth/passkeys/login/options',
       '/auth/passkeys/login',
+      '/auth/mfa/verify',
+      '/auth/mfa/passkey/options',
       '/.well-known/jwks.json',
       '/healthz',
     ]) {

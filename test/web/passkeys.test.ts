@@ -8,6 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { SecurityEvent } from '../../src/auth/events.ts';
+import { DEFAULT_RATE_LIMITS } from '../../src/auth/limits.ts';
+import { decodeUnverified } from '../../src/jwt/index.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 import { launch, skipBrowser } from './browser.ts';
 
@@ -68,12 +71,16 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: skipBrowser }, 
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const warnings: Record<string, unknown>[] = [];
+  const events: SecurityEvent[] = [];
 
   before(async () => {
     server = await start({
       passwordParams: FAST_ARGON2,
       rpId: 'localhost',
       rpOrigins: [ORIGIN, SUB_ORIGIN],
+      events: { emit: (event) => void events.push(event) },
+      // Every test registers its own users, from one address.
+      rateLimits: { ...DEFAULT_RATE_LIMITS, registerPerIp: { max: 100, window: 600 } },
     });
     // What the server logs as warnings (its logger is off in tests): the fields, never a message.
     server.app.log.warn = ((fields: Record<string, unknown>) => {
@@ -175,6 +182,92 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: skipBrowser }, 
     const used = await call(server.url, 'GET', '/auth/passkeys', { token });
     const [after] = used.body['passkeys'] as { last_used_at: string | null }[];
     assert.ok(after?.last_used_at, 'a log-in records when the passkey was last used');
+    // Told to the security-event sink: which passkey, never key material.
+    const told = events.find((e) => e.type === 'passkey_added' && e.userId === user.id);
+    assert.equal(told?.credentialId, passkey['id']);
+  });
+
+  test('a passkey log-in says amr ["hwk", "mfa"] and auth_time, kept by refresh', async () => {
+    const { page } = await open();
+    const user = await newUser();
+    assert.equal((await register(page, user.token)).status, 201);
+    const before = Math.floor(Date.now() / 1000);
+    const loggedIn = await login(page);
+    assert.equal(loggedIn.status, 200, JSON.stringify(loggedIn.body));
+    const claims = decodeUnverified(String(loggedIn.body['access_token'])).payload;
+    // The virtual authenticator is device-bound and verifies its user (RFC 8176 §2).
+    assert.deepEqual(claims['amr'], ['hwk', 'mfa']);
+    const authTime = Number(claims['auth_time']);
+    assert.ok(authTime >= before && authTime <= Math.ceil(Date.now() / 1000), String(authTime));
+    const refreshed = await call(server.url, 'POST', '/auth/refresh', {
+      body: { refresh_token: loggedIn.body['refresh_token'] },
+    });
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    const again = decodeUnverified(String(refreshed.body['access_token'])).payload;
+    assert.deepEqual(again['amr'], ['hwk', 'mfa']);
+    assert.equal(again['auth_time'], authTime);
+  });
+
+  test('password, then a passkey as the second factor: tokens say ["pwd", "hwk", "mfa"]', async () => {
+    const { page } = await open();
+    const user = await newUser();
+    assert.equal((await register(page, user.token)).status, 201);
+    const username = (await call(server.url, 'GET', '/auth/me', { token: user.token })).body[
+      'user'
+    ] as { username: string };
+    // With a passkey registered, the password alone no longer logs in.
+    const first = await call(server.url, 'POST', '/auth/login', {
+      body: { username: username.username, password },
+    });
+    assert.equal(first.status, 401, JSON.stringify(first.body));
+    assert.equal(first.body['error'], 'mfa_required');
+    assert.deepEqual(first.body['factors'], ['passkey']);
+    const mfaToken = String(first.body['mfa_token']);
+
+    const options = await call(server.url, 'POST', '/auth/mfa/passkey/options', {
+      body: { mfa_token: mfaToken },
+    });
+    assert.equal(options.status, 200, JSON.stringify(options.body));
+    assert.equal((options.body['allowCredentials'] as unknown[]).length, 1);
+    const credential = await page.evaluate(
+      (o) => (window as never as PageApi).assertWith(o),
+      options.body as never,
+    );
+    const done = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, credential },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const claims = decodeUnverified(String(done.body['access_token'])).payload;
+    assert.deepEqual(claims['amr'], ['pwd', 'hwk', 'mfa']);
+    const me = await call(server.url, 'GET', '/auth/me', {
+      token: String(done.body['access_token']),
+    });
+    assert.equal((me.body['user'] as { id: string }).id, user.id);
+
+    // The mfa_token is spent; the assertion, sent again with a new one, finds its challenge spent.
+    const replay = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, credential },
+    });
+    assert.equal(replay.status, 401);
+    assert.equal(replay.body['error'], 'invalid_grant');
+    const second = await call(server.url, 'POST', '/auth/login', {
+      body: { username: username.username, password },
+    });
+    const replayed = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: second.body['mfa_token'], credential },
+    });
+    assert.equal(replayed.status, 401, JSON.stringify(replayed.body));
+    assert.equal(replayed.body['error'], 'invalid_passkey');
+    assert.match(String(replayed.body['error_description']), /challenge/);
+    // A passwordless assertion (its challenge names no user) is no second step either.
+    const made = (await page.evaluate(() => (window as never as PageApi).assert())) as {
+      credential: unknown;
+    };
+    const unbound = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: second.body['mfa_token'], credential: made.credential },
+    });
+    assert.equal(unbound.status, 401);
+    assert.equal(unbound.body['error'], 'invalid_passkey');
   });
 
   test('an assertion is accepted once: sent again, its challenge is spent', async () => {
@@ -245,6 +338,8 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: skipBrowser }, 
     assert.match(String(refused.body['error_description']), /counter went backwards/);
     const logged = warnings.find((w) => w['event'] === 'passkey_cloned');
     assert.ok(logged, 'the clone is logged');
+    const reported = events.find((e) => e.type === 'passkey_cloned' && e.userId === user.id);
+    assert.equal(reported?.credentialId, logged['credentialId'], 'and reported as an event');
     assert.equal(logged['userId'], user.id);
     // DevTools speaks base64; WebAuthn's JSON, and so the server, base64url.
     assert.equal(
@@ -280,6 +375,13 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: skipBrowser }, 
     const list = await call(server.url, 'GET', '/auth/passkeys', { token: owner.token });
     assert.equal((list.body['passkeys'] as { name: string }[])[0]?.name, 'Work phone');
     assert.equal((await call(server.url, 'DELETE', path, { token: owner.token })).status, 204);
+    assert.ok(
+      events.some(
+        (e) => e.type === 'passkey_removed' && e.userId === owner.id && e.credentialId === id,
+      ),
+      'the removal is reported',
+    );
+    assert.ok(!events.some((e) => e.type === 'passkey_removed' && e.userId === other.id));
     // Removed: it logs in no more.
     const refused = await login(page);
     assert.equal(refused.status, 401);

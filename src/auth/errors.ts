@@ -22,6 +22,10 @@ export type AuthErrorCode =
   | 'mfa_required'
   | 'invalid_code'
   | 'factor_conflict'
+  // Passkeys (src/auth/passkeys.ts).
+  | 'invalid_passkey'
+  | 'passkey_taken'
+  | 'passkey_not_found'
   // RFC 6749 §5.2, at the OAuth endpoints (src/server/oauth.ts).
   | 'invalid_client'
   | 'invalid_scope'

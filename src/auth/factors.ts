@@ -1,7 +1,7 @@
 // Second factors: TOTP (RFC 6238, through the otpauth library), recovery codes, and the log-in's
 // second step (an `mfa_token` challenge). No HTTP, no SQL. Factors join a small registry
-// (`FACTOR_KINDS`): what a challenge offers is the list of kinds the user has, so a passkey
-// factor can join it later without changing the challenge's shape.
+// (`FACTOR_KINDS`): what a challenge offers is the list of kinds the user has. A passkey is one
+// of them: its ceremony is passkeys.ts's, asked for with the challenge (`passkeyOptions`).
 //
 // Secrets at rest: a TOTP secret is sealed with AES-256-GCM under a key derived from the
 // key-encryption key (HKDF, purpose `TOTP_PURPOSE`), the user's id bound as additional data, so
@@ -19,9 +19,11 @@ import {
 import { Secret, TOTP } from 'otpauth';
 import encodeQR from 'qr';
 import type { Store, User } from '../store/types.ts';
+import { clientKeyOf } from './addresses.ts';
 import { AuthServiceError } from './errors.ts';
-import type { SecurityEvent, SecurityEventSink } from './events.ts';
+import { report, type SecurityEvent, type SecurityEventSink } from './events.ts';
 import type { LoginGuard } from './login.ts';
+import type { Passkeys } from './passkeys.ts';
 import { type Argon2Params, verifyPassword } from './password.ts';
 
 /** The HKDF purposes of the keys derived from the key-encryption key. */
@@ -42,8 +44,8 @@ export const RECOVERY_CODE_COUNT = 10;
 /** How long the `mfa_token` of a log-in's second step lives, seconds. */
 export const MFA_TOKEN_TTL = 300;
 
-/** The kinds of second factor a user can complete a log-in with. Passkeys will join here. */
-export const FACTOR_KINDS = ['totp', 'recovery_code'] as const;
+/** The kinds of second factor a user can complete a log-in with. */
+export const FACTOR_KINDS = ['totp', 'recovery_code', 'passkey'] as const;
 export type FactorKind = (typeof FACTOR_KINDS)[number];
 
 /** RFC 8176 §2 values a completed log-in gets. A recovery code is a one-time password too. */
@@ -67,6 +69,16 @@ export interface SecondFactorsOptions {
   /** The issuer shown in authenticator apps (`otpauth://totp/<issuer>:<user>`). */
   totpIssuer: string;
   events: SecurityEventSink | undefined;
+  /** The passkey ceremonies: a passkey (WebAuthn assertion) as the second step. */
+  passkeys: Passkeys;
+}
+
+/** A second step's proof: a code, a recovery code, or a passkey's assertion. */
+export interface SecondFactorInput {
+  code?: unknown;
+  recovery_code?: unknown;
+  /** A PublicKeyCredential (JSON) made with the options of `passkeyOptions`. */
+  credential?: unknown;
 }
 
 export interface TotpEnrolment {
@@ -169,20 +181,23 @@ export class SecondFactors {
   }
 
   #emit(event: Omit<SecurityEvent, 'at'>): void {
-    const sink = this.#o.events;
-    if (!sink) return;
     // Reported, never awaited into the answer: an audit or mail outage does not fail a log-in.
-    Promise.resolve()
-      .then(() => sink.emit({ ...event, at: this.#o.now() }))
-      .catch(() => {});
+    report(this.#o.events, event, this.#o.now());
   }
 
-  /** The kinds of factor the user can finish a log-in with; empty: the password is enough. */
+  /**
+   * The kinds of factor the user can finish a log-in with; empty: the password is enough. A
+   * registered passkey is a factor: with one, a password log-in asks for it (or TOTP) too.
+   */
   async factorsOf(userId: string): Promise<FactorKind[]> {
-    const totp = await this.#o.store.findTotpFactor(userId);
-    if (!totp?.confirmedAt) return [];
-    const kinds: FactorKind[] = ['totp'];
-    if ((await this.#o.store.countRecoveryCodes(userId)) > 0) kinds.push('recovery_code');
+    const { store } = this.#o;
+    const kinds: FactorKind[] = [];
+    const totp = await store.findTotpFactor(userId);
+    if (totp?.confirmedAt) {
+      kinds.push('totp');
+      if ((await store.countRecoveryCodes(userId)) > 0) kinds.push('recovery_code');
+    }
+    if ((await store.listPasskeys(userId)).length > 0) kinds.push('passkey');
     return kinds;
   }
 
@@ -251,10 +266,7 @@ export class SecondFactors {
    * or a recovery code (spent, atomically). Every check spends one attempt of the account's
    * budget first, given back when the code was right.
    */
-  async #prove(
-    user: User,
-    input: { code?: unknown; recovery_code?: unknown },
-  ): Promise<'totp' | 'recovery_code'> {
+  async #prove(user: User, input: SecondFactorInput): Promise<'totp' | 'recovery_code'> {
     const byRecovery = input.recovery_code !== undefined;
     if (byRecovery === (input.code !== undefined)) {
       throw new AuthServiceError('invalid_request', 'send either code or recovery_code', {
@@ -320,24 +332,14 @@ export class SecondFactors {
     );
   }
 
-  /**
-   * The log-in's second step: the challenge of the password step and a code. The challenge is
-   * spent only once the code is right (a wrong code may be retried within the budget), and then
-   * atomically: of two requests with one challenge, one gets tokens.
-   */
-  async verify(input: {
-    mfa_token?: unknown;
-    code?: unknown;
-    recovery_code?: unknown;
-  }): Promise<SecondStep> {
-    const expired = () =>
-      new AuthServiceError(
-        'invalid_grant',
-        'the mfa_token is unknown, used or expired; log in again',
-      );
-    if (typeof input.mfa_token !== 'string' || !MFA_TOKEN.test(input.mfa_token)) throw expired();
+  /** The live challenge of an `mfa_token` (unspent, unexpired) and its user. */
+  async #challengeOf(
+    token: unknown,
+  ): Promise<{ user: User; hash: string; amr: readonly string[]; authTime: number }> {
+    const expired = expiredChallenge;
+    if (typeof token !== 'string' || !MFA_TOKEN.test(token)) throw expired();
     const { store } = this.#o;
-    const hash = sha256(input.mfa_token);
+    const hash = sha256(token);
     const challenge = await store.findMfaChallenge(hash);
     if (!challenge || challenge.usedAt !== null || challenge.expiresAt <= this.#o.now()) {
       throw expired();
@@ -345,13 +347,69 @@ export class SecondFactors {
     const user = await store.findUserById(challenge.userId);
     if (!user) throw expired();
     if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
-    await this.#prove(user, input);
-    if (!(await store.consumeMfaChallenge(hash, this.#o.now()))) throw expired();
-    return {
-      user,
-      amr: [...new Set([...challenge.amr, ...AMR_SECOND])],
-      authTime: challenge.authTime,
-    };
+    return { user, hash, amr: challenge.amr, authTime: challenge.authTime };
+  }
+
+  /**
+   * Options for a passkey as the log-in's second step (`navigator.credentials.get()` with the
+   * user's own passkeys): the challenge of the password step names the user. It is not spent
+   * here; the WebAuthn challenge made is bound to the user and used once. Counted per address,
+   * as passwordless options are, so that no client fills the challenge table.
+   */
+  async passkeyOptions(input: { mfa_token?: unknown; ip?: string | undefined }) {
+    const { user } = await this.#challengeOf(input.mfa_token);
+    if (input.ip !== undefined) {
+      await this.#o.logins.count(
+        `passkey:options:ip:${clientKeyOf(input.ip)}`,
+        this.#o.logins.limits.loginPerIp,
+      );
+    }
+    if ((await this.#o.store.listPasskeys(user.id)).length === 0) {
+      throw new AuthServiceError('factor_conflict', 'this account has no passkey');
+    }
+    return this.#o.passkeys.secondFactorOptions(user);
+  }
+
+  /**
+   * A passkey's assertion as the second step, on the account's second-factor budget like a
+   * code (an assertion that fails spends one attempt): its `amr` (`hwk` or `swk`, `mfa` when
+   * the authenticator verified its user).
+   */
+  async #provePasskey(user: User, credential: unknown): Promise<string[]> {
+    const giveBack = await this.#o.logins.reserveSecondFactor(user.id).catch((error: unknown) => {
+      this.#emit({ type: 'second_factor_locked', userId: user.id });
+      throw error;
+    });
+    const proof = await this.#o.passkeys.verifyForUser(user, credential);
+    await giveBack();
+    return proof.amr;
+  }
+
+  /**
+   * The log-in's second step: the challenge of the password step and a code, a recovery code or
+   * a passkey's assertion. The challenge is spent only once the proof is right (a wrong code
+   * may be retried within the budget), and then atomically: of two requests with one
+   * challenge, one gets tokens. Tokens say the first step's `amr`, the factor's and `mfa`
+   * (RFC 8176 §2: two factors were proved, whatever the authenticator said of its user).
+   */
+  async verify(input: { mfa_token?: unknown } & SecondFactorInput): Promise<SecondStep> {
+    const { user, hash, amr, authTime } = await this.#challengeOf(input.mfa_token);
+    let second: readonly string[];
+    if (input.credential !== undefined) {
+      if (input.code !== undefined || input.recovery_code !== undefined) {
+        throw new AuthServiceError(
+          'invalid_request',
+          'send one of code, recovery_code or credential',
+          { field: 'credential' },
+        );
+      }
+      second = [...(await this.#provePasskey(user, input.credential)), 'mfa'];
+    } else {
+      await this.#prove(user, input);
+      second = AMR_SECOND;
+    }
+    if (!(await this.#o.store.consumeMfaChallenge(hash, this.#o.now()))) throw expiredChallenge();
+    return { user, amr: [...new Set([...amr, ...second])], authTime };
   }
 
   /** Checks the password (on the second-factor budget) then a code: what disabling needs. */
@@ -368,7 +426,8 @@ export class SecondFactors {
       throw new AuthServiceError('invalid_credentials', 'the password is not right');
     }
     await giveBack();
-    await this.#prove(user, input);
+    // A code or a recovery code: the routes that turn a factor off take no assertion.
+    await this.#prove(user, { code: input.code, recovery_code: input.recovery_code });
   }
 
   /** Turns TOTP off (and drops the recovery codes): the password and a code. */
@@ -402,9 +461,9 @@ export class SecondFactors {
 }
 
 /**
- * Removes every second factor of a user (TOTP and recovery codes): an administrator's reset for
- * an owner who lost their device. The CLI calls it on the store directly (no key-encryption key
- * needed). True when a factor was on or pending.
+ * Removes every second factor of a user (TOTP, recovery codes and passkeys): an administrator's
+ * reset for an owner who lost their device. The CLI calls it on the store directly (no
+ * key-encryption key needed). True when a factor was on or pending.
  */
 export async function resetSecondFactors(
   store: Store,
@@ -414,7 +473,18 @@ export async function resetSecondFactors(
   const had = await store.deleteTotpFactor(userId);
   const codes = await store.countRecoveryCodes(userId);
   if (codes > 0) await store.replaceRecoveryCodes(userId, [], now);
-  return had || codes > 0;
+  let passkeys = 0;
+  for (const passkey of await store.listPasskeys(userId)) {
+    if (await store.deletePasskey(userId, passkey.id)) passkeys++;
+  }
+  return had || codes > 0 || passkeys > 0;
+}
+
+function expiredChallenge(): AuthServiceError {
+  return new AuthServiceError(
+    'invalid_grant',
+    'the mfa_token is unknown, used or expired; log in again',
+  );
 }
 
 function wrongCode(): AuthServiceError {

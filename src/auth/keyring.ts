@@ -114,6 +114,11 @@ export class KeyRing {
     return this.#current;
   }
 
+  /** `iss` of the tokens it signs. */
+  get issuer(): string {
+    return this.#options.issuer;
+  }
+
   /** Seconds a rotated-in key is published before it signs. */
   get publishDelay(): number {
     return this.#options.publishDelay ?? 300;

@@ -17,6 +17,8 @@ import type { KeyRing } from './keyring.ts';
 import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits.ts';
 import { LoginGuard, type LoginInput } from './login.ts';
 import type { Mailer } from './mail.ts';
+import { PasskeyAccount } from './passkey-account.ts';
+import { type ClonedAuthenticator, Passkeys } from './passkeys.ts';
 import { type Argon2Params, OWASP_ARGON2ID } from './password.ts';
 import type { BreachedPasswordOptions } from './password-policy.ts';
 import { checkRoleScopes, type RoleScopes } from './scopes.ts';
@@ -120,6 +122,17 @@ export interface AuthServiceOptions {
    * codes): the seam of the audit log and the owner's mail. Default: dropped.
    */
   events?: SecurityEventSink;
+  /** Passkeys (WebAuthn): the relying party. Default: the issuer's host and origin. */
+  passkeys?: PasskeySettings;
+}
+
+/** The WebAuthn relying party (W3C WebAuthn §5.1.3) and where a cloned authenticator is told. */
+export interface PasskeySettings {
+  rpId: string;
+  rpOrigins: readonly string[];
+  /** The name browsers show. Default `laissez`. */
+  rpName?: string;
+  onCloned?: (event: ClonedAuthenticator) => void;
 }
 
 export interface MailSettings {
@@ -164,6 +177,7 @@ export class AuthService {
   readonly #tokens: AccessTokens;
   readonly #clientId: string;
   readonly #factors: SecondFactors;
+  readonly #passkeys: PasskeyAccount;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
@@ -204,6 +218,16 @@ export class AuthService {
       revocations: options.revocations,
       onRevocationError: options.onRevocationError ?? (() => {}),
     });
+    const issuer = new URL(options.keyRing.issuer);
+    const passkeys = new Passkeys({
+      store: options.store,
+      now: this.#now,
+      rpId: options.passkeys?.rpId ?? issuer.hostname,
+      rpOrigins: options.passkeys?.rpOrigins ?? [issuer.origin],
+      rpName: options.passkeys?.rpName ?? 'laissez',
+      ...(options.passkeys?.onCloned ? { onCloned: options.passkeys.onCloned } : {}),
+      events: options.events,
+    });
     this.#factors = new SecondFactors({
       store: options.store,
       now: this.#now,
@@ -212,6 +236,7 @@ export class AuthService {
       passwordParams: this.#passwordParams,
       totpIssuer: options.totpIssuer ?? 'laissez',
       events: options.events,
+      passkeys,
     });
     this.#account = new AccountChanges({
       store: options.store,
@@ -238,6 +263,21 @@ export class AuthService {
           unlock: (userId) => this.#logins.unlock(userId),
         })
       : undefined;
+    this.#passkeys = new PasskeyAccount({
+      passkeys,
+      currentUser: (claims) => this.currentUser(claims),
+      count: (key, limit) => this.#logins.count(key, limit),
+      accountPerUser: this.#logins.limits.accountPerUser,
+      loginPerIp: this.#logins.limits.loginPerIp,
+      // The grant carries the passkey's amr (RFC 8176), kept with the refresh-token family.
+      startSession: (user, grant) => this.#sessions.start(user, grant),
+      requireVerifiedEmail: this.#requireVerifiedEmail,
+    });
+  }
+
+  /** Passkeys: registration, the user's list, passwordless log-in (passkey-account.ts). */
+  get passkeys(): PasskeyAccount {
+    return this.#passkeys;
   }
 
   /** The flows that send links by mail; undefined when the server has no mail. */
@@ -347,13 +387,16 @@ export class AuthService {
   }
 
   /**
-   * The log-in's second step: the `mfa_token` of a password step and a TOTP `code` or a
-   * `recovery_code`. Tokens say `amr: ["pwd", "otp", "mfa"]` and the password step's time.
+   * The log-in's second step: the `mfa_token` of a password step and a TOTP `code`, a
+   * `recovery_code` or a passkey's assertion (`credential`, made with the options of
+   * `passkeySecondFactorOptions`). Tokens say `amr: ["pwd", "otp", "mfa"]` (a code) or
+   * `["pwd", "hwk" | "swk", "mfa"]` (a passkey), and the password step's time.
    */
   async verifySecondFactor(input: {
     mfa_token?: unknown;
     code?: unknown;
     recovery_code?: unknown;
+    credential?: unknown;
     /** RFC 6749 §3.3, as at /auth/login (the challenge does not keep the first step's). */
     scope?: unknown;
     /** The client's address as the session list shows it. */
@@ -371,6 +414,15 @@ export class AuthService {
       authTime,
     });
     return { user, tokens, deviceToken: issueDeviceToken(user, this.#now()) };
+  }
+
+  /**
+   * WebAuthn request options for a passkey as the log-in's second step: the `mfa_token` of the
+   * password step names the user (it stays unspent until `verifySecondFactor`). `ip` is the
+   * rate-limit key's address.
+   */
+  passkeySecondFactorOptions(input: { mfa_token?: unknown; ip?: string }) {
+    return this.#factors.passkeyOptions(input);
   }
 
   /** Starts (or restarts) a TOTP enrolment: the secret, its otpauth:// URI and a QR code. */
@@ -401,7 +453,10 @@ export class AuthService {
     return this.#factors.factorsOf(userId);
   }
 
-  /** An administrator's reset of every second factor of the user. True when one was on. */
+  /**
+   * An administrator's reset of every second factor of the user: TOTP, recovery codes and
+   * passkeys. True when one was on.
+   */
   resetSecondFactors(userId: string): Promise<boolean> {
     return this.#factors.reset(userId);
   }

@@ -360,10 +360,10 @@ Exit codes: 0 deleted, 1 no such user, 2 usage error.`,
 };
 
 const resetMfa: Command = {
-  summary: "remove a user's second factors (TOTP, recovery codes)",
+  summary: "remove a user's second factors (TOTP, recovery codes, passkeys)",
   help: `Usage: laissez users reset-mfa <id | username | email> [--json]
 
-Removes the user's TOTP factor and recovery codes, for an owner who lost their device: their
+Removes the user's TOTP factor, recovery codes and passkeys, for an owner who lost their device: their
 next log-in needs the password only, and they can enrol again. Their sessions are kept.
 
 Options:

@@ -94,6 +94,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       'The server requires a nonce in the DPoP proof: retry with the value of the DPoP-Nonce header of this answer (RFC 9449 §8).',
   },
+  invalid_passkey: {
+    status: 401,
+    meaning:
+      "A passkey ceremony was refused (WebAuthn): its challenge is unknown, used, expired or made for another account, its origin or RP ID is not this server's, its signature does not verify, the passkey is not registered, or its signature counter went backwards (a cloned authenticator); the description says which.",
+  },
   account_disabled: {
     status: 403,
     meaning:
@@ -125,6 +130,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       "No live session of yours has this id (the same answer for an unknown, ended or another user's session).",
   },
+  passkey_not_found: {
+    status: 404,
+    meaning:
+      "You have no passkey with this id (the same answer for an unknown id and another user's passkey).",
+  },
   request_timeout: {
     status: 408,
     meaning:
@@ -141,6 +151,10 @@ export const ERROR_CATALOGUE = {
       'The username, or a look-alike of it (same letters in another case, width or script), is already registered.',
   },
   email_taken: { status: 409, meaning: 'The email is already registered.' },
+  passkey_taken: {
+    status: 409,
+    meaning: 'This passkey (its credential id) is registered already, to this account or another.',
+  },
   payload_too_large: { status: 413, meaning: 'The body is larger than the server accepts.' },
   unsupported_media_type: { status: 415, meaning: 'The body is not application/json.' },
   too_many_requests: {

@@ -1,9 +1,10 @@
 // The second-factor routes (/auth/mfa/…): TOTP enrolment, confirmation and removal, recovery
-// codes, and the log-in's second step. Registered by authRoutes, with its token delivery and
+// codes, and the log-in's second step (a code, a recovery code or a passkey). Registered by authRoutes, with its token delivery and
 // its authenticate hook, so both kinds of log-in answer alike.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FACTOR_KINDS } from '../auth/factors.ts';
 import type { RequestContext, TokenSet } from '../auth/service.ts';
+import { assertion, optionsSchema } from './passkey-routes.ts';
 
 export interface MfaRouteHelpers {
   authenticate: (request: FastifyRequest) => Promise<void>;
@@ -44,10 +45,12 @@ export function mfaRequiredSchema(errorSchema: { properties: Record<string, unkn
   } as const;
 }
 
-// Limits on every input: a code is 6 digits, a recovery code 11 characters, an mfa_token 47.
+// Limits on every input: a code is 6 digits, a recovery code 11 characters, an mfa_token 47;
+// an assertion's members are bounded by its schema (passkey-routes.ts).
 const code = { type: 'string', minLength: 1, maxLength: 16 } as const;
 const recoveryCode = { type: 'string', minLength: 1, maxLength: 32 } as const;
 const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const mfaToken = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const codesSchema = {
   type: 'object',
   required: ['recovery_codes'],
@@ -185,18 +188,43 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
   );
 
   app.post(
+    '/auth/mfa/passkey/options',
+    {
+      schema: {
+        summary:
+          "A passkey as the log-in's second step: options for navigator.credentials.get() with the user's passkeys",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['mfa_token'],
+          properties: { mfa_token: mfaToken },
+        },
+        response: { 200: optionsSchema, ...h.errors(400, 401, 403, 409, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { mfa_token } = request.body as { mfa_token: string };
+      const options = await auth.passkeySecondFactorOptions({ mfa_token, ip: request.ip });
+      h.noStore(reply);
+      return options;
+    },
+  );
+
+  app.post(
     '/auth/mfa/verify',
     {
       schema: {
-        summary: "The log-in's second step: the mfa_token of /auth/login and a code",
+        summary:
+          "The log-in's second step: the mfa_token of /auth/login and a code, a recovery code or a passkey's assertion",
         body: {
           type: 'object',
           additionalProperties: false,
           required: ['mfa_token'],
           properties: {
-            mfa_token: { type: 'string', minLength: 1, maxLength: 64 },
+            mfa_token: mfaToken,
             code,
             recovery_code: recoveryCode,
+            credential: assertion,
             scope: h.scopeField,
           },
         },

@@ -11,11 +11,12 @@ import type { CounterStore, RateLimits } from '../auth/limits.ts';
 import type { MailTransport } from '../auth/mail.ts';
 import type { Argon2Params } from '../auth/password.ts';
 import type { RoleScopes } from '../auth/scopes.ts';
-import type { RevocationSink } from '../auth/service.ts';
+import type { RevocationSink, SecurityEventSink } from '../auth/service.ts';
 import type { ClaimsFunction } from '../auth/tokens.ts';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import type { Store } from '../store/types.ts';
 import { proxyTrust, type TrustFunction, type TrustProxy } from './connections.ts';
+import { originWithinRpId } from './setting-rules.ts';
 import { SETTINGS, settingOf } from './settings.ts';
 
 export interface AuthServerOptions {
@@ -103,6 +104,11 @@ export interface AuthServerOptions {
    * access tokens of ended sessions with it, as resource servers do.
    */
   revocations?: RevocationSink;
+  /**
+   * Where security events go (a second factor or passkey added or removed, a recovery code used,
+   * a cloned authenticator): an audit log, mail to the owner. Default: dropped.
+   */
+  events?: SecurityEventSink;
   passwordParams?: Argon2Params;
   /**
    * New passwords are also checked against this k-anonymity range service (GET `<url>/<first 5
@@ -131,6 +137,16 @@ export interface AuthServerOptions {
   productName?: string;
   /** Where links in mails point. Default: the issuer. */
   publicUrl?: string;
+  /**
+   * The WebAuthn relying party id passkeys are bound to (W3C WebAuthn §5.1.3). Default: the host
+   * of `publicUrl`.
+   */
+  rpId?: string;
+  /**
+   * The origins of the pages that register and use passkeys (each within `rpId`). Default: the
+   * origin of `publicUrl`.
+   */
+  rpOrigins?: string[];
   /** Registration mails a verification link and answers 202 alike for new and taken emails. */
   verifyEmail?: boolean;
   /** Log-in is refused until the email is verified (needs `verifyEmail`). */
@@ -192,6 +208,7 @@ export interface ResolvedOptions {
   readonly counters: CounterStore | undefined;
   readonly redisUrl: string | undefined;
   readonly revocations: RevocationSink | undefined;
+  readonly events: SecurityEventSink | undefined;
   readonly passwordParams: Argon2Params | undefined;
   readonly breachedPasswords: Readonly<{ url: string; timeout: number }> | undefined;
   readonly now: () => number;
@@ -201,6 +218,8 @@ export interface ResolvedOptions {
   readonly mailFrom: string;
   readonly productName: string;
   readonly publicUrl: string;
+  readonly rpId: string;
+  readonly rpOrigins: readonly string[];
   readonly verifyEmail: boolean;
   readonly requireVerifiedEmail: boolean;
   readonly signInLinks: boolean;
@@ -269,6 +288,7 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   counters: true,
   redisUrl: true,
   revocations: true,
+  events: true,
   passwordParams: true,
   breachedPasswords: true,
   now: true,
@@ -278,6 +298,8 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   mailFrom: true,
   productName: true,
   publicUrl: true,
+  rpId: true,
+  rpOrigins: true,
   verifyEmail: true,
   requireVerifiedEmail: true,
   signInLinks: true,
@@ -393,6 +415,7 @@ export function resolveOptions(
     counters: input.counters,
     redisUrl: input.redisUrl,
     revocations: input.revocations,
+    events: input.events,
     passwordParams: input.passwordParams,
     breachedPasswords: breached,
     now: value('now') as () => number,
@@ -402,6 +425,10 @@ export function resolveOptions(
     mailFrom: value('mailFrom') as string,
     productName: value('productName') as string,
     publicUrl: input.publicUrl ?? input.issuer,
+    rpId: input.rpId ?? new URL(input.publicUrl ?? input.issuer).hostname,
+    rpOrigins: Object.freeze([
+      ...(input.rpOrigins ?? [new URL(input.publicUrl ?? input.issuer).origin]),
+    ]),
     verifyEmail: value('verifyEmail') as boolean,
     requireVerifiedEmail: value('requireVerifiedEmail') as boolean,
     signInLinks: value('signInLinks') as boolean,
@@ -450,6 +477,15 @@ function checkRules(r: ResolvedOptions, n: Naming): void {
     throw n.fail(
       `${n.name('claims')} and ${n.name('claimsModule')} both give the claims function: keep one`,
     );
+  }
+  // WebAuthn §7.1 step 9: a browser binds a passkey to an RP ID that is its page's host or a
+  // parent domain of it; an origin outside the RP ID could never register or use one.
+  for (const origin of r.rpOrigins) {
+    if (!originWithinRpId(origin, r.rpId)) {
+      throw n.fail(
+        `${n.name('rpOrigins')} must be within ${n.name('rpId')} (${r.rpId}): ${origin} is not`,
+      );
+    }
   }
   if (r.headersTimeout > r.requestTimeout) {
     throw n.fail(

@@ -18,6 +18,7 @@ import { accountMailRoutes } from './account-mail-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
 import { mfaRequiredSchema, mfaRoutes } from './mfa-routes.ts';
+import { passkeyRoutes } from './passkey-routes.ts';
 
 export interface RouteOptions {
   cookies: boolean;
@@ -442,6 +443,17 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
 
   // The user's own account: sessions per device, password change, deletion (account-routes.ts).
   await accountRoutes(app, { authenticate, authOf, noStore, clearCookies });
+
+  // Passkeys: registration, the user's list, passwordless log-in (passkey-routes.ts).
+  await passkeyRoutes(app, {
+    authenticate,
+    authOf,
+    noStore,
+    deliver,
+    requestContextOf,
+    tokenSchema,
+    scopeField,
+  });
 
   // A new key reaches this instance's set up to one reload after the rotation and signs
   // `publishDelay` after it: a copy of the set taken just before the reload must be stale by then,

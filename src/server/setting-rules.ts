@@ -301,3 +301,27 @@ export function shortText(max: number) {
       throw n.fail(`${n.name(option)} must be 1 to ${max} characters on one line`);
   };
 }
+
+/**
+ * A WebAuthn RP ID (W3C WebAuthn §5.1.3, "RP ID"): a valid domain string (HTML's "host" without
+ * a port), lower-case ASCII labels; an IP address is no RP ID, browsers refuse it.
+ */
+export function rpIdCheck(value: unknown, n: Naming, option: string): void {
+  const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+  const ok =
+    typeof value === 'string' &&
+    value.length <= 253 &&
+    new RegExp(`^${label}(?:\\.${label})*$`).test(value) &&
+    !/^[0-9.]+$/.test(value);
+  if (!ok) {
+    throw n.fail(
+      `${n.name(option)} must be a domain such as example.com or localhost, lower-case, no scheme, port or IP address${n.got(option, value)}`,
+    );
+  }
+}
+
+/** Whether `origin`'s host is the RP ID or a subdomain of it (WebAuthn §5.1.3, §7.1 step 9). */
+export function originWithinRpId(origin: string, rpId: string): boolean {
+  const host = new URL(origin).hostname;
+  return host === rpId || host.endsWith(`.${rpId}`);
+}

@@ -180,6 +180,7 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(counters ? { counters } : {}),
     ...(revocations ? { revocations } : {}),
+    ...(options.events ? { events: options.events } : {}),
     onRevocationError: (error) =>
       log.warn({ err: error }, 'an ended session was not published to the revocation list'),
     mail: {
@@ -195,6 +196,17 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     accessTokenMaxBytes: options.accessTokenMaxBytes,
     ...(options.roleScopes ? { roleScopes: options.roleScopes } : {}),
     clientId: options.firstPartyClientId,
+    passkeys: {
+      rpId: options.rpId,
+      rpOrigins: options.rpOrigins,
+      rpName: options.productName,
+      // A cloned authenticator (WebAuthn §6.1.1): who and which credential, never key material.
+      onCloned: (event) =>
+        log.warn(
+          { event: 'passkey_cloned', ...event },
+          'a passkey was refused: its signature counter went backwards (a cloned authenticator?)',
+        ),
+    },
     // Why, never a claim's value nor a token; what the claims function threw, as it threw it.
     onTokenRefusal: ({ reason, message, error }) =>
       log.error({ reason, ...(error === undefined ? {} : { err: error }) }, message),

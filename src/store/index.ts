@@ -28,11 +28,13 @@ export {
   type MfaChallenge,
   type NewMfaChallenge,
   type NewOneTimeToken,
+  type NewPasskey,
   type NewRefreshToken,
   type NewUser,
   ONE_TIME_PURPOSES,
   type OneTimePurpose,
   type OneTimeToken,
+  type Passkey,
   REVOCATION_REASONS,
   type RefreshToken,
   type RevocationReason,
@@ -46,5 +48,8 @@ export {
   type User,
   unconsumed,
   unrotatable,
+  WEBAUTHN_CEREMONIES,
+  type WebAuthnCeremony,
+  type WebAuthnChallenge,
 } from './types.ts';
 export { usernameKey, usernameSkeleton } from './username-key.ts';

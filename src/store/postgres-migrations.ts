@@ -44,6 +44,8 @@ export const CONSTRAINTS = {
   totpUser: 'totp_factors_user_id_fkey',
   recoveryUser: 'recovery_codes_user_id_fkey',
   challengeUser: 'mfa_challenges_user_id_fkey',
+  passkeyUser: 'passkeys_user_id_fkey',
+  webauthnChallengeUser: 'webauthn_challenges_user_id_fkey',
 } as const;
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -286,6 +288,40 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX mfa_challenges_user_id ON mfa_challenges (user_id);
       CREATE INDEX mfa_challenges_expires_at ON mfa_challenges (expires_at);
+    `,
+  },
+  {
+    // Passkeys (WebAuthn credential records, W3C WebAuthn §6.4) and the challenges of their
+    // ceremonies (§13.4.3: made by the server, used once): only a challenge's SHA-256 is kept.
+    name: 'passkeys and webauthn challenges',
+    sql: `
+      CREATE TABLE passkeys (
+        id              TEXT COLLATE "C" NOT NULL,
+        user_id         TEXT COLLATE "C" NOT NULL,
+        public_key      TEXT    NOT NULL,
+        sign_count      BIGINT  NOT NULL DEFAULT 0,
+        transports      TEXT[]  NOT NULL DEFAULT '{}',
+        name            TEXT    NOT NULL,
+        backup_eligible BOOLEAN NOT NULL DEFAULT false,
+        backed_up       BOOLEAN NOT NULL DEFAULT false,
+        created_at      BIGINT  NOT NULL,
+        last_used_at    BIGINT,
+        CONSTRAINT passkeys_pkey PRIMARY KEY (id),
+        CONSTRAINT passkeys_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+      CREATE INDEX passkeys_user_id ON passkeys (user_id, created_at, id);
+      CREATE TABLE webauthn_challenges (
+        challenge_hash TEXT COLLATE "C" NOT NULL,
+        ceremony       TEXT   NOT NULL CHECK (ceremony IN ('register', 'login')),
+        user_id        TEXT COLLATE "C",
+        created_at     BIGINT NOT NULL,
+        expires_at     BIGINT NOT NULL,
+        CONSTRAINT webauthn_challenges_pkey PRIMARY KEY (challenge_hash),
+        CONSTRAINT webauthn_challenges_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+      CREATE INDEX webauthn_challenges_expires_at ON webauthn_challenges (expires_at);
     `,
   },
 ];

@@ -1,5 +1,6 @@
 // The PostgreSQL store's statements, and how its rows read: BIGINT milliseconds as numbers,
 // BOOLEAN flags, roles as arrays; times written are checked to be integers.
+import { passkeyMappers } from './passkey-rows.ts';
 import { rowMappers } from './rows.ts';
 import { StoreUnavailableError } from './types.ts';
 
@@ -26,6 +27,13 @@ function parseObject(value: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+const READERS = {
+  num,
+  flag: (value: unknown) => value === true,
+  roles: parseRoles,
+  object: parseObject,
+};
+
 export const {
   toUser,
   toRefreshToken,
@@ -35,12 +43,8 @@ export const {
   toClient,
   toTotpFactor,
   toMfaChallenge,
-} = rowMappers({
-  num,
-  flag: (value) => value === true,
-  roles: parseRoles,
-  object: parseObject,
-});
+} = rowMappers(READERS);
+export const { toPasskey, toWebAuthnChallenge } = passkeyMappers(READERS);
 
 /** Times go to BIGINT columns: a fraction or NaN is a caller's mistake, not an outage. */
 export function ms(value: number, what: string): number {

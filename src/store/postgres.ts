@@ -24,6 +24,7 @@
  */
 import type { QueryResult } from 'pg';
 import pg from 'pg';
+import { PASSKEY_SQL } from './passkey-statements.ts';
 import { postgresTokenConstraint } from './postgres-errors.ts';
 import { CONSTRAINTS, MIGRATIONS } from './postgres-migrations.ts';
 import {
@@ -41,11 +42,13 @@ import {
   toClient,
   toMfaChallenge,
   toOneTimeToken,
+  toPasskey,
   toRefreshToken,
   toSession,
   toSigningKey,
   toTotpFactor,
   toUser,
+  toWebAuthnChallenge,
 } from './postgres-statements.ts';
 import {
   type Client,
@@ -55,10 +58,12 @@ import {
   type MfaChallenge,
   type NewMfaChallenge,
   type NewOneTimeToken,
+  type NewPasskey,
   type NewRefreshToken,
   type NewUser,
   type OneTimePurpose,
   type OneTimeToken,
+  type Passkey,
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
@@ -70,6 +75,8 @@ import {
   type User,
   unconsumed,
   unrotatable,
+  type WebAuthnCeremony,
+  type WebAuthnChallenge,
 } from './types.ts';
 import { usernameKey, usernameSkeleton } from './username-key.ts';
 
@@ -773,5 +780,103 @@ export class PostgresStore implements Store {
       [ms(now, 'now')],
     );
     return result.rowCount ?? 0;
+  }
+
+  async createPasskey(passkey: NewPasskey): Promise<boolean> {
+    const onConstraint: OnConstraint = (error) =>
+      new Error(
+        error.constraint === CONSTRAINTS.passkeyUser
+          ? 'PostgreSQL store: the passkey names no existing user'
+          : 'PostgreSQL store: the passkey violates a constraint',
+        { cause: error },
+      );
+    const result = await this.#query(
+      'storing a passkey',
+      PASSKEY_SQL.insert,
+      [
+        passkey.id,
+        passkey.userId,
+        passkey.publicKey,
+        ms(passkey.signCount, 'signCount'),
+        [...passkey.transports],
+        passkey.name,
+        passkey.backupEligible,
+        passkey.backedUp,
+        ms(passkey.createdAt, 'createdAt'),
+      ],
+      onConstraint,
+    );
+    return result.rowCount === 1;
+  }
+
+  async findPasskey(id: string): Promise<Passkey | null> {
+    const { rows } = await this.#query('reading a passkey', PASSKEY_SQL.byId, [id]);
+    return rows[0] ? toPasskey(rows[0]) : null;
+  }
+
+  async listPasskeys(userId: string): Promise<Passkey[]> {
+    const { rows } = await this.#query('listing passkeys', PASSKEY_SQL.ofUser, [userId]);
+    return rows.map(toPasskey);
+  }
+
+  async renamePasskey(userId: string, id: string, name: string, _now: number): Promise<boolean> {
+    const result = await this.#query('renaming a passkey', PASSKEY_SQL.rename, [name, userId, id]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async deletePasskey(userId: string, id: string): Promise<boolean> {
+    const result = await this.#query('deleting a passkey', PASSKEY_SQL.delete, [userId, id]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async usePasskey(
+    id: string,
+    counter: { from: number; to: number },
+    backedUp: boolean,
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.#query('recording a passkey log-in', PASSKEY_SQL.use, [
+      ms(counter.to, 'counter.to'),
+      backedUp,
+      ms(now, 'now'),
+      id,
+      ms(counter.from, 'counter.from'),
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async createWebAuthnChallenge(challenge: WebAuthnChallenge): Promise<void> {
+    this.#check();
+    const onConstraint: OnConstraint = (error) =>
+      new Error(
+        error.constraint === CONSTRAINTS.webauthnChallengeUser
+          ? 'PostgreSQL store: the webauthn challenge names no existing user'
+          : 'PostgreSQL store: the webauthn challenge violates a constraint',
+        { cause: error },
+      );
+    const values = [
+      challenge.challengeHash,
+      challenge.ceremony,
+      challenge.userId,
+      ms(challenge.createdAt, 'createdAt'),
+      ms(challenge.expiresAt, 'expiresAt'),
+    ];
+    await this.#transaction('storing a webauthn challenge', async (query) => {
+      await query(PASSKEY_SQL.dropExpiredChallenges, [values[3]]);
+      await query(PASSKEY_SQL.insertChallenge, values, onConstraint);
+    });
+  }
+
+  async consumeWebAuthnChallenge(
+    challengeHash: string,
+    ceremony: WebAuthnCeremony,
+    now: number,
+  ): Promise<WebAuthnChallenge | null> {
+    const { rows } = await this.#query(
+      'consuming a webauthn challenge',
+      PASSKEY_SQL.consumeChallenge,
+      [challengeHash, ceremony, ms(now, 'now')],
+    );
+    return rows[0] ? toWebAuthnChallenge(rows[0]) : null;
   }
 }

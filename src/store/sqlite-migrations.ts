@@ -231,4 +231,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX mfa_challenges_expires_at ON mfa_challenges (expires_at);
     `,
   },
+  {
+    // Passkeys (WebAuthn credential records, W3C WebAuthn §6.4) and the challenges of their
+    // ceremonies (§13.4.3: made by the server, used once): only a challenge's SHA-256 is kept.
+    name: 'passkeys and webauthn challenges',
+    sql: `
+      CREATE TABLE passkeys (
+        id              TEXT    PRIMARY KEY NOT NULL,
+        user_id         TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        public_key      TEXT    NOT NULL,
+        sign_count      INTEGER NOT NULL DEFAULT 0,
+        transports      TEXT    NOT NULL DEFAULT '[]',
+        name            TEXT    NOT NULL,
+        backup_eligible INTEGER NOT NULL DEFAULT 0 CHECK (backup_eligible IN (0, 1)),
+        backed_up       INTEGER NOT NULL DEFAULT 0 CHECK (backed_up IN (0, 1)),
+        created_at      INTEGER NOT NULL,
+        last_used_at    INTEGER
+      );
+      CREATE INDEX passkeys_user_id ON passkeys (user_id, created_at, id);
+      CREATE TABLE webauthn_challenges (
+        challenge_hash TEXT    PRIMARY KEY NOT NULL,
+        ceremony       TEXT    NOT NULL CHECK (ceremony IN ('register', 'login')),
+        user_id        TEXT    REFERENCES users (id) ON DELETE CASCADE,
+        created_at     INTEGER NOT NULL,
+        expires_at     INTEGER NOT NULL
+      );
+      CREATE INDEX webauthn_challenges_expires_at ON webauthn_challenges (expires_at);
+    `,
+  },
 ];

@@ -1,6 +1,8 @@
 // The SQLite store's statements, prepared once after migrating, and how its rows read: INTEGER
 // 0/1 flags and roles as JSON text.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { passkeyMappers } from './passkey-rows.ts';
+import { preparePasskeyStatements } from './passkey-statements.ts';
 import { rowMappers } from './rows.ts';
 import { StoreUnavailableError } from './types.ts';
 
@@ -20,6 +22,13 @@ function parseObject(text: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+const READERS = {
+  num: (value: unknown) => Number(value),
+  flag: (value: unknown) => Number(value) !== 0,
+  roles: parseRoles,
+  object: parseObject,
+};
+
 export const {
   toUser,
   toRefreshToken,
@@ -29,16 +38,13 @@ export const {
   toClient,
   toTotpFactor,
   toMfaChallenge,
-} = rowMappers({
-  num: (value) => Number(value),
-  flag: (value) => Number(value) !== 0,
-  roles: parseRoles,
-  object: parseObject,
-});
+} = rowMappers(READERS);
+export const { toPasskey, toWebAuthnChallenge } = passkeyMappers(READERS);
 
 export function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
+    passkeys: preparePasskeyStatements(db),
     insertUser: p(
       `INSERT INTO users (id, username, username_key, username_skeleton, email, password_hash, roles, disabled, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,

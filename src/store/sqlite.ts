@@ -26,11 +26,13 @@ import {
   toClient,
   toMfaChallenge,
   toOneTimeToken,
+  toPasskey,
   toRefreshToken,
   toSession,
   toSigningKey,
   toTotpFactor,
   toUser,
+  toWebAuthnChallenge,
 } from './sqlite-statements.ts';
 import {
   type Client,
@@ -40,10 +42,12 @@ import {
   type MfaChallenge,
   type NewMfaChallenge,
   type NewOneTimeToken,
+  type NewPasskey,
   type NewRefreshToken,
   type NewUser,
   type OneTimePurpose,
   type OneTimeToken,
+  type Passkey,
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
@@ -55,6 +59,8 @@ import {
   type User,
   unconsumed,
   unrotatable,
+  type WebAuthnCeremony,
+  type WebAuthnChallenge,
 } from './types.ts';
 import { usernameKey, usernameSkeleton } from './username-key.ts';
 
@@ -751,5 +757,100 @@ export class SqliteStore implements Store {
       this.#s.deleteExpiredChallenges.run(now),
     );
     return Number(result.changes);
+  }
+
+  async createPasskey(passkey: NewPasskey): Promise<boolean> {
+    const result = this.#run(
+      'storing a passkey',
+      () =>
+        this.#s.passkeys.insert.run(
+          passkey.id,
+          passkey.userId,
+          passkey.publicKey,
+          passkey.signCount,
+          JSON.stringify(passkey.transports),
+          passkey.name,
+          passkey.backupEligible ? 1 : 0,
+          passkey.backedUp ? 1 : 0,
+          passkey.createdAt,
+        ),
+      (error) =>
+        new Error(
+          /FOREIGN KEY/i.test(error.message)
+            ? 'SQLite store: the passkey names no existing user'
+            : 'SQLite store: the passkey violates a constraint',
+          { cause: error },
+        ),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async findPasskey(id: string): Promise<Passkey | null> {
+    const row = this.#run('reading a passkey', () => this.#s.passkeys.byId.get(id));
+    return row ? toPasskey(row) : null;
+  }
+
+  async listPasskeys(userId: string): Promise<Passkey[]> {
+    return this.#run('listing passkeys', () => this.#s.passkeys.ofUser.all(userId)).map(toPasskey);
+  }
+
+  async renamePasskey(userId: string, id: string, name: string, _now: number): Promise<boolean> {
+    const result = this.#run('renaming a passkey', () =>
+      this.#s.passkeys.rename.run(name, userId, id),
+    );
+    return Number(result.changes) > 0;
+  }
+
+  async deletePasskey(userId: string, id: string): Promise<boolean> {
+    const result = this.#run('deleting a passkey', () => this.#s.passkeys.delete.run(userId, id));
+    return Number(result.changes) > 0;
+  }
+
+  async usePasskey(
+    id: string,
+    counter: { from: number; to: number },
+    backedUp: boolean,
+    now: number,
+  ): Promise<boolean> {
+    const result = this.#run('recording a passkey log-in', () =>
+      this.#s.passkeys.use.run(counter.to, backedUp ? 1 : 0, now, id, counter.from),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async createWebAuthnChallenge(challenge: WebAuthnChallenge): Promise<void> {
+    const s = this.#s.passkeys;
+    this.#run(
+      'storing a webauthn challenge',
+      () =>
+        this.#transaction(() => {
+          s.dropExpiredChallenges.run(challenge.createdAt);
+          s.insertChallenge.run(
+            challenge.challengeHash,
+            challenge.ceremony,
+            challenge.userId,
+            challenge.createdAt,
+            challenge.expiresAt,
+          );
+        }),
+      (error) =>
+        new Error(
+          /FOREIGN KEY/i.test(error.message)
+            ? 'SQLite store: the webauthn challenge names no existing user'
+            : 'SQLite store: the webauthn challenge violates a constraint',
+          { cause: error },
+        ),
+    );
+  }
+
+  async consumeWebAuthnChallenge(
+    challengeHash: string,
+    ceremony: WebAuthnCeremony,
+    now: number,
+  ): Promise<WebAuthnChallenge | null> {
+    const row = this.#run('consuming a webauthn challenge', () =>
+      this.#s.passkeys.consumeChallenge.get(challengeHash, ceremony, now),
+    );
+    return row ? toWebAuthnChallenge(row) : null;
   }
 }

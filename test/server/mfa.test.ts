@@ -286,4 +286,97 @@ describe('second factors (TOTP, recovery codes, amr) over HTTP', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).reset, false);
   });
+
+  /** A user with a passkey on record (the row a registration stores; no ceremony needed here). */
+  const withPasskey = async () => {
+    const user = {
+      username: `pk_user_${++n}`,
+      email: `pk${n}@example.com`,
+      password: 'a long enough password 3',
+    };
+    const made = await call(server.url, 'POST', '/auth/register', { body: user });
+    assert.equal(made.status, 201);
+    const id = (made.body.user as { id: string }).id;
+    const created = await server.app.store.createPasskey({
+      id: `cred${n}`,
+      userId: id,
+      publicKey: 'pQECAyYgASFYIA',
+      signCount: 0,
+      transports: ['internal'],
+      name: 'Laptop',
+      backupEligible: false,
+      backedUp: false,
+      createdAt: clock,
+    });
+    assert.ok(created);
+    return { user, id };
+  };
+
+  test('a passkey is a second factor: the password step answers mfa_required with factors ["passkey"]', async () => {
+    const { user, id } = await withPasskey();
+    assert.deepEqual(await server.app.auth.factorsOf(id), ['passkey']);
+    const mfaToken = await passwordStep(user);
+    const options = await call(server.url, 'POST', '/auth/mfa/passkey/options', {
+      body: { mfa_token: mfaToken },
+    });
+    assert.equal(options.status, 200, JSON.stringify(options.body));
+    assert.deepEqual(
+      (options.body.allowCredentials as { id: string }[]).map((c) => c.id),
+      [`cred${n}`],
+    );
+    const unknown = await call(server.url, 'POST', '/auth/mfa/passkey/options', {
+      body: { mfa_token: `mfa_${'A'.repeat(43)}` },
+    });
+    assert.equal(unknown.status, 401);
+    assert.equal(unknown.body.error, 'invalid_grant');
+    const both = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: {
+        mfa_token: mfaToken,
+        code: '123456',
+        credential: {
+          id: 'abc',
+          rawId: 'abc',
+          type: 'public-key',
+          response: {
+            clientDataJSON: 'e30',
+            authenticatorData: 'AA',
+            signature: 'AA',
+          },
+        },
+      },
+    });
+    assert.equal(both.status, 400, JSON.stringify(both.body));
+    assert.equal(both.body.error, 'invalid_request');
+  });
+
+  test('the admin reset removes passkeys too (AuthService and laissez users reset-mfa)', async () => {
+    const first = await withPasskey();
+    const mfaToken = await passwordStep(first.user);
+    assert.equal(await server.app.auth.resetSecondFactors(first.id), true);
+    assert.deepEqual(await server.app.store.listPasskeys(first.id), []);
+    assert.deepEqual(await server.app.auth.factorsOf(first.id), []);
+    // The pending step has no passkey left to ask for.
+    const options = await call(server.url, 'POST', '/auth/mfa/passkey/options', {
+      body: { mfa_token: mfaToken },
+    });
+    assert.equal(options.status, 409);
+    assert.equal(options.body.error, 'factor_conflict');
+    const login = await call(server.url, 'POST', '/auth/login', {
+      body: { username: first.user.username, password: first.user.password },
+    });
+    assert.equal(login.status, 200, JSON.stringify(login.body));
+
+    const second = await withPasskey();
+    const r = await laissez([
+      'users',
+      'reset-mfa',
+      second.user.username,
+      '--data-dir',
+      server.dataDir,
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).reset, true);
+    assert.deepEqual(await server.app.store.listPasskeys(second.id), []);
+  });
 });

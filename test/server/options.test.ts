@@ -94,6 +94,43 @@ describe('createAuthServer checks its options as laissez serve does', () => {
     );
   });
 
+  test('the WebAuthn RP ID and origins: derived from the public URL, checked together', () => {
+    const derived = resolveOptions({
+      issuer: 'http://localhost:3000',
+      publicUrl: 'https://auth.example.com/base',
+    });
+    assert.equal(derived.rpId, 'auth.example.com');
+    assert.deepEqual(derived.rpOrigins, ['https://auth.example.com']);
+    assert.ok(Object.isFrozen(derived.rpOrigins));
+    const shared = resolveOptions({
+      issuer: 'https://auth.example.com',
+      rpId: 'example.com',
+      rpOrigins: ['https://app.example.com', 'https://example.com'],
+    });
+    assert.equal(shared.rpId, 'example.com');
+    // An origin outside the RP ID could never use a passkey bound to it (WebAuthn §5.1.3).
+    assert.throws(
+      () =>
+        resolveOptions({
+          issuer: 'https://auth.example.com',
+          rpId: 'example.com',
+          rpOrigins: ['https://example.org'],
+        }),
+      /rpOrigins must be within rpId \(example.com\): https:\/\/example.org is not/,
+    );
+    for (const rpId of ['https://example.com', 'Example.com', '127.0.0.1', 'example.com:443', '']) {
+      assert.throws(
+        () => resolveOptions({ issuer: 'https://example.com', rpId }),
+        /rpId must be a domain/,
+        rpId,
+      );
+    }
+    assert.throws(
+      () => resolveOptions({ issuer: 'https://example.com', rpOrigins: ['https://example.com/'] }),
+      /rpOrigins entries must be origins/,
+    );
+  });
+
   test('the resolved options are complete and frozen', async () => {
     const resolved = resolveOptions({ issuer: 'http://localhost:3000' });
     assert.ok(Object.isFrozen(resolved));

@@ -386,6 +386,7 @@ function defineTests(): void {
           'oauth_client_assertions',
           'oauth_clients',
           'one_time_tokens',
+          'passkeys',
           'recovery_codes',
           'refresh_tokens',
           'reserved_names',
@@ -393,6 +394,7 @@ function defineTests(): void {
           'signing_keys',
           'totp_factors',
           'users',
+          'webauthn_challenges',
         ],
       );
       // The store maps violations by these names: they must be the ones the schema has.

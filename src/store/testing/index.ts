@@ -20,6 +20,7 @@ import { type NewRefreshToken, type NewUser, type Store, StoreUnavailableError }
 import { accountTests } from './account.ts';
 import { clientTests } from './clients.ts';
 import { oneTimeTokenTests } from './one-time-tokens.ts';
+import { passkeyTests } from './passkeys.ts';
 import { newToken, newUser, type Suite } from './records.ts';
 import { refreshTokenTests } from './refresh-tokens.ts';
 import { secondFactorTests } from './second-factors.ts';
@@ -159,5 +160,6 @@ export function testStore(factory: StoreFactory, options: TestStoreOptions = {})
     oneTimeTokenTests(suite);
     clientTests(suite);
     secondFactorTests(suite);
+    passkeyTests(suite);
   });
 }

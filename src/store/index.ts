@@ -18,6 +18,7 @@ export {
   type PostgresStoreOptions,
 } from './postgres.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+export type { AuditEvent, AuditQuery } from './audit.ts';
 export {
   ConflictError,
   checkReason,

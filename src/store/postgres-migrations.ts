@@ -138,4 +138,23 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'no server secrets in the database',
     sql: 'DROP TABLE server_secrets;',
   },
+  {
+    // Append-only security events. `subject` is no foreign key: a deleted user's events stay.
+    name: 'the audit log',
+    sql: `
+      CREATE TABLE audit_events (
+        id      TEXT COLLATE "C" NOT NULL,
+        at      BIGINT NOT NULL,
+        type    TEXT COLLATE "C" NOT NULL,
+        actor   TEXT COLLATE "C" NOT NULL,
+        subject TEXT COLLATE "C",
+        ip      TEXT,
+        details TEXT,
+        CONSTRAINT audit_events_pkey PRIMARY KEY (id)
+      );
+      CREATE INDEX audit_events_at ON audit_events (at, id);
+      CREATE INDEX audit_events_subject ON audit_events (subject, at);
+      CREATE INDEX audit_events_type ON audit_events (type, at);
+    `,
+  },
 ];

@@ -104,4 +104,22 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'no server secrets in the database',
     sql: 'DROP TABLE server_secrets;',
   },
+  {
+    // Append-only security events. `subject` is no foreign key: a deleted user's events stay.
+    name: 'the audit log',
+    sql: `
+      CREATE TABLE audit_events (
+        id      TEXT    PRIMARY KEY NOT NULL,
+        at      INTEGER NOT NULL,
+        type    TEXT    NOT NULL,
+        actor   TEXT    NOT NULL,
+        subject TEXT,
+        ip      TEXT,
+        details TEXT
+      );
+      CREATE INDEX audit_events_at ON audit_events (at, id);
+      CREATE INDEX audit_events_subject ON audit_events (subject, at);
+      CREATE INDEX audit_events_type ON audit_events (type, at);
+    `,
+  },
 ];

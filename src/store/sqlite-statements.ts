@@ -34,6 +34,19 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE (created_at, id) > (SELECT created_at, id FROM users WHERE id = ?)
        ORDER BY created_at, id LIMIT ?`,
     ),
+    // A prefix of the username key or of the email (substr counts characters, as length does).
+    listUsersMatching: p(
+      `SELECT * FROM users
+       WHERE (substr(username_key, 1, length($key)) = $key OR substr(email, 1, length($email)) = $email)
+       ORDER BY created_at, id LIMIT $limit`,
+    ),
+    listUsersMatchingAfter: p(
+      `SELECT * FROM users
+       WHERE (substr(username_key, 1, length($key)) = $key OR substr(email, 1, length($email)) = $email)
+         AND (created_at, id) > (SELECT created_at, id FROM users WHERE id = $after)
+       ORDER BY created_at, id LIMIT $limit`,
+    ),
+    setRoles: p('UPDATE users SET roles = ?, updated_at = ? WHERE id = ?'),
     setPasswordHash: p('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
     setDisabled: p('UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?'),
     deleteUser: p('DELETE FROM users WHERE id = ?'),
@@ -81,6 +94,23 @@ export function prepareStatements(db: DatabaseSync) {
     deleteRetiredKeys: p(
       'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= ?',
     ),
+
+    insertAuditEvent: p(
+      `INSERT INTO audit_events (id, at, type, actor, subject, ip, details)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    // One statement for every combination of filters: a NULL parameter is no filter. An unknown
+    // cursor compares with NULL: no rows, as listUsers does.
+    listAuditEvents: p(
+      `SELECT * FROM audit_events
+       WHERE ($type IS NULL OR type = $type)
+         AND ($subject IS NULL OR subject = $subject)
+         AND ($since IS NULL OR at >= $since)
+         AND ($until IS NULL OR at < $until)
+         AND ($before IS NULL OR (at, id) < (SELECT at, id FROM audit_events WHERE id = $before))
+       ORDER BY at DESC, id DESC LIMIT $limit`,
+    ),
+    deleteAuditEventsBefore: p('DELETE FROM audit_events WHERE at < ?'),
   };
 }
 

@@ -381,7 +381,7 @@ function defineTests(): void {
       );
       assert.deepEqual(
         tables.rows.map((r) => r.table_name),
-        ['refresh_tokens', 'schema_migrations', 'signing_keys', 'users'],
+        ['audit_events', 'refresh_tokens', 'schema_migrations', 'signing_keys', 'users'],
       );
       // The store maps violations by these names: they must be the ones the schema has.
       const constraints = await admin.query(

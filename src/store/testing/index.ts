@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { checkOptions, optionNames } from '../../jwt/lib/options.ts';
 import { type NewRefreshToken, type NewUser, type Store, StoreUnavailableError } from '../types.ts';
+import { auditTests } from './audit.ts';
 import { newToken, newUser, type Suite } from './records.ts';
 import { refreshTokenTests } from './refresh-tokens.ts';
 import { signingKeyTests } from './signing-keys.ts';
@@ -151,5 +152,6 @@ export function testStore(factory: StoreFactory, options: TestStoreOptions = {})
     userTests(suite);
     refreshTokenTests(suite);
     signingKeyTests(suite);
+    auditTests(suite);
   });
 }

@@ -13,6 +13,7 @@ export type AuthErrorCode =
   | 'invalid_grant'
   | 'invalid_token'
   | 'too_many_requests'
+  | 'not_found'
   | 'temporarily_unavailable';
 
 export class AuthServiceError extends Error {

@@ -4,6 +4,7 @@
 // password check behind its budgets), sessions.ts (refresh-token families and their end).
 import { type Store, StoreUnavailableError, type User } from '../store/types.ts';
 import { createUserAccount } from './accounts.ts';
+import { type AuditSink, NO_AUDIT } from './audit.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
@@ -21,6 +22,7 @@ export {
   prepareUserAccount,
   toPublicUser,
 } from './accounts.ts';
+export { type AuditRecord, type AuditSink, storeAuditSink } from './audit.ts';
 export {
   type AccessClaims,
   type RevocationSink,
@@ -53,6 +55,8 @@ export interface AuthServiceOptions {
   onRevocationError?: (error: unknown) => void;
   /** A k-anonymity range service that new passwords are checked against. Default: none. */
   breachedPasswords?: BreachedPasswordOptions;
+  /** Where security events are recorded (src/auth/audit.ts). Default: nowhere. */
+  audit?: AuditSink;
 }
 
 export class AuthService {
@@ -64,8 +68,10 @@ export class AuthService {
   readonly #breachedPasswords: BreachedPasswordOptions | undefined;
   readonly #logins: LoginGuard;
   readonly #sessions: Sessions;
+  readonly #audit: AuditSink;
 
   constructor(options: AuthServiceOptions) {
+    this.#audit = options.audit ?? NO_AUDIT;
     this.#store = options.store;
     this.#keyRing = options.keyRing;
     this.#now = options.now ?? Date.now;
@@ -78,6 +84,7 @@ export class AuthService {
       passwordParams: this.#passwordParams,
       rateLimits: options.rateLimits,
       counters: options.counters ?? new MemoryCounterStore(),
+      audit: this.#audit,
     });
     this.#sessions = new Sessions({
       store: options.store,
@@ -88,7 +95,13 @@ export class AuthService {
       now: this.#now,
       revocations: options.revocations,
       onRevocationError: options.onRevocationError ?? (() => {}),
+      audit: this.#audit,
     });
+  }
+
+  /** Where this service records security events: for flows built beside it (admin, account). */
+  get audit(): AuditSink {
+    return this.#audit;
   }
 
   get keyRing(): KeyRing {
@@ -104,7 +117,7 @@ export class AuthService {
   }): Promise<User> {
     if (input.ip !== undefined)
       await this.#logins.count(`register:ip:${input.ip}`, this.#logins.limits.registerPerIp);
-    return createUserAccount(this.#store, {
+    const user = await createUserAccount(this.#store, {
       username: input.username,
       email: input.email,
       password: input.password,
@@ -113,6 +126,13 @@ export class AuthService {
       now: this.#now(),
       breachedPasswords: this.#breachedPasswords,
     });
+    await this.#audit.record({
+      type: 'user.registered',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
+    return user;
   }
 
   /**
@@ -128,6 +148,13 @@ export class AuthService {
   }> {
     const { user, passwordHash } = await this.#logins.check(input);
     const tokens = await this.#sessions.start(user);
+    await this.#audit.record({
+      type: 'login.succeeded',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+      details: { method: 'password' },
+    });
     return {
       user,
       tokens,
@@ -153,13 +180,30 @@ export class AuthService {
   }
 
   /** Revokes the refresh token's family. Idempotent; says nothing about unknown tokens. */
-  logout(token: unknown): Promise<void> {
-    return this.#sessions.logout(token);
+  logout(token: unknown, context: { ip?: string } = {}): Promise<void> {
+    return this.#sessions.logout(token, context.ip);
   }
 
-  /** Revokes every refresh-token family of the user. */
-  logoutAll(userId: string): Promise<number> {
-    return this.#sessions.logoutAll(userId);
+  /** Revokes every refresh-token family of the user (the user's own "log out everywhere"). */
+  async logoutAll(userId: string, context: { ip?: string } = {}): Promise<number> {
+    const revoked = await this.#sessions.logoutAll(userId);
+    await this.#audit.record({
+      type: 'session.ended_all',
+      actor: userId,
+      subject: userId,
+      ip: context.ip ?? null,
+      details: { revoked },
+    });
+    return revoked;
+  }
+
+  /**
+   * Ends every session of a user for someone else (an administrator, a disabled account):
+   * revokes the families with `reason` and announces them; records nothing (the caller records
+   * its own action).
+   */
+  endSessions(userId: string, reason: 'logout_all' | 'disabled' = 'logout_all'): Promise<number> {
+    return this.#sessions.logoutAll(userId, reason);
   }
 
   /** The user behind verified claims, fresh from the store. */

@@ -58,7 +58,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       'A cookie-authenticated request came from an origin that is not allowed (CSRF defence).',
   },
-  not_found: { status: 404, meaning: 'No such route.' },
+  not_found: {
+    status: 404,
+    meaning:
+      'No such route; in the admin API, no such user (or, for a password reset, no mail flow set up).',
+  },
   request_timeout: {
     status: 408,
     meaning:

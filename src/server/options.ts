@@ -108,6 +108,13 @@ export interface AuthServerOptions {
    * (or 0). The JWKS max-age is this less the reload interval, at most 300 s.
    */
   keyPublishDelay?: number;
+  /** Seconds security events stay in the audit log. Default 90 days. */
+  auditRetention?: number;
+  /**
+   * A bearer token (32 to 256 characters) that a Prometheus scraper sends to read `/metrics`.
+   * Default: none, and no `/metrics` route.
+   */
+  metricsToken?: string;
 }
 
 export type OptionName = keyof AuthServerOptions;
@@ -146,6 +153,8 @@ export interface ResolvedOptions {
   readonly now: () => number;
   readonly keyReloadInterval: number;
   readonly keyPublishDelay: number;
+  readonly auditRetention: number;
+  readonly metricsToken: string | undefined;
 }
 
 /**
@@ -205,6 +214,8 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   now: true,
   keyReloadInterval: true,
   keyPublishDelay: true,
+  auditRetention: true,
+  metricsToken: true,
 });
 
 /** The library's default of an option: its `value`, else its parsed default text. */
@@ -309,6 +320,8 @@ export function resolveOptions(
     now: value('now') as () => number,
     keyReloadInterval: value('keyReloadInterval') as number,
     keyPublishDelay: value('keyPublishDelay') as number,
+    auditRetention: value('auditRetention') as number,
+    metricsToken: input.metricsToken,
   };
   checkRules(resolved, naming);
   return Object.freeze(resolved);

@@ -80,7 +80,7 @@ const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
 };
 
 /** A refusal of the authenticator as this server's error: same status, description and challenge. */
-function refusal(failure: AuthFailure): HttpError {
+export function refusal(failure: AuthFailure): HttpError {
   return new HttpError(REFUSALS[failure.error], failure.description, { ...failure.headers });
 }
 
@@ -291,7 +291,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       const token =
         body?.refresh_token ?? (options.cookies ? request.cookies[REFRESH_COOKIE] : undefined);
       if (body?.refresh_token === undefined && token !== undefined) checkOrigin(request);
-      await auth.logout(token);
+      await auth.logout(token, { ip: clientKeyOf(request.ip) });
       clearCookies(reply);
       return reply.code(204).send();
     },
@@ -311,7 +311,9 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       },
     },
     async (request, reply) => {
-      const revoked = await auth.logoutAll(authOf(request).subject);
+      const revoked = await auth.logoutAll(authOf(request).subject, {
+        ip: clientKeyOf(request.ip),
+      });
       clearCookies(reply);
       noStore(reply);
       return { revoked };

@@ -2,6 +2,8 @@
 // the key-encryption key and the key ring, Redis (shared counters and the revocation list), the
 // auth service over them, and the key ring's reload timer. src/server/app.ts puts HTTP on top.
 import type { FastifyBaseLogger } from 'fastify';
+import { AdminService } from '../auth/admin.ts';
+import { storeAuditSink } from '../auth/audit.ts';
 import { loadKeyEncryptionKey } from '../auth/kek.ts';
 import { KeyRing } from '../auth/keyring.ts';
 import { AuthService, type RevocationSink } from '../auth/service.ts';
@@ -11,12 +13,18 @@ import { createRevocationList, type RevocationChecker } from '../redis/revocatio
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
+import { startAuditSweep } from './audit-sweep.ts';
+import { createMetrics, type ServerMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
 
 export interface Wiring {
   store: Store;
   keyRing: KeyRing;
   auth: AuthService;
+  /** Administration (the admin API, src/server/admin-routes.ts). */
+  admin: AdminService;
+  /** The metrics, when `metricsToken` turns them on. */
+  metrics: ServerMetrics | undefined;
   /** The revocation list, when the sink can also answer `isRevoked(sid)`. */
   checker: RevocationChecker | undefined;
   /** Stops the timer and closes what was opened here (a given store stays open). */
@@ -111,7 +119,20 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
   const redis = openRedis(options, log);
   const counters = options.counters ?? redis.counters;
   const revocations: RevocationSink | undefined = options.revocations ?? redis.revocations;
+  const metrics = options.metricsToken ? createMetrics() : undefined;
+  const audit = storeAuditSink({
+    store,
+    now: options.now,
+    // The event's type and subject only: its details may say more than a log should keep.
+    onError: (error, event) =>
+      log.warn(
+        { err: error, event: event.type },
+        'a security event was not written to the audit log',
+      ),
+    ...(metrics ? { observe: (event) => metrics.observe(event) } : {}),
+  });
   const auth = new AuthService({
+    audit,
     store,
     keyRing,
     accessTtl: options.accessTtl,
@@ -140,6 +161,15 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
       ? (revocations as unknown as RevocationChecker)
       : undefined;
 
+  // The mail flow wires `sendPasswordReset` here (src/auth/admin.ts, PasswordResetSender).
+  const admin = new AdminService({ store, auth, audit, now: options.now });
+  const sweep = startAuditSweep({
+    store,
+    retentionMs: options.auditRetention * 1000,
+    now: options.now,
+    onError: (error) => log.warn({ err: error }, 'old audit events could not be deleted'),
+  });
+
   // Keys rotated by another instance become known without a restart.
   const reload = setInterval(() => {
     keyRing.reload().catch((error: unknown) => log.warn({ err: error }, 'key ring reload failed'));
@@ -149,9 +179,12 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     store,
     keyRing,
     auth,
+    admin,
+    metrics,
     checker,
     async close() {
       clearInterval(reload);
+      await sweep.stop();
       if (!options.store) await store.close();
       await redis.close();
     },

@@ -12,13 +12,13 @@
  * const app = await createAuthServer({ issuer: 'https://auth.example', store });
  */
 
+export type { AuditEvent, AuditQuery } from './audit.ts';
 export {
   openPostgresStore,
   type PostgresPoolOptions,
   type PostgresStoreOptions,
 } from './postgres.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
-export type { AuditEvent, AuditQuery } from './audit.ts';
 export {
   ConflictError,
   checkReason,

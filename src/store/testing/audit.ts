@@ -161,9 +161,7 @@ export function auditTests(suite: Suite): void {
         );
       }
       assert.deepEqual(await ids({ prefix: `ｐｒｅ_${tag}`, limit: 10 }), [first.id, second.id]);
-      assert.deepEqual(await ids({ prefix: `pre_${tag}`, limit: 1, after: first.id }), [
-        second.id,
-      ]);
+      assert.deepEqual(await ids({ prefix: `pre_${tag}`, limit: 1, after: first.id }), [second.id]);
       assert.deepEqual(await ids({ prefix: `z${tag}`, limit: 10 }), [second.id]);
       assert.deepEqual(await ids({ prefix: `pre_${tag}`, limit: 10, after: rid('u_') }), []);
       // LIKE wildcards are plain characters in a prefix.

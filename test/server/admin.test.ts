@@ -371,7 +371,7 @@ describe('metrics', () => {
 
   test('/metrics needs the token; a wrong or missing one is 401 in the error shape', async () => {
     for (const headers of [
-      {},
+      {} as Record<string, string>,
       { authorization: 'Bearer wrong-token' },
       { authorization: `Bearer ${TOKEN}x` },
       { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` },

@@ -14,6 +14,7 @@ import {
   toPublicUser,
 } from '../auth/service.ts';
 import type { Store, User } from '../store/types.ts';
+import { ADMIN_COMMANDS } from './admin.ts';
 import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
 import {
   type Command,
@@ -36,7 +37,7 @@ import {
 } from './io.ts';
 
 /** Finds a user by id, username or email (in that order); a usage error when there is none. */
-async function findUser(store: Store, who: string): Promise<User> {
+export async function findUser(store: Store, who: string): Promise<User> {
   const user =
     (await store.findUserById(who)) ??
     (await store.findUserByUsername(who.normalize('NFC'))) ??
@@ -52,10 +53,16 @@ async function findUser(store: Store, who: string): Promise<User> {
  * revocation list (as the server's log-out-everywhere does), so resource servers that check it
  * refuse the user's access tokens at once. Returns how many refresh tokens were revoked.
  */
-async function endSessions(store: Store, userId: string, now: number, io: Io): Promise<number> {
+export async function endSessions(
+  store: Store,
+  userId: string,
+  now: number,
+  io: Io,
+  reason: 'disabled' | 'logout_all' = 'disabled',
+): Promise<number> {
   const redisUrl = io.env['REDIS_URL'];
   const sessions = redisUrl ? await store.listLiveFamilies(userId, now) : [];
-  const revoked = await store.revokeUserTokens(userId, now, 'disabled');
+  const revoked = await store.revokeUserTokens(userId, now, reason);
   if (redisUrl && sessions.length > 0) {
     const ttlText = io.env['LAISSEZ_ACCESS_TTL'] ?? '15m';
     const accessTtl = durationFlag(ttlText, 'LAISSEZ_ACCESS_TTL');
@@ -77,7 +84,7 @@ async function endSessions(store: Store, userId: string, now: number, io: Io): P
  * The frame of `users disable|enable|delete`: `--data-dir` and `--json`, one positional naming
  * the user (id, username or email), the store open around `action`.
  */
-async function onNamedUser(
+export async function onNamedUser(
   args: string[],
   context: Context,
   action: (store: Store, user: User, json: boolean) => Promise<void>,
@@ -504,4 +511,5 @@ export const USERS_COMMANDS: CommandGroup = {
   enable: stateCommand(false),
   delete: remove,
   import: importUsers,
+  ...ADMIN_COMMANDS,
 };

@@ -35,6 +35,7 @@ import {
   writeJson,
   writeOut,
 } from './io.ts';
+import { recordCli } from './record.ts';
 
 /** Finds a user by id, username or email (in that order); a usage error when there is none. */
 export async function findUser(store: Store, who: string): Promise<User> {
@@ -331,6 +332,11 @@ Exit codes: 0 done, 1 no such user, 2 usage error.`,
         const now = context.io.now();
         await store.setUserDisabled(user.id, disable, now);
         const revoked = disable ? await endSessions(store, user.id, now, context.io) : 0;
+        await recordCli(store, context, {
+          type: disable ? 'admin.user_disabled' : 'admin.user_enabled',
+          subject: user.id,
+          ...(disable ? { details: { revoked } } : {}),
+        });
         if (json) {
           writeJson(context.io, {
             id: user.id,
@@ -368,6 +374,11 @@ Exit codes: 0 deleted, 1 no such user, 2 usage error.`,
     onNamedUser(args, context, async (store, user, json) => {
       const revoked = await endSessions(store, user.id, context.io.now(), context.io);
       await store.deleteUser(user.id);
+      await recordCli(store, context, {
+        type: 'account.deleted',
+        subject: user.id,
+        details: { revoked },
+      });
       if (json) {
         writeJson(context.io, { id: user.id, username: user.username, deleted: true, revoked });
       } else {

@@ -1,24 +1,32 @@
 // npm run bench:checks — what the registration checks cost per call: the common-password list
 // (after its one-time load, timed apart) and the look-alike checks (RFC 8265 key, UTS #39 skeleton,
 // one-script rule). Target: under 1 ms per call each (issue 14). Rounds interleave the cases.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+//
+// Options (flags or environment): --rounds N (BENCH_ROUNDS, default 7), --slice MS
+// (BENCH_SLICE_MS, default 300), --quick (3 rounds of 100 ms), --no-write.
 import { checkPasswordStrength, commonPasswords } from '../src/auth/password-policy.ts';
 import { checkUsername } from '../src/auth/username.ts';
 import { usernameKey, usernameSkeleton } from '../src/store/username-key.ts';
-import { median, timeAsync, timeSync } from './lib/measure.ts';
+import { benchFlags, loadAverage, machineLine, machineMeta, report, round2 } from './lib/common.ts';
+import { type BenchCase, median, relativeMad, runRounds } from './lib/measure.ts';
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
-const sliceMs = Number(process.env.BENCH_SLICE_MS ?? 300);
+const flags = benchFlags(['rounds', 'slice']);
+const settings = {
+  rounds: flags.int('rounds', 'BENCH_ROUNDS', flags.quick ? 3 : 7),
+  sliceMs: flags.int('slice', 'BENCH_SLICE_MS', flags.quick ? 100 : 300),
+};
+const GOAL_US = 1000;
 
+const loadBefore = loadAverage();
 const loadStart = performance.now();
 await commonPasswords();
 const loadMs = performance.now() - loadStart;
 
 const names = ['odin_the_wanderer', 'Ｏｄｉｎ', '日本語ひらがな', 'Москва_1', 'straße.42'];
 let i = 0;
-const cases = {
-  'password list + rules (µs/call)': {
+const cases: BenchCase[] = [
+  {
+    id: 'password list + rules',
     async: true,
     run: () =>
       checkPasswordStrength(`a sturdy passphrase ${i++}`, {
@@ -26,45 +34,58 @@ const cases = {
         email: 'odin@example.com',
       }),
   },
-  'username checks + key + skeleton (µs/call)': {
+  {
+    id: 'username checks + key + skeleton',
     async: false,
-    run: () => {
-      const name = names[i++ % names.length]!;
-      return usernameSkeleton(usernameKey(checkUsername(name)));
-    },
+    run: () => usernameSkeleton(usernameKey(checkUsername(names[i++ % names.length]!))),
   },
-} as const;
-const figures = new Map<string, number[]>();
-for (let r = 0; r < rounds; r++) {
-  for (const [id, c] of Object.entries(cases)) {
-    const slice = c.async ? await timeAsync(c.run, 100, sliceMs) : timeSync(c.run, 100, sliceMs);
-    figures.set(id, [...(figures.get(id) ?? []), (slice.ms * 1000) / slice.ops]);
-  }
-}
+];
+const samples = await runRounds(cases, {
+  rounds: settings.rounds,
+  sliceMs: settings.sliceMs,
+  warmupMs: settings.sliceMs,
+});
+
+const perCall = cases.map((c) => {
+  // ops/s per round → µs per call per round.
+  const us = samples.get(c.id)!.map((opsPerSec) => 1e6 / opsPerSec);
+  const m = median(us);
+  return {
+    check: c.id,
+    microseconds: round2(m),
+    spreadPercent: round2(relativeMad(us)),
+    result: m < GOAL_US ? 'PASS' : 'MISS',
+  };
+});
 const result = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  rounds,
-  sliceMs,
+  meta: {
+    ...machineMeta(),
+    settings: { ...settings, goalMicroseconds: GOAL_US },
+    loadAverage: { before: loadBefore, after: loadAverage() },
+  },
   listLoadMs: Math.round(loadMs),
-  perCallMicroseconds: Object.fromEntries([...figures].map(([id, v]) => [id, median(v)])),
+  perCall,
 };
-const md = [
-  `# bench:checks (${result.date})`,
-  '',
-  `Node ${result.node}, ${result.cpu}; ${rounds} interleaved rounds of ${sliceMs} ms; median per call.`,
-  '',
-  '| check | µs per call (target < 1000) |',
-  '| --- | --- |',
-  ...[...figures].map(
-    ([id, v]) => `| ${id.replace(/ \(µs\/call\)/, '')} | ${median(v).toFixed(2)} |`,
-  ),
-  `| one-time load of the 100,000-password list (ms) | ${result.listLoadMs} |`,
-  '',
-].join('\n');
-const out = new URL('./results/', import.meta.url);
-mkdirSync(out, { recursive: true });
-writeFileSync(new URL('checks-latest.json', out), `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(new URL('checks-latest.md', out), md);
-process.stdout.write(`${md}\n`);
+report({
+  name: 'checks',
+  title: 'Registration checks (`npm run bench:checks`)',
+  bullets: [
+    machineLine(result.meta, `load average ${loadBefore.join(' / ')} before`),
+    `${settings.rounds} interleaved rounds of ${settings.sliceMs} ms per case after a warm-up; median µs per call; spread = median absolute deviation of the rounds`,
+  ],
+  table: {
+    headers: ['check', `µs per call (goal < ${GOAL_US})`, 'spread', 'result'],
+    right: new Set([1, 2]),
+    rows: [
+      ...perCall.map((p) => [
+        p.check,
+        p.microseconds.toFixed(2),
+        `±${p.spreadPercent.toFixed(1)}%`,
+        p.result,
+      ]),
+      ['one-time load of the 100,000-password list (ms)', String(result.listLoadMs), '', ''],
+    ],
+  },
+  json: result,
+  write: flags.write,
+});

@@ -11,12 +11,11 @@
 // Prints only (a diagnostic of bench:http, whose figures it explains); nothing is written.
 //
 // Options: --rounds N (default 9), --duration S (seconds per slice, default 2), --connections N
-// (default 32), --spin N (iterations of the busy loop; default: sized to the laissez hook).
+// (default 32), --spin N (iterations of the busy loop; default: sized to the laissez hook),
+// --quick (3 rounds of 1 s).
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
-import { machineLine, machineMeta, positiveNumber, round2, textTable } from './lib/common.ts';
+import { benchFlags, machineLine, machineMeta, round2, textTable } from './lib/common.ts';
 import {
   COST_ROUTES,
   type CostConfig,
@@ -24,20 +23,14 @@ import {
   type CostRoute,
 } from './lib/http-cost-types.ts';
 import { benchmarkToken, FASTIFY_GOAL } from './lib/http-variants.ts';
+import { load } from './lib/load.ts';
 import { median } from './lib/measure.ts';
 import { spawnScript } from './lib/spawn.ts';
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    connections: { type: 'string' },
-    spin: { type: 'string' },
-  },
-});
-const rounds = positiveNumber('--rounds', flags.rounds, 9, true);
-const duration = positiveNumber('--duration', flags.duration, 2);
-const connections = positiveNumber('--connections', flags.connections, 32, true);
+const flags = benchFlags(['rounds', 'duration', 'connections', 'spin']);
+const rounds = flags.int('rounds', undefined, flags.quick ? 3 : 9);
+const duration = flags.number('duration', undefined, flags.quick ? 1 : 2);
+const connections = flags.int('connections', undefined, 32);
 
 // The token of bench:http.
 const { config: tokenConfig, token } = benchmarkToken();
@@ -65,7 +58,7 @@ function ask<T extends CostMessage['type']>(child: ChildProcess, type: T) {
 }
 
 // Size the busy loop: cost it and the laissez hook alone, in a first server.
-let spin = flags.spin === undefined ? 0 : positiveNumber('--spin', flags.spin, 1, true);
+let spin = flags.raw('spin') === undefined ? 0 : flags.int('spin', undefined, 1);
 if (spin === 0) {
   const probe = await startServer(1000);
   const { micros } = await ask(probe.child, 'loop');
@@ -81,17 +74,12 @@ const cpu = async () => {
 };
 async function slice(route: CostRoute, seconds: number) {
   const before = await cpu();
-  const result = await autocannon({
-    url: `${url}/${route}`,
-    connections,
-    duration: seconds,
-    headers: { authorization },
-  });
+  const run = await load(
+    { url: `${url}/${route}`, connections, duration: seconds, headers: { authorization } },
+    route,
+  );
   const used = (await cpu()) - before;
-  if (result.non2xx > 0 || result.errors > 0) {
-    throw new Error(`${route}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  }
-  return { us: used / result.requests.total, rps: result.requests.total / result.duration };
+  return { us: used / run.requests, rps: run.rps };
 }
 
 try {
@@ -134,7 +122,7 @@ try {
     'req/s ÷ unprotected',
   ];
   process.stdout.write(
-    `\nHTTP check cost, ${machineLine(machineMeta())}\n${rounds} interleaved rounds of ${duration} s per route, ${connections} connections; medians; extra = paired by round against unprotected\n\n${textTable(headers, rows, new Set([1, 2, 3, 4, 5]))}\n\n` +
+    `\nHTTP check cost, ${machineLine(machineMeta())}\n${rounds} interleaved rounds of ${duration} s per route, ${connections} connections; medians; extra = paired by round against unprotected\n\n${textTable({ headers, rows, right: new Set([1, 2, 3, 4, 5]) })}\n\n` +
       `bench:http's Fastify goal, protected ÷ unprotected >= ${FASTIFY_GOAL}, leaves ${round2(budget).toFixed(1)} µs/req for a check here.\n` +
       `Less than an HS256 check does, one SHA-256 (an HMAC is two) and the payload parsed, costs ${round2(floor).toFixed(1)} µs/req here (the floor route): ` +
       `${floor > budget ? 'an uncached HS256 check on node:crypto and JSON.parse cannot meet the goal on this machine now' : 'within the goal'}.\n`,

@@ -10,23 +10,24 @@
 // again a slice during which other programs used over a quarter of a core), --wait S (BENCH_WAIT,
 // default 30: before a slice, wait up to S seconds for other programs to calm down), --variants a,b
 // (BENCH_VARIANTS), --quick (3 rounds of 1 s), --no-write (print only; leave bench/results alone).
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import {
+  assert,
+  benchFlags,
+  elapsedS,
+  fmtInt,
+  forgedTokens,
   machineCpu,
   machineLine,
   machineMeta,
-  markdownTable,
-  nonNegativeInt,
   packageVersion,
-  percentile,
-  positiveNumber,
+  pct,
   quietestSlice,
+  report,
   round2,
-  textTable,
+  round4,
+  versionsLine,
 } from './lib/common.ts';
 import {
   benchmarkToken,
@@ -41,55 +42,33 @@ import {
   VARIANTS,
   type Variant,
 } from './lib/http-variants.ts';
+import { load } from './lib/load.ts';
 import { median, relativeMad } from './lib/measure.ts';
 import { type ServerProcess, spawnScript } from './lib/spawn.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string' },
-    retries: { type: 'string' },
-    wait: { type: 'string' },
-    variants: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
-
-function pickVariants(raw: string | undefined): Variant[] {
-  if (raw === undefined || raw === '') return [...DEFAULT_VARIANTS];
-  if (raw === 'all') return [...VARIANTS];
-  const wanted = raw.split(',').map((s) => s.trim());
-  for (const w of wanted) {
-    if (!VARIANTS.includes(w as Variant)) {
-      throw new TypeError(`--variants: unknown ${w} (one of ${VARIANTS.join(', ')}, or all)`);
-    }
-  }
-  return VARIANTS.filter((v) => wanted.includes(v));
-}
-
-const quick = flags.quick === true;
-const env = process.env;
+const flags = benchFlags([
+  'rounds',
+  'duration',
+  'warmup',
+  'connections',
+  'retries',
+  'wait',
+  'variants',
+]);
+const quick = flags.quick;
 const settings = {
-  rounds: positiveNumber('--rounds', flags.rounds ?? env.BENCH_ROUNDS, quick ? 3 : 7, true),
-  durationS: positiveNumber('--duration', flags.duration ?? env.BENCH_DURATION, quick ? 1 : 3),
-  warmupS: positiveNumber('--warmup', flags.warmup ?? env.BENCH_WARMUP, quick ? 0.5 : 1),
-  connections: positiveNumber(
-    '--connections',
-    flags.connections ?? env.BENCH_CONNECTIONS,
-    32,
-    true,
-  ),
+  rounds: flags.int('rounds', 'BENCH_ROUNDS', quick ? 3 : 7),
+  durationS: flags.number('duration', 'BENCH_DURATION', quick ? 1 : 3),
+  warmupS: flags.number('warmup', 'BENCH_WARMUP', quick ? 0.5 : 1),
+  connections: flags.int('connections', 'BENCH_CONNECTIONS', 32),
   pipelining: 1,
-  retries: nonNegativeInt('--retries', flags.retries ?? env.BENCH_RETRIES, 1),
-  waitS: nonNegativeInt('--wait', flags.wait ?? env.BENCH_WAIT, 30),
-  variants: pickVariants(flags.variants ?? env.BENCH_VARIANTS),
-  write: flags['no-write'] !== true,
+  retries: flags.count('retries', 'BENCH_RETRIES', 1),
+  waitS: flags.count('wait', 'BENCH_WAIT', 30),
+  variants: flags.list('variants', 'BENCH_VARIANTS', VARIANTS, DEFAULT_VARIANTS),
+  write: flags.write,
 };
 const ROUTE_NAMES: readonly Route[] = ['unprotected', 'protected'];
 /** A slice is run again when other programs used more than this share of a core meanwhile. */
@@ -105,16 +84,6 @@ for (const claim of ['sub', 'roles', 'iss', 'aud', 'exp', 'iat', 'jti']) {
   if (!(claim in claims)) throw new Error(`the benchmark token has no ${claim}`);
 }
 const authorization = `Bearer ${token}`;
-
-/** The token with one signature character changed, and one claiming another subject. */
-function forgeries(): string[] {
-  const [header, payload, signature] = token.split('.') as [string, string, string];
-  const at = Math.floor(signature.length / 2);
-  const flipped =
-    signature.slice(0, at) + (signature[at] === 'A' ? 'B' : 'A') + signature.slice(at + 1);
-  const admin = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
-  return [`${header}.${payload}.${flipped}`, `${header}.${admin}.${signature}`];
-}
 
 // ---------------------------------------------------------------------------------------------
 // Servers
@@ -148,10 +117,6 @@ async function startServer(variant: Variant): Promise<Server> {
   };
 }
 
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
 /** Before any timing: each route answers what it should, and the protected one refuses forgeries. */
 async function check(server: Server): Promise<void> {
   const name = server.variant;
@@ -179,7 +144,7 @@ async function check(server: Server): Promise<void> {
   const none = await get('protected');
   await none.arrayBuffer();
   assert(none.status === 401, `${name}: GET /protected without a token answered ${none.status}`);
-  for (const forged of forgeries()) {
+  for (const forged of forgedTokens(token)) {
     const refused = await get('protected', `Bearer ${forged}`);
     await refused.arrayBuffer();
     assert(refused.status === 401, `${name}: a forged token got ${refused.status}, not 401`);
@@ -200,9 +165,6 @@ interface Sample {
   p50: number;
   p99: number;
   max: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
   /** Share of one core used by the server process and by this process (autocannon) during the slice. */
   serverCpu: number;
   /** Server CPU time per completed request, in microseconds: the cost, less sensitive to noise. */
@@ -239,8 +201,6 @@ async function waitForQuiet(maxS: number): Promise<number> {
   return round2((performance.now() - startedAt) / 1000);
 }
 
-const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
-
 /** One autocannon run against a route. */
 async function slice(
   server: Server,
@@ -248,45 +208,36 @@ async function slice(
   seconds: number,
   round: number,
 ): Promise<Sample> {
-  const latencies: number[] = [];
   const cpuBefore = await server.cpu();
   const machineBefore = machineCpu();
   const clientBefore = process.cpuUsage();
   const started = performance.now();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: `${server.url}${ROUTES[route]}`,
-        connections: settings.connections,
-        pipelining: settings.pipelining,
-        duration: seconds,
-        ...(route === 'protected' ? { headers: { authorization } } : {}),
-      },
-      (error, r) => (error ? reject(error) : resolve(r)),
-    );
-    instance.on('response', (_client, status, _bytes, time) => {
-      if (status >= 200 && status < 300) latencies.push(time);
-    });
-  });
+  const run = await load(
+    {
+      url: `${server.url}${ROUTES[route]}`,
+      connections: settings.connections,
+      pipelining: settings.pipelining,
+      duration: seconds,
+      ...(route === 'protected' ? { headers: { authorization } } : {}),
+    },
+    `${server.variant} ${ROUTES[route]}`,
+    route === 'protected' ? 'The token was refused.' : '',
+  );
   const wallUs = (performance.now() - started) * 1000;
   const client = process.cpuUsage(clientBefore);
   const machineAfter = machineCpu();
   const serverUs = (await server.cpu()) - cpuBefore;
-  const sorted = Float64Array.from(latencies).sort();
   const sample: Sample = {
     round,
     variant: server.variant,
     route,
-    rps: round2(result.requests.total / result.duration),
-    requests: result.requests.total,
-    p50: round2(percentile(sorted, 0.5)),
-    p99: round2(percentile(sorted, 0.99)),
-    max: round2(percentile(sorted, 1)),
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
+    rps: run.rps,
+    requests: run.requests,
+    p50: run.p50,
+    p99: run.p99,
+    max: run.max,
     serverCpu: round2(serverUs / wallUs),
-    serverUsPerRequest: round2(serverUs / result.requests.total),
+    serverUsPerRequest: round2(serverUs / run.requests),
     clientCpu: round2((client.user + client.system) / wallUs),
     otherCpu: null,
     attempts: 1,
@@ -297,21 +248,9 @@ async function slice(
       cpus().length;
     sample.otherCpu = round2(Math.max(0, busyCores - sample.serverCpu - sample.clientCpu));
   }
-  if (sample.non2xx > 0 || sample.errors > 0 || sample.requests === 0) {
-    const codes = JSON.stringify(result.statusCodeStats ?? {});
-    throw new Error(
-      `${server.variant} ${ROUTES[route]}: ${sample.non2xx} non-2xx answers (${codes}), ` +
-        `${sample.errors} errors, ${sample.requests} requests in ${result.duration} s. ` +
-        (route === 'protected'
-          ? 'The token was refused, so the figures would be meaningless: stopping.'
-          : 'Stopping.'),
-    );
-  }
   return sample;
 }
 
-const fmtInt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const pct = (n: number) => `${Math.round(n * 100)}%`;
 const started = performance.now();
 const slicesPerRound = settings.variants.length * ROUTE_NAMES.length;
 const estimate =
@@ -538,59 +477,13 @@ const meta = {
     claims: Object.keys(claims),
     secret: '32 random bytes as a 43-character base64url string, the same for every library',
   },
-  durationS: Math.round((performance.now() - started) / 100) / 10,
+  durationS: elapsedS(started),
   disturbance,
 };
-
-const headers = [
-  'framework',
-  'auth',
-  'unprotected req/s',
-  'p99 ms',
-  'protected req/s',
-  'p99 ms',
-  'protected ÷ unprotected',
-  'server µs/req',
-  'check µs/req',
-  'server CPU',
-  'client CPU',
-];
-const right = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]);
-const cells = summaries.map((s) => [
-  s.framework,
-  s.auth,
-  `${fmtInt.format(s.unprotected.rps)} ±${s.unprotected.rpsSpreadPercent.toFixed(1)}%`,
-  s.unprotected.p99.toFixed(2),
-  `${fmtInt.format(s.protected.rps)} ±${s.protected.rpsSpreadPercent.toFixed(1)}%`,
-  s.protected.p99.toFixed(2),
-  s.ratio.toFixed(2),
-  `${s.unprotected.serverUsPerRequest.toFixed(1)} / ${s.protected.serverUsPerRequest.toFixed(1)}`,
-  s.authUsPerRequest.toFixed(1),
-  `${pct(s.unprotected.serverCpu)} / ${pct(s.protected.serverCpu)}`,
-  `${pct(s.unprotected.clientCpu)} / ${pct(s.protected.clientCpu)}`,
-]);
 
 const fmtComparison = (c: Comparison) => `${c.label}: ${c.ratio.toFixed(2)}x`;
 const fmtTarget = (t: Target) =>
   `${t.result} ${t.label}: ${t.ratio === null ? 'n/a' : t.ratio.toFixed(2)} (goal >= ${t.goal.toFixed(2)}${t.peer ? `; ${t.peer}` : ''})`;
-
-const machine = machineLine(meta);
-const libs = Object.entries(meta.versions)
-  .map(([k, v]) => `${k} ${v}`)
-  .join(', ');
-const method =
-  `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.durationS} s per route after ` +
-  `${settings.warmupS} s warm-up; autocannon, ${settings.connections} connections, pipelining 1, from a second process ` +
-  `over loopback; medians of the rounds; ± = median absolute deviation of the rounds' req/s`;
-
-process.stdout.write(
-  `\nHTTP, ${machine}\n${libs}\n${method}\n\n${textTable(headers, cells, right)}\n\n`,
-);
-if (comparisons.length > 0) {
-  process.stdout.write(`laissez against the peers (median of per-round ratios):\n`);
-  process.stdout.write(`${comparisons.map(fmtComparison).join('\n')}\n\n`);
-}
-process.stdout.write(`Targets:\n${targets.map(fmtTarget).join('\n')}\n`);
 const noise =
   disturbance === null
     ? 'other load on the machine: not measured (no /proc/stat)'
@@ -598,40 +491,63 @@ const noise =
       `max ${pct(disturbance.maxOtherCpu)}; ${disturbance.disturbedSlices} of ${disturbance.slices} kept slices above ${pct(DISTURBED)}; ` +
       `${disturbance.retriedSlices} slices run again (${disturbance.extraRuns} extra runs) because other load was above ${pct(RETRY_ABOVE)}; ` +
       `${Math.round(waitedS)} s spent waiting for quiet`;
-process.stdout.write(`\n${noise}\n`);
 if (disturbance !== null && disturbance.disturbedSlices > disturbance.slices / 4) {
   process.stderr.write('warning: other programs competed for the CPU; rerun on a quiet machine\n');
 }
-
-if (settings.write) {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    `${dir}http-latest.json`,
-    `${JSON.stringify({ meta, summaries, comparisons, targets, samples }, null, 2)}\n`,
-  );
-  const md = [
-    '# HTTP benchmark (`npm run bench:http`)',
-    '',
-    `- ${machine}`,
-    `- ${libs}`,
-    `- ${method}`,
-    "- p99: median over the rounds of each round's 99th percentile latency of the 2xx answers",
-    "- protected ÷ unprotected: median over the rounds of the two routes' req/s in the same round, same server",
-    '- server µs/req: CPU time of the server process per request, unprotected / protected (median of the rounds); check µs/req: the difference, paired by round',
-    '- server / client CPU: share of one core used by the server process and by autocannon during the unprotected / protected slices',
-    `- ${noise}`,
-    '',
-    ...markdownTable(headers, cells, right),
-    '',
+const withRps = (r: RouteSummary) => `${fmtInt.format(r.rps)} ±${r.rpsSpreadPercent.toFixed(1)}%`;
+const pair = (a: string | number, b: string | number) => `${a} / ${b}`;
+// Compact: the medians and spreads, not every slice of every round.
+const compact = <T extends { ratios: number[] }>({ ratios: _, ...rest }: T) => rest;
+report({
+  name: 'http',
+  title: 'HTTP benchmark (`npm run bench:http`)',
+  bullets: [
+    machineLine(meta),
+    versionsLine(meta.versions),
+    `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.durationS} s per route after ` +
+      `${settings.warmupS} s warm-up; autocannon, ${settings.connections} connections, pipelining 1, from a second process ` +
+      `over loopback; medians of the rounds; ± = median absolute deviation of the rounds' req/s`,
+    "p99: median over the rounds of each round's 99th percentile latency of the 2xx answers",
+    "protected ÷ unprotected: median over the rounds of the two routes' req/s in the same round, same server",
+    'server µs/req: CPU time of the server process per request, unprotected / protected (median of the rounds); check µs/req: the difference, paired by round',
+    'server / client CPU: share of one core used by the server process and by autocannon during the unprotected / protected slices',
+    noise,
+  ],
+  table: {
+    headers: [
+      'framework',
+      'auth',
+      'unprotected req/s',
+      'p99 ms',
+      'protected req/s',
+      'p99 ms',
+      'protected ÷ unprotected',
+      'server µs/req',
+      'check µs/req',
+      'server CPU',
+      'client CPU',
+    ],
+    right: new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]),
+    rows: summaries.map(({ unprotected: u, protected: p, ...s }) => [
+      s.framework,
+      s.auth,
+      withRps(u),
+      u.p99.toFixed(2),
+      withRps(p),
+      p.p99.toFixed(2),
+      s.ratio.toFixed(2),
+      pair(u.serverUsPerRequest.toFixed(1), p.serverUsPerRequest.toFixed(1)),
+      s.authUsPerRequest.toFixed(1),
+      pair(pct(u.serverCpu), pct(p.serverCpu)),
+      pair(pct(u.clientCpu), pct(p.clientCpu)),
+    ]),
+  },
+  sections: [
     ...(comparisons.length > 0
-      ? ['## laissez against the peers', '', ...comparisons.map((c) => `- ${fmtComparison(c)}`), '']
+      ? [{ heading: 'laissez against the peers', lines: comparisons.map(fmtComparison) }]
       : []),
-    '## Targets',
-    '',
-    ...targets.map((t) => `- ${fmtTarget(t)}`),
-    '',
-  ].join('\n');
-  writeFileSync(`${dir}http-latest.md`, md);
-  process.stdout.write(`\nwrote bench/results/http-latest.json and bench/results/http-latest.md\n`);
-}
+    { heading: 'Targets', lines: targets.map(fmtTarget) },
+  ],
+  json: { meta, summaries: summaries.map(compact), comparisons: comparisons.map(compact), targets },
+  write: settings.write,
+});

@@ -8,19 +8,22 @@
 // (BENCH_ALGS), --libs laissez,fast-jwt (BENCH_LIBS), --quick (3 rounds of 100 ms, core
 // algorithms), --no-write (print only; leave bench/results alone).
 import { createSecretKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createSigner as fastSigner, createVerifier as fastVerifier } from 'fast-jwt';
 import { jwtVerify, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import {
+  assert,
+  benchFlags,
+  elapsedS,
+  fmtInt,
+  forgedTokens,
   machineLine,
   machineMeta,
-  markdownTable,
   packageVersion,
-  positiveNumber,
-  textTable,
+  report,
+  round2,
+  round4,
+  versionsLine,
 } from './lib/common.ts';
 import { type BenchCase, consumeSink, median, relativeMad, runRounds } from './lib/measure.ts';
 
@@ -53,56 +56,15 @@ const LIFETIME_S = 3600;
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    slice: { type: 'string' },
-    warmup: { type: 'string' },
-    algs: { type: 'string' },
-    libs: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
-
-function pickList<T extends string>(
-  name: string,
-  raw: string | undefined,
-  all: readonly T[],
-  fallback: readonly T[],
-): T[] {
-  if (raw === undefined || raw === '') return [...fallback];
-  const wanted = raw.split(',').map((s) => s.trim());
-  for (const w of wanted) {
-    if (!all.includes(w as T))
-      throw new TypeError(`${name}: unknown ${w} (one of ${all.join(', ')})`);
-  }
-  return all.filter((a) => wanted.includes(a));
-}
-
-const quick = flags.quick === true;
+const flags = benchFlags(['rounds', 'slice', 'warmup', 'algs', 'libs']);
+const quick = flags.quick;
 const settings = {
-  rounds: positiveNumber('--rounds', flags.rounds ?? process.env.BENCH_ROUNDS, quick ? 3 : 7, true),
-  sliceMs: positiveNumber(
-    '--slice',
-    flags.slice ?? process.env.BENCH_SLICE_MS,
-    quick ? 100 : 200,
-    true,
-  ),
-  warmupMs: positiveNumber(
-    '--warmup',
-    flags.warmup ?? process.env.BENCH_WARMUP_MS,
-    quick ? 100 : 250,
-    true,
-  ),
-  algorithms: pickList(
-    '--algs',
-    flags.algs ?? process.env.BENCH_ALGS,
-    ALL_ALGS,
-    quick ? CORE_ALGS : ALL_ALGS,
-  ),
-  libraries: pickList('--libs', flags.libs ?? process.env.BENCH_LIBS, LIBRARIES, LIBRARIES),
-  write: flags['no-write'] !== true,
+  rounds: flags.int('rounds', 'BENCH_ROUNDS', quick ? 3 : 7),
+  sliceMs: flags.int('slice', 'BENCH_SLICE_MS', quick ? 100 : 200),
+  warmupMs: flags.int('warmup', 'BENCH_WARMUP_MS', quick ? 100 : 250),
+  algorithms: flags.list('algs', 'BENCH_ALGS', ALL_ALGS, quick ? CORE_ALGS : ALL_ALGS),
+  libraries: flags.list('libs', 'BENCH_LIBS', LIBRARIES),
+  write: flags.write,
 };
 if (!settings.libraries.includes(BASELINE)) settings.libraries.push(BASELINE); // ratios need it
 
@@ -239,7 +201,6 @@ interface Row {
   ratio: number | null;
   /** 'ok', 'n/a' (the library has no such algorithm or cache), 'skipped' or 'failed: ...'. */
   status: string;
-  samples: number[];
 }
 
 function noteFor(op: Operation, lib: Library): string {
@@ -247,26 +208,6 @@ function noteFor(op: Operation, lib: Library): string {
   if (op === 'verify (cache hit)') return 'cache: true, same string each call';
   if (op === 'verify (cache hit, new string)') return "cache: true, 'Bearer …'.slice(7) each call";
   return '';
-}
-
-/** Flips one character in the middle of the signature: a forgery every verifier must refuse. */
-function forgeSignature(token: string): string {
-  const dot = token.lastIndexOf('.');
-  const at = dot + Math.floor((token.length - dot) / 2);
-  const c = token[at] === 'A' ? 'B' : 'A';
-  return token.slice(0, at) + c + token.slice(at + 1);
-}
-
-/** Keeps the signature but claims another subject: a forgery every verifier must refuse. */
-function forgePayload(token: string): string {
-  const [header, payload, signature] = token.split('.');
-  const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
-  const forged = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
-  return `${header}.${forged}.${signature}`;
-}
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
 }
 
 function checkClaims(payload: Record<string, unknown> | undefined, expected?: object): void {
@@ -309,8 +250,9 @@ async function checkVerifier(
   expected: object,
 ): Promise<void> {
   checkClaims(payloadOf(await verify(token)), expected);
-  assert(await refuses(verify, forgeSignature(token)), 'accepted a forged signature');
-  assert(await refuses(verify, forgePayload(token)), 'accepted a forged payload');
+  const [badSignature, otherSubject] = forgedTokens(token);
+  assert(await refuses(verify, badSignature), 'accepted a forged signature');
+  assert(await refuses(verify, otherSubject), 'accepted a forged payload');
   checkClaims(payloadOf(await verify(token)), expected); // and again, as a cache hit
 }
 
@@ -344,7 +286,6 @@ for (const alg of settings.algorithms) {
         madPercent: null,
         ratio: null,
         status: 'ok',
-        samples: [],
       };
       const item: Planned = { row };
       planned.push(item);
@@ -405,15 +346,14 @@ const rows = planned.map((p) => p.row);
 for (const p of planned) {
   if (p.bench === undefined) continue;
   const s = samples.get(p.bench.id)!;
-  p.row.samples = s.map((v) => Math.round(v));
-  p.row.opsPerSec = median(s);
-  p.row.madPercent = relativeMad(s);
+  p.row.opsPerSec = Math.round(median(s));
+  p.row.madPercent = round2(relativeMad(s));
 }
 const find = (op: Operation, alg: Alg, lib: Library) =>
   rows.find((r) => r.operation === op && r.algorithm === alg && r.library === lib);
 for (const row of rows) {
   const base = find(row.operation, row.algorithm, BASELINE);
-  if (row.opsPerSec !== null && base?.opsPerSec) row.ratio = row.opsPerSec / base.opsPerSec;
+  if (row.opsPerSec !== null && base?.opsPerSec) row.ratio = round4(row.opsPerSec / base.opsPerSec);
 }
 
 interface Target {
@@ -456,60 +396,40 @@ const meta = {
     algorithms: settings.algorithms,
     libraries: settings.libraries,
   },
-  durationS: Math.round((performance.now() - started) / 100) / 10,
+  durationS: elapsedS(started),
 };
 
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const fmtOps = (r: Row) => (r.opsPerSec === null ? r.status : int.format(r.opsPerSec));
+const fmtOps = (r: Row) => (r.opsPerSec === null ? r.status : fmtInt.format(r.opsPerSec));
 const fmtMad = (r: Row) => (r.madPercent === null ? '' : `±${r.madPercent.toFixed(1)}%`);
 const fmtRatio = (r: Row) => (r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`);
 const fmtTarget = (t: Target) =>
   `${t.result} ${t.label}: ${t.ratio === null ? 'n/a' : `${t.ratio.toFixed(2)}x`} (goal >= ${t.goal.toFixed(1)}x)`;
 
-const headers = ['operation', 'alg', 'library', 'median ops/s', 'spread', 'vs fast-jwt', 'note'];
-const cells = rows.map((r) => [
-  r.operation,
-  r.algorithm,
-  r.library,
-  fmtOps(r),
-  fmtMad(r),
-  fmtRatio(r),
-  r.note,
-]);
-const right = new Set([3, 4, 5]);
-
-const machine = machineLine(meta);
-const libs = Object.entries(meta.versions)
-  .map(([k, v]) => `${k} ${v}`)
-  .join(', ');
-const method =
-  `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.sliceMs} ms per case after ` +
-  `${settings.warmupMs} ms warm-up; median ops/s; spread = median absolute deviation of the rounds`;
-
-process.stdout.write(
-  `\nJWT sign/verify, ${machine}\n${libs}\n${method}\n\n${textTable(headers, cells, right, (i) => `${rows[i]!.operation}|${rows[i]!.algorithm}`)}\n\n`,
-);
-process.stdout.write(`Targets (laissez / fast-jwt):\n${targets.map(fmtTarget).join('\n')}\n`);
-
-if (settings.write) {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}jwt-latest.json`, `${JSON.stringify({ meta, rows, targets }, null, 2)}\n`);
-  const md = [
-    '# JWT benchmark (`npm run bench:jwt`)',
-    '',
-    `- ${machine}`,
-    `- ${libs}`,
-    `- ${method}`,
-    '- "vs fast-jwt": median ops/s divided by fast-jwt\'s for the same operation and algorithm (uncached fast-jwt for verify, its cache hit for cache hits); above 1 is faster',
-    '',
-    ...markdownTable(headers, cells, right),
-    '',
-    '## Targets',
-    '',
-    ...targets.map((t) => `- ${fmtTarget(t)}`),
-    '',
-  ].join('\n');
-  writeFileSync(`${dir}jwt-latest.md`, md);
-  process.stdout.write(`\nwrote bench/results/jwt-latest.json and bench/results/jwt-latest.md\n`);
-}
+report({
+  name: 'jwt',
+  title: 'JWT benchmark (`npm run bench:jwt`)',
+  bullets: [
+    machineLine(meta),
+    versionsLine(meta.versions),
+    `${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.sliceMs} ms per case after ` +
+      `${settings.warmupMs} ms warm-up; median ops/s; spread = median absolute deviation of the rounds`,
+    '"vs fast-jwt": median ops/s divided by fast-jwt\'s for the same operation and algorithm (uncached fast-jwt for verify, its cache hit for cache hits); above 1 is faster',
+  ],
+  table: {
+    headers: ['operation', 'alg', 'library', 'median ops/s', 'spread', 'vs fast-jwt', 'note'],
+    right: new Set([3, 4, 5]),
+    rows: rows.map((r) => [
+      r.operation,
+      r.algorithm,
+      r.library,
+      fmtOps(r),
+      fmtMad(r),
+      fmtRatio(r),
+      r.note,
+    ]),
+    groupOf: (i) => `${rows[i]!.operation}|${rows[i]!.algorithm}`,
+  },
+  sections: [{ heading: 'Targets', lines: targets.map(fmtTarget) }],
+  json: { meta, rows, targets },
+  write: settings.write,
+});

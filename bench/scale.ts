@@ -16,26 +16,32 @@
 // below L first), --quick (3 rounds of 2 s), --no-write (print only).
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { generateKekText } from '../src/auth/kek.ts';
 import { OWASP_ARGON2ID } from '../src/auth/password.ts';
 import {
+  benchFlags,
+  columnsFrom,
+  coresLine,
+  disturbanceLine,
+  disturbanceOf,
+  elapsedS,
+  fmtInt,
+  loadAverage,
+  loadLine,
   machineLine,
   machineMeta,
-  markdownTable,
-  nonNegativeInt,
   packageVersion,
   percentile,
+  pickList,
   positiveNumber,
-  quietestSlice,
+  report,
+  rotatingRounds,
   round1,
   round2,
-  textTable,
 } from './lib/common.ts';
 import { median, relativeMad } from './lib/measure.ts';
 import {
@@ -45,47 +51,31 @@ import {
   CpuMeter,
   type CpuReading,
   dropDatabase,
-  loadAverage,
   postgresPids,
   waitForQuiet,
 } from './lib/scale-proc.ts';
 import type { ScaleStatsReply } from './lib/scale-types.ts';
-import { type ServerProcess, spawnScript } from './lib/spawn.ts';
+import { BENCH_RATE_LIMITS, type ServerProcess, spawnScript } from './lib/spawn.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    instances: { type: 'string' },
-    workloads: { type: 'string' },
-    'login-connections': { type: 'string' },
-    'refresh-connections': { type: 'string' },
-    retries: { type: 'string' },
-    'database-url': { type: 'string' },
-    'wait-load': { type: 'string' },
-    'wait-max': { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
+const flags = benchFlags([
+  'rounds',
+  'duration',
+  'warmup',
+  'instances',
+  'workloads',
+  'login-connections',
+  'refresh-connections',
+  'retries',
+  'database-url',
+  'wait-load',
+  'wait-max',
+]);
 
 const WORKLOADS = ['login', 'refresh'] as const;
 type Workload = (typeof WORKLOADS)[number];
-
-function pickWorkloads(raw: string | undefined): Workload[] {
-  if (raw === undefined || raw === '') return [...WORKLOADS];
-  const wanted = raw.split(',').map((s) => s.trim());
-  for (const w of wanted) {
-    if (!WORKLOADS.includes(w as Workload)) {
-      throw new TypeError(`--workloads: unknown ${w} (one of ${WORKLOADS.join(', ')})`);
-    }
-  }
-  return WORKLOADS.filter((w) => wanted.includes(w));
-}
 
 function pickInstances(raw: string | undefined): number[] {
   if (raw === undefined || raw === '') return [1, 2, 3];
@@ -93,40 +83,25 @@ function pickInstances(raw: string | undefined): number[] {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-const quick = flags.quick === true;
-const env = process.env;
+const quick = flags.quick;
 const settings = {
-  rounds: positiveNumber('--rounds', flags.rounds ?? env.BENCH_ROUNDS, quick ? 3 : 7, true),
-  durationS: positiveNumber('--duration', flags.duration ?? env.BENCH_DURATION, quick ? 2 : 4),
-  warmupS: positiveNumber('--warmup', flags.warmup ?? env.BENCH_WARMUP, quick ? 1 : 2),
-  instances: pickInstances(flags.instances ?? env.BENCH_INSTANCES),
-  workloads: pickWorkloads(flags.workloads ?? env.BENCH_WORKLOADS),
-  loginConnections: positiveNumber('--login-connections', flags['login-connections'], 8, true),
-  refreshConnections: positiveNumber(
-    '--refresh-connections',
-    flags['refresh-connections'],
-    16,
-    true,
-  ),
-  retries: nonNegativeInt('--retries', flags.retries ?? env.BENCH_RETRIES, 1),
+  rounds: flags.int('rounds', 'BENCH_ROUNDS', quick ? 3 : 7),
+  durationS: flags.number('duration', 'BENCH_DURATION', quick ? 2 : 4),
+  warmupS: flags.number('warmup', 'BENCH_WARMUP', quick ? 1 : 2),
+  instances: pickInstances(flags.raw('instances', 'BENCH_INSTANCES')),
+  workloads: pickList('--workloads', flags.raw('workloads', 'BENCH_WORKLOADS'), WORKLOADS),
+  loginConnections: flags.int('login-connections', undefined, 8),
+  refreshConnections: flags.int('refresh-connections', undefined, 16),
+  retries: flags.count('retries', 'BENCH_RETRIES', 1),
   adminUrl:
-    flags['database-url'] ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-  waitLoad:
-    flags['wait-load'] === undefined
-      ? null
-      : positiveNumber('--wait-load', flags['wait-load'], 1.5),
-  waitMaxS: positiveNumber('--wait-max', flags['wait-max'], 900),
-  write: flags['no-write'] !== true,
+    flags.raw('database-url', 'BENCH_DATABASE_URL') ?? 'postgres://postgres@127.0.0.1:5432/test',
+  waitLoad: flags.raw('wait-load') === undefined ? null : flags.number('wait-load', undefined, 1.5),
+  waitMaxS: flags.number('wait-max', undefined, 900),
+  write: flags.write,
 };
 const maxInstances = Math.max(...settings.instances);
 /** A slice is run again when other programs used more than this share of a core meanwhile. */
 const RETRY_ABOVE = 0.25;
-/** Rate limits, raised so that the benchmark measures log-ins, not 429s (all from 127.0.0.1). */
-const RATE_LIMITS = {
-  loginPerIp: { max: 1e9, window: 60 },
-  loginFailuresPerAccount: { max: 1e9, window: 60 },
-  registerPerIp: { max: 1e9, window: 60 },
-};
 /** The server's default grace window for a spent refresh token, kept (see README). */
 const REUSE_GRACE_S = 10;
 const PASSWORD = 'bench password 123';
@@ -152,7 +127,8 @@ const serverOptions = {
   databaseUrl,
   // Every instance on the one database shares the key that encrypts its signing keys.
   keyEncryptionKey: generateKekText(),
-  rateLimits: RATE_LIMITS,
+  // Every limit raised: the benchmark measures log-ins, not 429s (all from 127.0.0.1).
+  rateLimits: BENCH_RATE_LIMITS,
   alg: 'HS256',
   reuseGrace: REUSE_GRACE_S,
 };
@@ -480,7 +456,6 @@ async function slice(
 // ---------------------------------------------------------------------------------------------
 // Run
 
-const fmtInt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const started = performance.now();
 let waitedForQuiet: boolean | null = null;
 if (settings.waitLoad !== null)
@@ -581,27 +556,19 @@ try {
   }
   process.stderr.write('warm-up done\n');
   const cases = settings.workloads.flatMap((w) => settings.instances.map((n) => ({ w, n })));
-  for (let round = 1; round <= settings.rounds; round++) {
-    for (let k = 0; k < cases.length; k++) {
-      // Rotate the order each round, so that a noisy moment does not always hit the same case.
-      const { w, n } = cases[(k + round - 1) % cases.length]!;
-      const kept = await quietestSlice(
-        settings.retries,
-        RETRY_ABOVE,
-        () => slice(w, n, settings.durationS, round),
-        (s) => s.cores.other,
-        (s, again) =>
-          process.stderr.write(
-            `round ${round}/${settings.rounds} ${w.padEnd(7)} ×${n}  ${fmtInt.format(s.rps).padStart(6)} req/s  ` +
-              `p99 ${s.p99.toFixed(1).padStart(7)} ms  cores: servers ${s.cores.servers.toFixed(2)} ` +
-              `postgres ${s.cores.postgres.toFixed(2)} driver ${s.cores.driver.toFixed(2)} ` +
-              `other ${s.cores.other?.toFixed(2) ?? 'n/a'}` +
-              `${again ? ' (busy machine: again)' : ''}\n`,
-          ),
-      );
-      samples.push(kept);
-    }
-  }
+  samples.push(
+    ...(await rotatingRounds({
+      rounds: settings.rounds,
+      cases,
+      retries: settings.retries,
+      above: RETRY_ABOVE,
+      run: ({ w, n }, round) => slice(w, n, settings.durationS, round),
+      otherOf: (s) => s.cores.other,
+      describe: ({ w, n }, s) =>
+        `${w.padEnd(7)} ×${n}  ${fmtInt.format(s.rps).padStart(6)} req/s  ` +
+        `p99 ${s.p99.toFixed(1).padStart(7)} ms  cores: ${coresLine(s.cores)}`,
+    })),
+  );
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
   await samplerClient?.end().catch(() => {});
@@ -688,7 +655,6 @@ for (const w of settings.workloads) {
   }
 }
 
-const others = samples.flatMap((s) => (s.cores.other === null ? [] : [s.cores.other]));
 const meta = {
   ...machineMeta(),
   postgres: await (async () => {
@@ -738,19 +704,14 @@ const meta = {
   setup: setupNotes,
   probes,
   loadAverage: { before: loadBefore, after: loadAfter, waitedForQuiet },
-  disturbance:
-    others.length === 0
-      ? null
-      : {
-          medianOtherCores: round2(median(others)),
-          maxOtherCores: round2(Math.max(...others)),
-          slicesRunAgain: samples.filter((s) => s.attempts > 1).length,
-        },
-  durationS: Math.round((performance.now() - started) / 100) / 10,
+  disturbance: disturbanceOf(
+    samples.map((s) => s.cores.other),
+    samples.filter((s) => s.attempts > 1).length,
+  ),
+  durationS: elapsedS(started),
 };
 
-const pct = (n: number) => `${Math.round(n * 100)}%`;
-const headers = [
+const scaleHeaders = [
   'workload',
   'instances',
   'req/s',
@@ -768,7 +729,6 @@ const headers = [
   'postgres µs/req',
   'SQL stmts/req',
 ];
-const right = new Set(headers.map((_, i) => i).filter((i) => i > 0));
 const cells = summaries.map((s) => [
   s.workload === 'login' ? 'log-in' : 'refresh',
   String(s.instances),
@@ -794,72 +754,45 @@ const cells = summaries.map((s) => [
 const activities = [...new Set(summaries.flatMap((s) => Object.keys(s.backends)))]
   .filter((a) => Math.max(...summaries.map((s) => s.backends[a] ?? 0)) >= 0.01)
   .sort(activityOrder);
-const waitHeaders = ['workload', 'instances', ...activities];
-const waitRight = new Set(waitHeaders.map((_, i) => i).filter((i) => i > 0));
 const waitCells = summaries.map((s) => [
   s.workload === 'login' ? 'log-in' : 'refresh',
   String(s.instances),
   ...activities.map((a) => (s.backends[a] ?? 0).toFixed(2)),
 ]);
 
-const machine = machineLine(meta, `PostgreSQL ${meta.postgres?.['server_version'] ?? '?'}`);
-const method =
-  `${settings.rounds} interleaved rounds of ${settings.durationS} s per case after ${settings.warmupS} s warm-up; ` +
-  `one autocannon per instance, all at once from this process (${settings.loginConnections} connections per instance for log-ins, ` +
-  `${settings.refreshConnections} for refreshes); medians of the rounds; ± = median absolute deviation of the rounds' req/s`;
-const loadLine =
-  `load average (1, 5, 15 min) before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}` +
-  (waitedForQuiet === false
-    ? ' (it never dropped below the --wait-load threshold: run anyway)'
-    : '');
 const probeLine = `probe, one request at a time on an idle instance: ${settings.workloads
   .map(
     (w) =>
       `${w === 'login' ? 'log-in' : 'refresh'} ${probes[w]?.medianMs} ms (median of ${probes[w]?.requests}), ${probes[w]?.statements} SQL statements`,
   )
   .join('; ')}`;
-const noise =
-  meta.disturbance === null
-    ? 'other load: not measured (no /proc/stat)'
-    : `other load during the kept slices: median ${pct(meta.disturbance.medianOtherCores)} of a core, max ${pct(meta.disturbance.maxOtherCores)}; ${meta.disturbance.slicesRunAgain} slices run again`;
-
-process.stdout.write(
-  `\nbench:scale, ${machine}\n${method}\n${loadLine}\n${noise}\n${probeLine}\n\n${textTable(headers, cells, right)}\n\n` +
-    `PostgreSQL backends of the benchmark database, average number per activity (sampled every 20 ms):\n\n` +
-    `${textTable(waitHeaders, waitCells, waitRight)}\n`,
-);
-
-if (settings.write) {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    `${dir}scale-latest.json`,
-    `${JSON.stringify({ meta, summaries, samples }, null, 2)}\n`,
-  );
-  const md = [
-    '# Scale-out benchmark (`npm run bench:scale`)',
-    '',
-    `- ${machine}`,
-    `- ${method}`,
-    `- auth servers: HS256, argon2id m=${OWASP_ARGON2ID.memory} KiB t=${OWASP_ARGON2ID.passes} p=${OWASP_ARGON2ID.parallelism}, rate limits raised to 1e9 per window, reuse grace ${REUSE_GRACE_S} s (the default), pg pool 10 per instance, one PostgreSQL database`,
-    `- ${loadLine}`,
-    `- ${noise}`,
-    '- cores: CPU time of each group during the slice ÷ wall time (1.00 = one core busy all along), from /proc/<pid>/stat; servers = the auth server processes, postgres = the backends of the benchmark database, driver = autocannon in the driver process, other = the rest of the machine (other programs, PostgreSQL’s shared processes, the kernel)',
-    '- per machine core: req/s ÷ the machine’s cores; per server core: req/s ÷ cores used by the auth servers; per core, servers + postgres: req/s ÷ cores used by the auth servers and the PostgreSQL backends together (each the median of the rounds’ ratios)',
-    '- SQL stmts/req: statements an auth server sends to PostgreSQL per request, BEGIN and COMMIT included (each one a round trip), counted in the probe: requests one at a time on an idle instance before the load',
-    `- ${probeLine}`,
-    '',
-    ...markdownTable(headers, cells, right),
-    '',
-    '## What the PostgreSQL backends were doing',
-    '',
-    'Average number of the benchmark database’s client backends in each activity, sampled from `pg_stat_activity` every 20 ms (median of the rounds). Each instance’s pool holds up to 10 connections.',
-    '',
-    ...markdownTable(waitHeaders, waitCells, waitRight),
-    '',
-  ].join('\n');
-  writeFileSync(`${dir}scale-latest.md`, md);
-  process.stdout.write(
-    '\nwrote bench/results/scale-latest.json and bench/results/scale-latest.md\n',
-  );
-}
+const waitHeaders = ['workload', 'instances', ...activities];
+report({
+  name: 'scale',
+  title: 'Scale-out benchmark (`npm run bench:scale`)',
+  bullets: [
+    machineLine(meta, `PostgreSQL ${meta.postgres?.['server_version'] ?? '?'}`),
+    `${settings.rounds} interleaved rounds of ${settings.durationS} s per case after ${settings.warmupS} s warm-up; ` +
+      `one autocannon per instance, all at once from this process (${settings.loginConnections} connections per instance for log-ins, ` +
+      `${settings.refreshConnections} for refreshes); medians of the rounds; ± = median absolute deviation of the rounds' req/s`,
+    `auth servers: HS256, argon2id m=${OWASP_ARGON2ID.memory} KiB t=${OWASP_ARGON2ID.passes} p=${OWASP_ARGON2ID.parallelism}, rate limits raised to 1e9 per window, reuse grace ${REUSE_GRACE_S} s (the default), pg pool 10 per instance, one PostgreSQL database`,
+    loadLine(loadBefore, loadAfter, waitedForQuiet),
+    disturbanceLine(meta.disturbance),
+    'cores: CPU time of each group during the slice ÷ wall time (1.00 = one core busy all along), from /proc/<pid>/stat; servers = the auth server processes, postgres = the backends of the benchmark database, driver = autocannon in the driver process, other = the rest of the machine (other programs, PostgreSQL’s shared processes, the kernel)',
+    'per machine core: req/s ÷ the machine’s cores; per server core: req/s ÷ cores used by the auth servers; per core, servers + postgres: req/s ÷ cores used by the auth servers and the PostgreSQL backends together (each the median of the rounds’ ratios)',
+    'SQL stmts/req: statements an auth server sends to PostgreSQL per request, BEGIN and COMMIT included (each one a round trip), counted in the probe: requests one at a time on an idle instance before the load',
+    probeLine,
+  ],
+  table: { headers: scaleHeaders, rows: cells, right: columnsFrom(scaleHeaders, 1) },
+  sections: [
+    {
+      heading: 'What the PostgreSQL backends were doing',
+      intro:
+        'Average number of the benchmark database’s client backends in each activity, sampled from `pg_stat_activity` every 20 ms (median of the rounds). Each instance’s pool holds up to 10 connections.',
+      table: { headers: waitHeaders, rows: waitCells, right: columnsFrom(waitHeaders, 1) },
+    },
+  ],
+  // Compact: the medians, not every slice of every round.
+  json: { meta, summaries },
+  write: settings.write,
+});

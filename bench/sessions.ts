@@ -15,33 +15,38 @@
 // --database-url URL (BENCH_DATABASE_URL), --redis-url URL (BENCH_REDIS_URL), --wait-load L and
 // --wait-max S (wait for a quieter machine first), --quick (3 rounds of 1 s), --no-write.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createClient } from '@redis/client';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { createSigner, generateKey } from '../src/jwt/index.ts';
 import { createRevocationList } from '../src/redis/index.ts';
 import {
+  assert,
+  benchFlags,
+  columnsFrom,
+  coresLine,
+  disturbanceLine,
+  disturbanceOf,
+  elapsedS,
+  fmtInt,
+  forgedTokens,
+  loadAverage,
+  loadLine,
   machineLine,
   machineMeta,
-  markdownTable,
-  nonNegativeInt,
   packageVersion,
-  percentile,
-  positiveNumber,
-  quietestSlice,
+  pct,
+  report,
+  rotatingRounds,
   round1,
   round2,
-  textTable,
 } from './lib/common.ts';
+import { load } from './lib/load.ts';
 import { median, relativeMad } from './lib/measure.ts';
 import {
   benchDatabase,
   CpuMeter,
   dropDatabase,
-  loadAverage,
   postgresPids,
   waitForQuiet,
 } from './lib/scale-proc.ts';
@@ -59,59 +64,34 @@ import { type ServerProcess, spawnScript } from './lib/spawn.ts';
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string' },
-    retries: { type: 'string' },
-    variants: { type: 'string' },
-    users: { type: 'string' },
-    'database-url': { type: 'string' },
-    'redis-url': { type: 'string' },
-    'wait-load': { type: 'string' },
-    'wait-max': { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
-
-function pickVariants(raw: string | undefined): SessionVariant[] {
-  if (raw === undefined || raw === '' || raw === 'all') return [...SESSION_VARIANTS];
-  const wanted = raw.split(',').map((s) => s.trim());
-  for (const w of wanted) {
-    if (!SESSION_VARIANTS.includes(w as SessionVariant)) {
-      throw new TypeError(`--variants: unknown ${w} (one of ${SESSION_VARIANTS.join(', ')})`);
-    }
-  }
-  return SESSION_VARIANTS.filter((v) => wanted.includes(v));
-}
-
-const quick = flags.quick === true;
-const env = process.env;
+const flags = benchFlags([
+  'rounds',
+  'duration',
+  'warmup',
+  'connections',
+  'retries',
+  'variants',
+  'users',
+  'database-url',
+  'redis-url',
+  'wait-load',
+  'wait-max',
+]);
+const quick = flags.quick;
 const settings = {
-  rounds: positiveNumber('--rounds', flags.rounds ?? env.BENCH_ROUNDS, quick ? 3 : 7, true),
-  durationS: positiveNumber('--duration', flags.duration ?? env.BENCH_DURATION, quick ? 1 : 3),
-  warmupS: positiveNumber('--warmup', flags.warmup ?? env.BENCH_WARMUP, quick ? 0.5 : 1),
-  connections: positiveNumber(
-    '--connections',
-    flags.connections ?? env.BENCH_CONNECTIONS,
-    32,
-    true,
-  ),
-  retries: nonNegativeInt('--retries', flags.retries ?? env.BENCH_RETRIES, 2),
-  variants: pickVariants(flags.variants ?? env.BENCH_VARIANTS),
-  users: positiveNumber('--users', flags.users, 10_000, true),
+  rounds: flags.int('rounds', 'BENCH_ROUNDS', quick ? 3 : 7),
+  durationS: flags.number('duration', 'BENCH_DURATION', quick ? 1 : 3),
+  warmupS: flags.number('warmup', 'BENCH_WARMUP', quick ? 0.5 : 1),
+  connections: flags.int('connections', 'BENCH_CONNECTIONS', 32),
+  retries: flags.count('retries', 'BENCH_RETRIES', 2),
+  variants: flags.list('variants', 'BENCH_VARIANTS', SESSION_VARIANTS),
+  users: flags.int('users', undefined, 10_000),
   adminUrl:
-    flags['database-url'] ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-  redisUrl: flags['redis-url'] ?? env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-  waitLoad:
-    flags['wait-load'] === undefined
-      ? null
-      : positiveNumber('--wait-load', flags['wait-load'], 1.5),
-  waitMaxS: positiveNumber('--wait-max', flags['wait-max'], 900),
-  write: flags['no-write'] !== true,
+    flags.raw('database-url', 'BENCH_DATABASE_URL') ?? 'postgres://postgres@127.0.0.1:5432/test',
+  redisUrl: flags.raw('redis-url', 'BENCH_REDIS_URL') ?? 'redis://127.0.0.1:6379',
+  waitLoad: flags.raw('wait-load') === undefined ? null : flags.number('wait-load', undefined, 1.5),
+  waitMaxS: flags.number('wait-max', undefined, 900),
+  write: flags.write,
 };
 if (settings.users < settings.connections) throw new TypeError('--users must be ≥ --connections');
 /** A slice is run again when other programs used more than this share of a core meanwhile. */
@@ -259,10 +239,6 @@ async function startServer(variant: SessionVariant): Promise<Server> {
   return { ...server, variant };
 }
 
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
 /** A user only the checks know: deleted from the table, revoked, or with an expired session. */
 let deletedUser: User | undefined;
 let revokedUser: User | undefined;
@@ -296,17 +272,9 @@ async function check(server: Server): Promise<void> {
   await refused('no credential');
   const [name, value] = credentials.get(v)![0]!;
   if (name === 'authorization') {
-    const token = value.slice('Bearer '.length);
-    const [h, p, s] = token.split('.') as [string, string, string];
-    const at = Math.floor(s.length / 2);
-    const flipped = s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
-    await refused('a changed signature', ['authorization', `Bearer ${h}.${p}.${flipped}`]);
-    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
-    const other = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
-    await refused('a payload claiming another user', [
-      'authorization',
-      `Bearer ${h}.${other}.${s}`,
-    ]);
+    const [badSignature, otherUser] = forgedTokens(value.slice('Bearer '.length));
+    await refused('a changed signature', ['authorization', `Bearer ${badSignature}`]);
+    await refused('a payload claiming another user', ['authorization', `Bearer ${otherUser}`]);
   } else {
     await refused('an unknown session id', ['cookie', `${SESSION_COOKIE}=${newId(32)}`]);
     await refused('a malformed session id', ['cookie', `${SESSION_COOKIE}=x`]);
@@ -344,9 +312,6 @@ const requestBytes = new Map<SessionVariant, number[]>();
 async function slice(server: Server, seconds: number, round: number): Promise<Sample> {
   const v = server.variant;
   const headers = credentials.get(v)!;
-  const latencies: number[] = [];
-  let bytes = 0;
-  let answers = 0;
   const sizes: number[] = [];
   const meter = new CpuMeter([
     { name: 'server', pids: () => [server.child.pid!] },
@@ -355,52 +320,36 @@ async function slice(server: Server, seconds: number, round: number): Promise<Sa
     { name: 'redis', pids: () => (redisPid === undefined ? [] : [redisPid]) },
   ]);
   await meter.start();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    let next = 0;
-    const instance = autocannon(
-      {
-        url: `${server.url}${ROUTE}`,
-        connections: settings.connections,
-        pipelining: 1,
-        duration: seconds,
-        // Each connection is one user: its own token or session id.
-        setupClient(client) {
-          const header = headers[next++ % headers.length];
-          if (header !== undefined) client.setHeaders({ [header[0]]: header[1] });
-          const request = (client as unknown as { getRequestBuffer(): Buffer }).getRequestBuffer();
-          sizes.push(request.length);
-        },
+  let next = 0;
+  const run = await load(
+    {
+      url: `${server.url}${ROUTE}`,
+      connections: settings.connections,
+      pipelining: 1,
+      duration: seconds,
+      // Each connection is one user: its own token or session id.
+      setupClient(client) {
+        const header = headers[next++ % headers.length];
+        if (header !== undefined) client.setHeaders({ [header[0]]: header[1] });
+        const request = (client as unknown as { getRequestBuffer(): Buffer }).getRequestBuffer();
+        sizes.push(request.length);
       },
-      (error, r) => (error ? reject(error) : resolve(r)),
-    );
-    instance.on('response', (_client, status, size, time) => {
-      if (status >= 200 && status < 300) {
-        latencies.push(time);
-        bytes += size;
-        answers++;
-      }
-    });
-  });
+    },
+    v,
+  );
   const reading = await meter.stop();
   requestBytes.set(v, sizes);
-  if (result.non2xx > 0 || result.errors > 0 || result.requests.total === 0) {
-    throw new Error(
-      `${v}: ${result.non2xx} non-2xx answers (${JSON.stringify(result.statusCodeStats ?? {})}), ` +
-        `${result.errors} errors, ${result.requests.total} requests: the figures would measure refusals; stopping.`,
-    );
-  }
-  const sorted = Float64Array.from(latencies).sort();
   const c = (name: string) => (reading.groups[name] ?? 0) / reading.wallUs;
   const known = c('server') + c('postgres') + c('redis') + c('driver');
-  const requests = result.requests.total;
+  const requests = run.requests;
   return {
     round,
     variant: v,
-    rps: round2(requests / result.duration),
+    rps: run.rps,
     requests,
-    p50: round2(percentile(sorted, 0.5)),
-    p99: round2(percentile(sorted, 0.99)),
-    responseBytes: round1(bytes / Math.max(1, answers)),
+    p50: run.p50,
+    p99: run.p99,
+    responseBytes: round1(run.responseBytes),
     cores: {
       server: round2(c('server')),
       postgres: round2(c('postgres')),
@@ -423,8 +372,6 @@ async function slice(server: Server, seconds: number, round: number): Promise<Sa
 // ---------------------------------------------------------------------------------------------
 // Run
 
-const fmtInt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const pct = (n: number) => `${Math.round(n * 100)}%`;
 const started = performance.now();
 let waitedForQuiet: boolean | null = null;
 if (settings.waitLoad !== null) {
@@ -538,26 +485,19 @@ try {
   );
   for (const server of servers) await slice(server, settings.warmupS, 0);
   process.stderr.write('warm-up done\n');
-  for (let round = 1; round <= settings.rounds; round++) {
-    for (let k = 0; k < servers.length; k++) {
-      const server = servers[(k + round - 1) % servers.length]!;
-      const kept = await quietestSlice(
-        settings.retries,
-        RETRY_ABOVE,
-        () => slice(server, settings.durationS, round),
-        (s) => s.cores.other,
-        (s, again) =>
-          process.stderr.write(
-            `round ${round}/${settings.rounds} ${server.variant.padEnd(15)} ${fmtInt.format(s.rps).padStart(7)} req/s  ` +
-              `p99 ${s.p99.toFixed(2).padStart(6)} ms  cores: server ${s.cores.server.toFixed(2)} ` +
-              `postgres ${s.cores.postgres.toFixed(2)} redis ${s.cores.redis.toFixed(2)} driver ${s.cores.driver.toFixed(2)} ` +
-              `other ${s.cores.other?.toFixed(2) ?? 'n/a'}` +
-              `${again ? ' (busy machine: again)' : ''}\n`,
-          ),
-      );
-      samples.push(kept);
-    }
-  }
+  samples.push(
+    ...(await rotatingRounds({
+      rounds: settings.rounds,
+      cases: servers,
+      retries: settings.retries,
+      above: RETRY_ABOVE,
+      run: (server, round) => slice(server, settings.durationS, round),
+      otherOf: (s) => s.cores.other,
+      describe: (server, s) =>
+        `${server.variant.padEnd(15)} ${fmtInt.format(s.rps).padStart(7)} req/s  ` +
+        `p99 ${s.p99.toFixed(2).padStart(6)} ms  cores: ${coresLine(s.cores)}`,
+    })),
+  );
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
   if (redis.isOpen) {
@@ -633,7 +573,6 @@ const summaries: Summary[] = settings.variants.map((v) => {
   };
 });
 
-const others = samples.flatMap((s) => (s.cores.other === null ? [] : [s.cores.other]));
 const exampleToken = (v: SessionVariant) => {
   const value = credentials.get(v)?.[0]?.[1];
   return value?.startsWith('Bearer ') ? value.slice(7) : undefined;
@@ -678,18 +617,14 @@ const meta = {
     sessionId: '32 random bytes, base64url: 43 characters',
   },
   loadAverage: { before: loadBefore, after: loadAfter, waitedForQuiet },
-  disturbance:
-    others.length === 0
-      ? null
-      : {
-          medianOtherCores: round2(median(others)),
-          maxOtherCores: round2(Math.max(...others)),
-          slicesRunAgain: samples.filter((s) => s.attempts > 1).length,
-        },
-  durationS: Math.round((performance.now() - started) / 100) / 10,
+  disturbance: disturbanceOf(
+    samples.map((s) => s.cores.other),
+    samples.filter((s) => s.attempts > 1).length,
+  ),
+  durationS: elapsedS(started),
 };
 
-const headers = [
+const sessionHeaders = [
   'variant',
   'lookup',
   'req/s',
@@ -705,7 +640,6 @@ const headers = [
   'postgres / redis CPU',
   'driver CPU',
 ];
-const right = new Set(headers.map((_, i) => i).filter((i) => i > 1));
 const cells = summaries.map((s) => [
   s.label,
   s.lookup,
@@ -726,25 +660,6 @@ const cells = summaries.map((s) => [
   `${pct(s.cores.postgres)} / ${pct(s.cores.redis)}`,
   pct(s.cores.driver),
 ]);
-
-const machine = machineLine(meta);
-const method =
-  `${settings.rounds} interleaved rounds of ${settings.durationS} s per server after ${settings.warmupS} s warm-up; ` +
-  `autocannon, ${settings.connections} connections (one user each), pipelining 1, from a second process over loopback; ` +
-  `medians of the rounds; ± = median absolute deviation of the rounds' req/s`;
-const loadLine =
-  `load average (1, 5, 15 min) before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}` +
-  (waitedForQuiet === false
-    ? ' (it never dropped below the --wait-load threshold: run anyway)'
-    : '');
-const noise =
-  meta.disturbance === null
-    ? 'other load: not measured (no /proc/stat)'
-    : `other load during the kept slices: median ${pct(meta.disturbance.medianOtherCores)} of a core, max ${pct(meta.disturbance.maxOtherCores)}; ${meta.disturbance.slicesRunAgain} slices run again`;
-
-process.stdout.write(
-  `\nbench:sessions, ${machine}\n${method}\n${loadLine}\n${noise}\n\n${textTable(headers, cells, right)}\n`,
-);
 
 // The chart: requests per second, and bytes each request carries to prove who it is.
 const COLORS = { none: '#2da44e', Redis: '#cf222e', PostgreSQL: '#0969da' } as const;
@@ -801,38 +716,37 @@ const svg = barChart({
     'Source: npm run bench:sessions (bench/sessions.ts); figures in bench/results/sessions-latest.json.',
 });
 
-if (settings.write) {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    `${dir}sessions-latest.json`,
-    `${JSON.stringify({ meta, summaries, samples }, null, 2)}\n`,
-  );
-  writeFileSync(`${dir}sessions-latest.svg`, svg);
-  const md = [
-    '# JWT or session lookup (`npm run bench:sessions`)',
-    '',
-    `- ${machine}`,
-    `- ${method}`,
-    `- ${loadLine}`,
-    `- ${noise}`,
-    '- request bytes: the whole request autocannon writes (request line, Host, Connection: keep-alive, the credential); credential header bytes: the `authorization: Bearer …` or `cookie: sid=…` line alone, CRLF included; response bytes: status line, headers and body as received',
-    '- server µs/req: CPU time of the server process per request (/proc/<pid>/stat); lookup µs/req: CPU time of the PostgreSQL backends of the benchmark database, or of the redis-server process (shared with anything else using it), per request',
-    '- CPU columns: share of one core used during the slices',
-    '',
-    ...markdownTable(headers, cells, right),
-    '',
-    '## What each variant does',
-    '',
-    ...settings.variants.map(
-      (v) => `- **${SESSION_VARIANT_INFO[v].label}** (\`${v}\`): ${SESSION_VARIANT_INFO[v].how}.`,
-    ),
-    '',
-    '![chart](sessions-latest.svg)',
-    '',
-  ].join('\n');
-  writeFileSync(`${dir}sessions-latest.md`, md);
-  process.stdout.write(
-    '\nwrote bench/results/sessions-latest.json, bench/results/sessions-latest.md and bench/results/sessions-latest.svg\n',
-  );
-}
+report({
+  name: 'sessions',
+  title: 'JWT or session lookup (`npm run bench:sessions`)',
+  bullets: [
+    machineLine(meta),
+    `${settings.rounds} interleaved rounds of ${settings.durationS} s per server after ${settings.warmupS} s warm-up; ` +
+      `autocannon, ${settings.connections} connections (one user each), pipelining 1, from a second process over loopback; ` +
+      `medians of the rounds; ± = median absolute deviation of the rounds' req/s`,
+    loadLine(loadBefore, loadAfter, waitedForQuiet),
+    disturbanceLine(meta.disturbance),
+    'request bytes: the whole request autocannon writes (request line, Host, Connection: keep-alive, the credential); credential header bytes: the `authorization: Bearer …` or `cookie: sid=…` line alone, CRLF included; response bytes: status line, headers and body as received',
+    'server µs/req: CPU time of the server process per request (/proc/<pid>/stat); lookup µs/req: CPU time of the PostgreSQL backends of the benchmark database, or of the redis-server process (shared with anything else using it), per request',
+    'CPU columns: share of one core used during the slices',
+  ],
+  table: {
+    headers: sessionHeaders,
+    rows: cells,
+    right: columnsFrom(sessionHeaders, 2),
+  },
+  sections: [
+    {
+      heading: 'What each variant does',
+      lines: settings.variants.map(
+        (v) => `**${SESSION_VARIANT_INFO[v].label}** (\`${v}\`): ${SESSION_VARIANT_INFO[v].how}.`,
+      ),
+      fileOnly: true,
+    },
+    { heading: 'Chart', intro: '![chart](sessions-latest.svg)', fileOnly: true },
+  ],
+  // Compact: the medians, not every slice of every round.
+  json: { meta, summaries },
+  write: settings.write,
+  extra: { svg },
+});

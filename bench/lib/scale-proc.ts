@@ -5,9 +5,11 @@
 // Shared by bench/scale.ts and bench/sessions.ts. Off Linux every reading is null.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import type pg from 'pg';
-import { machineCpu } from './common.ts';
+import { loadAverage, machineCpu } from './common.ts';
+
+export { loadAverage };
 
 /** Clock ticks per second of /proc times (getconf CLK_TCK; 100 on every usual Linux). */
 const TICKS_PER_SECOND = (() => {
@@ -247,12 +249,6 @@ export class BackendSampler {
     }
     return { samples: this.#samples, backends };
   }
-}
-
-/** The 1, 5 and 15-minute load averages, rounded. */
-export function loadAverage(): [number, number, number] {
-  const [a, b, c] = loadavg().map((n) => Math.round(n * 100) / 100);
-  return [a ?? 0, b ?? 0, c ?? 0];
 }
 
 /**

@@ -17,6 +17,7 @@ export interface PublicUser {
   username: string;
   email: string;
   roles: readonly string[];
+  email_verified: boolean;
   created_at: string;
 }
 
@@ -33,6 +34,7 @@ export function toPublicUser(user: User): PublicUser {
     username: user.username,
     email: user.email,
     roles: user.roles,
+    email_verified: user.emailVerified,
     created_at: new Date(user.createdAt).toISOString(),
   };
 }
@@ -63,7 +65,7 @@ export function requirePassword(value: unknown): string {
 }
 
 /** Checks a password's type and length (code points, exactly as typed). */
-function checkPassword(value: unknown): string {
+export function checkPassword(value: unknown): string {
   const password = requirePassword(value);
   const n = length(password);
   if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
@@ -74,6 +76,21 @@ function checkPassword(value: unknown): string {
     );
   }
   return password;
+}
+
+/** An email address as stored (NFC, lower-cased), or `invalid_request` naming the field. */
+export function checkEmail(value: unknown, field = 'email'): string {
+  const email = requireString(value, field).normalize('NFC').toLowerCase();
+  if (email.length > 254 || !EMAIL.test(email)) {
+    throw new AuthServiceError(
+      'invalid_request',
+      'email must be an address like name@example.com',
+      {
+        field,
+      },
+    );
+  }
+  return email;
 }
 
 export interface AccountInput {
@@ -94,16 +111,7 @@ export interface AccountInput {
  */
 export async function prepareUserAccount(input: AccountInput): Promise<NewUser> {
   const username = checkUsername(requireString(input.username, 'username'));
-  const email = requireString(input.email, 'email').normalize('NFC').toLowerCase();
-  if (email.length > 254 || !EMAIL.test(email)) {
-    throw new AuthServiceError(
-      'invalid_request',
-      'email must be an address like name@example.com',
-      {
-        field: 'email',
-      },
-    );
-  }
+  const email = checkEmail(input.email);
   for (const role of input.roles) {
     if (!ROLE.test(role)) {
       throw new AuthServiceError(

@@ -187,6 +187,18 @@ export class AdminService {
     await this.#record(actor, 'admin.password_reset_sent', id);
   }
 
+  /**
+   * Replaces the user's app metadata (AuthService.setAppMetadata: a JSON object within
+   * APP_METADATA_MAX_BYTES, else `invalid_request`). Recorded with its size, never its content:
+   * the metadata is the app's, and may say more than the log should keep.
+   */
+  async setAppMetadata(actor: Actor, id: string, metadata: unknown): Promise<void> {
+    if (!(await this.#o.auth.setAppMetadata(id, metadata))) throw notFound();
+    await this.#record(actor, 'admin.app_metadata_set', id, {
+      bytes: Buffer.byteLength(JSON.stringify(metadata)),
+    });
+  }
+
   /** The audit log, newest first. */
   async audit(query: Omit<AuditQuery, 'limit'> & { limit?: number }): Promise<AuditEvent[]> {
     return this.#o.store.listAuditEvents({ ...query, limit: pageLimit(query.limit) });

@@ -30,6 +30,7 @@ export const AUDIT_EVENT_TYPES = [
   'admin.sessions_ended',
   'admin.user_unlocked',
   'admin.password_reset_sent',
+  'admin.app_metadata_set',
   // Reserved for the account flows.
   'password.reset_requested',
   'password.reset_done',

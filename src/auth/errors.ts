@@ -9,12 +9,22 @@ export type AuthErrorCode =
   | 'username_taken'
   | 'email_taken'
   | 'invalid_credentials'
+  | 'wrong_password'
+  | 'session_not_found'
   | 'account_disabled'
+  | 'email_not_verified'
+  | 'invalid_link'
   | 'invalid_grant'
+  | 'invalid_scope'
   | 'invalid_token'
   | 'too_many_requests'
   | 'not_found'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  // RFC 6749 §5.2, at the OAuth endpoints (src/server/oauth.ts).
+  | 'invalid_client'
+  | 'invalid_scope'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type';
 
 export class AuthServiceError extends Error {
   override name = 'AuthServiceError';

@@ -139,6 +139,11 @@ export interface RateLimits {
   loginFailuresPerDevice?: Limit;
   /** Registrations per client IP. */
   registerPerIp: Limit;
+  /**
+   * Requests per signed-in account to its own account routes (session list, end a session, change
+   * password, delete account). Password confirmations also spend the log-in failure budgets.
+   */
+  accountPerUser?: Limit;
 }
 
 export const DEFAULT_RATE_LIMITS: Readonly<Required<RateLimits>> = Object.freeze({
@@ -147,6 +152,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Required<RateLimits>> = Object.freeze
   loginFailuresPerClient: { max: 5, window: 15 * 60 },
   loginFailuresPerDevice: { max: 5, window: 15 * 60 },
   registerPerIp: { max: 10, window: 10 * 60 },
+  accountPerUser: { max: 30, window: 60 },
 });
 
 const LIMIT_NAMES = Object.keys(DEFAULT_RATE_LIMITS) as (keyof RateLimits)[];

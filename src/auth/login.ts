@@ -4,6 +4,7 @@
 import type { Store, User } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
 import { length, requirePassword, requireString } from './accounts.ts';
+import { clientKeyOf } from './addresses.ts';
 import type { AuditSink } from './audit.ts';
 import { readDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
@@ -30,6 +31,7 @@ export interface LoginInput {
   username?: unknown;
   email?: unknown;
   password: unknown;
+  /** The client's address in any spelling (IPv6 is counted by /64: `clientKeyOf`). */
   ip?: string;
   /** The device token an earlier successful log-in gave this client, if any. */
   deviceToken?: unknown;
@@ -99,7 +101,9 @@ export class LoginGuard {
         { field: 'password' },
       );
     }
-    if (input.ip !== undefined) await this.count(`login:ip:${input.ip}`, this.#limits.loginPerIp);
+    // Every spelling of one address (and every address of one IPv6 /64) is one client.
+    const ip = input.ip === undefined ? undefined : clientKeyOf(input.ip);
+    if (ip !== undefined) await this.count(`login:ip:${ip}`, this.#limits.loginPerIp);
 
     const { store } = this.#o;
     const user =
@@ -113,7 +117,7 @@ export class LoginGuard {
       user && input.deviceToken !== undefined
         ? readDeviceToken(input.deviceToken, user, this.#o.now())
         : undefined;
-    const { taken: reserved, exhausted } = await this.#reserveAttempt(account, device, input.ip);
+    const { taken: reserved, exhausted } = await this.#reserveAttempt(account, device, ip);
 
     let verified: Awaited<ReturnType<typeof verifyPassword>>;
     try {
@@ -128,7 +132,7 @@ export class LoginGuard {
     if (!user || !ok) {
       // The reserved attempts stay counted: they are this failure. What was typed is not
       // recorded (people type passwords into the username field), only the account, if any.
-      const about = { actor: 'anonymous', subject: user?.id ?? null, ip: input.ip ?? null };
+      const about = { actor: 'anonymous', subject: user?.id ?? null, ip: ip ?? null };
       await this.#o.audit?.record({
         ...about,
         type: 'login.failed',
@@ -155,17 +159,49 @@ export class LoginGuard {
         type: 'login.failed',
         actor: 'anonymous',
         subject: user.id,
-        ip: input.ip ?? null,
+        ip: ip ?? null,
         details: { reason: 'disabled' },
       });
       throw new AuthServiceError('account_disabled', 'this account is disabled');
     }
     let passwordHash = user.passwordHash;
     if (needsRehash) {
-      passwordHash = await hashPassword(password, this.#o.passwordParams);
-      await store.updatePasswordHash(user.id, passwordHash, this.#o.now());
+      const rehashed = await hashPassword(password, this.#o.passwordParams);
+      // Only over the hash just checked: a password change that committed meanwhile must not be
+      // undone by the old password's new hash.
+      if (await store.replacePasswordHash(user.id, user.passwordHash, rehashed, this.#o.now())) {
+        passwordHash = rehashed;
+      }
     }
     return { user, passwordHash };
+  }
+
+  /**
+   * Checks the password of a signed-in user who confirms a change (new password, deletion) under
+   * the same budgets as a log-in of that account from this address: a stolen access token does
+   * not buy a faster way to guess the password. Wrong: `wrong_password` (403, not 401: the access
+   * token is fine). Returns the hash the password matched, for a compare-and-set.
+   */
+  async confirm(user: User, password: unknown, ip: string | undefined): Promise<string> {
+    const given = requirePassword(password);
+    if (length(given) > PASSWORD_MAX) {
+      throw new AuthServiceError(
+        'invalid_request',
+        `password must be at most ${PASSWORD_MAX} characters`,
+        { field: 'password' },
+      );
+    }
+    const { taken: reserved } = await this.#reserveAttempt(`u:${user.id}`, undefined, ip);
+    let ok: boolean;
+    try {
+      ({ ok } = await verifyPassword(given, user.passwordHash, this.#o.passwordParams));
+    } catch (error) {
+      await this.#giveBack(reserved);
+      throw error;
+    }
+    if (!ok) throw new AuthServiceError('wrong_password', 'the current password is not right');
+    await this.#giveBack(reserved);
+    return user.passwordHash;
   }
 
   /**
@@ -240,7 +276,8 @@ export class LoginGuard {
     if (typeof userId !== 'string' || userId === '') throw new TypeError('userId must be a string');
     const account = `u:${userId}`;
     await this.#o.counters.reset(`login:account:${account}`);
+    // Keyed as `login` keyed it: the address as given, in any spelling.
     if (options.ip !== undefined)
-      await this.#o.counters.reset(`login:client:${account}:${options.ip}`);
+      await this.#o.counters.reset(`login:client:${account}:${clientKeyOf(options.ip)}`);
   }
 }

@@ -75,8 +75,12 @@ export async function checkPasswordStrength(
     throw weak('password is one repeated or sequential character; choose a longer phrase');
   }
   const lower = password.toLowerCase();
+  // The list holds plain lower-case ASCII mostly: `password` padded with spaces, or typed in
+  // fullwidth (`ｐａｓｓｗｏｒｄ`, NFKC: UAX #15 compatibility forms), is the same guess to an
+  // attacker who tries the list's entries with those variations.
+  const folded = password.normalize('NFKC').trim().toLowerCase();
   const list = await commonPasswords();
-  if (list.has(password) || list.has(lower)) {
+  if (list.has(password) || list.has(lower) || list.has(folded)) {
     throw weak('password is in a list of commonly used passwords; choose another');
   }
   const email = context.email?.toLowerCase();
@@ -88,6 +92,33 @@ export async function checkPasswordStrength(
       throw weak('password is built from the username or email; choose another');
     }
   }
+}
+
+/**
+ * The most a range answer may hold. A Pwned Passwords range is about 800 to 1,000 lines of 40
+ * bytes or less (35 hex digits, a colon, a count), padded to about the same: some 40 KB. A
+ * service that sends more (broken, or hostile and trying to fill the auth server's memory within
+ * the timeout) is treated as unavailable.
+ */
+export const BREACHED_ANSWER_MAX = 1024 * 1024;
+
+/** The body as text, or undefined as soon as it passes `max` bytes (the rest is not read). */
+async function boundedText(response: Response, max: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > max || response.body === null) {
+    await response.body?.cancel();
+    return declared > max ? undefined : '';
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > max) {
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface BreachedPasswordOptions {
@@ -123,7 +154,13 @@ export async function isBreachedPassword(
       options.onUnavailable(`the breached-password service answered ${response.status}`);
       return false;
     }
-    const text = await response.text();
+    const text = await boundedText(response, BREACHED_ANSWER_MAX);
+    if (text === undefined) {
+      options.onUnavailable(
+        `the breached-password service answered more than ${BREACHED_ANSWER_MAX} bytes`,
+      );
+      return false;
+    }
     for (const line of text.split('\n')) {
       const [hash, count] = line.trim().split(':');
       if (hash?.toUpperCase() === suffix) return Number(count) > 0;

@@ -2,17 +2,36 @@
 // no SQL: it speaks to a Store and a KeyRing, and reports failures as AuthServiceError. The work is done
 // beside it, one concern per file: accounts.ts (new accounts and their policies), login.ts (the
 // password check behind its budgets), sessions.ts (refresh-token families and their end).
-import { type Store, StoreUnavailableError, type User } from '../store/types.ts';
+import { type Session, type Store, StoreUnavailableError, type User } from '../store/types.ts';
+import { AccountChanges, DEFAULT_NAME_RESERVATION } from './account-changes.ts';
+import { AccountMail } from './account-mail.ts';
 import { createUserAccount } from './accounts.ts';
+import { clientKeyOf } from './addresses.ts';
+import { setAppMetadata } from './app-metadata.ts';
 import { type AuditSink, NO_AUDIT } from './audit.ts';
+import { sessionClient } from './client-info.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
 import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits.ts';
 import { LoginGuard, type LoginInput } from './login.ts';
+import type { Mailer } from './mail.ts';
 import { type Argon2Params, OWASP_ARGON2ID } from './password.ts';
 import type { BreachedPasswordOptions } from './password-policy.ts';
-import { type AccessClaims, type RevocationSink, Sessions, type TokenSet } from './sessions.ts';
+import { checkRoleScopes, type RoleScopes } from './scopes.ts';
+import {
+  type AccessClaims,
+  type RequestContext,
+  type RevocationSink,
+  Sessions,
+  type TokenSet,
+} from './sessions.ts';
+import {
+  AccessTokens,
+  type ClaimsFunction,
+  FIRST_PARTY_CLIENT_ID,
+  type TokenRefusal,
+} from './tokens.ts';
 
 export {
   type AccountInput,
@@ -22,13 +41,29 @@ export {
   prepareUserAccount,
   toPublicUser,
 } from './accounts.ts';
+export { APP_METADATA_MAX_BYTES, checkAppMetadata } from './app-metadata.ts';
 export { type AuditRecord, type AuditSink, storeAuditSink } from './audit.ts';
+export type { RoleScopes } from './scopes.ts';
 export {
   type AccessClaims,
+  type GrantInput,
+  type RequestContext,
   type RevocationSink,
   SUCCESSOR_PURPOSE,
   type TokenSet,
 } from './sessions.ts';
+export {
+  ACCESS_TOKEN_MAX_BYTES,
+  type AccessTokenRequest,
+  AccessTokens,
+  CLAIMS_TIMEOUT,
+  type ClaimsContext,
+  type ClaimsFunction,
+  type ClaimsUser,
+  FIRST_PARTY_CLIENT_ID,
+  RESERVED_CLAIMS,
+  type TokenRefusal,
+} from './tokens.ts';
 
 export interface AuthServiceOptions {
   store: Store;
@@ -57,6 +92,45 @@ export interface AuthServiceOptions {
   breachedPasswords?: BreachedPasswordOptions;
   /** Where security events are recorded (src/auth/audit.ts). Default: nowhere. */
   audit?: AuditSink;
+  /**
+   * Seconds the username and email of a deleted account stay reserved (registration refuses
+   * them as taken). Default 30 days.
+   */
+  nameReservation?: number;
+  /** Mail: the account flows that send links (account-mail.ts). Default: none of them. */
+  mail?: MailSettings;
+  /** The app's extra claims for each access token (docs/server.md, "Tokens"). Default: none. */
+  claims?: ClaimsFunction;
+  /** Milliseconds the claims function has. Default 1000. */
+  claimsTimeout?: number;
+  /** Largest access token, in bytes; a bigger one is refused, never sent. Default 1024. */
+  accessTokenMaxBytes?: number;
+  /** Scopes each role allows (`{ user: ['notes:read'] }`). Default: tokens carry no scope. */
+  roleScopes?: RoleScopes;
+  /** `client_id` of the tokens of log-ins (RFC 9068 §2.2). Default `laissez`. */
+  clientId?: string;
+  /** Told why an access token was not built (a failing claims function, the size budget). */
+  onTokenRefusal?: (refusal: TokenRefusal) => void;
+}
+
+export interface MailSettings {
+  mailer: Mailer;
+  /** Where links point (the server's public URL). */
+  publicUrl: string;
+  /** The product's name in mails. */
+  product: string;
+  /** Registration sends a verification link and answers alike for new and taken emails. */
+  verifyEmail: boolean;
+  /** Log-in is refused (`email_not_verified`) until the email is verified. */
+  requireVerifiedEmail: boolean;
+  /** Sign-in links are offered. */
+  signInLinks: boolean;
+}
+
+/** What a signed-in user's request brings besides its verified claims. */
+export interface ClientContext {
+  /** The rate-limit key of the client's address (clientKeyOf). */
+  ip?: string | undefined;
 }
 
 export class AuthService {
@@ -69,6 +143,11 @@ export class AuthService {
   readonly #logins: LoginGuard;
   readonly #sessions: Sessions;
   readonly #audit: AuditSink;
+  readonly #account: AccountChanges;
+  readonly #mail: AccountMail | undefined;
+  readonly #requireVerifiedEmail: boolean;
+  readonly #tokens: AccessTokens;
+  readonly #clientId: string;
 
   constructor(options: AuthServiceOptions) {
     this.#audit = options.audit ?? NO_AUDIT;
@@ -86,9 +165,24 @@ export class AuthService {
       counters: options.counters ?? new MemoryCounterStore(),
       audit: this.#audit,
     });
+    this.#tokens = new AccessTokens({
+      keyRing: options.keyRing,
+      claims: options.claims,
+      claimsTimeout: options.claimsTimeout,
+      maxBytes: options.accessTokenMaxBytes,
+      onRefusal: options.onTokenRefusal,
+      emailVerifiedClaim: options.mail?.verifyEmail ?? false,
+    });
+    this.#clientId = options.clientId ?? FIRST_PARTY_CLIENT_ID;
     this.#sessions = new Sessions({
       store: options.store,
       keyRing: options.keyRing,
+      tokens: this.#tokens,
+      roleScopes:
+        options.roleScopes === undefined
+          ? undefined
+          : checkRoleScopes(options.roleScopes, 'roleScopes'),
+      clientId: this.#clientId,
       accessTtl: options.accessTtl,
       refreshTtl: options.refreshTtl,
       reuseGrace: options.reuseGrace,
@@ -97,6 +191,51 @@ export class AuthService {
       onRevocationError: options.onRevocationError ?? (() => {}),
       audit: this.#audit,
     });
+    this.#account = new AccountChanges({
+      store: options.store,
+      logins: this.#logins,
+      sessions: this.#sessions,
+      passwordParams: this.#passwordParams,
+      breachedPasswords: options.breachedPasswords,
+      nameReservation: options.nameReservation ?? DEFAULT_NAME_RESERVATION,
+      now: this.#now,
+      audit: this.#audit,
+    });
+    const mail = options.mail;
+    this.#requireVerifiedEmail = mail?.requireVerifiedEmail ?? false;
+    this.#mail = mail
+      ? new AccountMail({
+          ...mail,
+          store: options.store,
+          now: this.#now,
+          passwordParams: this.#passwordParams,
+          defaultRoles: this.#defaultRoles,
+          breachedPasswords: this.#breachedPasswords,
+          count: (key, limit) => this.#logins.count(key, limit),
+          registerPerIp: this.#logins.limits.registerPerIp,
+          endSessions: (userId) => this.#sessions.logoutAll(userId),
+          unlock: (userId) => this.#logins.unlock(userId),
+          audit: this.#audit,
+        })
+      : undefined;
+  }
+
+  /** The flows that send links by mail; undefined when the server has no mail. */
+  get mail(): AccountMail | undefined {
+    return this.#mail;
+  }
+
+  /** Starts a session for a user who proved who they are another way (a sign-in link). */
+  async startSession(user: User, context: ClientContext = {}): Promise<TokenSet> {
+    const tokens = await this.#sessions.start(user);
+    await this.#audit.record({
+      type: 'login.succeeded',
+      actor: user.id,
+      subject: user.id,
+      ip: context.ip ?? null,
+      details: { method: 'link' },
+    });
+    return tokens;
   }
 
   /** Where this service records security events: for flows built beside it (admin, account). */
@@ -108,6 +247,19 @@ export class AuthService {
     return this.#keyRing;
   }
 
+  /**
+   * Builds access tokens (the claims function, reserved claims, the size budget): for grants
+   * other than log-in and refresh, such as client credentials, `accessTokens.issue(...)`.
+   */
+  get accessTokens(): AccessTokens {
+    return this.#tokens;
+  }
+
+  /** The first-party client id: `client_id` of the tokens of log-ins. */
+  get clientId(): string {
+    return this.#clientId;
+  }
+
   /** Creates a user. Passwords are taken exactly as typed (8 to 1024 characters). */
   async register(input: {
     username: unknown;
@@ -116,7 +268,10 @@ export class AuthService {
     ip?: string;
   }): Promise<User> {
     if (input.ip !== undefined)
-      await this.#logins.count(`register:ip:${input.ip}`, this.#logins.limits.registerPerIp);
+      await this.#logins.count(
+        `register:ip:${clientKeyOf(input.ip)}`,
+        this.#logins.limits.registerPerIp,
+      );
     const user = await createUserAccount(this.#store, {
       username: input.username,
       email: input.email,
@@ -141,18 +296,42 @@ export class AuthService {
    * it takes, are the same whether the user exists or not. Every attempt is counted before the
    * password is hashed, against the account's budgets (RateLimits; see LoginGuard.check).
    */
-  async login(input: LoginInput): Promise<{
+  async login(
+    input: LoginInput & {
+      /** The client's address as the session list shows it (not the rate-limit key). */
+      clientIp?: string;
+      /** The User-Agent header: only a short device label of it is kept (client-info.ts). */
+      userAgent?: unknown;
+      /** RFC 6749 §3.3: the scopes asked for; absent, every scope the user's roles allow. */
+      scope?: unknown;
+      /** The request, for the claims function (`ip` above is the rate-limit key). */
+      request?: RequestContext;
+    },
+  ): Promise<{
     user: User;
     tokens: TokenSet;
     deviceToken: string;
   }> {
-    const { user, passwordHash } = await this.#logins.check(input);
-    const tokens = await this.#sessions.start(user);
+    const { clientIp, userAgent, scope, request, ...credentials } = input;
+    const { user, passwordHash } = await this.#logins.check(credentials);
+    // Said only after the password proved right, so it tells nothing to a guesser.
+    if (this.#requireVerifiedEmail && !user.emailVerified) {
+      throw new AuthServiceError(
+        'email_not_verified',
+        'verify your email first: follow the link in the mail we sent, or ask for another',
+      );
+    }
+    // The scope is checked once the password is: what a user's roles allow is theirs to learn.
+    const tokens = await this.#sessions.start(user, {
+      ...(scope !== undefined ? { scope } : {}),
+      ...(request ? { request } : {}),
+      client: sessionClient(clientIp ?? credentials.ip, userAgent),
+    });
     await this.#audit.record({
       type: 'login.succeeded',
       actor: user.id,
       subject: user.id,
-      ip: input.ip ?? null,
+      ip: credentials.ip === undefined ? null : clientKeyOf(credentials.ip),
       details: { method: 'password' },
     });
     return {
@@ -175,8 +354,20 @@ export class AuthService {
    * Exchanges a refresh token for a new pair and spends it (rotation). A spent token presented
    * again after the grace window means it was copied: the whole family is revoked.
    */
-  refresh(token: unknown): Promise<TokenSet> {
-    return this.#sessions.refresh(token);
+  refresh(
+    token: unknown,
+    grant: { scope?: unknown; request?: RequestContext } = {},
+  ): Promise<TokenSet> {
+    return this.#sessions.refresh(token, grant);
+  }
+
+  /**
+   * Replaces a user's app metadata (administrators only: no route of the user's own reaches
+   * this). `invalid_request` when it is not a JSON object within APP_METADATA_MAX_BYTES; false
+   * when there is no such user.
+   */
+  setAppMetadata(userId: string, metadata: unknown): Promise<boolean> {
+    return setAppMetadata(this.#store, userId, metadata, this.#now());
   }
 
   /** Revokes the refresh token's family. Idempotent; says nothing about unknown tokens. */
@@ -204,6 +395,62 @@ export class AuthService {
    */
   endSessions(userId: string, reason: 'logout_all' | 'disabled' = 'logout_all'): Promise<number> {
     return this.#sessions.logoutAll(userId, reason);
+  }
+
+  /** The live sessions of the user behind `claims`, most recently used first. */
+  async listSessions(claims: AccessClaims): Promise<Session[]> {
+    const user = await this.currentUser(claims);
+    await this.#countAccountRequest(user);
+    return this.#sessions.list(user.id);
+  }
+
+  /**
+   * Ends one session of the user behind `claims` (the current one too), revoking its refresh
+   * family and announcing it. An unknown, ended or another user's session: `session_not_found`,
+   * the same answer for each.
+   */
+  async endSession(claims: AccessClaims, sid: string, context: ClientContext = {}): Promise<void> {
+    const user = await this.currentUser(claims);
+    await this.#countAccountRequest(user);
+    await this.#countAccountRequest(user);
+    if (!(await this.#sessions.end(user.id, sid))) {
+      throw new AuthServiceError('session_not_found', 'no such session of yours');
+    }
+    await this.#audit.record({
+      type: 'session.ended',
+      actor: user.id,
+      subject: user.id,
+      ip: context.ip ?? null,
+      details: { sid },
+    });
+  }
+
+  /**
+   * Changes the password of the user behind `claims` (see AccountChanges.changePassword): the
+   * current session stays, every other one ends. Returns how many ended.
+   */
+  async changePassword(
+    claims: AccessClaims,
+    input: { currentPassword: unknown; newPassword: unknown } & ClientContext,
+  ): Promise<number> {
+    const user = await this.currentUser(claims);
+    await this.#countAccountRequest(user);
+    return this.#account.changePassword(user, { ...input, sid: claims.sid });
+  }
+
+  /** Deletes the account behind `claims` after checking its password (AccountChanges.deleteAccount). */
+  async deleteAccount(
+    claims: AccessClaims,
+    input: { password: unknown } & ClientContext,
+  ): Promise<void> {
+    const user = await this.currentUser(claims);
+    await this.#countAccountRequest(user);
+    await this.#account.deleteAccount(user, input.password, input.ip);
+  }
+
+  /** One request to the user's own account routes, against `accountPerUser`. */
+  #countAccountRequest(user: User): Promise<void> {
+    return this.#logins.count(`account:u:${user.id}`, this.#logins.limits.accountPerUser);
   }
 
   /** The user behind verified claims, fresh from the store. */

@@ -7,6 +7,8 @@ import {
   type NewRefreshToken,
   type RefreshToken,
   type RevocationReason,
+  type Session,
+  type SessionClient,
   type Store,
   type User,
   unrotatable,
@@ -15,6 +17,8 @@ import { newId } from './accounts.ts';
 import type { AuditSink } from './audit.ts';
 import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
+import { allowedScopes, grantScope, parseScope, type RoleScopes, scopeText } from './scopes.ts';
+import type { AccessTokens } from './tokens.ts';
 
 /** Receives ended sessions (`sid`) and until when their access tokens could still be presented. */
 export interface RevocationSink {
@@ -27,6 +31,8 @@ export interface TokenSet {
   expires_in: number;
   refresh_token: string;
   refresh_expires_in: number;
+  /** RFC 6749 §5.1: the granted scope, when the server grants scopes ('' for none). */
+  scope?: string;
 }
 
 /** Claims of a verified access token. */
@@ -34,17 +40,44 @@ export interface AccessClaims {
   sub: string;
   sid: string;
   roles: string[];
+  /** Whether the user had verified their email when the token was issued (OIDC Core §5.1). */
+  email_verified?: boolean;
   jti: string;
   iat: number;
   exp: number;
   iss: string;
   aud: string | string[];
+  /** RFC 9068 §2.2: the client the token was issued to (the first-party client for log-ins). */
+  client_id?: string;
+  /** RFC 9068 §2.2.3: the granted scopes, space-separated; absent when none. */
+  scope?: string;
   [claim: string]: unknown;
+}
+
+/** Where a request for tokens came from, for the claims function. */
+export interface RequestContext {
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** A log-in's grant: the scope it asks for (absent: all its roles allow) and its request. */
+export interface GrantInput {
+  /** RFC 6749 §3.3: space-separated scope-tokens. */
+  scope?: unknown;
+  request?: RequestContext;
+  /** The client that starts the session (address, device label), for the user's session list. */
+  client?: SessionClient;
 }
 
 export interface SessionsOptions {
   store: Store;
   keyRing: KeyRing;
+  /** Builds the access tokens (claims, reserved claims, size budget). */
+  tokens: AccessTokens;
+  /** Scopes each role allows; undefined: tokens carry no scope. */
+  roleScopes: RoleScopes | undefined;
+  /** The first-party client id (`client_id` of log-in tokens). */
+  clientId: string;
   accessTtl: number;
   refreshTtl: number;
   reuseGrace: number;
@@ -99,10 +132,17 @@ export class Sessions {
     return this.#successorSecret;
   }
 
-  /** Starts a session (a new family) for a user who just proved who they are. */
-  async start(user: User): Promise<TokenSet> {
+  /**
+   * Starts a session (a new family) for a user who just proved who they are, with the scope asked
+   * for (within what the user's roles allow). The access token is built before anything is
+   * stored: a claims function that fails leaves no family behind.
+   */
+  async start(user: User, grant: GrantInput = {}): Promise<TokenSet> {
+    const requested = grant.scope === undefined ? undefined : parseScope(grant.scope);
+    const scope = grantScope(requested, allowedScopes(this.#o.roleScopes, user.roles));
     const familyId = newId();
     const now = this.#o.now();
+    const access = await this.#access(user, familyId, now, scope, grant.request);
     const expiresAt = now + this.#o.refreshTtl * 1000;
     const refresh = `rt_${randomBytes(32).toString('base64url')}`;
     await this.#o.store.createRefreshToken({
@@ -111,18 +151,60 @@ export class Sessions {
       userId: user.id,
       createdAt: now,
       expiresAt,
+      ...(grant.client ? { client: grant.client } : {}),
+      // Recorded only when scopes are configured: null means "whatever the roles allow".
+      scope: this.#o.roleScopes ? scopeText(scope) : null,
+      authTime: now,
     });
-    return this.#tokens(user, familyId, refresh, expiresAt, now);
+    return this.#tokens(access, refresh, expiresAt, now, scope);
   }
 
-  #tokens(user: User, familyId: string, refresh: string, expiresAt: number, now: number): TokenSet {
-    const access = this.#o.keyRing.sign({ sub: user.id, sid: familyId, roles: user.roles });
+  /** The access token of a session: its user, family (`sid`), log-in time and scope. */
+  #access(
+    user: User,
+    familyId: string,
+    authTime: number,
+    scope: readonly string[],
+    request: RequestContext | undefined,
+  ): Promise<string> {
+    return this.#o.tokens.issue({
+      subject: user.id,
+      clientId: this.#o.clientId,
+      scope,
+      user,
+      session: { id: familyId, createdAt: authTime },
+      ...(request ? { request } : {}),
+    });
+  }
+
+  /**
+   * The scope of a refresh: the family's granted scope (every scope the roles allow for a family
+   * from before scopes were recorded), less what the user's roles no longer allow; `requested`
+   * may narrow it for this token (RFC 6749 §6), never widen it.
+   */
+  #refreshScope(familyScope: string | null, user: User, requested: unknown): string[] {
+    const allowed = allowedScopes(this.#o.roleScopes, user.roles);
+    const family =
+      familyScope === null || allowed === undefined
+        ? allowed
+        : familyScope.split(' ').filter((s) => s !== '' && allowed.includes(s));
+    return grantScope(requested === undefined ? undefined : parseScope(requested), family);
+  }
+
+  #tokens(
+    access: string,
+    refresh: string,
+    expiresAt: number,
+    now: number,
+    scope: readonly string[],
+  ): TokenSet {
     return {
       access_token: access,
       token_type: 'Bearer',
       expires_in: this.#o.accessTtl,
       refresh_token: refresh,
       refresh_expires_in: Math.max(0, Math.floor((expiresAt - now) / 1000)),
+      ...(this.#o.roleScopes ? { scope: scopeText(scope) } : {}),
     };
   }
 
@@ -130,7 +212,7 @@ export class Sessions {
    * Exchanges a refresh token for a new pair and spends it (rotation). A spent token presented
    * again after the grace window means it was copied: the whole family is revoked.
    */
-  async refresh(token: unknown): Promise<TokenSet> {
+  async refresh(token: unknown, grant: GrantInput = {}): Promise<TokenSet> {
     const invalid = (why: string) => new AuthServiceError('invalid_grant', why);
     if (typeof token !== 'string' || !REFRESH_TOKEN.test(token)) {
       throw invalid(
@@ -161,6 +243,16 @@ export class Sessions {
         user ? 'the account is disabled' : 'the session is no longer valid; log in again',
       );
     }
+    // The access token first: a refusal (a scope not granted, a failing claims function) spends
+    // nothing, so the client can try again with the same refresh token.
+    const scope = this.#refreshScope(record.scope, user, grant.scope);
+    const access = await this.#access(
+      user,
+      record.familyId,
+      record.authTime ?? record.createdAt,
+      scope,
+      grant.request,
+    );
     const secret = this.#secret;
     const next = successorOf(secret, token);
     const successor: NewRefreshToken = {
@@ -173,9 +265,9 @@ export class Sessions {
     const result = await store.rotateRefreshToken(hash, successor, now);
     switch (result.status) {
       case 'rotated':
-        return this.#tokens(user, record.familyId, next, record.expiresAt, now);
+        return this.#tokens(access, next, record.expiresAt, now, scope);
       case 'spent':
-        return this.#raced(result.token, token, user, secret, now);
+        return this.#raced(result.token, token, user, secret, now, access, scope);
       case 'revoked':
         throw this.#ended(result.token, user);
       case 'expired':
@@ -198,6 +290,8 @@ export class Sessions {
     user: User,
     secret: Buffer,
     now: number,
+    access: string,
+    scope: readonly string[],
   ): Promise<TokenSet> {
     const grace = this.#o.reuseGrace * 1000;
     let current = spent;
@@ -220,7 +314,7 @@ export class Sessions {
       if (!successor) throw new AuthServiceError('invalid_grant', 'the refresh token is not valid');
       const refused = unrotatable(successor, now);
       if (refused === undefined) {
-        return this.#tokens(user, successor.familyId, next, successor.expiresAt, now);
+        return this.#tokens(access, next, successor.expiresAt, now, scope);
       }
       if (refused.status === 'revoked') throw this.#ended(successor, user);
       if (refused.status === 'expired') {
@@ -260,6 +354,11 @@ export class Sessions {
           user?.disabled
             ? 'the account is disabled'
             : 'the session was ended when the account was disabled; log in again',
+        );
+      case 'password_changed':
+        return new AuthServiceError(
+          'invalid_grant',
+          'the session was ended when the password was changed; log in again',
         );
       case 'logout_all':
         return new AuthServiceError(
@@ -301,6 +400,39 @@ export class Sessions {
     const revoked = await this.#o.store.revokeUserTokens(userId, now, reason);
     await this.#announce(sessions, now);
     return revoked;
+  }
+
+  /** The user's live sessions, most recently used first. */
+  list(userId: string): Promise<Session[]> {
+    return this.#o.store.listSessions(userId, this.#o.now());
+  }
+
+  /**
+   * Ends one live session of the user and announces it. False for an unknown, ended or expired
+   * session, or another user's: the store revokes only a family of `userId`.
+   */
+  async end(userId: string, sid: string): Promise<boolean> {
+    const now = this.#o.now();
+    if (!(await this.#o.store.revokeSession(userId, sid, now, 'logout'))) return false;
+    await this.#announce([sid], now);
+    return true;
+  }
+
+  /** Ends every live session of the user but `keep` (a password change), announcing each. */
+  async endOthers(userId: string, keep: string | undefined, reason: RevocationReason) {
+    const now = this.#o.now();
+    const ended: string[] = [];
+    for (const sid of await this.#o.store.listLiveFamilies(userId, now)) {
+      if (sid === keep) continue;
+      if (await this.#o.store.revokeSession(userId, sid, now, reason)) ended.push(sid);
+    }
+    await this.#announce(ended, now);
+    return ended.length;
+  }
+
+  /** Announces sessions that ended without a revocation (their user was deleted). */
+  announceEnded(sessions: readonly string[]): Promise<void> {
+    return this.#announce(sessions, this.#o.now());
   }
 
   /**

@@ -84,6 +84,28 @@ export function isSingleScript(text: string): boolean {
 const HIDDEN_MARK = /\p{Soft_Dotted}[\p{Mn}\p{Me}]*\u0307/u;
 const REPEATED_MARK = /([\p{Mn}\p{Me}])\1/u;
 const STACKED_MARKS = /[\p{Mn}\p{Me}]{5}/u;
+const DIGIT = /\p{Nd}/u;
+
+/**
+ * UTS #39 §5.3 (Mixed-Number Detection): every decimal digit of the name comes from one set of
+ * ten (`12๓` mixes ASCII and Thai digits and reads as 123). Unicode encodes each set as ten
+ * consecutive code points 0 to 9 and adjacent sets back to back, so the zero of a digit is found
+ * by walking back to the start of its run of digits and counting in tens from there.
+ */
+export function hasMixedNumbers(text: string): boolean {
+  let zero: number | undefined;
+  for (const c of text) {
+    if (!DIGIT.test(c)) continue;
+    const point = c.codePointAt(0)!;
+    let start = point;
+    while (start > 0 && DIGIT.test(String.fromCodePoint(start - 1))) start--;
+    const own = start + Math.floor((point - start) / 10) * 10;
+    if (zero === undefined) zero = own;
+    else if (zero !== own) return true;
+  }
+  return false;
+}
+
 // A name needs at least one letter or digit: `...`, `---` and `_` alone name nobody.
 const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
 
@@ -107,6 +129,8 @@ export function checkUsername(typed: string): string {
   }
   if (!LETTER_OR_DIGIT.test(key)) throw invalid('username must contain a letter or a digit');
   if (!isSingleScript(key)) throw invalid('username must be written in one script');
+  if (hasMixedNumbers(key))
+    throw invalid('username must take its digits from one numbering system');
   const decomposed = display.normalize('NFD');
   if (
     HIDDEN_MARK.test(decomposed) ||

@@ -1,6 +1,7 @@
 // `laissez audit`: the audit log of security events, newest first, from the server's database.
 import type { AuditEvent } from '../store/types.ts';
 import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
+import { findUser } from './find-user.ts';
 import {
   type Command,
   EXIT,
@@ -10,7 +11,6 @@ import {
   writeJson,
   writeOut,
 } from './io.ts';
-import { findUser } from './users.ts';
 
 /** A time from the command line: a date, an RFC 3339 date-time, or a duration ago (`24h`, `7d`). */
 function timeFlag(text: string, flag: string, now: number): number {

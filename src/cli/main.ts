@@ -43,6 +43,14 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
     summary: 'read the audit log of security events',
     command: async () => (await import('./audit.ts')).AUDIT,
   },
+  clients: {
+    summary: "add, list, remove the auth server's OAuth clients and rotate their secrets",
+    group: async () => (await import('./clients.ts')).CLIENTS_COMMANDS,
+  },
+  dpop: {
+    summary: 'make DPoP proofs (RFC 9449) for curl',
+    group: async () => (await import('./dpop.ts')).DPOP_COMMANDS,
+  },
   serve: {
     summary: 'run the auth server (embedded SQLite store)',
     command: async () => (await import('./serve.ts')).SERVE,

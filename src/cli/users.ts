@@ -16,9 +16,9 @@ import {
 import type { Store, User } from '../store/types.ts';
 import { ADMIN_COMMANDS } from './admin.ts';
 import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
+import { findUser } from './find-user.ts';
 import {
   type Command,
-  CommandFailed,
   type CommandGroup,
   type Context,
   colourEnabled,
@@ -36,18 +36,7 @@ import {
   writeOut,
 } from './io.ts';
 import { recordCli } from './record.ts';
-
-/** Finds a user by id, username or email (in that order); a usage error when there is none. */
-export async function findUser(store: Store, who: string): Promise<User> {
-  const user =
-    (await store.findUserById(who)) ??
-    (await store.findUserByUsername(who.normalize('NFC'))) ??
-    (who.includes('@') ? await store.findUserByEmail(who.normalize('NFC').toLowerCase()) : null);
-  if (!user) {
-    throw new CommandFailed(`no user with the id, username or email ${JSON.stringify(who)}`);
-  }
-  return user;
-}
+import { SET_METADATA } from './users-metadata.ts';
 
 /**
  * Revokes every refresh token of the user and, with REDIS_URL set, publishes the sessions to the
@@ -522,5 +511,6 @@ export const USERS_COMMANDS: CommandGroup = {
   enable: stateCommand(false),
   delete: remove,
   import: importUsers,
+  'set-metadata': SET_METADATA,
   ...ADMIN_COMMANDS,
 };

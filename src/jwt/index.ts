@@ -4,6 +4,16 @@
  * @module
  */
 
+export { normalizeHtu } from './dpop/htu.ts';
+export type { ProofRequest, ProofSigner, ProofSignerOptions } from './dpop/proof.ts';
+export { accessTokenHash, createProofSigner } from './dpop/proof.ts';
+export type {
+  ProofExpectation,
+  ProofVerifier,
+  ProofVerifierOptions,
+  VerifiedProof,
+} from './dpop/verify.ts';
+export { createProofVerifier } from './dpop/verify.ts';
 export type { ExportJwkOptions, JwksEntry } from './jwk/jwk.ts';
 export { calculateThumbprint, createJwks, exportJwk, generateKey, importJwk } from './jwk/jwk.ts';
 export type {

@@ -35,9 +35,13 @@ import {
   tokenOf,
   unavailableFailure,
 } from './bearer.ts';
+import { boundJkt, type DpopLayer, type DpopMode, type DpopOptions, prepareDpop } from './dpop.ts';
 
 export type { AuthFailure, RequestParts } from './bearer.ts';
 export { authorizationHeaders } from './bearer.ts';
+export type { DpopMode, DpopOptions } from './dpop.ts';
+export type { ReplayCache } from './replay.ts';
+export { createMemoryReplayCache } from './replay.ts';
 
 export interface AuthOptions {
   /**
@@ -86,6 +90,20 @@ export interface AuthOptions {
    * error never holds a token or a key.
    */
   onUnavailable?: (error: Error) => void;
+  /**
+   * DPoP (RFC 9449): `'required'` accepts only `Authorization: DPoP <token>` with a `DPoP` proof
+   * header; `'allowed'` accepts that and Bearer. Default: Bearer only. In every mode a token bound
+   * to a key (`cnf.jkt`) sent as Bearer is refused. Needs `publicUrl`.
+   */
+  dpop?: DpopMode;
+  /**
+   * The URL clients call this service at (e.g. `https://api.example`, or `https://example.com/api`
+   * when a proxy strips `/api`): a proof names the URL it is for (`htu`), and behind a proxy the
+   * Host header and scheme the service sees are not what the client called.
+   */
+  publicUrl?: string | URL;
+  /** Proof algorithms, proof age, clock leeway and the replay cache. */
+  dpopOptions?: DpopOptions;
 }
 
 /** What a verified request carries: `request.auth`, `req.auth`, `c.get('auth')`. */
@@ -150,6 +168,9 @@ const OPTION_NAMES = [
   'now',
   'isRevoked',
   'onUnavailable',
+  'dpop',
+  'publicUrl',
+  'dpopOptions',
 ] as const;
 const REQUIREMENT_NAMES = ['roles', 'scopes'] as const;
 
@@ -207,6 +228,10 @@ export interface AuthenticatorSettings {
   onUnavailable?: AuthOptions['onUnavailable'];
   /** Seconds a client waits when the keys cannot be had. Default 5. */
   keysRetryAfter?: number;
+  /** The DPoP mode, URL and options (see AuthOptions). */
+  dpop?: DpopMode | undefined;
+  publicUrl?: string | URL | undefined;
+  dpopOptions?: DpopOptions | undefined;
 }
 
 /**
@@ -271,6 +296,9 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
     cookie: options.cookie,
     isRevoked: options.isRevoked,
     onUnavailable: options.onUnavailable,
+    dpop: options.dpop,
+    publicUrl: options.publicUrl,
+    dpopOptions: options.dpopOptions,
     // A failed JWKS fetch is not retried before the cool-down ends: clients are told to wait that long.
     keysRetryAfter:
       options.jwksUri !== undefined
@@ -342,10 +370,50 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
     ? new WeakMap<VerifiedJwt<P>, AuthContext<P>>()
     : undefined;
 
-  /** A verified token: accepted, unless its session was revoked. */
+  if (
+    settings.dpop === undefined &&
+    (settings.publicUrl !== undefined || settings.dpopOptions !== undefined)
+  ) {
+    throw new TypeError("publicUrl and dpopOptions only apply with dpop: 'required' or 'allowed'");
+  }
+  const dpop: DpopLayer | undefined =
+    settings.dpop !== undefined
+      ? prepareDpop(settings.dpop, settings.publicUrl, settings.dpopOptions, onUnavailable)
+      : undefined;
+  // RFC 9449 §7.2: a token bound to a key is worth nothing without a proof by that key; accepted
+  // as Bearer, a stolen bound token would work after all. Refused in every mode.
+  const boundAsBearer =
+    dpop?.boundAsBearer ??
+    fail(
+      401,
+      'invalid_token',
+      'this access token is bound to a key (DPoP) and this service accepts Bearer tokens only',
+    );
+
+  /** The revocation check of a token that passed every other. */
+  const revocation = (
+    auth: AuthContext<P>,
+    claims: P,
+  ): AuthOutcome<P> | Promise<AuthOutcome<P>> => {
+    if (isRevoked === undefined) return { ok: true, auth };
+    let revoked: boolean | Promise<boolean>;
+    try {
+      revoked = isRevoked(claims);
+    } catch (error) {
+      return unavailable(error);
+    }
+    if (revoked instanceof Promise) {
+      return revoked.then((r) => revokedOr(r === true, auth), unavailable);
+    }
+    return revokedOr(revoked === true, auth);
+  };
+
+  /** A verified token: accepted, unless its proof fails or its session was revoked. */
   const accept = (
     token: string,
     verified: VerifiedJwt<P>,
+    request: RequestParts,
+    withProof: boolean,
   ): AuthOutcome<P> | Promise<AuthOutcome<P>> => {
     let auth = contexts?.get(verified);
     if (auth === undefined) {
@@ -357,38 +425,53 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
         contexts.set(verified, Object.freeze(auth));
       }
     }
-    if (isRevoked === undefined) return { ok: true, auth };
-    let revoked: boolean | Promise<boolean>;
-    try {
-      revoked = isRevoked(verified.payload);
-    } catch (error) {
-      return unavailable(error);
+    if (!withProof) {
+      return boundJkt(verified.payload) === undefined
+        ? revocation(auth, verified.payload)
+        : boundAsBearer;
     }
-    if (revoked instanceof Promise) {
-      return revoked.then((r) => revokedOr(r === true, auth), unavailable);
+    const checked = dpop!.check(token, verified.payload, request);
+    const done = auth;
+    if (checked instanceof Promise) {
+      return checked.then((refusal) => refusal ?? revocation(done, verified.payload));
     }
-    return revokedOr(revoked === true, auth);
+    return checked ?? revocation(auth, verified.payload);
   };
 
   return {
     authenticate(request) {
-      const token: string | Refusal | undefined = tokenOf(request, cookieName, false);
-      if (token === undefined) return MISSING;
-      if (typeof token !== 'string') return token;
+      let token: string | Refusal | undefined;
+      let withProof = false;
+      if (dpop !== undefined) {
+        const credentials = dpop.credentials(request.authorization);
+        if (credentials !== undefined) {
+          if (typeof credentials !== 'string') return credentials;
+          token = credentials;
+          withProof = true;
+        }
+      }
+      if (!withProof) {
+        token = tokenOf(request, cookieName, false);
+        if (token === undefined) return dpop?.missing ?? MISSING;
+        if (typeof token !== 'string') return token;
+        if (dpop?.mode === 'required') return dpop.bearerRefused;
+      }
+      const accepted = token as string;
       const { authorization } = request;
       let verified: VerifiedJwt<P> | Promise<VerifiedJwt<P>>;
       try {
-        verified = verify(token);
+        verified = verify(accepted);
       } catch (error) {
-        return rejected(error, token, authorization);
+        return withProof ? refused(error) : rejected(error, accepted, authorization);
       }
       if (verified instanceof Promise) {
         return verified.then(
-          (v) => accept(token, v),
-          (error: unknown) => rejected(error, token, authorization),
+          (v) => accept(accepted, v, request, withProof),
+          (error: unknown) =>
+            withProof ? refused(error) : rejected(error, accepted, authorization),
         );
       }
-      return accept(token, verified);
+      return accept(accepted, verified, request, withProof);
     },
     authorize(auth, requirement) {
       const { roles, scopes } = requirement;

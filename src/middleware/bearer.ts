@@ -17,7 +17,10 @@ export interface AuthFailure {
     | 'invalid_request'
     | 'invalid_token'
     | 'insufficient_scope'
-    | 'temporarily_unavailable';
+    | 'temporarily_unavailable'
+    // RFC 9449 §7.1 and §8: a DPoP proof refused, or a server nonce needed.
+    | 'invalid_dpop_proof'
+    | 'use_dpop_nonce';
   readonly description: string;
   /** The headers to send: `WWW-Authenticate` (or `Retry-After` for 503) and `Cache-Control`. */
   readonly headers: Readonly<Record<string, string>>;
@@ -38,6 +41,10 @@ export interface RequestParts {
   authorization: string | readonly string[] | undefined;
   /** The raw `Cookie` header (only read when the `cookie` option is set). */
   cookie: string | undefined;
+  /** With the `dpop` option: the method, the request target (path and query) and the DPoP header. */
+  method?: string;
+  url?: string;
+  dpop?: string | readonly string[] | undefined;
 }
 
 /** RFC 6750 §2.1: the b64token (token68) syntax of a bearer credential. */

@@ -54,6 +54,10 @@ export function laissez(options: AuthOptions): AuthMiddleware {
         // Every copy: Node keeps only the first in req.headers, and two are a 400.
         authorization: authorizationHeaders(req.rawHeaders),
         cookie: req.headers.cookie,
+        // The target as received: a router mounted at /api sees req.url without /api.
+        method: req.method,
+        url: req.originalUrl,
+        dpop: req.headers.dpop,
       });
       if (outcome instanceof Promise) {
         // A throw while answering goes to Express's error handling, never an unhandled rejection.

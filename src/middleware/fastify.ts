@@ -80,6 +80,9 @@ async function plugin(app: FastifyInstance, pluginOptions: AuthOptions): Promise
         // Every copy: Node keeps only the first in request.headers, and two are a 400.
         authorization: authorizationHeaders(request.raw.rawHeaders),
         cookie: request.headers.cookie,
+        method: request.method,
+        url: request.raw.url,
+        dpop: request.headers.dpop,
       });
       if (outcome instanceof Promise) {
         // A throw while answering goes to Fastify's error handling, never an unhandled rejection.

@@ -33,10 +33,22 @@ function refuse(c: Context, failure: AuthFailure): Response {
   });
 }
 
+/** What the DPoP check reads: the method, the path and query (from the full URL) and the proof. */
+function dpopParts(c: Context) {
+  const full = c.req.url;
+  const path = full.indexOf('/', full.indexOf('//') + 2);
+  return {
+    method: c.req.method,
+    url: path === -1 ? '/' : full.slice(path),
+    dpop: c.req.header('dpop'),
+  };
+}
+
 /** Checks the options once and returns the middleware. */
 export function laissez(options: AuthOptions): AuthMiddleware {
   const authenticator = createAuthenticator(options);
   const cookieOption = options.cookie !== undefined;
+  const dpopOption = options.dpop !== undefined;
   const handlerFor = (requirement: Requirement | undefined): MiddlewareHandler<LaissezEnv> =>
     async function laissezAuth(c, next) {
       // On @hono/node-server, every copy of the header from Node's raw list (two are a 400);
@@ -46,6 +58,7 @@ export function laissez(options: AuthOptions): AuthMiddleware {
       const pending = authenticator.authenticate({
         authorization: raw ? authorizationHeaders(raw) : c.req.header('authorization'),
         cookie: cookieOption ? c.req.header('cookie') : undefined,
+        ...(dpopOption ? dpopParts(c) : {}),
       });
       // With a static key the outcome is there already: no extra turn of the event loop.
       const outcome = pending instanceof Promise ? await pending : pending;

@@ -22,6 +22,12 @@ export interface RevocationChecker {
    * known (Redis unavailable with `onUnavailable: 'deny'`): answer 503, not 401.
    */
   isRevoked(sid: string): Promise<boolean>;
+  /**
+   * The same answer without a promise when it is known at once (a list held in memory, see
+   * createRevocationFeed); `checkSessions` prefers it. Throws RevocationUnavailableError as
+   * `isRevoked` rejects with it.
+   */
+  check?(sid: string): boolean | Promise<boolean>;
 }
 
 export interface RevocationList extends RevocationChecker {
@@ -95,12 +101,37 @@ function checkSid(sid: unknown): string {
   return sid;
 }
 
-// KEYS[1] the entry, ARGV[1] when it ends (ms since 1970). An entry that ends later (or never) is
-// kept as it is; otherwise SET ... PXAT. Needs Redis 7 (PEXPIRETIME).
+/**
+ * The Redis keys of a revocation list under `prefix`. One sorted set holds every entry (member the
+ * sid, score when it ends, ms since 1970), so a verifier loads the whole list with one ZRANGE; a
+ * stream carries each new or extended entry to the verifiers that follow it (see
+ * revocation-feed.ts), each message numbered from a counter so that a gap (a trimmed stream) is
+ * seen. No key is derived from a sid, so a sid can never name one of these.
+ */
+export function revocationKeys(prefix: string): { set: string; feed: string; seq: string } {
+  return { set: `${prefix}sessions`, feed: `${prefix}feed`, seq: `${prefix}seq` };
+}
+
+/**
+ * Messages kept in the stream (approximately: MAXLEN ~). A verifier that falls further behind
+ * than this sees the gap in the numbering and loads the whole set again.
+ */
+export const FEED_MAX_LENGTH = 10_000;
+
+// KEYS set, feed, seq; ARGV sid, until (ms since 1970), now, stream length. An entry that ends
+// later is kept as it is (nothing is published); otherwise it is set, entries already ended are
+// trimmed, the change is published with its number, and the set expires with its last entry.
+// The stream and the counter never expire: a stream that vanished would restart its ids, and a
+// verifier waiting after the old last id would miss the new ones. Needs Redis 6.2 (ZRANGE BYSCORE).
 const REVOKE = script(`
-local ends = redis.call('PEXPIRETIME', KEYS[1])
-if ends == -1 or ends >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[1])
+local ends = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if ends and tonumber(ends) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local n = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'sid', ARGV[1], 'until', ARGV[2], 'n', n)
+local last = redis.call('ZRANGE', KEYS[1], '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1, 'WITHSCORES')
+if last[2] ~= 'inf' then redis.call('PEXPIREAT', KEYS[1], last[2]) else redis.call('PERSIST', KEYS[1]) end
 return 1
 `);
 
@@ -144,7 +175,15 @@ class AnswerCache {
  */
 export function checkSessions(
   list: RevocationChecker,
-): (claims: { readonly [claim: string]: unknown }) => Promise<boolean> {
+): (claims: { readonly [claim: string]: unknown }) => boolean | Promise<boolean> {
+  if (typeof list.check === 'function') {
+    // A local lookup: answered without a promise, so a check costs no more than a Map lookup.
+    const check = list.check.bind(list);
+    return (claims) => {
+      const sid = claims['sid'];
+      return isValidSid(sid) ? check(sid) : true;
+    };
+  }
   return async (claims) => {
     const sid = claims['sid'];
     return isValidSid(sid) ? list.isRevoked(sid) : true;
@@ -185,6 +224,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     throw new TypeError('cacheMax must be a positive integer');
   }
   const now = options.now ?? Date.now;
+  const keys = revocationKeys(prefix);
   const cache = new AnswerCache(cacheMs, cacheMax);
   const onError =
     options.onError ??
@@ -222,7 +262,13 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       try {
         // Always tried, even during an outage: a revocation must not be dropped quietly.
         await outage.attempt(
-          () => evalScript(redis, REVOKE, [prefix + sid], [String(until)]),
+          () =>
+            evalScript(
+              redis,
+              REVOKE,
+              [keys.set, keys.feed, keys.seq],
+              [sid, String(until), String(now()), String(FEED_MAX_LENGTH)],
+            ),
           timeout,
           true,
         );
@@ -237,8 +283,12 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       if (cached !== undefined) return cached;
       let revoked: boolean;
       try {
-        revoked =
-          (await outage.attempt(() => redis.sendCommand(['EXISTS', prefix + sid]), timeout)) === 1;
+        const ends = await outage.attempt(
+          () => redis.sendCommand(['ZSCORE', keys.set, sid]),
+          timeout,
+        );
+        // Entries that ended stay in the set until the next revocation trims them.
+        revoked = ends !== null && Number(ends) > now();
       } catch (error) {
         if (policy === 'allow') return false;
         throw unavailable(error);

@@ -8,11 +8,11 @@
 // from the store: an administrator whose role was taken away, or whose account was disabled,
 // loses this API at once, not when their access token expires.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { clientKeyOf } from '../auth/addresses.ts';
 import type { Actor, AdminService } from '../auth/admin.ts';
 import type { AccessClaims } from '../auth/service.ts';
 import { type Authenticator, authorizationHeaders } from '../middleware/authenticator.ts';
 import type { AuditEvent, User } from '../store/types.ts';
-import { clientKeyOf } from './connections.ts';
 import { errorSchema, HttpError } from './errors.ts';
 import { refusal } from './routes.ts';
 
@@ -21,7 +21,41 @@ export interface AdminRouteOptions {
   authenticator: Authenticator<AccessClaims>;
 }
 
-const ADMIN_ROLE = 'admin';
+export const ADMIN_ROLE = 'admin';
+
+/**
+ * The guard of every `/admin/…` route (app metadata's too): the bearer token from the header, then
+ * the caller's current roles in the store. Sets `request.auth`.
+ */
+export function requireCurrentAdmin(
+  app: FastifyInstance,
+  authenticator: Authenticator<AccessClaims>,
+): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    const outcome = await authenticator.authenticate({
+      authorization: authorizationHeaders(request.raw.rawHeaders),
+      cookie: undefined,
+    });
+    if (!outcome.ok) throw refusal(outcome.failure);
+    const denied = authenticator.authorize(outcome.auth, { roles: [ADMIN_ROLE] });
+    if (denied) throw refusal(denied);
+    const caller = await app.store.findUserById(outcome.auth.subject);
+    if (!caller || caller.disabled || !caller.roles.includes(ADMIN_ROLE)) {
+      throw new HttpError(
+        'insufficient_scope',
+        'this needs the role "admin", which this account no longer has',
+        { 'www-authenticate': 'Bearer error="insufficient_scope"' },
+      );
+    }
+    request.auth = outcome.auth;
+  };
+}
+
+/** The administrator behind a request that passed `requireCurrentAdmin`. */
+export const actorOf = (request: FastifyRequest): Actor => ({
+  id: (request.auth as { subject: string }).subject,
+  ip: clientKeyOf(request.ip),
+});
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
@@ -99,30 +133,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
   // Each route plugin is its own context: the error body's schema is declared here too.
   app.addSchema({ $id: 'Error', ...errorSchema });
 
-  /** The bearer token, then the caller's current roles in the store; `request.auth` is set. */
-  const requireAdmin = async (request: FastifyRequest) => {
-    const outcome = await authenticator.authenticate({
-      authorization: authorizationHeaders(request.raw.rawHeaders),
-      cookie: undefined,
-    });
-    if (!outcome.ok) throw refusal(outcome.failure);
-    const denied = authenticator.authorize(outcome.auth, { roles: [ADMIN_ROLE] });
-    if (denied) throw refusal(denied);
-    const caller = await app.store.findUserById(outcome.auth.subject);
-    if (!caller || caller.disabled || !caller.roles.includes(ADMIN_ROLE)) {
-      throw new HttpError(
-        'insufficient_scope',
-        'this needs the role "admin", which this account no longer has',
-        { 'www-authenticate': 'Bearer error="insufficient_scope"' },
-      );
-    }
-    request.auth = outcome.auth;
-  };
-
-  const actorOf = (request: FastifyRequest): Actor => ({
-    id: (request.auth as { subject: string }).subject,
-    ip: clientKeyOf(request.ip),
-  });
+  const requireAdmin = requireCurrentAdmin(app, authenticator);
   const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
   const limitOf = (text: string | undefined) => (text === undefined ? undefined : Number(text));
   const guarded = { preHandler: requireAdmin };
@@ -299,7 +310,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
         summary: 'Send the user a password-reset mail',
         security,
         params: idParams,
-        response: { ...errors(401, 403, 404) },
+        response: { ...errors(401, 403, 404, 429, 503) },
       },
     },
     async (request, reply) => {

@@ -22,8 +22,10 @@ import {
   redactUrl,
 } from './connections.ts';
 import { ERROR_CATALOGUE, errorSchema, HttpError } from './errors.ts';
+import { oauthRoutes } from './oauth.ts';
 import { type AuthServerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { ACCESS_COOKIE, authRoutes } from './routes.ts';
+import { appMetadataRoutes } from './routes-app-metadata.ts';
 import { wire } from './wiring.ts';
 
 export type { AuthServerOptions } from './options.ts';
@@ -50,7 +52,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   const resolved = resolveOptions(options);
   const app = fastifyFor(resolved);
   const wiring = await wire(resolved, app.log);
-  const { auth, store, keyRing, checker } = wiring;
+  const { auth, store, keyRing, checker, revocations } = wiring;
   app.decorate('auth', auth);
   app.decorate('store', store);
   app.decorateRequest('auth', null);
@@ -115,6 +117,19 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     countRefreshes(app, wiring.metrics);
     await app.register(metricsRoutes, { metrics: wiring.metrics, token: resolved.metricsToken });
   }
+  await app.register(oauthRoutes, {
+    issuer: resolved.issuer,
+    grantTypes: resolved.oauthGrantTypes,
+    revocation: resolved.oauthRevocation,
+    introspection: resolved.oauthIntrospection,
+    accessTtl: resolved.accessTtl,
+    checker,
+    revocations,
+    now: resolved.now,
+    toHttpError,
+    sendError,
+  });
+  await app.register(appMetadataRoutes, { authenticator, admin: wiring.admin });
   await app.register((await import('./pages.ts')).webPages, { cookies: resolved.cookies }); // web pages: / and /debugger
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
@@ -168,7 +183,32 @@ function fastifyFor(options: ResolvedOptions): FastifyInstance {
   );
   // Fastify parses text/plain bodies into strings by default; every body here is JSON (415).
   app.removeContentTypeParser('text/plain');
+  strictJsonBodies(app);
   return app;
+}
+
+/**
+ * JSON bodies decoded strictly. Fastify decodes a body as UTF-8 with replacement, so bytes that
+ * are not UTF-8 became U+FFFD and two different byte strings (`abc\xff` and `abc\xfe`) reached
+ * the domain as one password or one username. RFC 8259 §8.1: JSON exchanged between systems is
+ * UTF-8; a body that is not is refused (400) rather than guessed at. Parsing itself stays
+ * Fastify's (prototype poisoning refused).
+ */
+function strictJsonBodies(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(new HttpError('invalid_request', 'the body is not valid UTF-8'), undefined);
+      return;
+    }
+    // Fastify's parser calls `done` synchronously; its type allows a promise.
+    void parse(request, text, done);
+  });
 }
 
 function toHttpError(error: FastifyError | Error, request: FastifyRequest): HttpError {
@@ -232,8 +272,12 @@ function toHttpError(error: FastifyError | Error, request: FastifyRequest): Http
   return new HttpError('server_error', 'something went wrong on the server');
 }
 
-function sendError(_request: FastifyRequest, reply: FastifyReply, error: HttpError): FastifyReply {
-  const { status } = ERROR_CATALOGUE[error.code];
+function sendError(
+  _request: FastifyRequest,
+  reply: FastifyReply,
+  error: HttpError,
+  status: number = ERROR_CATALOGUE[error.code].status,
+): FastifyReply {
   reply.code(status).headers({ 'cache-control': 'no-store', ...error.headers });
   return reply.send({ error: error.code, error_description: error.message });
 }

@@ -29,6 +29,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       'The new password is too common, built from the username or email, repetitive, or known breached.',
   },
+  invalid_link: {
+    status: 400,
+    meaning:
+      'A link sent by mail (verification, reset, sign-in, change of email) is malformed, unknown, replaced by a newer one, meant for another purpose, already used or expired; the description says which.',
+  },
   invalid_credentials: {
     status: 401,
     meaning:
@@ -36,22 +41,62 @@ export const ERROR_CATALOGUE = {
   },
   invalid_grant: {
     status: 401,
-    meaning: 'The refresh token is unknown, spent, revoked or expired: log in again.',
+    meaning:
+      'The refresh token is unknown, spent, revoked or expired: log in again. 400 at POST /oauth/token (RFC 6749 §5.2).',
+  },
+  invalid_client: {
+    status: 401,
+    meaning:
+      'OAuth endpoints: the client is unknown, its secret or assertion is wrong, or it used another authentication method than it is registered for (RFC 6749 §5.2; with WWW-Authenticate: Basic when it tried Basic).',
+  },
+  invalid_scope: {
+    status: 400,
+    meaning:
+      "The scope asked for is malformed, or not allowed: not among the client's scopes (OAuth token endpoint), not allowed for the account's roles (log-in), or not granted to the session (refresh) (RFC 6749 §5.2).",
+  },
+  unauthorized_client: {
+    status: 400,
+    meaning: 'OAuth token endpoint: the client is not allowed this grant type (RFC 6749 §5.2).',
+  },
+  unsupported_grant_type: {
+    status: 400,
+    meaning:
+      'OAuth token endpoint: the grant type is unknown or not enabled on this server (RFC 6749 §5.2).',
   },
   invalid_token: {
     status: 401,
     meaning:
       'The access token is missing, malformed, expired or not signed by this server, or its session has ended.',
   },
+  invalid_dpop_proof: {
+    status: 401,
+    meaning:
+      'The DPoP proof is missing, malformed, replayed, too old, signed by another key than the token is bound to, or made for another method, URL or token (RFC 9449 §7.1).',
+  },
+  use_dpop_nonce: {
+    status: 401,
+    meaning:
+      'The server requires a nonce in the DPoP proof: retry with the value of the DPoP-Nonce header of this answer (RFC 9449 §8).',
+  },
   account_disabled: {
     status: 403,
     meaning:
       'The account is disabled (said only to someone who proved the password or holds a token).',
   },
+  email_not_verified: {
+    status: 403,
+    meaning:
+      'The password is right but the account has not verified its email, and the server requires it (--require-verified-email): follow the link in the verification mail, or ask for another (POST /auth/verify-email/resend).',
+  },
   insufficient_scope: {
     status: 403,
     meaning:
       'The access token is valid but lacks the role or scope the route needs (RFC 6750 §3.1).',
+  },
+  wrong_password: {
+    status: 403,
+    meaning:
+      'The current password sent to confirm a password change or an account deletion is not right (the access token itself is fine).',
   },
   invalid_origin: {
     status: 403,
@@ -62,6 +107,11 @@ export const ERROR_CATALOGUE = {
     status: 404,
     meaning:
       'No such route; in the admin API, no such user (or, for a password reset, no mail flow set up).',
+  },
+  session_not_found: {
+    status: 404,
+    meaning:
+      "No live session of yours has this id (the same answer for an unknown, ended or another user's session).",
   },
   request_timeout: {
     status: 408,
@@ -96,7 +146,7 @@ export const ERROR_CATALOGUE = {
   temporarily_unavailable: {
     status: 503,
     meaning:
-      'The database or the revocation list cannot be reached, or the server is shutting down; Retry-After says when to try again (RFC 6749 §4.1.2.1).',
+      'The database or the revocation list cannot be reached, the server is shutting down, or the access token could not be built (the claims function failed, was too slow or returned a reserved or non-JSON claim, or the token was over its size budget: the server log says which; nothing was issued); Retry-After says when to try again (RFC 6749 §4.1.2.1).',
   },
 } as const satisfies Catalogue;
 

@@ -8,8 +8,11 @@ import { join } from 'node:path';
 import type { KekSource } from '../auth/kek.ts';
 import type { SigningAlgorithm } from '../auth/keyring.ts';
 import type { CounterStore, RateLimits } from '../auth/limits.ts';
+import type { MailTransport } from '../auth/mail.ts';
 import type { Argon2Params } from '../auth/password.ts';
+import type { RoleScopes } from '../auth/scopes.ts';
 import type { RevocationSink } from '../auth/service.ts';
+import type { ClaimsFunction } from '../auth/tokens.ts';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
 import type { Store } from '../store/types.ts';
 import { proxyTrust, type TrustFunction, type TrustProxy } from './connections.ts';
@@ -46,12 +49,24 @@ export interface AuthServerOptions {
   refreshTtl?: number;
   /** Seconds a spent refresh token may still be exchanged (racing tabs). Default 10. */
   reuseGrace?: number;
+  /** Seconds the username and email of a deleted account stay reserved. Default 30 days. */
+  nameReservation?: number;
   /** Deliver tokens in HttpOnly cookies too. Default false. */
   cookies?: boolean;
   /** The `Secure` cookie attribute. Default true (browsers allow it on http://localhost). */
   cookieSecure?: boolean;
   /** Origins allowed to make cookie-authenticated requests besides the server's own. */
   allowedOrigins?: string[];
+  /**
+   * Grant types of `POST /oauth/token`: `client_credentials` (registered clients, RFC 6749 §4.4)
+   * and `refresh_token` (laissez's own refresh families, RFC 6749 §6). Empty: no token endpoint.
+   * Default both.
+   */
+  oauthGrantTypes?: Array<'client_credentials' | 'refresh_token'>;
+  /** `POST /oauth/revoke` (RFC 7009). Default true. */
+  oauthRevocation?: boolean;
+  /** `POST /oauth/introspect` (RFC 7662), for registered clients. Default true. */
+  oauthIntrospection?: boolean;
   /** TLS: PEM certificate and key. Adds HSTS. */
   https?: { cert: string | Buffer; key: string | Buffer };
   /**
@@ -108,6 +123,38 @@ export interface AuthServerOptions {
    * (or 0). The JWKS max-age is this less the reload interval, at most 300 s.
    */
   keyPublishDelay?: number;
+  /** `smtp://` or `smtps://` URL: mail goes out over SMTP. Default: the outbox in `dataDir`. */
+  smtpUrl?: string;
+  /** The From of every mail. Default `laissez <no-reply@localhost>`. */
+  mailFrom?: string;
+  /** The product's name in mails. Default `laissez`. */
+  productName?: string;
+  /** Where links in mails point. Default: the issuer. */
+  publicUrl?: string;
+  /** Registration mails a verification link and answers 202 alike for new and taken emails. */
+  verifyEmail?: boolean;
+  /** Log-in is refused until the email is verified (needs `verifyEmail`). */
+  requireVerifiedEmail?: boolean;
+  /** Sign-in links by mail (passwordless). Default false. */
+  signInLinks?: boolean;
+  /** A mail transport instead of SMTP or the outbox (tests, other providers). */
+  mailTransport?: MailTransport;
+  /**
+   * Returns the app's extra claims for each access token, given `{ user, session, request,
+   * client_id, scope }` (sync or async, within `claimsTimeout`). Reserved claims are refused.
+   * docs/server.md, "Tokens".
+   */
+  claims?: ClaimsFunction;
+  /** A module whose default export is the claims function (the command line's way); loaded once. */
+  claimsModule?: string;
+  /** Ms the claims function has; slower: no token (503). Default 1000. */
+  claimsTimeout?: number;
+  /** Size budget of an access token in bytes; a bigger one is refused at issue. Default 1024. */
+  accessTokenMaxBytes?: number;
+  /** Scopes each role allows: `{ user: ['notes:read'], admin: ['admin'] }`. Default: no scopes. */
+  roleScopes?: RoleScopes;
+  /** `client_id` of the access tokens of log-ins (RFC 9068 §2.2). Default `laissez`. */
+  firstPartyClientId?: string;
   /** Seconds security events stay in the audit log. Default 90 days. */
   auditRetention?: number;
   /**
@@ -132,9 +179,13 @@ export interface ResolvedOptions {
   readonly accessTtl: number;
   readonly refreshTtl: number;
   readonly reuseGrace: number;
+  readonly nameReservation: number;
   readonly cookies: boolean;
   readonly cookieSecure: boolean;
   readonly allowedOrigins: readonly string[];
+  readonly oauthGrantTypes: readonly ('client_credentials' | 'refresh_token')[];
+  readonly oauthRevocation: boolean;
+  readonly oauthIntrospection: boolean;
   readonly https: Readonly<{ cert: string | Buffer; key: string | Buffer }> | undefined;
   /** The trust function built from `trustProxy`, or false. */
   readonly trustProxy: TrustFunction | false;
@@ -153,6 +204,20 @@ export interface ResolvedOptions {
   readonly now: () => number;
   readonly keyReloadInterval: number;
   readonly keyPublishDelay: number;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly productName: string;
+  readonly publicUrl: string;
+  readonly verifyEmail: boolean;
+  readonly requireVerifiedEmail: boolean;
+  readonly signInLinks: boolean;
+  readonly mailTransport: MailTransport | undefined;
+  readonly claims: ClaimsFunction | undefined;
+  readonly claimsModule: string | undefined;
+  readonly claimsTimeout: number;
+  readonly accessTokenMaxBytes: number;
+  readonly roleScopes: RoleScopes | undefined;
+  readonly firstPartyClientId: string;
   readonly auditRetention: number;
   readonly metricsToken: string | undefined;
 }
@@ -194,9 +259,13 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   accessTtl: true,
   refreshTtl: true,
   reuseGrace: true,
+  nameReservation: true,
   cookies: true,
   cookieSecure: true,
   allowedOrigins: true,
+  oauthGrantTypes: true,
+  oauthRevocation: true,
+  oauthIntrospection: true,
   https: true,
   trustProxy: true,
   headersTimeout: true,
@@ -214,6 +283,20 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   now: true,
   keyReloadInterval: true,
   keyPublishDelay: true,
+  smtpUrl: true,
+  mailFrom: true,
+  productName: true,
+  publicUrl: true,
+  verifyEmail: true,
+  requireVerifiedEmail: true,
+  signInLinks: true,
+  mailTransport: true,
+  claims: true,
+  claimsModule: true,
+  claimsTimeout: true,
+  accessTokenMaxBytes: true,
+  roleScopes: true,
+  firstPartyClientId: true,
   auditRetention: true,
   metricsToken: true,
 });
@@ -298,9 +381,15 @@ export function resolveOptions(
     accessTtl: value('accessTtl') as number,
     refreshTtl: value('refreshTtl') as number,
     reuseGrace: value('reuseGrace') as number,
+    nameReservation: value('nameReservation') as number,
     cookies: value('cookies') as boolean,
     cookieSecure: value('cookieSecure') as boolean,
     allowedOrigins: Object.freeze([...((value('allowedOrigins') as string[] | undefined) ?? [])]),
+    oauthGrantTypes: Object.freeze([
+      ...new Set(value('oauthGrantTypes') as ResolvedOptions['oauthGrantTypes']),
+    ]),
+    oauthRevocation: value('oauthRevocation') as boolean,
+    oauthIntrospection: value('oauthIntrospection') as boolean,
     https: input.https
       ? Object.freeze({ cert: input.https.cert, key: input.https.key })
       : undefined,
@@ -320,6 +409,20 @@ export function resolveOptions(
     now: value('now') as () => number,
     keyReloadInterval: value('keyReloadInterval') as number,
     keyPublishDelay: value('keyPublishDelay') as number,
+    smtpUrl: input.smtpUrl,
+    mailFrom: value('mailFrom') as string,
+    productName: value('productName') as string,
+    publicUrl: input.publicUrl ?? input.issuer,
+    verifyEmail: value('verifyEmail') as boolean,
+    requireVerifiedEmail: value('requireVerifiedEmail') as boolean,
+    signInLinks: value('signInLinks') as boolean,
+    mailTransport: input.mailTransport,
+    claims: input.claims,
+    claimsModule: input.claimsModule,
+    claimsTimeout: value('claimsTimeout') as number,
+    accessTokenMaxBytes: value('accessTokenMaxBytes') as number,
+    roleScopes: input.roleScopes,
+    firstPartyClientId: value('firstPartyClientId') as string,
     auditRetention: value('auditRetention') as number,
     metricsToken: input.metricsToken,
   };
@@ -344,6 +447,21 @@ function checkRules(r: ResolvedOptions, n: Naming): void {
   if (r.keyPublishDelay > 0 && r.keyPublishDelay * 1000 <= r.keyReloadInterval) {
     throw n.fail(
       `${n.brief('keyPublishDelay')} must be longer than ${n.brief('keyReloadInterval')}, or 0: every instance must have published a new key before it signs`,
+    );
+  }
+  if (r.requireVerifiedEmail && !r.verifyEmail) {
+    throw n.fail(
+      `${n.name('requireVerifiedEmail')} needs ${n.name('verifyEmail')}: without verification mails no account could ever log in`,
+    );
+  }
+  if (r.smtpUrl !== undefined && r.mailTransport !== undefined) {
+    throw n.fail(
+      `${n.name('smtpUrl')} and ${n.name('mailTransport')} both say how mail goes: keep one`,
+    );
+  }
+  if (r.claims !== undefined && r.claimsModule !== undefined) {
+    throw n.fail(
+      `${n.name('claims')} and ${n.name('claimsModule')} both give the claims function: keep one`,
     );
   }
   if (r.headersTimeout > r.requestTimeout) {

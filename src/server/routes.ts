@@ -1,14 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientKeyOf } from '../auth/addresses.ts';
 import { DEVICE_TOKEN_MAX, DEVICE_TOKEN_TTL } from '../auth/device.ts';
 import { AuthServiceError } from '../auth/errors.ts';
-import { type AccessClaims, type TokenSet, toPublicUser } from '../auth/service.ts';
+import {
+  type AccessClaims,
+  type RequestContext,
+  type TokenSet,
+  toPublicUser,
+} from '../auth/service.ts';
 import {
   type AuthContext,
   type Authenticator,
   type AuthFailure,
   authorizationHeaders,
 } from '../middleware/authenticator.ts';
-import { clientKeyOf } from './connections.ts';
+import { accountMailRoutes } from './account-mail-routes.ts';
+import { accountRoutes } from './account-routes.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
 
 export interface RouteOptions {
@@ -31,14 +38,35 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
 const userSchema = {
   type: 'object',
-  required: ['id', 'username', 'email', 'roles', 'created_at'],
+  required: ['id', 'username', 'email', 'roles', 'email_verified', 'created_at'],
   properties: {
     id: { type: 'string' },
     username: { type: 'string' },
     email: { type: 'string' },
     roles: { type: 'array', items: { type: 'string' } },
+    email_verified: { type: 'boolean' },
     created_at: { type: 'string', format: 'date-time' },
   },
+} as const;
+/** /auth/me's user: with the app metadata administrators set (read-only here). */
+export const meSchema = {
+  ...userSchema,
+  properties: {
+    ...userSchema.properties,
+    app_metadata: {
+      type: 'object',
+      additionalProperties: true,
+      description:
+        'Set by administrators only (PUT /admin/users/{id}/app-metadata); read-only to the user. Not secret: the claims function may put it in tokens.',
+    },
+  },
+} as const;
+/** RFC 6749 §3.3: space-separated scope-tokens (bounded: 64 of at most 128 characters). */
+const scopeField = {
+  type: 'string',
+  maxLength: 8256,
+  description:
+    'Space-separated scopes (RFC 6749 §3.3), within what the roles allow; absent: all of them.',
 } as const;
 const tokenSchema = {
   type: 'object',
@@ -52,6 +80,11 @@ const tokenSchema = {
       description: 'Absent in cookie mode: the refresh token is in an HttpOnly cookie.',
     },
     refresh_expires_in: { type: 'integer' },
+    scope: {
+      type: 'string',
+      description:
+        'The granted scope (RFC 6749 §5.1), when the server grants scopes (--role-scopes); the access token carries it as "scope" (RFC 9068 §2.2.3).',
+    },
     device_token: {
       type: 'string',
       description:
@@ -65,6 +98,24 @@ const refreshBody = {
   // Long enough for an access token sent by mistake, which gets a precise invalid_grant.
   properties: { refresh_token: { type: 'string', maxLength: 16384 } },
 } as const;
+/** A refresh may narrow the scope of its access token (RFC 6749 §6), never widen it. */
+const refreshGrantBody = {
+  ...refreshBody,
+  properties: {
+    ...refreshBody.properties,
+    scope: {
+      ...scopeField,
+      description:
+        'Narrows the scope of this access token (RFC 6749 §6): within the scope granted at log-in; absent, all of it.',
+    },
+  },
+} as const;
+
+/** The request as the claims function sees it: the client's address and its User-Agent. */
+function requestContextOf(request: FastifyRequest): RequestContext {
+  const agent = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: typeof agent === 'string' ? agent : undefined };
+}
 
 /** A POST without a body validates as `{}`, so the route can say precisely what is missing. */
 async function emptyBodyIsObject(request: FastifyRequest): Promise<void> {
@@ -77,6 +128,8 @@ const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
   invalid_token: 'invalid_token',
   insufficient_scope: 'insufficient_scope',
   temporarily_unavailable: 'temporarily_unavailable',
+  invalid_dpop_proof: 'invalid_dpop_proof',
+  use_dpop_nonce: 'use_dpop_nonce',
 };
 
 /** A refusal of the authenticator as this server's error: same status, description and challenge. */
@@ -196,13 +249,28 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         },
         response: {
           201: { type: 'object', required: ['user'], properties: { user: userSchema } },
+          202: {
+            description:
+              'With --verify-email: the same answer whether the email is new or taken (a mail tells its owner which)',
+            type: 'object',
+            required: ['status'],
+            properties: { status: { type: 'string' }, message: { type: 'string' } },
+          },
           ...errors(400, 409, 429),
         },
       },
     },
     async (request, reply) => {
       const body = request.body as { username: string; email: string; password: string };
-      const user = await auth.register({ ...body, ip: clientKeyOf(request.ip) });
+      if (auth.mail?.verifyEmail) {
+        await auth.mail.register({ ...body, ip: clientKeyOf(request.ip) });
+        noStore(reply);
+        return reply.code(202).send({
+          status: 'accepted',
+          message: 'check your mailbox: a link to confirm the address is on its way',
+        });
+      }
+      const user = await auth.register({ ...body, ip: request.ip });
       return reply.code(201).send({ user: toPublicUser(user) });
     },
   );
@@ -221,9 +289,10 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
             email: { type: 'string', minLength: 1, maxLength: 254 },
             password: { type: 'string', minLength: 1, maxLength: 1024 },
             device_token: { type: 'string', minLength: 1, maxLength: DEVICE_TOKEN_MAX },
+            scope: scopeField,
           },
         },
-        response: { 200: tokenSchema, ...errors(400, 401, 403, 429) },
+        response: { 200: tokenSchema, ...errors(400, 401, 403, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -232,13 +301,17 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         email?: string;
         password: string;
         device_token?: string;
+        scope?: string;
       };
       // The cookie is SameSite=Strict: a cross-site page cannot make the browser send it.
       const deviceToken =
         fromBody ?? (options.cookies ? request.cookies[DEVICE_COOKIE] : undefined);
       const result = await auth.login({
         ...body,
-        ip: clientKeyOf(request.ip),
+        ip: request.ip,
+        clientIp: request.ip,
+        userAgent: request.headers['user-agent'],
+        request: requestContextOf(request),
         ...(deviceToken !== undefined ? { deviceToken } : {}),
       });
       const delivered = deliver(reply, result.tokens);
@@ -260,13 +333,20 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       preValidation: emptyBodyIsObject,
       schema: {
         summary: 'Exchange a refresh token for a new pair (rotation)',
-        body: refreshBody,
-        response: { 200: tokenSchema, ...errors(400, 401, 403) },
+        body: refreshGrantBody,
+        response: { 200: tokenSchema, ...errors(400, 401, 403, 503) },
       },
     },
     async (request, reply) => {
+      const { scope } = request.body as { scope?: string };
       try {
-        return deliver(reply, await auth.refresh(refreshTokenOf(request)));
+        return deliver(
+          reply,
+          await auth.refresh(refreshTokenOf(request), {
+            ...(scope !== undefined ? { scope } : {}),
+            request: requestContextOf(request),
+          }),
+        );
       } catch (error) {
         if (error instanceof AuthServiceError && error.code === 'invalid_grant')
           clearCookies(reply);
@@ -328,7 +408,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         summary: 'The current user, from the database',
         security: [{ bearer: [] }],
         response: {
-          200: { type: 'object', properties: { user: userSchema } },
+          200: { type: 'object', properties: { user: meSchema } },
           ...errors(401, 403),
         },
       },
@@ -336,9 +416,12 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     async (request, reply) => {
       const user = await auth.currentUser(authOf(request).claims);
       noStore(reply);
-      return { user: toPublicUser(user) };
+      return { user: { ...toPublicUser(user), app_metadata: user.appMetadata } };
     },
   );
+
+  // The user's own account: sessions per device, password change, deletion (account-routes.ts).
+  await accountRoutes(app, { authenticate, authOf, noStore, clearCookies });
 
   // A new key reaches this instance's set up to one reload after the rotation and signs
   // `publishDelay` after it: a copy of the set taken just before the reload must be stale by then,
@@ -356,6 +439,17 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       return auth.keyRing.jwks;
     },
   );
+
+  if (auth.mail) {
+    await accountMailRoutes(app, auth.mail, {
+      authenticate,
+      authOf,
+      deliver,
+      noStore,
+      userSchema,
+      tokenSchema,
+    });
+  }
 
   app.get('/healthz', { schema: { summary: 'Liveness' } }, async () => ({ status: 'ok' }));
 }

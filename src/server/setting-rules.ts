@@ -135,6 +135,17 @@ export function oneOf(list: readonly string[]) {
   };
 }
 
+/** A list whose every entry is one of `allowed` (an empty list is allowed: all off). */
+export function someOf(allowed: readonly string[]) {
+  return (value: unknown, n: Naming, option: string): void => {
+    if (!Array.isArray(value) || !value.every((v) => allowed.includes(v as string))) {
+      throw n.fail(
+        `${n.name(option)} must be a list of ${allowed.join(', ')} (or empty)${n.got(option, value)}`,
+      );
+    }
+  };
+}
+
 export function kind(
   type: 'boolean' | 'string' | 'function' | 'object' | 'non-empty string' | 'key',
 ) {
@@ -268,4 +279,25 @@ export function loggerCheck(value: unknown, n: Naming, option: string): void {
 export function breachedPasswordsCheck(value: unknown, n: Naming, option: string): void {
   kind('object')(value, n, option);
   checkOptions('createAuthServer', value as object, ['url', 'timeout'], 'breachedPasswords.');
+}
+
+/** A From mailbox: `name@host` or `Name <name@host>`, on one line. */
+export function mailbox(value: unknown, n: Naming, option: string): void {
+  const ok =
+    typeof value === 'string' &&
+    value.length <= 254 &&
+    /^(?:[^<>\r\n\p{C}]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/u.test(value);
+  if (!ok) {
+    throw n.fail(
+      `${n.name(option)} must be an address like no-reply@example.com or "Example <no-reply@example.com>"${n.got(option, value)}`,
+    );
+  }
+}
+
+/** Text of 1 to `max` characters on one line. */
+export function shortText(max: number) {
+  return (value: unknown, n: Naming, option: string): void => {
+    if (typeof value !== 'string' || value === '' || value.length > max || /[\p{C}]/u.test(value))
+      throw n.fail(`${n.name(option)} must be 1 to ${max} characters on one line`);
+  };
 }

@@ -1,21 +1,26 @@
 // What the auth server runs on, opened from resolved options: the store (SQLite or PostgreSQL),
 // the key-encryption key and the key ring, Redis (shared counters and the revocation list), the
 // auth service over them, and the key ring's reload timer. src/server/app.ts puts HTTP on top.
+import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { AdminService } from '../auth/admin.ts';
 import { storeAuditSink } from '../auth/audit.ts';
 import { loadKeyEncryptionKey } from '../auth/kek.ts';
 import { KeyRing } from '../auth/keyring.ts';
+import { Mailer, type MailTransport, outboxTransport } from '../auth/mail.ts';
+import { smtpTransport } from '../auth/mail-smtp.ts';
 import { AuthService, type RevocationSink } from '../auth/service.ts';
 import { closeClient, connectRedis } from '../redis/client.ts';
 import { RedisCounterStore } from '../redis/counters.ts';
-import { createRevocationList, type RevocationChecker } from '../redis/revocation.ts';
+import type { RevocationChecker } from '../redis/revocation.ts';
+import { createRevocationFeed } from '../redis/revocation-feed.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import { startAuditSweep } from './audit-sweep.ts';
 import { createMetrics, type ServerMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
+import { loadClaimsModule } from './token-settings.ts';
 
 export interface Wiring {
   store: Store;
@@ -27,6 +32,8 @@ export interface Wiring {
   metrics: ServerMetrics | undefined;
   /** The revocation list, when the sink can also answer `isRevoked(sid)`. */
   checker: RevocationChecker | undefined;
+  /** Where ended sessions are announced (RFC 7009 revocations of access tokens too). */
+  revocations: RevocationSink | undefined;
   /** Stops the timer and closes what was opened here (a given store stays open). */
   close(): Promise<void>;
 }
@@ -90,16 +97,19 @@ function openRedis(options: ResolvedOptions, log: FastifyBaseLogger) {
           onRecover: () => log.info('Redis is back: rate limits are shared again'),
         })
       : undefined;
+  // The revocation list held in memory and pushed from Redis (revocation-feed.ts): this server's
+  // own bearer routes check it locally, as resource servers do with the same feed.
   const revocations =
     !options.revocations && redis
-      ? createRevocationList({
+      ? createRevocationFeed({
           client: redis,
           now: options.now,
           onError: (error) =>
             log.warn(
               { err: error },
-              'Redis unavailable: ended sessions are not published, and access tokens cannot be checked against them (503)',
+              'the revocation feed from Redis is lost: access tokens are refused (503) once it has been gone 3 s',
             ),
+          onRecover: () => log.info('the revocation feed from Redis is back; the list reloaded'),
         })
       : undefined;
   return {
@@ -113,8 +123,53 @@ function openRedis(options: ResolvedOptions, log: FastifyBaseLogger) {
   };
 }
 
+/**
+ * The mailer: SMTP when configured, a given transport, or the embedded outbox in the data
+ * directory, whose links are printed on the log (development and single-machine use: anyone who
+ * reads that log can follow them). A mail that cannot be sent after its retries is an error log.
+ */
+function mailerFor(
+  options: ResolvedOptions,
+  log: FastifyBaseLogger,
+  metrics: ServerMetrics | undefined,
+): Mailer {
+  const transport: MailTransport =
+    options.mailTransport ??
+    (options.smtpUrl
+      ? smtpTransport(options.smtpUrl)
+      : outboxTransport({
+          dir: join(options.dataDir, 'outbox'),
+          log: (message, file) =>
+            log.info(
+              { to: message.to, kind: message.kind, file },
+              message.link
+                ? `mail written to the outbox; its link: ${message.link}`
+                : 'mail written to the outbox',
+            ),
+        }));
+  return new Mailer({
+    transport,
+    from: options.mailFrom,
+    onFailure: (message, error) => {
+      metrics?.mailSent(message.kind, 'failed');
+      log.error(
+        { err: error, to: message.to, kind: message.kind },
+        'a mail could not be sent after every retry',
+      );
+    },
+    onSent: (message) => {
+      metrics?.mailSent(message.kind, 'sent');
+      log.debug({ to: message.to, kind: message.kind }, 'mail sent');
+    },
+  });
+}
+
 /** Opens everything the server runs on. */
 export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Promise<Wiring> {
+  // Loaded before anything is opened: a claims module that cannot load stops the start.
+  const claims =
+    options.claims ??
+    (options.claimsModule ? await loadClaimsModule(options.claimsModule) : undefined);
   const { store, keyRing } = await openStoreAndKeys(options, log);
   const redis = openRedis(options, log);
   const counters = options.counters ?? redis.counters;
@@ -131,6 +186,7 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
       ),
     ...(metrics ? { observe: (event) => metrics.observe(event) } : {}),
   });
+  const mailer = mailerFor(options, log, metrics);
   const auth = new AuthService({
     audit,
     store,
@@ -138,6 +194,7 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     accessTtl: options.accessTtl,
     refreshTtl: options.refreshTtl,
     reuseGrace: options.reuseGrace,
+    nameReservation: options.nameReservation,
     now: options.now,
     ...(options.passwordParams ? { passwordParams: options.passwordParams } : {}),
     ...(options.breachedPasswords
@@ -155,14 +212,37 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     ...(revocations ? { revocations } : {}),
     onRevocationError: (error) =>
       log.warn({ err: error }, 'an ended session was not published to the revocation list'),
+    mail: {
+      mailer,
+      publicUrl: options.publicUrl,
+      product: options.productName,
+      verifyEmail: options.verifyEmail,
+      requireVerifiedEmail: options.requireVerifiedEmail,
+      signInLinks: options.signInLinks,
+    },
+    ...(claims ? { claims } : {}),
+    claimsTimeout: options.claimsTimeout,
+    accessTokenMaxBytes: options.accessTokenMaxBytes,
+    ...(options.roleScopes ? { roleScopes: options.roleScopes } : {}),
+    clientId: options.firstPartyClientId,
+    // Why, never a claim's value nor a token; what the claims function threw, as it threw it.
+    onTokenRefusal: ({ reason, message, error }) =>
+      log.error({ reason, ...(error === undefined ? {} : { err: error }) }, message),
   });
   const checker =
     revocations && typeof (revocations as Partial<RevocationChecker>).isRevoked === 'function'
       ? (revocations as unknown as RevocationChecker)
       : undefined;
 
-  // The mail flow wires `sendPasswordReset` here (src/auth/admin.ts, PasswordResetSender).
-  const admin = new AdminService({ store, auth, audit, now: options.now });
+  // An administrator's "send a reset" is the password-reset flow's own mail (account-mail.ts).
+  const mail = auth.mail;
+  const admin = new AdminService({
+    store,
+    auth,
+    audit,
+    now: options.now,
+    ...(mail ? { sendPasswordReset: (user) => mail.sendPasswordReset(user) } : {}),
+  });
   const sweep = startAuditSweep({
     store,
     retentionMs: options.auditRetention * 1000,
@@ -182,9 +262,12 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     admin,
     metrics,
     checker,
+    revocations,
     async close() {
       clearInterval(reload);
       await sweep.stop();
+      // The mails in flight go before the store closes (they were already given their tokens).
+      await mailer.close();
       if (!options.store) await store.close();
       await redis.close();
     },

@@ -20,18 +20,29 @@ export {
 } from './postgres.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
 export {
+  CLIENT_AUTH_METHODS,
+  type Client,
+  type ClientAuthMethod,
   ConflictError,
+  type ConsumeResult,
   checkReason,
+  type NewOneTimeToken,
   type NewRefreshToken,
   type NewUser,
+  ONE_TIME_PURPOSES,
+  type OneTimePurpose,
+  type OneTimeToken,
   REVOCATION_REASONS,
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
+  type Session,
+  type SessionClient,
   type SigningKey,
   type Store,
   StoreUnavailableError,
   type User,
+  unconsumed,
   unrotatable,
 } from './types.ts';
 export { usernameKey, usernameSkeleton } from './username-key.ts';

@@ -13,7 +13,7 @@
  * interpolated, so that no edit elsewhere can change the text of a shipped step.
  */
 
-import { planUsernameKeys } from './username-key.ts';
+import { planUsernameKeys, planUsernameSkeletons } from './username-key.ts';
 
 /** A query on the migration's connection, inside its transaction. */
 export type MigrationQuery = (
@@ -39,6 +39,8 @@ export const CONSTRAINTS = {
   tokenHash: 'refresh_tokens_pkey',
   tokenUser: 'refresh_tokens_user_id_fkey',
   kid: 'signing_keys_pkey',
+  oneTimeToken: 'one_time_tokens_pkey',
+  oneTimeTokenUser: 'one_time_tokens_user_id_fkey',
 } as const;
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -137,6 +139,107 @@ export const MIGRATIONS: readonly Migration[] = [
     // refresh token do not name its successor. Dropping the table forgets the old secret.
     name: 'no server secrets in the database',
     sql: 'DROP TABLE server_secrets;',
+  },
+  {
+    // The skeleton now folds compatibility forms (NFKD) and Latin small capitals, so rows keep a
+    // skeleton computed the old way until recomputed: `adᵐin` registered earlier must block
+    // `admin`. Cleared first, so that no row's new skeleton meets another row's old one.
+    name: 'username skeletons recomputed with compatibility forms and small capitals folded',
+    sql: 'UPDATE users SET username_skeleton = NULL;',
+    backfill: async (query) => {
+      const { rows } = await query('SELECT id, username_key FROM users ORDER BY created_at, id');
+      const plan = planUsernameSkeletons(
+        rows.map((row) => ({ id: String(row['id']), key: String(row['username_key']) })),
+      ).filter((p) => p.skeleton !== null);
+      // One statement for all rows (unnest of two arrays), not one round trip per user.
+      await query(
+        `UPDATE users SET username_skeleton = p.skeleton
+         FROM unnest($1::text[], $2::text[]) AS p (id, skeleton)
+         WHERE users.id = p.id`,
+        [plan.map((p) => p.id), plan.map((p) => p.skeleton)],
+      );
+    },
+  },
+  {
+    // Sessions per device: the client that started a family, on its first token (successors
+    // leave these null; "last used" is the family's newest token). Names of deleted accounts are
+    // reserved for a while (kind: the username's RFC 8265 key, its confusable skeleton, or the
+    // email), so that registration refuses them like taken ones.
+    name: 'session clients; reserved names of deleted accounts',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN client_ip TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN client_device TEXT;
+      CREATE TABLE reserved_names (
+        kind       TEXT COLLATE "C" NOT NULL,
+        value      TEXT COLLATE "C" NOT NULL,
+        expires_at BIGINT NOT NULL,
+        CONSTRAINT reserved_names_pkey PRIMARY KEY (kind, value),
+        CONSTRAINT reserved_names_kind CHECK (kind IN ('key', 'skeleton', 'email'))
+      );
+      CREATE INDEX reserved_names_expires_at ON reserved_names (expires_at);
+    `,
+  },
+  {
+    // Links sent by mail (verify, reset, sign in, change email): only the SHA-256 of each token is
+    // kept, as for refresh tokens, so a copy of the database cannot be used to follow one.
+    name: 'verified emails and one-time tokens',
+    sql: `
+      ALTER TABLE users ADD COLUMN email_verified BOOLEAN NOT NULL DEFAULT false;
+      CREATE TABLE one_time_tokens (
+        token_hash TEXT COLLATE "C" NOT NULL,
+        purpose    TEXT COLLATE "C" NOT NULL,
+        user_id    TEXT COLLATE "C" NOT NULL,
+        payload    TEXT,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at    BIGINT,
+        CONSTRAINT one_time_tokens_pkey PRIMARY KEY (token_hash),
+        CONSTRAINT one_time_tokens_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+      CREATE INDEX one_time_tokens_user_purpose ON one_time_tokens (user_id, purpose);
+      CREATE INDEX one_time_tokens_expires_at ON one_time_tokens (expires_at);
+    `,
+  },
+  {
+    // OAuth clients (RFC 6749 §2) and the client assertions already used (RFC 7523 §3, item 7:
+    // a jti is accepted once), so that a replayed assertion fails on every instance.
+    name: 'oauth clients and used client assertions',
+    sql: `
+      CREATE TABLE oauth_clients (
+        id                TEXT COLLATE "C" NOT NULL,
+        name              TEXT   NOT NULL,
+        secret_hash       TEXT,
+        scopes            TEXT[] NOT NULL DEFAULT '{}',
+        grant_types       TEXT[] NOT NULL DEFAULT '{}',
+        auth_method       TEXT   NOT NULL,
+        jwks              TEXT,
+        jwks_uri          TEXT,
+        created_at        BIGINT NOT NULL,
+        secret_rotated_at BIGINT,
+        CONSTRAINT oauth_clients_pkey PRIMARY KEY (id)
+      );
+      CREATE INDEX oauth_clients_created_at ON oauth_clients (created_at, id);
+      CREATE TABLE oauth_client_assertions (
+        client_id  TEXT COLLATE "C" NOT NULL,
+        jti        TEXT COLLATE "C" NOT NULL,
+        expires_at BIGINT NOT NULL,
+        CONSTRAINT oauth_client_assertions_pkey PRIMARY KEY (client_id, jti)
+      );
+      CREATE INDEX oauth_client_assertions_expires_at ON oauth_client_assertions (expires_at);
+    `,
+  },
+  {
+    // Tokens that carry the app (docs/server.md, "Tokens"): per-user JSON set by administrators
+    // (always an object), and on every refresh token the scope granted at log-in and the log-in
+    // time, which rotations inherit, so that a refresh never widens the scope.
+    name: 'app metadata; granted scope and log-in time of refresh-token families',
+    sql: `
+      ALTER TABLE users ADD COLUMN app_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
+      ALTER TABLE users ADD CONSTRAINT users_app_metadata_object
+        CHECK (jsonb_typeof(app_metadata) = 'object');
+      ALTER TABLE refresh_tokens ADD COLUMN scope TEXT, ADD COLUMN auth_time BIGINT;
+    `,
   },
   {
     // Append-only security events. `subject` is no foreign key: a deleted user's events stay.

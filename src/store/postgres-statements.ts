@@ -17,11 +17,22 @@ function parseRoles(value: unknown): string[] {
   return value;
 }
 
-export const { toUser, toRefreshToken, toSigningKey } = rowMappers({
-  num,
-  flag: (value) => value === true,
-  roles: parseRoles,
-});
+function parseObject(value: unknown): Record<string, unknown> {
+  // Rows read before the column existed (none after migrating) would lack it.
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new StoreUnavailableError('PostgreSQL store: a user row holds malformed app metadata');
+  }
+  return value as Record<string, unknown>;
+}
+
+export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken, toClient } =
+  rowMappers({
+    num,
+    flag: (value) => value === true,
+    roles: parseRoles,
+    object: parseObject,
+  });
 
 /** Times go to BIGINT columns: a fraction or NaN is a caller's mistake, not an outage. */
 export function ms(value: number, what: string): number {
@@ -54,11 +65,48 @@ export const SQL = {
      ORDER BY created_at, id LIMIT $4`,
   setRoles: 'UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3',
   setPasswordHash: 'UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3',
+  replacePasswordHash:
+    'UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND password_hash = $4',
+  /**
+   * Serialises what may create or reserve one name (a username key, a skeleton, an email):
+   * registration and deletion with reservation take it for each of their names, in sorted order,
+   * before reading, so that a registration sees a reservation committed just before (a unique
+   * index alone would let it in once the deleted row is gone). Per schema.
+   */
+  lockName: `SELECT pg_advisory_xact_lock(
+       hashtextextended('laissez name ' || current_schema() || ' ' || $1::text, 0))`,
+  /** Which of a new user's names are reserved past $1; usernames first. */
+  reservedNames: `SELECT kind FROM reserved_names
+     WHERE expires_at > $1 AND ((kind = 'key' AND value = $2) OR (kind = 'skeleton' AND value = $3)
+       OR (kind = 'email' AND value = $4))
+     ORDER BY kind = 'email' LIMIT 1`,
+  deleteUserReturning:
+    'DELETE FROM users WHERE id = $1 RETURNING username_key, username_skeleton, email',
+  reserveNames: `INSERT INTO reserved_names (kind, value, expires_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+     ON CONFLICT (kind, value)
+       DO UPDATE SET expires_at = GREATEST(reserved_names.expires_at, excluded.expires_at)`,
+  deleteExpiredReservations: 'DELETE FROM reserved_names WHERE expires_at <= $1',
   setDisabled: 'UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3',
+  setAppMetadata: 'UPDATE users SET app_metadata = $1::jsonb, updated_at = $2 WHERE id = $3',
   deleteUser: 'DELETE FROM users WHERE id = $1',
+  markEmailVerified:
+    'UPDATE users SET email_verified = true, updated_at = $1 WHERE id = $2 AND email = $3',
+  changeEmail:
+    'UPDATE users SET email = $1, email_verified = true, updated_at = $2 WHERE id = $3 AND email = $4',
+  insertOneTime: `INSERT INTO one_time_tokens (token_hash, purpose, user_id, payload, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+  dropUnusedOneTime:
+    'DELETE FROM one_time_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL',
+  oneTimeByHash: 'SELECT * FROM one_time_tokens WHERE token_hash = $1',
+  /** Row-locked by the UPDATE: of concurrent callers one sets used_at, the others then see it set. */
+  consumeOneTime: `UPDATE one_time_tokens SET used_at = $1
+     WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
+     RETURNING *`,
+  deleteExpiredOneTime: 'DELETE FROM one_time_tokens WHERE expires_at <= $1',
 
-  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5)`,
+  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
   /** A token and its owner in one round trip: each row as JSON, so their columns stay apart. */
   tokenWithUser: `SELECT row_to_json(t) AS token, row_to_json(u) AS owner
@@ -71,7 +119,8 @@ export const SQL = {
    * deleted meanwhile leaves nothing to spend; the token is spent if it is still live (of
    * concurrent callers the first locks the row, the others wait for its commit, find `used_at` set
    * on the row's new version, and update nothing); the successor is stored only when the update
-   * took. `owners` is 0 when the token or its user does not exist; the token's columns are null
+   * took, with the spent token's scope and log-in time (the family's: a refresh never widens the
+   * scope). `owners` is 0 when the token or its user does not exist; the token's columns are null
    * when nothing was spent.
    */
   rotate: `WITH owner AS (
@@ -84,8 +133,9 @@ export const SQL = {
          AND EXISTS (SELECT 1 FROM owner)
        RETURNING *
      ), successor AS (
-       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint FROM spent
+       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time)
+       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint, spent.scope, spent.auth_time
+       FROM spent
      )
      SELECT (SELECT count(*) FROM owner)::int AS owners, spent.*
      FROM (VALUES (1)) AS one (x) LEFT JOIN spent ON true`,
@@ -97,6 +147,14 @@ export const SQL = {
      WHERE family_id = $2 AND revoked_at IS NULL`,
   liveFamilies: `SELECT DISTINCT family_id FROM refresh_tokens
     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY family_id`,
+  /** A family's first token carries the client; its newest token tells when it was last used. */
+  sessions: `SELECT family_id, MIN(created_at) AS created_at, MAX(created_at) AS last_used_at,
+       MAX(client_ip) AS client_ip, MAX(client_device) AS client_device
+     FROM refresh_tokens
+     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+     GROUP BY family_id ORDER BY last_used_at DESC, family_id`,
+  revokeSession: `UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = $4
+     WHERE family_id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1`,
   revokeUser: `UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = $3
      WHERE user_id = $2 AND revoked_at IS NULL`,
   deleteExpiredTokens: 'DELETE FROM refresh_tokens WHERE expires_at <= $1',
@@ -112,6 +170,18 @@ export const SQL = {
   replaceKeyMaterial:
     'UPDATE signing_keys SET private_jwk = $1 WHERE kid = $2 AND private_jwk = $3',
   deleteRetiredKeys: 'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1',
+
+  insertClient: `INSERT INTO oauth_clients (id, name, secret_hash, scopes, grant_types, auth_method, jwks, jwks_uri, created_at, secret_rotated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+  clientById: 'SELECT * FROM oauth_clients WHERE id = $1',
+  listClients: 'SELECT * FROM oauth_clients ORDER BY created_at, id',
+  deleteClient: 'DELETE FROM oauth_clients WHERE id = $1',
+  setClientSecret:
+    'UPDATE oauth_clients SET secret_hash = $1, secret_rotated_at = $2 WHERE id = $3',
+  deleteExpiredAssertions: 'DELETE FROM oauth_client_assertions WHERE expires_at <= $1',
+  /** Nothing is written when the jti is recorded already (a replay). */
+  useAssertion: `INSERT INTO oauth_client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)
+     ON CONFLICT (client_id, jti) DO NOTHING`,
 
   insertAuditEvent: `INSERT INTO audit_events (id, at, type, actor, subject, ip, details)
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,

@@ -39,29 +39,47 @@ import {
   msOrNull,
   num,
   SQL,
+  toClient,
+  toOneTimeToken,
   toRefreshToken,
+  toSession,
   toSigningKey,
   toUser,
 } from './postgres-statements.ts';
 import {
   type AuditEvent,
   type AuditQuery,
+  type Client,
   ConflictError,
+  type ConsumeResult,
   checkReason,
+  type NewOneTimeToken,
   type NewRefreshToken,
   type NewUser,
+  type OneTimePurpose,
+  type OneTimeToken,
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
+  type Session,
   type SigningKey,
   type Store,
   StoreUnavailableError,
   type User,
+  unconsumed,
   unrotatable,
 } from './types.ts';
 import { usernameKey, usernameSkeleton } from './username-key.ts';
 
 export type { PostgresPoolOptions, PostgresStoreOptions } from './postgres-pool.ts';
+
+/** Takes the advisory lock of each name (`SQL.lockName`), in sorted order so lockers never deadlock. */
+async function lockNames(
+  query: Parameters<InTransaction<void>>[0],
+  names: readonly string[],
+): Promise<void> {
+  for (const name of [...names].sort()) await query(SQL.lockName, [name]);
+}
 
 export function openPostgresStore(options: PostgresStoreOptions): Store {
   return new PostgresStore(options);
@@ -155,38 +173,37 @@ export class PostgresStore implements Store {
   }
 
   async createUser(user: NewUser): Promise<User> {
+    this.#check();
     const email = user.email.toLowerCase();
     const roles = [...user.roles];
     const createdAt = ms(user.createdAt, 'createdAt');
     const key = usernameKey(user.username);
-    await this.#query(
-      'creating a user',
-      SQL.insertUser,
-      [
-        user.id,
-        user.username,
-        key,
-        usernameSkeleton(key),
-        email,
-        user.passwordHash,
-        roles,
-        createdAt,
-      ],
-      (error) => {
-        if (
-          error.constraint === CONSTRAINTS.username ||
-          error.constraint === CONSTRAINTS.usernameSkeleton
-        )
-          return new ConflictError('username');
-        if (error.constraint === CONSTRAINTS.email) return new ConflictError('email');
-        if (error.constraint === CONSTRAINTS.userId) {
-          return new Error('PostgreSQL store: a user with this id already exists', {
-            cause: error,
-          });
-        }
-        return new Error('PostgreSQL store: the user violates a constraint', { cause: error });
-      },
-    );
+    const skeleton = usernameSkeleton(key);
+    const onConstraint: OnConstraint = (error) => {
+      if (
+        error.constraint === CONSTRAINTS.username ||
+        error.constraint === CONSTRAINTS.usernameSkeleton
+      )
+        return new ConflictError('username');
+      if (error.constraint === CONSTRAINTS.email) return new ConflictError('email');
+      if (error.constraint === CONSTRAINTS.userId) {
+        return new Error('PostgreSQL store: a user with this id already exists', {
+          cause: error,
+        });
+      }
+      return new Error('PostgreSQL store: the user violates a constraint', { cause: error });
+    };
+    await this.#transaction('creating a user', async (query) => {
+      await lockNames(query, [`key ${key}`, `skeleton ${skeleton}`, `email ${email}`]);
+      // A statement after the locks: it sees any reservation committed before they were granted.
+      const { rows } = await query(SQL.reservedNames, [createdAt, key, skeleton, email]);
+      if (rows[0]) throw new ConflictError(rows[0]['kind'] === 'email' ? 'email' : 'username');
+      await query(
+        SQL.insertUser,
+        [user.id, user.username, key, skeleton, email, user.passwordHash, roles, createdAt],
+        onConstraint,
+      );
+    });
     return {
       id: user.id,
       username: user.username,
@@ -194,8 +211,10 @@ export class PostgresStore implements Store {
       passwordHash: user.passwordHash,
       roles,
       disabled: false,
+      emailVerified: false,
       createdAt,
       updatedAt: createdAt,
+      appMetadata: {},
     };
   }
 
@@ -254,6 +273,16 @@ export class PostgresStore implements Store {
     ]);
   }
 
+  async replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean> {
+    const result = await this.#query('updating a password hash', SQL.replacePasswordHash, [
+      to,
+      ms(now, 'now'),
+      id,
+      from,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
   async setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
     const result = await this.#query('updating a user', SQL.setDisabled, [
       disabled,
@@ -263,9 +292,87 @@ export class PostgresStore implements Store {
     return (result.rowCount ?? 0) > 0;
   }
 
-  async deleteUser(id: string): Promise<boolean> {
-    // ON DELETE CASCADE removes the user's refresh tokens in the same statement.
-    const result = await this.#query('deleting a user', SQL.deleteUser, [id]);
+  async setUserAppMetadata(
+    id: string,
+    metadata: Readonly<Record<string, unknown>>,
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.#query('updating a user', SQL.setAppMetadata, [
+      JSON.stringify(metadata),
+      ms(now, 'now'),
+      id,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async deleteUser(id: string, options: { reserveUntil?: number } = {}): Promise<boolean> {
+    if (options.reserveUntil === undefined) {
+      // ON DELETE CASCADE removes the user's refresh tokens in the same statement.
+      const result = await this.#query('deleting a user', SQL.deleteUser, [id]);
+      return (result.rowCount ?? 0) > 0;
+    }
+    this.#check();
+    const until = ms(options.reserveUntil, 'reserveUntil');
+    return this.#transaction('deleting a user', async (query) => {
+      const found = (await query(SQL.userById, [id])).rows[0];
+      if (!found) return false;
+      const namesOf = (row: Row) => {
+        const key = String(row['username_key']);
+        // Rows migrated before skeletons existed may lack one: computed, as createUser would.
+        const skeleton = String(row['username_skeleton'] ?? usernameSkeleton(key));
+        return [`key ${key}`, `skeleton ${skeleton}`, `email ${String(row['email'])}`];
+      };
+      const locked = namesOf(found);
+      await lockNames(query, locked);
+      const deleted = (await query(SQL.deleteUserReturning, [id])).rows[0];
+      if (!deleted) return false;
+      const names = namesOf(deleted);
+      // The email changed between the read and the delete: its name is locked too (later, so out
+      // of order: a deadlock here is detected by PostgreSQL and fails this call, never hangs).
+      await lockNames(
+        query,
+        names.filter((name) => !locked.includes(name)),
+      );
+      const split = names.map((name) => name.split(' ', 1)[0]!);
+      await query(SQL.reserveNames, [
+        split,
+        names.map((name, i) => name.slice(split[i]!.length + 1)),
+        names.map(() => until),
+      ]);
+      return true;
+    });
+  }
+
+  async deleteExpiredReservations(now: number): Promise<number> {
+    const result = await this.#query(
+      'deleting expired reservations',
+      SQL.deleteExpiredReservations,
+      [ms(now, 'now')],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async markEmailVerified(id: string, email: string, now: number): Promise<boolean> {
+    const result = await this.#query('verifying an email', SQL.markEmailVerified, [
+      ms(now, 'now'),
+      id,
+      email.toLowerCase(),
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async changeEmail(id: string, from: string, to: string, now: number): Promise<boolean> {
+    const result = await this.#query(
+      'changing an email',
+      SQL.changeEmail,
+      [to.toLowerCase(), ms(now, 'now'), id, from.toLowerCase()],
+      (error) =>
+        error.constraint === CONSTRAINTS.email
+          ? new ConflictError('email')
+          : new Error('PostgreSQL store: the email change violates a constraint', {
+              cause: error,
+            }),
+    );
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -279,6 +386,10 @@ export class PostgresStore implements Store {
         token.userId,
         ms(token.createdAt, 'createdAt'),
         ms(token.expiresAt, 'expiresAt'),
+        token.client?.ip ?? null,
+        token.client?.device ?? null,
+        token.scope ?? null,
+        msOrNull(token.authTime ?? null, 'authTime'),
       ],
       postgresTokenConstraint,
     );
@@ -354,6 +465,27 @@ export class PostgresStore implements Store {
     return rows.map((row) => String(row['family_id']));
   }
 
+  async listSessions(userId: string, now: number): Promise<Session[]> {
+    const { rows } = await this.#query('listing sessions', SQL.sessions, [userId, ms(now, 'now')]);
+    return rows.map(toSession);
+  }
+
+  async revokeSession(
+    userId: string,
+    familyId: string,
+    now: number,
+    reason: RevocationReason = 'logout',
+  ): Promise<boolean> {
+    this.#check();
+    const at = ms(now, 'now');
+    const why = checkReason(reason);
+    return this.#transaction('revoking refresh tokens', async (query) => {
+      // As revokeUserTokens: waits for the user's rotations in flight, then sees their successors.
+      if ((await query(SQL.lockUser, [userId])).rowCount === 0) return false;
+      return ((await query(SQL.revokeSession, [at, familyId, userId, why])).rowCount ?? 0) > 0;
+    });
+  }
+
   async revokeUserTokens(
     userId: string,
     now: number,
@@ -370,6 +502,58 @@ export class PostgresStore implements Store {
 
   async deleteExpiredRefreshTokens(now: number): Promise<number> {
     const result = await this.#query('deleting expired refresh tokens', SQL.deleteExpiredTokens, [
+      ms(now, 'now'),
+    ]);
+    return result.rowCount ?? 0;
+  }
+
+  async createOneTimeToken(
+    token: NewOneTimeToken,
+    options: { replace?: boolean } = {},
+  ): Promise<void> {
+    this.#check();
+    const values = [
+      token.tokenHash,
+      token.purpose,
+      token.userId,
+      token.payload,
+      ms(token.createdAt, 'createdAt'),
+      ms(token.expiresAt, 'expiresAt'),
+    ];
+    const onConstraint: OnConstraint = (error) =>
+      new Error(
+        error.constraint === CONSTRAINTS.oneTimeTokenUser
+          ? 'PostgreSQL store: the one-time token names no existing user'
+          : 'PostgreSQL store: the one-time token violates a constraint',
+        { cause: error },
+      );
+    await this.#transaction('storing a one-time token', async (query) => {
+      if (options.replace) await query(SQL.dropUnusedOneTime, [token.userId, token.purpose]);
+      await query(SQL.insertOneTime, values, onConstraint);
+    });
+  }
+
+  async findOneTimeToken(tokenHash: string): Promise<OneTimeToken | null> {
+    const { rows } = await this.#query('reading a one-time token', SQL.oneTimeByHash, [tokenHash]);
+    return rows[0] ? toOneTimeToken(rows[0]) : null;
+  }
+
+  async consumeOneTimeToken(
+    tokenHash: string,
+    purpose: OneTimePurpose,
+    now: number,
+  ): Promise<ConsumeResult> {
+    const doing = 'consuming a one-time token';
+    const at = ms(now, 'now');
+    const [row] = (await this.#query(doing, SQL.consumeOneTime, [at, tokenHash, purpose])).rows;
+    if (row) return { status: 'consumed', token: toOneTimeToken(row) };
+    // A new statement: it sees the winner's commit (the UPDATE waited for its row lock).
+    const [found] = (await this.#query(doing, SQL.oneTimeByHash, [tokenHash])).rows;
+    return unconsumed(found ? toOneTimeToken(found) : null, purpose, now);
+  }
+
+  async deleteExpiredOneTimeTokens(now: number): Promise<number> {
+    const result = await this.#query('deleting expired one-time tokens', SQL.deleteExpiredOneTime, [
       ms(now, 'now'),
     ]);
     return result.rowCount ?? 0;
@@ -437,6 +621,62 @@ export class PostgresStore implements Store {
       ms(now, 'now'),
     ]);
     return result.rowCount ?? 0;
+  }
+
+  async createClient(client: Client): Promise<boolean> {
+    const result = await this.#query('storing a client', SQL.insertClient, [
+      client.id,
+      client.name,
+      client.secretHash,
+      [...client.scopes],
+      [...client.grantTypes],
+      client.authMethod,
+      client.jwks,
+      client.jwksUri,
+      ms(client.createdAt, 'createdAt'),
+      msOrNull(client.secretRotatedAt, 'secretRotatedAt'),
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async findClient(id: string): Promise<Client | null> {
+    const [row] = (await this.#query('reading a client', SQL.clientById, [id])).rows;
+    return row ? toClient(row) : null;
+  }
+
+  async listClients(): Promise<Client[]> {
+    return (await this.#query('listing clients', SQL.listClients)).rows.map(toClient);
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    return ((await this.#query('deleting a client', SQL.deleteClient, [id])).rowCount ?? 0) > 0;
+  }
+
+  async setClientSecret(id: string, secretHash: string, now: number): Promise<boolean> {
+    const result = await this.#query('replacing a client secret', SQL.setClientSecret, [
+      secretHash,
+      ms(now, 'now'),
+      id,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async useClientAssertion(
+    clientId: string,
+    jti: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean> {
+    this.#check();
+    const at = ms(now, 'now');
+    const until = ms(expiresAt, 'expiresAt');
+    // Expired records go first, in the same transaction, so that the insert sees only live ones;
+    // of racers inserting one jti, the primary key lets one in and the others (waiting for its
+    // commit) insert nothing.
+    return this.#transaction('recording a client assertion', async (query) => {
+      await query(SQL.deleteExpiredAssertions, [at]);
+      return (await query(SQL.useAssertion, [clientId, jti, until])).rowCount === 1;
+    });
   }
 
   async appendAuditEvent(event: AuditEvent): Promise<void> {

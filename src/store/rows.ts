@@ -2,7 +2,17 @@
 // The column lists are the same in both schemas; what differs is how a column's value reads
 // (SQLite's INTEGER 0/1 and JSON text, PostgreSQL's BOOLEAN and JSONB, and how strictly a number
 // is checked), so each store passes its own readers.
-import type { RefreshToken, RevocationReason, SigningKey, User } from './types.ts';
+import type {
+  Client,
+  ClientAuthMethod,
+  OneTimePurpose,
+  OneTimeToken,
+  RefreshToken,
+  RevocationReason,
+  Session,
+  SigningKey,
+  User,
+} from './types.ts';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -10,16 +20,22 @@ type Row = Readonly<Record<string, unknown>>;
 export interface ColumnReaders {
   /** A non-null number column. */
   num(value: unknown): number;
-  /** The users.disabled column. */
+  /** A boolean column (users.disabled, users.email_verified). */
   flag(value: unknown): boolean;
   /** The users.roles column: an array of strings, or a StoreUnavailableError. */
   roles(value: unknown): string[];
+  /** The users.app_metadata column: a JSON object, or a StoreUnavailableError. */
+  object(value: unknown): Record<string, unknown>;
 }
 
 export interface RowMappers {
   toUser(row: Row): User;
   toRefreshToken(row: Row): RefreshToken;
   toSigningKey(row: Row): SigningKey;
+  /** A row of the sessions query: family_id, created_at, last_used_at, client_ip, client_device. */
+  toSession(row: Row): Session;
+  toOneTimeToken(row: Row): OneTimeToken;
+  toClient(row: Row): Client;
 }
 
 export function rowMappers(read: ColumnReaders): RowMappers {
@@ -35,8 +51,10 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       passwordHash: String(row['password_hash']),
       roles: read.roles(row['roles']),
       disabled: read.flag(row['disabled']),
+      emailVerified: read.flag(row['email_verified']),
       createdAt: read.num(row['created_at']),
       updatedAt: read.num(row['updated_at']),
+      appMetadata: read.object(row['app_metadata']),
     }),
     toRefreshToken: (row) => ({
       tokenHash: String(row['token_hash']),
@@ -48,6 +66,8 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       replacedBy: strOrNull(row['replaced_by']),
       revokedAt: numOrNull(row['revoked_at']),
       revokedReason: strOrNull(row['revoked_reason']) as RevocationReason | null,
+      scope: strOrNull(row['scope']),
+      authTime: numOrNull(row['auth_time']),
     }),
     toSigningKey: (row) => ({
       kid: String(row['kid']),
@@ -58,6 +78,35 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       // Keys stored before activates_at existed (an older SQLite file) were active at creation.
       activatesAt: numOrNull(row['activates_at']) ?? read.num(row['created_at']),
       retiresAt: numOrNull(row['retires_at']),
+    }),
+    toSession: (row) => ({
+      id: String(row['family_id']),
+      createdAt: read.num(row['created_at']),
+      lastUsedAt: read.num(row['last_used_at']),
+      ip: strOrNull(row['client_ip']),
+      device: strOrNull(row['client_device']),
+    }),
+    toOneTimeToken: (row) => ({
+      tokenHash: String(row['token_hash']),
+      purpose: String(row['purpose']) as OneTimePurpose,
+      userId: String(row['user_id']),
+      payload: strOrNull(row['payload']),
+      createdAt: read.num(row['created_at']),
+      expiresAt: read.num(row['expires_at']),
+      usedAt: numOrNull(row['used_at']),
+    }),
+    toClient: (row) => ({
+      id: String(row['id']),
+      name: String(row['name']),
+      secretHash: strOrNull(row['secret_hash']),
+      // Lists of strings, read as roles are (JSON text in SQLite, JSONB in PostgreSQL).
+      scopes: read.roles(row['scopes']),
+      grantTypes: read.roles(row['grant_types']),
+      authMethod: String(row['auth_method']) as ClientAuthMethod,
+      jwks: strOrNull(row['jwks']),
+      jwksUri: strOrNull(row['jwks_uri']),
+      createdAt: read.num(row['created_at']),
+      secretRotatedAt: numOrNull(row['secret_rotated_at']),
     }),
   };
 }

@@ -7,7 +7,7 @@
  * Times are integer milliseconds since 1970; booleans are 0/1; roles are a JSON array of strings.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { planUsernameKeys } from './username-key.ts';
+import { planUsernameKeys, planUsernameSkeletons } from './username-key.ts';
 
 export interface Migration {
   /** A short description, for error messages and the people reading this file. */
@@ -103,6 +103,97 @@ export const MIGRATIONS: readonly Migration[] = [
     // refresh token do not name its successor. Dropping the table forgets the old secret.
     name: 'no server secrets in the database',
     sql: 'DROP TABLE server_secrets;',
+  },
+  {
+    // The skeleton now folds compatibility forms (NFKD) and Latin small capitals, so rows keep a
+    // skeleton computed the old way until recomputed: `adᵐin` registered earlier must block
+    // `admin`. Cleared first, so that no row's new skeleton meets another row's old one.
+    name: 'username skeletons recomputed with compatibility forms and small capitals folded',
+    sql: 'UPDATE users SET username_skeleton = NULL;',
+    backfill: (db) => {
+      const rows = db.prepare('SELECT id, username_key FROM users ORDER BY created_at, id').all();
+      const set = db.prepare('UPDATE users SET username_skeleton = ? WHERE id = ?');
+      const plan = planUsernameSkeletons(
+        rows.map((row) => ({ id: String(row['id']), key: String(row['username_key']) })),
+      );
+      for (const { id, skeleton } of plan) if (skeleton !== null) set.run(skeleton, id);
+    },
+  },
+  {
+    // Sessions per device: the client that started a family, on its first token (successors
+    // leave these null; "last used" is the family's newest token). Names of deleted accounts are
+    // reserved for a while (kind: the username's RFC 8265 key, its confusable skeleton, or the
+    // email), so that registration refuses them like taken ones.
+    name: 'session clients; reserved names of deleted accounts',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN client_ip TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN client_device TEXT;
+      CREATE TABLE reserved_names (
+        kind       TEXT    NOT NULL CHECK (kind IN ('key', 'skeleton', 'email')),
+        value      TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+      );
+      CREATE INDEX reserved_names_expires_at ON reserved_names (expires_at);
+    `,
+  },
+  {
+    // Links sent by mail (verify, reset, sign in, change email): only the SHA-256 of each token is
+    // kept, as for refresh tokens, so a copy of the database cannot be used to follow one.
+    name: 'verified emails and one-time tokens',
+    sql: `
+      ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0
+        CHECK (email_verified IN (0, 1));
+      CREATE TABLE one_time_tokens (
+        token_hash TEXT    PRIMARY KEY NOT NULL,
+        purpose    TEXT    NOT NULL,
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        payload    TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+      );
+      CREATE INDEX one_time_tokens_user_purpose ON one_time_tokens (user_id, purpose);
+      CREATE INDEX one_time_tokens_expires_at ON one_time_tokens (expires_at);
+    `,
+  },
+  {
+    // OAuth clients (RFC 6749 §2) and the client assertions already used (RFC 7523 §3, item 7:
+    // a jti is accepted once), so that a replayed assertion fails on every instance.
+    name: 'oauth clients and used client assertions',
+    sql: `
+      CREATE TABLE oauth_clients (
+        id                TEXT    PRIMARY KEY NOT NULL,
+        name              TEXT    NOT NULL,
+        secret_hash       TEXT,
+        scopes            TEXT    NOT NULL DEFAULT '[]',
+        grant_types       TEXT    NOT NULL DEFAULT '[]',
+        auth_method       TEXT    NOT NULL,
+        jwks              TEXT,
+        jwks_uri          TEXT,
+        created_at        INTEGER NOT NULL,
+        secret_rotated_at INTEGER
+      );
+      CREATE INDEX oauth_clients_created_at ON oauth_clients (created_at, id);
+      CREATE TABLE oauth_client_assertions (
+        client_id  TEXT    NOT NULL,
+        jti        TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (client_id, jti)
+      );
+      CREATE INDEX oauth_client_assertions_expires_at ON oauth_client_assertions (expires_at);
+    `,
+  },
+  {
+    // Tokens that carry the app (docs/server.md, "Tokens"): per-user JSON set by administrators,
+    // and on every refresh token the scope granted at log-in and the log-in time, which
+    // rotations inherit, so that a refresh never widens the scope.
+    name: 'app metadata; granted scope and log-in time of refresh-token families',
+    sql: `
+      ALTER TABLE users ADD COLUMN app_metadata TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE refresh_tokens ADD COLUMN scope TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN auth_time INTEGER;
+    `,
   },
   {
     // Append-only security events. `subject` is no foreign key: a deleted user's events stay.

@@ -12,11 +12,21 @@ function parseRoles(text: unknown): string[] {
   return roles;
 }
 
-export const { toUser, toRefreshToken, toSigningKey } = rowMappers({
-  num: (value) => Number(value),
-  flag: (value) => Number(value) !== 0,
-  roles: parseRoles,
-});
+function parseObject(text: unknown): Record<string, unknown> {
+  const value: unknown = JSON.parse(String(text ?? '{}'));
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new StoreUnavailableError('SQLite store: a user row holds malformed app metadata');
+  }
+  return value as Record<string, unknown>;
+}
+
+export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken, toClient } =
+  rowMappers({
+    num: (value) => Number(value),
+    flag: (value) => Number(value) !== 0,
+    roles: parseRoles,
+    object: parseObject,
+  });
 
 export function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
@@ -48,12 +58,52 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     setRoles: p('UPDATE users SET roles = ?, updated_at = ? WHERE id = ?'),
     setPasswordHash: p('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
+    replacePasswordHash: p(
+      'UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?',
+    ),
+    /** Which of a new user's names are reserved past `now`; usernames first. */
+    reservedNames: p(
+      `SELECT kind FROM reserved_names
+       WHERE expires_at > ? AND ((kind = 'key' AND value = ?) OR (kind = 'skeleton' AND value = ?)
+         OR (kind = 'email' AND value = ?))
+       ORDER BY kind = 'email'`,
+    ),
+    reserveName: p(
+      `INSERT INTO reserved_names (kind, value, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (kind, value) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+    ),
+    deleteExpiredReservations: p('DELETE FROM reserved_names WHERE expires_at <= ?'),
     setDisabled: p('UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?'),
+    setAppMetadata: p('UPDATE users SET app_metadata = ?, updated_at = ? WHERE id = ?'),
     deleteUser: p('DELETE FROM users WHERE id = ?'),
+    markEmailVerified: p(
+      'UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ? AND email = ?',
+    ),
+    changeEmail: p(
+      'UPDATE users SET email = ?, email_verified = 1, updated_at = ? WHERE id = ? AND email = ?',
+    ),
+    insertOneTime: p(
+      `INSERT INTO one_time_tokens (token_hash, purpose, user_id, payload, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    dropUnusedOneTime: p(
+      'DELETE FROM one_time_tokens WHERE user_id = ? AND purpose = ? AND used_at IS NULL',
+    ),
+    oneTimeByHash: p('SELECT * FROM one_time_tokens WHERE token_hash = ?'),
+    consumeOneTime: p(
+      `UPDATE one_time_tokens SET used_at = ?
+       WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+       RETURNING *`,
+    ),
+    deleteExpiredOneTime: p('DELETE FROM one_time_tokens WHERE expires_at <= ?'),
 
     insertToken: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertFirstToken: p(
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     tokenByHash: p('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
     spendToken: p(
@@ -67,6 +117,18 @@ export function prepareStatements(db: DatabaseSync) {
     liveFamilies: p(
       `SELECT DISTINCT family_id FROM refresh_tokens
        WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY family_id`,
+    ),
+    /** A family's first token carries the client; its newest token tells when it was last used. */
+    sessions: p(
+      `SELECT family_id, MIN(created_at) AS created_at, MAX(created_at) AS last_used_at,
+              MAX(client_ip) AS client_ip, MAX(client_device) AS client_device
+       FROM refresh_tokens
+       WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+       GROUP BY family_id ORDER BY last_used_at DESC, family_id`,
+    ),
+    revokeSession: p(
+      `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
+       WHERE family_id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?`,
     ),
     revokeUser: p(
       `UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
@@ -93,6 +155,23 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     deleteRetiredKeys: p(
       'DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at <= ?',
+    ),
+
+    insertClient: p(
+      `INSERT INTO oauth_clients (id, name, secret_hash, scopes, grant_types, auth_method, jwks, jwks_uri, created_at, secret_rotated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    ),
+    clientById: p('SELECT * FROM oauth_clients WHERE id = ?'),
+    listClients: p('SELECT * FROM oauth_clients ORDER BY created_at, id'),
+    deleteClient: p('DELETE FROM oauth_clients WHERE id = ?'),
+    setClientSecret: p(
+      'UPDATE oauth_clients SET secret_hash = ?, secret_rotated_at = ? WHERE id = ?',
+    ),
+    deleteExpiredAssertions: p('DELETE FROM oauth_client_assertions WHERE expires_at <= ?'),
+    // Nothing is written when the jti is recorded already (a replay).
+    useAssertion: p(
+      `INSERT INTO oauth_client_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (client_id, jti) DO NOTHING`,
     ),
 
     insertAuditEvent: p(

@@ -24,24 +24,34 @@ import { MIGRATIONS } from './sqlite-migrations.ts';
 import {
   prepareStatements,
   type Statements,
+  toClient,
+  toOneTimeToken,
   toRefreshToken,
+  toSession,
   toSigningKey,
   toUser,
 } from './sqlite-statements.ts';
 import {
   type AuditEvent,
   type AuditQuery,
+  type Client,
   ConflictError,
+  type ConsumeResult,
   checkReason,
+  type NewOneTimeToken,
   type NewRefreshToken,
   type NewUser,
+  type OneTimePurpose,
+  type OneTimeToken,
   type RefreshToken,
   type RevocationReason,
   type RotateResult,
+  type Session,
   type SigningKey,
   type Store,
   StoreUnavailableError,
   type User,
+  unconsumed,
   unrotatable,
 } from './types.ts';
 import { usernameKey, usernameSkeleton } from './username-key.ts';
@@ -173,20 +183,28 @@ export class SqliteStore implements Store {
     const email = user.email.toLowerCase();
     const roles = [...user.roles];
     const key = usernameKey(user.username);
+    const skeleton = usernameSkeleton(key);
     this.#run(
       'creating a user',
       () =>
-        this.#s.insertUser.run(
-          user.id,
-          user.username,
-          key,
-          usernameSkeleton(key),
-          email,
-          user.passwordHash,
-          JSON.stringify(roles),
-          user.createdAt,
-          user.createdAt,
-        ),
+        // One transaction with the write lock: a deletion reserving these names cannot slip in
+        // between the check and the insert.
+        this.#transaction(() => {
+          const reserved = this.#s.reservedNames.get(user.createdAt, key, skeleton, email);
+          if (reserved)
+            throw new ConflictError(reserved['kind'] === 'email' ? 'email' : 'username');
+          this.#s.insertUser.run(
+            user.id,
+            user.username,
+            key,
+            skeleton,
+            email,
+            user.passwordHash,
+            JSON.stringify(roles),
+            user.createdAt,
+            user.createdAt,
+          );
+        }),
       (error) => {
         if (/\busers\.username_(key|skeleton)\b/.test(error.message))
           return new ConflictError('username');
@@ -204,8 +222,10 @@ export class SqliteStore implements Store {
       passwordHash: user.passwordHash,
       roles,
       disabled: false,
+      emailVerified: false,
       createdAt: user.createdAt,
       updatedAt: user.createdAt,
+      appMetadata: {},
     };
   }
 
@@ -257,6 +277,13 @@ export class SqliteStore implements Store {
     this.#run('updating a password hash', () => this.#s.setPasswordHash.run(passwordHash, now, id));
   }
 
+  async replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean> {
+    const result = this.#run('updating a password hash', () =>
+      this.#s.replacePasswordHash.run(to, now, id, from),
+    );
+    return Number(result.changes) > 0;
+  }
+
   async setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
     const result = this.#run('updating a user', () =>
       this.#s.setDisabled.run(disabled ? 1 : 0, now, id),
@@ -264,22 +291,79 @@ export class SqliteStore implements Store {
     return Number(result.changes) > 0;
   }
 
-  async deleteUser(id: string): Promise<boolean> {
-    // ON DELETE CASCADE (foreign_keys = ON) removes the user's refresh tokens in the same statement.
-    const result = this.#run('deleting a user', () => this.#s.deleteUser.run(id));
+  async setUserAppMetadata(
+    id: string,
+    metadata: Readonly<Record<string, unknown>>,
+    now: number,
+  ): Promise<boolean> {
+    const text = JSON.stringify(metadata);
+    const result = this.#run('updating a user', () => this.#s.setAppMetadata.run(text, now, id));
     return Number(result.changes) > 0;
+  }
+
+  async markEmailVerified(id: string, email: string, now: number): Promise<boolean> {
+    const result = this.#run('verifying an email', () =>
+      this.#s.markEmailVerified.run(now, id, email.toLowerCase()),
+    );
+    return Number(result.changes) > 0;
+  }
+
+  async changeEmail(id: string, from: string, to: string, now: number): Promise<boolean> {
+    const result = this.#run(
+      'changing an email',
+      () => this.#s.changeEmail.run(to.toLowerCase(), now, id, from.toLowerCase()),
+      (error) =>
+        /\busers\.email\b/.test(error.message)
+          ? new ConflictError('email')
+          : new Error('SQLite store: the email change violates a constraint', { cause: error }),
+    );
+    return Number(result.changes) > 0;
+  }
+
+  async deleteUser(id: string, options: { reserveUntil?: number } = {}): Promise<boolean> {
+    const { reserveUntil } = options;
+    if (reserveUntil === undefined) {
+      // ON DELETE CASCADE (foreign_keys = ON) removes the user's refresh tokens in the same statement.
+      const result = this.#run('deleting a user', () => this.#s.deleteUser.run(id));
+      return Number(result.changes) > 0;
+    }
+    return this.#run('deleting a user', () =>
+      this.#transaction(() => {
+        const row = this.#s.userById.get(id);
+        if (!row) return false;
+        this.#s.deleteUser.run(id);
+        const key = String(row['username_key']);
+        // Rows migrated before skeletons existed may lack one: it is computed, as createUser would.
+        const skeleton = row['username_skeleton'] ?? usernameSkeleton(key);
+        this.#s.reserveName.run('key', key, reserveUntil);
+        this.#s.reserveName.run('skeleton', String(skeleton), reserveUntil);
+        this.#s.reserveName.run('email', String(row['email']), reserveUntil);
+        return true;
+      }),
+    );
+  }
+
+  async deleteExpiredReservations(now: number): Promise<number> {
+    const result = this.#run('deleting expired reservations', () =>
+      this.#s.deleteExpiredReservations.run(now),
+    );
+    return Number(result.changes);
   }
 
   async createRefreshToken(token: NewRefreshToken): Promise<void> {
     this.#run(
       'storing a refresh token',
       () =>
-        this.#s.insertToken.run(
+        this.#s.insertFirstToken.run(
           token.tokenHash,
           token.familyId,
           token.userId,
           token.createdAt,
           token.expiresAt,
+          token.client?.ip ?? null,
+          token.client?.device ?? null,
+          token.scope ?? null,
+          token.authTime ?? null,
         ),
       sqliteTokenConstraint,
     );
@@ -334,6 +418,9 @@ export class SqliteStore implements Store {
             successor.userId,
             successor.createdAt,
             successor.expiresAt,
+            // The family's scope and log-in time, from the spent token: never the caller's.
+            token.scope,
+            token.authTime,
           );
           return {
             status: 'rotated',
@@ -362,6 +449,23 @@ export class SqliteStore implements Store {
     );
   }
 
+  async listSessions(userId: string, now: number): Promise<Session[]> {
+    return this.#run('listing sessions', () => this.#s.sessions.all(userId, now)).map(toSession);
+  }
+
+  async revokeSession(
+    userId: string,
+    familyId: string,
+    now: number,
+    reason: RevocationReason = 'logout',
+  ): Promise<boolean> {
+    const why = checkReason(reason);
+    const result = this.#run('revoking refresh tokens', () =>
+      this.#s.revokeSession.run(now, why, familyId, userId, now),
+    );
+    return Number(result.changes) > 0;
+  }
+
   async revokeUserTokens(
     userId: string,
     now: number,
@@ -377,6 +481,63 @@ export class SqliteStore implements Store {
   async deleteExpiredRefreshTokens(now: number): Promise<number> {
     const result = this.#run('deleting expired refresh tokens', () =>
       this.#s.deleteExpiredTokens.run(now),
+    );
+    return Number(result.changes);
+  }
+
+  async createOneTimeToken(
+    token: NewOneTimeToken,
+    options: { replace?: boolean } = {},
+  ): Promise<void> {
+    const s = this.#s;
+    this.#run(
+      'storing a one-time token',
+      () =>
+        this.#transaction(() => {
+          if (options.replace) s.dropUnusedOneTime.run(token.userId, token.purpose);
+          s.insertOneTime.run(
+            token.tokenHash,
+            token.purpose,
+            token.userId,
+            token.payload,
+            token.createdAt,
+            token.expiresAt,
+          );
+        }),
+      (error) =>
+        new Error(
+          /FOREIGN KEY/i.test(error.message)
+            ? 'SQLite store: the one-time token names no existing user'
+            : 'SQLite store: the one-time token violates a constraint',
+          { cause: error },
+        ),
+    );
+  }
+
+  async findOneTimeToken(tokenHash: string): Promise<OneTimeToken | null> {
+    const row = this.#run('reading a one-time token', () => this.#s.oneTimeByHash.get(tokenHash));
+    return row ? toOneTimeToken(row) : null;
+  }
+
+  async consumeOneTimeToken(
+    tokenHash: string,
+    purpose: OneTimePurpose,
+    now: number,
+  ): Promise<ConsumeResult> {
+    const s = this.#s;
+    // One conditional UPDATE: SQLite runs it under the write lock, so of any number of callers
+    // (in this process or another) exactly one finds used_at still NULL.
+    return this.#run('consuming a one-time token', () => {
+      const row = s.consumeOneTime.get(now, tokenHash, purpose, now);
+      if (row) return { status: 'consumed', token: toOneTimeToken(row) };
+      const found = s.oneTimeByHash.get(tokenHash);
+      return unconsumed(found ? toOneTimeToken(found) : null, purpose, now);
+    });
+  }
+
+  async deleteExpiredOneTimeTokens(now: number): Promise<number> {
+    const result = this.#run('deleting expired one-time tokens', () =>
+      this.#s.deleteExpiredOneTime.run(now),
     );
     return Number(result.changes);
   }
@@ -443,6 +604,59 @@ export class SqliteStore implements Store {
       this.#s.deleteRetiredKeys.run(now),
     );
     return Number(result.changes);
+  }
+
+  async createClient(client: Client): Promise<boolean> {
+    const result = this.#run('storing a client', () =>
+      this.#s.insertClient.run(
+        client.id,
+        client.name,
+        client.secretHash,
+        JSON.stringify([...client.scopes]),
+        JSON.stringify([...client.grantTypes]),
+        client.authMethod,
+        client.jwks,
+        client.jwksUri,
+        client.createdAt,
+        client.secretRotatedAt,
+      ),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async findClient(id: string): Promise<Client | null> {
+    const row = this.#run('reading a client', () => this.#s.clientById.get(id));
+    return row ? toClient(row) : null;
+  }
+
+  async listClients(): Promise<Client[]> {
+    return this.#run('listing clients', () => this.#s.listClients.all()).map(toClient);
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    const result = this.#run('deleting a client', () => this.#s.deleteClient.run(id));
+    return Number(result.changes) > 0;
+  }
+
+  async setClientSecret(id: string, secretHash: string, now: number): Promise<boolean> {
+    const result = this.#run('replacing a client secret', () =>
+      this.#s.setClientSecret.run(secretHash, now, id),
+    );
+    return Number(result.changes) > 0;
+  }
+
+  async useClientAssertion(
+    clientId: string,
+    jti: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean> {
+    return this.#run('recording a client assertion', () =>
+      this.#transaction(() => {
+        this.#s.deleteExpiredAssertions.run(now);
+        return Number(this.#s.useAssertion.run(clientId, jti, expiresAt).changes) === 1;
+      }),
+    );
   }
 
   async appendAuditEvent(event: AuditEvent): Promise<void> {

@@ -23,8 +23,16 @@ export interface User {
   readonly passwordHash: string;
   readonly roles: readonly string[];
   readonly disabled: boolean;
+  /** The owner proved they receive mail at `email` (a verification or sign-in link). */
+  readonly emailVerified: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * Per-user JSON set by administrators only (`setUserAppMetadata`), never by the user: a JSON
+   * object, `{}` until set. The claims function of the auth server reads it (docs/server.md,
+   * "Tokens").
+   */
+  readonly appMetadata: Readonly<Record<string, unknown>>;
 }
 
 export interface NewUser {
@@ -54,14 +62,33 @@ export interface RefreshToken {
   readonly revokedAt: number | null;
   /** Why its family was revoked (the first revocation's reason), or null. */
   readonly revokedReason: RevocationReason | null;
+  /**
+   * The scope granted at log-in (space-separated scope-tokens, RFC 6749 §3.3; '' for none),
+   * inherited by every rotation: a refresh never widens it. null on rows stored before scopes
+   * were recorded.
+   */
+  readonly scope: string | null;
+  /**
+   * When the user authenticated: the time of the log-in that started the family, inherited by
+   * every rotation (`auth_time`, and the session's `created_at` given to the claims function).
+   * null on rows stored before it was recorded.
+   */
+  readonly authTime: number | null;
 }
 
 /**
- * Why a family was revoked, so that a refresh can say why it is refused: log-out, log out
- * everywhere, reuse of a spent token, a disabled account. `null` on rows revoked before reasons
+ * Why a family was revoked, so that a refresh can say why it is refused: log-out (also a session
+ * ended from the session list), log out everywhere, reuse of a spent token, a disabled account, a
+ * password change that ended the other sessions. `null` on rows revoked before reasons
  * were recorded.
  */
-export const REVOCATION_REASONS = ['logout', 'logout_all', 'reuse', 'disabled'] as const;
+export const REVOCATION_REASONS = [
+  'logout',
+  'logout_all',
+  'reuse',
+  'disabled',
+  'password_changed',
+] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
 /** A reason a store may record, or a TypeError (a caller's mistake, never a client's). */
@@ -78,6 +105,36 @@ export interface NewRefreshToken {
   userId: string;
   createdAt: number;
   expiresAt: number;
+  /**
+   * The first token of a family (`createRefreshToken`): the granted scope and the log-in time
+   * (default null). A successor (`rotateRefreshToken`) ignores both: it inherits the spent token's.
+   */
+  scope?: string | null;
+  authTime?: number | null;
+  /**
+   * Who started the session, recorded with the first token of a family (a log-in) and listed by
+   * `listSessions`; successors do not repeat it. Bounded by the caller (see src/auth/client-info.ts).
+   */
+  client?: SessionClient;
+}
+
+/** The client a session was started from: its address and a short device label, when known. */
+export interface SessionClient {
+  ip: string | null;
+  /** A label made from the User-Agent ("Firefox on Linux"), never the raw header. */
+  device: string | null;
+}
+
+/** A live session (a refresh-token family) of a user, as `listSessions` reports it. */
+export interface Session {
+  /** The family id: the `sid` of the session's access tokens. */
+  readonly id: string;
+  /** When the session started (its first token). */
+  readonly createdAt: number;
+  /** When it was last used: its newest token (a log-in or the latest rotation). */
+  readonly lastUsedAt: number;
+  readonly ip: string | null;
+  readonly device: string | null;
 }
 
 /**
@@ -127,6 +184,96 @@ export interface SigningKey {
   readonly retiresAt: number | null;
 }
 
+/**
+ * What a one-time token (a link sent by mail) is for; a token of one purpose is never accepted
+ * for another.
+ */
+export const ONE_TIME_PURPOSES = [
+  'verify_email',
+  'reset_password',
+  'sign_in',
+  'change_email',
+] as const;
+export type OneTimePurpose = (typeof ONE_TIME_PURPOSES)[number];
+
+/** A single-use token sent by mail. Only its SHA-256 hash is stored, as for refresh tokens. */
+export interface OneTimeToken {
+  /** base64url SHA-256 of the token: the primary key. */
+  readonly tokenHash: string;
+  readonly purpose: OneTimePurpose;
+  readonly userId: string;
+  /** What the token carries: the address it was sent to (verify, change), or null. */
+  readonly payload: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** When it was consumed, or null. */
+  readonly usedAt: number | null;
+}
+
+export type NewOneTimeToken = Omit<OneTimeToken, 'usedAt'>;
+
+/**
+ * The outcome of `consumeOneTimeToken`: `consumed` by this caller (and by no other, ever);
+ * `used` already; `expired`; `missing` (unknown, replaced by a newer token, or of another purpose).
+ */
+export type ConsumeResult =
+  | { status: 'consumed'; token: OneTimeToken }
+  | { status: 'used'; token: OneTimeToken }
+  | { status: 'expired'; token: OneTimeToken }
+  | { status: 'missing' };
+
+/**
+ * Why a one-time token was not consumed, in the order every store reports it: of another purpose
+ * (`missing`: a reset link is no sign-in link), then already used, then expired.
+ */
+export function unconsumed(
+  token: OneTimeToken | null,
+  purpose: OneTimePurpose,
+  now: number,
+): ConsumeResult {
+  if (!token || token.purpose !== purpose) return { status: 'missing' };
+  if (token.usedAt !== null) return { status: 'used', token };
+  if (token.expiresAt <= now) return { status: 'expired', token };
+  // Live: a store only asks after its conditional update took nothing, so this is a racer that
+  // lost; it is reported as used all the same.
+  return { status: 'used', token };
+}
+
+/** How a client proves who it is at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2). */
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+/**
+ * A registered OAuth client (a service that gets tokens of its own at `POST /oauth/token`).
+ * Confidential only: every client authenticates, with a secret or with a key of its own.
+ */
+export interface Client {
+  /** The `client_id`: unique, chosen at registration. */
+  readonly id: string;
+  readonly name: string;
+  /**
+   * base64url SHA-256 of the client secret (a 256-bit random value, so a fast hash is enough:
+   * there is nothing to guess from it); null for `private_key_jwt` clients, which have none.
+   */
+  readonly secretHash: string | null;
+  /** The scopes it may ask for; a token request asks for a subset. */
+  readonly scopes: readonly string[];
+  /** The grant types it may use (`client_credentials`). */
+  readonly grantTypes: readonly string[];
+  readonly authMethod: ClientAuthMethod;
+  /** `private_key_jwt`: the client's public keys (a JWK Set, JSON text), or null. */
+  readonly jwks: string | null;
+  /** `private_key_jwt`: where its public keys are fetched (https), or null. */
+  readonly jwksUri: string | null;
+  readonly createdAt: number;
+  /** When the secret was last replaced (`laissez clients rotate-secret`), or null. */
+  readonly secretRotatedAt: number | null;
+}
+
 /** Thrown by `createUser` when the username or the email is taken. */
 export class ConflictError extends Error {
   override name = 'ConflictError';
@@ -149,7 +296,8 @@ export interface Store {
 
   /**
    * Inserts a user; `ConflictError` when the email exists, or a username with the same RFC 8265
-   * key or the same confusable skeleton (a look-alike) does. Unique indexes decide: of two racers
+   * key or the same confusable skeleton (a look-alike) does, or any of them is reserved (by
+   * `deleteUser`) past `user.createdAt`. Unique indexes decide: of two racers
    * for one name or two look-alikes, exactly one succeeds.
    */
   createUser(user: NewUser): Promise<User>;
@@ -167,9 +315,44 @@ export interface Store {
   /** Replaces the user's roles and sets updatedAt. False when there is no such user. */
   setUserRoles(id: string, roles: readonly string[], now: number): Promise<boolean>;
   updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  /**
+   * Sets the password hash to `to` only if it is still `from`, atomically: of two changes racing
+   * from the same hash exactly one succeeds. True when it did.
+   */
+  replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean>;
   setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean>;
-  /** Deletes the user and all of their refresh tokens. True when there was such a user. */
-  deleteUser(id: string): Promise<boolean>;
+  /**
+   * Replaces the user's app metadata with `metadata` (a JSON object: strings, finite numbers,
+   * booleans, null, arrays and objects; the caller checks its size) and sets updatedAt. True when
+   * there was such a user.
+   */
+  setUserAppMetadata(
+    id: string,
+    metadata: Readonly<Record<string, unknown>>,
+    now: number,
+  ): Promise<boolean>;
+  /**
+   * Marks the user's email verified, only while it is still `email` (a link sent to an address the
+   * user has since left verifies nothing). True when it did.
+   */
+  markEmailVerified(id: string, email: string, now: number): Promise<boolean>;
+  /**
+   * Changes the user's email from `from` to `to` (verified: the owner followed a link sent there),
+   * only while it is still `from`; false when it no longer is or there is no such user.
+   * `ConflictError('email')` when another user has `to`: the unique index decides, so of two
+   * users racing for one address exactly one gets it.
+   */
+  changeEmail(id: string, from: string, to: string, now: number): Promise<boolean>;
+  /**
+   * Deletes the user and all of their refresh tokens. True when there was such a user. With
+   * `reserveUntil`, in the same atomic step, the user's username (its RFC 8265 key and its
+   * confusable skeleton) and email are reserved until then: `createUser` refuses them with
+   * `ConflictError` as if the user still existed, so that links in old mail cannot reach a
+   * newcomer with the same name. A later reservation of a name extends an earlier one.
+   */
+  deleteUser(id: string, options?: { reserveUntil?: number }): Promise<boolean>;
+  /** Deletes reservations whose time has passed (they already refuse nothing). Returns how many. */
+  deleteExpiredReservations(now: number): Promise<number>;
 
   /** Stores the first token of a new family (log-in). */
   createRefreshToken(token: NewRefreshToken): Promise<void>;
@@ -182,7 +365,8 @@ export interface Store {
     tokenHash: string,
   ): Promise<{ token: RefreshToken; user: User | null } | null>;
   /**
-   * Spends `tokenHash` and stores `successor` (same family, same expiresAt) in one atomic step:
+   * Spends `tokenHash` and stores `successor` (same family, same expiresAt; the spent token's
+   * `scope` and `authTime`, whatever `successor` says) in one atomic step:
    * of any number of concurrent callers with the same token, exactly one gets `rotated` and its
    * successor is stored; the others get `spent` (with `replacedBy`, the winner's successor) and
    * store nothing, so a spent token has exactly one successor. A revoked or expired token is not
@@ -205,12 +389,71 @@ export interface Store {
    */
   listLiveFamilies(userId: string, now: number): Promise<string[]>;
   /**
+   * The user's live sessions (families with a token neither revoked nor expired) with when they
+   * started, when they were last used and the client that started them; most recently used first.
+   */
+  listSessions(userId: string, now: number): Promise<Session[]>;
+  /**
+   * Revokes the live family `familyId` if it belongs to `userId` (recording `reason`, default
+   * `logout`), as `revokeFamily` does. False, changing nothing, for an unknown, ended or expired
+   * family, or one of another user: a user can only end their own sessions.
+   */
+  revokeSession(
+    userId: string,
+    familyId: string,
+    now: number,
+    reason?: RevocationReason,
+  ): Promise<boolean>;
+  /**
    * Revokes every family of the user (log out everywhere), recording `reason` (default
    * `logout_all`) as `revokeFamily` does. Returns how many tokens were newly revoked.
    */
   revokeUserTokens(userId: string, now: number, reason?: RevocationReason): Promise<number>;
   /** Deletes tokens whose absolute expiry has passed. Returns how many. */
   deleteExpiredRefreshTokens(now: number): Promise<number>;
+
+  /**
+   * Stores a one-time token. With `replace`, the user's unused tokens of the same purpose are
+   * deleted in the same step: only the newest link works.
+   */
+  createOneTimeToken(token: NewOneTimeToken, options?: { replace?: boolean }): Promise<void>;
+  /** A one-time token by its hash, consumed or not; null when unknown. */
+  findOneTimeToken(tokenHash: string): Promise<OneTimeToken | null>;
+  /**
+   * Consumes a live token of `purpose`: of any number of concurrent callers, exactly one gets
+   * `consumed`; the others get `used`. A token of another purpose is `missing`.
+   */
+  consumeOneTimeToken(
+    tokenHash: string,
+    purpose: OneTimePurpose,
+    now: number,
+  ): Promise<ConsumeResult>;
+  /** Deletes one-time tokens past their expiry. Returns how many. */
+  deleteExpiredOneTimeTokens(now: number): Promise<number>;
+  /**
+   * Registers a client. False (and nothing stored) when a client with this id exists: the
+   * primary key decides, so of two racers for one id exactly one gets true.
+   */
+  createClient(client: Client): Promise<boolean>;
+  findClient(id: string): Promise<Client | null>;
+  /** Every client, ordered by creation then id. */
+  listClients(): Promise<Client[]>;
+  /** True when there was such a client. */
+  deleteClient(id: string): Promise<boolean>;
+  /** Replaces the client's secret hash and sets `secretRotatedAt`; false for an unknown client. */
+  setClientSecret(id: string, secretHash: string, now: number): Promise<boolean>;
+  /**
+   * Records that a client assertion (RFC 7523 `private_key_jwt`) with this `jti` was used, until
+   * `expiresAt`: true the first time, false while an earlier record of the same client and jti has
+   * not expired (a replay). Atomic: of racers with one assertion exactly one gets true. Records
+   * past their expiry may be replaced or deleted.
+   */
+  useClientAssertion(
+    clientId: string,
+    jti: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean>;
 
   /** All signing keys, newest first. */
   listSigningKeys(): Promise<SigningKey[]>;

@@ -27,14 +27,29 @@ export function usernameKey(username: string): string {
   return caseFold(widthMap(username).normalize('NFC')).normalize('NFC');
 }
 
+// Latin small capitals (IPA Extensions, Phonetic Extensions, Latin Extended-D) read as the
+// letter they are a capital of: confusables.txt (13.0) leaves most of them out (`ᴀdmin` had a
+// skeleton of its own) and maps `ᴋ` and `ᴍ` to other letters. No NFKC decomposition covers them.
+const SMALL_CAPITALS = new Map<string, string>(
+  [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡʏᴢ'].map((c, i) => [c, 'abcdefghijklmnopqrstuvwyz'[i]!]),
+);
+
 /**
- * The confusable skeleton of a username key: UTS #39 §4 (NFD, each code point replaced by its
- * prototype from confusables.txt, NFD again), then case-folded once more, because prototypes may
- * be capitals (`0` → `O`) while keys are folded: `0din`, `odin` and Cyrillic `оdin` share one.
+ * The confusable skeleton of a username key: UTS #39 §4 (decompose, each code point replaced by
+ * its prototype from confusables.txt, NFD again), then case-folded once more, because prototypes
+ * may be capitals (`0` → `O`) while keys are folded: `0din`, `odin` and Cyrillic `оdin` share one.
+ * The decomposition is NFKD rather than NFD, so that compatibility forms (modifier and subscript
+ * letters `ᵐ` `ₘ`, ligatures, circled and mathematical letters) fold to their letters first:
+ * `adᵐin`, `adₘin` and mathematical `𝐚𝐝𝐦𝐢𝐧` share `admin`'s skeleton, so whichever is first
+ * takes the name. (RFC 8264 §9.17 would refuse such code points outright; laissez keeps them as
+ * taken names rather than invalid ones, one answer for every look-alike.)
  */
 export function usernameSkeleton(key: string): string {
   let mapped = '';
-  for (const c of key.normalize('NFD')) mapped += PROTOTYPES.get(c) ?? c;
+  for (const c of key.normalize('NFKD')) {
+    const letter = SMALL_CAPITALS.get(c) ?? c;
+    mapped += PROTOTYPES.get(letter) ?? letter;
+  }
   return caseFold(mapped.normalize('NFD')).normalize('NFD');
 }
 
@@ -65,5 +80,24 @@ export function planUsernameKeys(
     if (skeletons.has(skeleton)) return { id, key, skeleton: null };
     skeletons.add(skeleton);
     return { id, key, skeleton };
+  });
+}
+
+/**
+ * Skeletons recomputed for existing rows when `usernameSkeleton` changes, oldest first, from the
+ * keys the rows have: the first account with a skeleton keeps it, a later one whose skeleton is
+ * taken (two names the old skeleton told apart, `admin` and `ᴀdmin`) gets none, and so does a
+ * row whose key is a `:<id>` placeholder. Keys are not touched: every account still logs in.
+ */
+export function planUsernameSkeletons(
+  rows: readonly { id: string; key: string }[],
+): { id: string; skeleton: string | null }[] {
+  const skeletons = new Set<string>();
+  return rows.map(({ id, key }) => {
+    if (key.startsWith(':')) return { id, skeleton: null };
+    const skeleton = usernameSkeleton(key);
+    if (skeletons.has(skeleton)) return { id, skeleton: null };
+    skeletons.add(skeleton);
+    return { id, skeleton };
   });
 }

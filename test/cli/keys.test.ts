@@ -234,7 +234,13 @@ describe('sign with a generated private JWK, verify with its public JWK or a JWK
       laissez(['token', 'verify', pemSigned.stdout.trim(), '--key', pemFile]),
       laissez(['token', 'verify', pemSigned.stdout.trim(), '--key', pemFile, '--alg', 'ES256']),
       laissez(['token', 'verify', octSigned.stdout.trim(), '--key', octFile, '--json']),
-      laissez(['token', 'verify', octSigned.stdout.trim(), '--secret', hs.private['k'] as string]),
+      // --secret=… : a base64url k may start with "-", which would read as a flag.
+      laissez([
+        'token',
+        'verify',
+        octSigned.stdout.trim(),
+        `--secret=${hs.private['k'] as string}`,
+      ]),
     ]);
     assert.equal(pemNoAlg.code, 2);
     assert.match(pemNoAlg.stderr, /--alg/);

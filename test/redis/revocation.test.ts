@@ -1,5 +1,5 @@
-// The revocation list against a real Redis: entries keyed by session id that expire with the
-// session's last access token, concurrent use from several connections, the local cache, and the
+// The revocation list against a real Redis: entries in one sorted set (sid → when it ends) that
+// end with the session's last access token, concurrent use from several connections, the local cache, and the
 // failure policy when Redis is not there or stops answering.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,7 @@ import {
   type RevocationList,
   type RevocationListOptions,
   RevocationUnavailableError,
+  revocationKeys,
 } from '../../src/redis/revocation.ts';
 import {
   describeRedis,
@@ -31,6 +32,12 @@ const newSid = () => randomBytes(9).toString('base64url');
 const MINUTE = 60_000;
 
 describeRedis('revocation list', ({ prefix, admin }) => {
+  const keys = revocationKeys(prefix);
+  /** When the entry of `sid` ends, as Redis holds it; null without one. */
+  const ends = async (sid: string) => {
+    const score = await admin().zScore(keys.set, sid);
+    return score === null ? null : Number(score);
+  };
   const lists: RevocationList[] = [];
   after(async () => {
     await Promise.all(lists.map((list) => list.close()));
@@ -48,7 +55,7 @@ describeRedis('revocation list', ({ prefix, admin }) => {
     return list;
   }
 
-  test('a revoked session is revoked, others are not; the key is the sid', async () => {
+  test('a revoked session is revoked, others are not; the entry is the sid and its end', async () => {
     const list = open();
     const sid = newSid();
     assert.equal(await list.isRevoked(sid), false);
@@ -56,8 +63,9 @@ describeRedis('revocation list', ({ prefix, admin }) => {
     await list.revoke(sid, until);
     assert.equal(await list.isRevoked(sid), true);
     assert.equal(await list.isRevoked(newSid()), false);
-    assert.equal(await admin().get(prefix + sid), '1');
-    assert.equal(await admin().sendCommand(['PEXPIRETIME', prefix + sid]), until);
+    assert.equal(await ends(sid), until);
+    // The set itself expires with its last entry.
+    assert.ok(Number(await admin().sendCommand(['PEXPIRETIME', keys.set])) >= until);
   });
 
   test('an entry lives until the time given, then is gone', async () => {
@@ -65,10 +73,12 @@ describeRedis('revocation list', ({ prefix, admin }) => {
     const sid = newSid();
     await list.revoke(sid, Date.now() + 300);
     assert.equal(await list.isRevoked(sid), true);
-    const ttl = await admin().pTTL(prefix + sid);
-    assert.ok(ttl > 0 && ttl <= 300, `PTTL ${ttl}`);
+    const left = (await ends(sid))! - Date.now();
+    assert.ok(left > 0 && left <= 300, `ends in ${left} ms`);
     await eventually(async () => !(await list.isRevoked(sid)), 'the entry has expired');
-    assert.equal(await admin().exists(prefix + sid), 0);
+    // The next revocation trims the entries that have ended.
+    await list.revoke(newSid(), Date.now() + MINUTE);
+    assert.equal(await ends(sid), null);
   });
 
   test('a later revocation extends the entry, an earlier one never shortens it', async () => {
@@ -77,23 +87,24 @@ describeRedis('revocation list', ({ prefix, admin }) => {
     const first = Date.now() + 10 * MINUTE;
     await list.revoke(sid, first);
     await list.revoke(sid, Date.now() + 1000);
-    assert.equal(await admin().sendCommand(['PEXPIRETIME', prefix + sid]), first);
+    assert.equal(await ends(sid), first);
     const later = first + MINUTE;
     await list.revoke(sid, later + 0.4); // rounded up to a whole millisecond
-    assert.equal(await admin().sendCommand(['PEXPIRETIME', prefix + sid]), later + 1);
-    // An entry without an expiry (set by hand) is kept for ever.
+    assert.equal(await ends(sid), later + 1);
+    // An entry without an end (set by hand) is kept for ever.
     const forever = newSid();
-    await admin().set(prefix + forever, '1');
+    await admin().zAdd(keys.set, { score: Number.POSITIVE_INFINITY, value: forever });
     await list.revoke(forever, Date.now() + MINUTE);
-    assert.equal(await admin().pTTL(prefix + forever), -1);
+    assert.equal(await ends(forever), Number.POSITIVE_INFINITY);
     assert.equal(await list.isRevoked(forever), true);
+    await admin().zRem(keys.set, forever);
   });
 
   test('a time already past records nothing', async () => {
     const list = open();
     const sid = newSid();
     await list.revoke(sid, Date.now() - 1000);
-    assert.equal(await admin().exists(prefix + sid), 0);
+    assert.equal(await ends(sid), null);
     assert.equal(await list.isRevoked(sid), false);
   });
 
@@ -115,9 +126,9 @@ describeRedis('revocation list', ({ prefix, admin }) => {
     ]);
     // Racing revocations of one session with different ends: the latest end wins.
     const sid = newSid();
-    const ends = Array.from({ length: 30 }, (_, i) => until + i * 1000);
-    await Promise.all(ends.map((end, i) => three[i % 3]!.revoke(sid, end)));
-    assert.equal(await admin().sendCommand(['PEXPIRETIME', prefix + sid]), ends.at(-1));
+    const racing = Array.from({ length: 30 }, (_, i) => until + i * 1000);
+    await Promise.all(racing.map((end, i) => three[i % 3]!.revoke(sid, end)));
+    assert.equal(await ends(sid), racing.at(-1));
   });
 
   test('cacheMs: an answer is reused for that long; a local revocation is seen at once', async () => {
@@ -161,7 +172,7 @@ describeRedis('revocation list', ({ prefix, admin }) => {
       const sid = newSid();
       await list.revoke(sid, Date.now() + MINUTE);
       await list.close();
-      assert.equal(await client.sendCommand(['EXISTS', prefix + sid]), 1);
+      assert.notEqual(await client.sendCommand(['ZSCORE', keys.set, sid]), null);
     } finally {
       await closeClient(client);
     }

@@ -5,6 +5,9 @@
 // never a password; old events go after the retention; /metrics only with its token.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { AdminService } from '../../src/auth/admin.ts';
+import { storeAuditSink } from '../../src/auth/audit.ts';
+import type { MailMessage } from '../../src/auth/mail.ts';
 import { call, FAST_ARGON2, type Reply, type Running, start } from '../helpers/server.ts';
 
 type Tokens = { access_token: string; refresh_token: string };
@@ -245,9 +248,24 @@ describe('the admin API', () => {
   });
 
   test('password reset without a mail flow is 404 not_found, and nothing is recorded', async () => {
-    const reply = await as(admin).post(`/admin/users/${ids['bob']}/password-reset`);
-    assert.equal(reply.status, 404);
-    assert.equal(reply.body['error'], 'not_found');
+    // The server always has a mail flow (SMTP or the outbox); an AdminService built without a
+    // sender, as a library user may build one, refuses.
+    const store = server.app.store;
+    const service = new AdminService({
+      store,
+      auth: server.app.auth,
+      audit: storeAuditSink({
+        store,
+        now: Date.now,
+        onError: (error) => assert.fail(String(error)),
+      }),
+      now: Date.now,
+    });
+    assert.equal(service.canSendPasswordReset, false);
+    await assert.rejects(service.sendPasswordReset({ id: ids['alice']! }, ids['bob']!), {
+      name: 'AuthServiceError',
+      code: 'not_found',
+    });
     assert.equal((await events('type=admin.password_reset_sent')).events.length, 0);
   });
 
@@ -424,5 +442,238 @@ describe('metrics', () => {
 
   test('a short metricsToken is refused at start', async () => {
     await assert.rejects(start({ metricsToken: 'short' }), /metricsToken must be a string of 32/);
+  });
+});
+
+describe('the admin API and audit log beside the account flows', () => {
+  const TOKEN = 'm'.repeat(40);
+  const sent: MailMessage[] = [];
+  let failing = false;
+  let server: Running;
+  const ids: Record<string, string> = {};
+  let admin: string;
+  const tokenOf = (link: string) => /[?#]token=([^&]+)/.exec(link)![1]!;
+  const lastMailTo = (address: string, kind: string) =>
+    sent.filter((m) => m.to === address && m.kind === kind).at(-1);
+  const login = (username: string, password: string) =>
+    call<Tokens>(server.url, 'POST', '/auth/login', { body: { username, password } });
+  const events = async (query: string) =>
+    (
+      await call<{ events: Event[] }>(server.url, 'GET', `/admin/audit?${query}`, {
+        token: admin,
+      })
+    ).body.events;
+  const metric = async (pattern: RegExp) => {
+    const text = await (
+      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).text();
+    return Number(pattern.exec(text)?.[1] ?? 0);
+  };
+
+  before(async () => {
+    server = await start({
+      passwordParams: FAST_ARGON2,
+      metricsToken: TOKEN,
+      signInLinks: true,
+      publicUrl: 'https://auth.example.test',
+      mailTransport: {
+        async send(message: MailMessage) {
+          if (failing) throw new Error('the mail server is down');
+          sent.push(message);
+        },
+      },
+      rateLimits: {
+        loginPerIp: { max: 1000, window: 60 },
+        loginFailuresPerAccount: { max: 100, window: 60 },
+        registerPerIp: { max: 1000, window: 60 },
+        accountPerUser: { max: 1000, window: 60 },
+      },
+    });
+    for (const name of ['alice', 'bob', 'erin']) {
+      const reply = await call<{ user: { id: string } }>(server.url, 'POST', '/auth/register', {
+        body: { username: name, email: `${name}@example.com`, password: `${name} password old` },
+      });
+      assert.equal(reply.status, 201);
+      ids[name] = reply.body.user.id;
+    }
+    await server.app.store.setUserRoles(ids['alice']!, ['user', 'admin'], Date.now());
+    admin = (await login('alice', 'alice password old')).body.access_token;
+  });
+  after(() => server?.close());
+
+  test("an administrator's reset sends the reset flow's mail; its link sets the password; both recorded", async () => {
+    const reply = await call(server.url, 'POST', `/admin/users/${ids['bob']}/password-reset`, {
+      token: admin,
+    });
+    assert.equal(reply.status, 202, JSON.stringify(reply.body));
+    const mail = lastMailTo('bob@example.com', 'reset_password');
+    assert.ok(mail?.link, 'a reset mail with a link');
+    assert.match(mail.link, /^https:\/\/auth\.example\.test\/reset-password#token=lz1_/);
+    assert.equal(
+      await metric(/^laissez_mail_sent_total\{kind="reset_password",outcome="sent"\} (\d+)/m),
+      1,
+    );
+    const [sentEvent] = await events(`type=admin.password_reset_sent&user=${ids['bob']}`);
+    assert.equal(sentEvent?.actor, ids['alice']);
+
+    const done = await call(server.url, 'POST', '/auth/password-reset/confirm', {
+      body: { token: tokenOf(mail.link), password: 'bob password brand new' },
+    });
+    assert.equal(done.status, 204, JSON.stringify(done.body));
+    assert.equal((await login('bob', 'bob password old')).status, 401);
+    assert.equal((await login('bob', 'bob password brand new')).status, 200);
+    const [resetDone] = await events(`type=password.reset_done&user=${ids['bob']}`);
+    assert.equal(resetDone?.actor, ids['bob']);
+    assert.equal(resetDone?.ip, '127.0.0.1');
+  });
+
+  test('a reset mail that cannot be sent is 503 to the administrator, counted failed, not recorded as sent', async () => {
+    const before = (await events('type=admin.password_reset_sent')).length;
+    failing = true;
+    try {
+      const reply = await call(server.url, 'POST', `/admin/users/${ids['erin']}/password-reset`, {
+        token: admin,
+      });
+      assert.equal(reply.status, 503);
+      assert.equal(reply.body['error'], 'temporarily_unavailable');
+    } finally {
+      failing = false;
+    }
+    assert.equal((await events('type=admin.password_reset_sent')).length, before);
+    assert.equal(
+      await metric(/^laissez_mail_sent_total\{kind="reset_password",outcome="failed"\} (\d+)/m),
+      1,
+    );
+  });
+
+  test('the account flows record their events: reset asked, sign-in link, session ended, password changed, email changed, account deleted', async () => {
+    const erin = ids['erin']!;
+    // A reset asked for an unknown address records nothing; for erin's, one event.
+    for (const email of ['nobody@example.com', 'erin@example.com']) {
+      const asked = await call(server.url, 'POST', '/auth/password-reset', { body: { email } });
+      assert.equal(asked.status, 202);
+    }
+    const requested = await events('type=password.reset_requested');
+    assert.deepEqual(
+      requested.map((e) => [e.actor, e.subject]),
+      [['anonymous', erin]],
+    );
+
+    // A sign-in link: a log-in by link.
+    await call(server.url, 'POST', '/auth/sign-in-link', { body: { email: 'erin@example.com' } });
+    const link = lastMailTo('erin@example.com', 'sign_in')!.link!;
+    const signedIn = await call<Tokens>(server.url, 'POST', '/auth/sign-in-link/confirm', {
+      body: { token: tokenOf(link) },
+    });
+    assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+    const byLink = (await events(`type=login.succeeded&user=${erin}`)).filter(
+      (e) => e.details?.['method'] === 'link',
+    );
+    assert.equal(byLink.length, 1);
+
+    // Two sessions; the password change ends the other one; then one session is ended by id.
+    const session = (await login('erin', 'erin password old')).body;
+    const sid = (token: string) =>
+      JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())['sid'] as string;
+    const ended = await call(
+      server.url,
+      'DELETE',
+      `/auth/sessions/${sid(signedIn.body.access_token)}`,
+      {
+        token: session.access_token,
+      },
+    );
+    assert.equal(ended.status, 204);
+    const [sessionEnded] = await events(`type=session.ended&user=${erin}`);
+    assert.equal(sessionEnded?.details?.['sid'], sid(signedIn.body.access_token));
+
+    const changed = await call(server.url, 'POST', '/auth/password', {
+      token: session.access_token,
+      body: { current_password: 'erin password old', new_password: 'erin password newer' },
+    });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    const [passwordChanged] = await events(`type=password.changed&user=${erin}`);
+    assert.equal(passwordChanged?.actor, erin);
+
+    // A change of address: asked, then confirmed by the link mailed to the new one.
+    const asked = await call(server.url, 'POST', '/auth/email', {
+      token: session.access_token,
+      body: { email: 'erin@elsewhere.example', password: 'erin password newer' },
+    });
+    assert.equal(asked.status, 202, JSON.stringify(asked.body));
+    const confirm = lastMailTo('erin@elsewhere.example', 'change_email')!.link!;
+    const confirmed = await call(server.url, 'POST', '/auth/email/confirm', {
+      body: { token: tokenOf(confirm) },
+    });
+    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+    const emailEvents = (await events(`user=${erin}`))
+      .filter((e) => e.type.startsWith('email.'))
+      .map((e) => e.type);
+    assert.deepEqual(emailEvents, ['email.changed', 'email.change_requested']);
+    // No address in the log.
+    assert.doesNotMatch(JSON.stringify(await events(`user=${erin}`)), /elsewhere|password newer/);
+
+    const deleted = await call(server.url, 'DELETE', '/auth/account', {
+      token: session.access_token,
+      body: { password: 'erin password newer' },
+    });
+    assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+    const [gone] = await events(`type=account.deleted&user=${erin}`);
+    assert.equal(gone?.actor, erin);
+  });
+
+  test('email verification is recorded', async () => {
+    const verifying = await start({
+      passwordParams: FAST_ARGON2,
+      verifyEmail: true,
+      mailTransport: { send: async (message: MailMessage) => void sent.push(message) },
+    });
+    try {
+      const r = await call(verifying.url, 'POST', '/auth/register', {
+        body: { username: 'gwen', email: 'gwen@example.com', password: 'gwen password one' },
+      });
+      assert.equal(r.status, 202);
+      const deadline = Date.now() + 5000;
+      while (!lastMailTo('gwen@example.com', 'verify_email') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const link = lastMailTo('gwen@example.com', 'verify_email')!.link!;
+      const verified = await call(
+        verifying.url,
+        'GET',
+        `/auth/verify-email?token=${tokenOf(link)}`,
+      );
+      assert.equal(verified.status, 200);
+      const list = await verifying.app.store.listAuditEvents({ limit: 10 });
+      assert.deepEqual(
+        list.map((e) => e.type),
+        ['email.verified', 'user.registered'],
+      );
+    } finally {
+      await verifying.close();
+    }
+  });
+
+  test('app metadata: the current role is checked as in the rest of the admin API, and the change recorded', async () => {
+    const set = await call(server.url, 'PUT', `/admin/users/${ids['bob']}/app-metadata`, {
+      token: admin,
+      body: { app_metadata: { tenant: 'acme' } },
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    const [event] = await events(`type=admin.app_metadata_set&user=${ids['bob']}`);
+    assert.equal(event?.actor, ids['alice']);
+    assert.deepEqual(event?.details, { bytes: 17 });
+    // Demoted: the token still says admin, the database no longer does.
+    await server.app.store.setUserRoles(ids['alice']!, ['user'], Date.now());
+    try {
+      const refused = await call(server.url, 'PUT', `/admin/users/${ids['bob']}/app-metadata`, {
+        token: admin,
+        body: { app_metadata: {} },
+      });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body['error'], 'insufficient_scope');
+    } finally {
+      await server.app.store.setUserRoles(ids['alice']!, ['user', 'admin'], Date.now());
+    }
   });
 });

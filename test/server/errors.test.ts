@@ -389,6 +389,7 @@ describe('the error catalogue', () => {
       '/auth/logout',
       '/auth/logout-all',
       '/auth/me',
+      '/admin/users/{id}/app-metadata',
       '/.well-known/jwks.json',
       '/healthz',
     ]) {

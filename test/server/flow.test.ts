@@ -35,6 +35,7 @@ describe('register, log in, /auth/me, refresh, log out (default argon2id paramet
     assert.deepEqual(Object.keys(r.body.user).sort(), [
       'created_at',
       'email',
+      'email_verified',
       'id',
       'roles',
       'username',
@@ -65,8 +66,11 @@ describe('register, log in, /auth/me, refresh, log out (default argon2id paramet
       assert.equal(header.alg, 'HS256');
       const user = await server.app.store.findUserByUsername('alice');
       assert.equal(payload.sub, user!.id);
+      // RFC 9068 §2.2: client_id names the first-party client (no scope without --role-scopes).
+      assert.equal(payload['client_id'], 'laissez');
       assert.deepEqual(Object.keys(payload).sort(), [
         'aud',
+        'client_id',
         'exp',
         'iat',
         'iss',
@@ -77,9 +81,11 @@ describe('register, log in, /auth/me, refresh, log out (default argon2id paramet
       ]);
       assert.equal((payload.exp as number) - (payload.iat as number), 900);
       // Small: seed 004 puts a JWT holding only a user id at 304 bytes; ours, with every claim
-      // above, stays under that. An HMAC key is never named in the header (see keyring.ts).
+      // above, stayed under that until RFC 9068 §2.2's required client_id (28 characters with
+      // the default "laissez") was added; it stays well inside the 1 KiB size budget. An HMAC
+      // key is never named in the header (see keyring.ts).
       assert.equal(header.kid, undefined);
-      assert.ok(r.body.access_token.length < 304, `${r.body.access_token.length} characters`);
+      assert.ok(r.body.access_token.length < 336, `${r.body.access_token.length} characters`);
     }
   });
 

@@ -381,7 +381,17 @@ function defineTests(): void {
       );
       assert.deepEqual(
         tables.rows.map((r) => r.table_name),
-        ['audit_events', 'refresh_tokens', 'schema_migrations', 'signing_keys', 'users'],
+        [
+          'audit_events',
+          'oauth_client_assertions',
+          'oauth_clients',
+          'one_time_tokens',
+          'refresh_tokens',
+          'reserved_names',
+          'schema_migrations',
+          'signing_keys',
+          'users',
+        ],
       );
       // The store maps violations by these names: they must be the ones the schema has.
       const constraints = await admin.query(

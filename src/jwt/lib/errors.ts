@@ -24,6 +24,10 @@ export const JWT_ERROR_CODES = {
   ERR_KEY_NOT_FOUND: "No key in the set (or from the resolver) matches the token's kid and alg.",
   ERR_JWKS_UNAVAILABLE:
     "A remote JWK Set could not be fetched or read (network, timeout, HTTP status, size cap, not a JWK Set): a server-side fault, not the token's; retry later.",
+  ERR_DPOP_PROOF_INVALID:
+    'A DPoP proof (RFC 9449) is refused: malformed, wrong typ, alg not allowed, a jwk that is not a public key, a bad signature, or htm, htu, iat, jti or ath that do not fit the request; claim names which.',
+  ERR_DPOP_NONCE_REQUIRED:
+    'A DPoP proof lacks the nonce the server requires, or carries one that is no longer current (RFC 9449 §8): retry with the DPoP-Nonce the server sent.',
 } as const;
 
 export type JwtErrorCode = keyof typeof JWT_ERROR_CODES;
@@ -66,6 +70,10 @@ export function describeJwtError(error: JwtError): string {
       return 'the access token algorithm is not accepted';
     case 'ERR_JWT_TOO_LARGE':
       return 'the access token is too large';
+    // DPoP messages are written to be shown: they name a claim, never its value.
+    case 'ERR_DPOP_PROOF_INVALID':
+    case 'ERR_DPOP_NONCE_REQUIRED':
+      return error.message;
     default:
       return 'the access token is malformed';
   }

@@ -17,7 +17,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { checkOptions, optionNames } from '../../jwt/lib/options.ts';
 import { type NewRefreshToken, type NewUser, type Store, StoreUnavailableError } from '../types.ts';
+import { accountTests } from './account.ts';
 import { auditTests } from './audit.ts';
+import { clientTests } from './clients.ts';
+import { oneTimeTokenTests } from './one-time-tokens.ts';
 import { newToken, newUser, type Suite } from './records.ts';
 import { refreshTokenTests } from './refresh-tokens.ts';
 import { signingKeyTests } from './signing-keys.ts';
@@ -152,6 +155,9 @@ export function testStore(factory: StoreFactory, options: TestStoreOptions = {})
     userTests(suite);
     refreshTokenTests(suite);
     signingKeyTests(suite);
+    accountTests(suite);
+    oneTimeTokenTests(suite);
+    clientTests(suite);
     auditTests(suite);
   });
 }

@@ -40,6 +40,8 @@ export function newToken(
     userId,
     createdAt: now,
     expiresAt: now + 30 * DAY,
+    scope: 'notes:read notes:write',
+    authTime: now,
     ...overrides,
   };
 }

@@ -25,6 +25,46 @@ export function refreshTokenTests(suite: Suite): void {
       assert.equal(await store.findRefreshToken(rid('rt_')), null);
     });
 
+    test("a family's scope and log-in time are stored at log-in and inherited by every rotation, whatever the successor says", async () => {
+      const user = await createUser();
+      const first = newToken(user.id, { scope: 'notes:read', authTime: Date.now() - HOUR });
+      await store.createRefreshToken(first);
+      const read = await store.findRefreshToken(first.tokenHash);
+      assert.equal(read?.scope, 'notes:read');
+      assert.equal(read?.authTime, first.authTime);
+      // A successor that asks for more (or for nothing) gets the family's: a refresh never widens.
+      const now = first.createdAt + 1000;
+      const wider = newToken(user.id, {
+        familyId: first.familyId,
+        scope: 'notes:read notes:write admin',
+        authTime: now,
+      });
+      assert.equal((await store.rotateRefreshToken(first.tokenHash, wider, now)).status, 'rotated');
+      const second = await store.findRefreshToken(wider.tokenHash);
+      assert.equal(second?.scope, 'notes:read');
+      assert.equal(second?.authTime, first.authTime);
+      const { scope: _s, authTime: _a, ...bare } = newToken(user.id, { familyId: first.familyId });
+      assert.equal(
+        (await store.rotateRefreshToken(wider.tokenHash, bare, now + 1)).status,
+        'rotated',
+      );
+      const third = await store.findRefreshToken(bare.tokenHash);
+      assert.equal(third?.scope, 'notes:read');
+      assert.equal(third?.authTime, first.authTime);
+      // No scope granted ('') is kept apart from none recorded (null), which is the default.
+      const none = newToken(user.id, { scope: '' });
+      await store.createRefreshToken(none);
+      assert.equal((await store.findRefreshToken(none.tokenHash))?.scope, '');
+      const { scope: _n, authTime: _m, ...legacy } = newToken(user.id);
+      await store.createRefreshToken(legacy);
+      const old = await store.findRefreshToken(legacy.tokenHash);
+      assert.equal(old?.scope, null);
+      assert.equal(old?.authTime, null);
+      const next = { ...successorOf(legacy, now), scope: 'admin' };
+      assert.equal((await store.rotateRefreshToken(legacy.tokenHash, next, now)).status, 'rotated');
+      assert.equal((await store.findRefreshToken(next.tokenHash))?.scope, null);
+    });
+
     test('findRefreshTokenWithUser reads the token and its owner as the two finds do', async (t) => {
       // Optional for a store of one's own; both built-in stores have it.
       if (!store.findRefreshTokenWithUser) return t.skip('findRefreshTokenWithUser is optional');

@@ -24,8 +24,10 @@ export function userTests(suite: Suite): void {
         passwordHash: input.passwordHash,
         roles: ['admin', 'user'],
         disabled: false,
+        emailVerified: false,
         createdAt: input.createdAt,
         updatedAt: input.createdAt,
+        appMetadata: {},
       };
       assert.deepEqual(created, expected);
       assert.deepEqual(await store.findUserById(input.id), expected);
@@ -215,6 +217,49 @@ export function userTests(suite: Suite): void {
       assert.equal(found?.disabled, false);
       assert.equal(found?.updatedAt, now + 1);
       assert.equal(await store.setUserDisabled(rid('u_'), true, now), false);
+    });
+
+    test('setUserAppMetadata replaces the metadata, sets updatedAt and tells whether the user exists', async () => {
+      const user = await createUser();
+      const other = await createUser();
+      const now = user.createdAt + 1000;
+      const metadata = {
+        tenant: 'acme',
+        plan: { tier: 'pro', seats: 25, ratio: 0.125, trial: false, ends: null },
+        flags: ['beta', 7, true, null, { nested: ['deep'] }],
+        'ключ ✓': 'ünïcødé \u2028 "quoted" \\ back',
+        empty: {},
+      };
+      assert.equal(await store.setUserAppMetadata(user.id, metadata, now), true);
+      const found = await store.findUserById(user.id);
+      assert.deepEqual(found?.appMetadata, metadata);
+      assert.equal(found?.updatedAt, now);
+      assert.equal(found?.createdAt, user.createdAt);
+      // Every way of reading the user reads it.
+      assert.deepEqual((await store.findUserByUsername(user.username))?.appMetadata, metadata);
+      assert.deepEqual((await store.findUserByEmail(user.email))?.appMetadata, metadata);
+      if (store.findRefreshTokenWithUser) {
+        const token = newToken(user.id);
+        await store.createRefreshToken(token);
+        const both = await store.findRefreshTokenWithUser(token.tokenHash);
+        assert.deepEqual(both?.user?.appMetadata, metadata);
+      }
+      // Changing what was passed in changes nothing stored.
+      metadata.plan.seats = 1;
+      assert.deepEqual((await store.findUserById(user.id))?.appMetadata['plan'], {
+        tier: 'pro',
+        seats: 25,
+        ratio: 0.125,
+        trial: false,
+        ends: null,
+      });
+      // Replaced whole, not merged; {} clears it.
+      assert.equal(await store.setUserAppMetadata(user.id, { only: 1 }, now + 1), true);
+      assert.deepEqual((await store.findUserById(user.id))?.appMetadata, { only: 1 });
+      assert.equal(await store.setUserAppMetadata(user.id, {}, now + 2), true);
+      assert.deepEqual((await store.findUserById(user.id))?.appMetadata, {});
+      assert.equal(await store.setUserAppMetadata(rid('u_'), { x: 1 }, now), false);
+      assert.deepEqual(await store.findUserById(other.id), other);
     });
 
     test('deleteUser removes the user and all their refresh tokens, and no one else', async () => {

@@ -1,0 +1,482 @@
+// The account flows that go through the owner's mailbox: email verification, registration that
+// says nothing about which addresses have accounts, password reset, sign-in links and change of
+// address. Each sends a single-use link whose token is stored hashed (SHA-256, as refresh tokens
+// are) with its purpose and expiry; the store consumes it exactly once. No HTTP here: routes in
+// src/server/account-mail-routes.ts.
+import { createHash, randomBytes } from 'node:crypto';
+import { ConflictError, type OneTimePurpose, type Store, type User } from '../store/types.ts';
+import { usernameKey } from '../store/username-key.ts';
+import {
+  checkEmail,
+  checkPassword,
+  insertUserAccount,
+  prepareUserAccount,
+  requirePassword,
+} from './accounts.ts';
+import { type AuditSink, NO_AUDIT } from './audit.ts';
+import { AuthServiceError } from './errors.ts';
+import type { Limit } from './limits.ts';
+import {
+  MailDeliveryError,
+  type Mailer,
+  type MailKind,
+  type MailMessage,
+  renderMail,
+} from './mail.ts';
+import { type Argon2Params, hashPassword, verifyPassword } from './password.ts';
+import {
+  type BreachedPasswordOptions,
+  checkPasswordStrength,
+  isBreachedPassword,
+} from './password-policy.ts';
+
+/** How long each kind of link works, seconds. */
+export const LINK_TTL: Readonly<Record<OneTimePurpose, number>> = Object.freeze({
+  verify_email: 24 * 3600,
+  reset_password: 30 * 60,
+  sign_in: 15 * 60,
+  change_email: 24 * 3600,
+});
+
+/**
+ * Mail requests per address and per account, and link confirmations per client address. Counted
+ * by the address as typed (lower-cased), whether or not an account has it, so a refusal says
+ * nothing about existence.
+ */
+export const MAIL_LIMITS = Object.freeze({
+  perAddress: { max: 3, window: 15 * 60 },
+  perAccount: { max: 5, window: 60 * 60 },
+  perIp: { max: 20, window: 15 * 60 },
+  confirmPerIp: { max: 30, window: 15 * 60 },
+});
+
+/** What a link's token looks like: `lz1_` and 32 random bytes, base64url. */
+const LINK_TOKEN = /^lz1_[A-Za-z0-9_-]{43}$/;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+export interface AccountMailOptions {
+  store: Store;
+  mailer: Mailer;
+  now: () => number;
+  /** Where links point: the server's public URL (no trailing slash needed). */
+  publicUrl: string;
+  product: string;
+  /** Registration sends a verification link and answers the same whether the email is taken. */
+  verifyEmail: boolean;
+  /** Sign-in links (passwordless) are offered. */
+  signInLinks: boolean;
+  passwordParams: Argon2Params;
+  defaultRoles: readonly string[];
+  breachedPasswords: BreachedPasswordOptions | undefined;
+  /** Counts one request under `key` (429 once `limit` is spent): the log-in guard's counter. */
+  count(key: string, limit: Limit): Promise<void>;
+  registerPerIp: Limit;
+  /** Ends every session of the user (publishing revocations). */
+  endSessions(userId: string): Promise<unknown>;
+  /** Lifts a lock-out (AuthService.unlock). */
+  unlock(userId: string): Promise<void>;
+  /** Where the flows' security events are recorded (audit.ts). Default: nowhere. */
+  audit?: AuditSink;
+}
+
+const words = (seconds: number) =>
+  seconds >= 3600 ? `${seconds / 3600} hours` : `${seconds / 60} minutes`;
+
+export class AccountMail {
+  readonly #o: AccountMailOptions;
+  readonly #base: string;
+  readonly #audit: AuditSink;
+
+  constructor(options: AccountMailOptions) {
+    this.#o = options;
+    this.#base = options.publicUrl.replace(/\/+$/, '');
+    this.#audit = options.audit ?? NO_AUDIT;
+  }
+
+  get verifyEmail(): boolean {
+    return this.#o.verifyEmail;
+  }
+
+  get signInLinks(): boolean {
+    return this.#o.signInLinks;
+  }
+
+  /** Where each link lands (docs/server.md, "Mail"). */
+  #link(purpose: OneTimePurpose, token: string): string {
+    switch (purpose) {
+      case 'verify_email':
+        return `${this.#base}/auth/verify-email?token=${token}`;
+      case 'change_email':
+        return `${this.#base}/auth/email/confirm?token=${token}`;
+      // Reset and sign-in links carry the token in the fragment, which browsers never send: a
+      // page reads it and posts it, so neither a log nor a link-scanning proxy can spend it.
+      case 'reset_password':
+        return `${this.#base}/reset-password#token=${token}`;
+      case 'sign_in':
+        return `${this.#base}/sign-in#token=${token}`;
+    }
+  }
+
+  /** Makes a token of `purpose` for `user` (replacing their older unused ones) and its mail. */
+  async #issue(user: User, purpose: OneTimePurpose, payload: string | null, to: string) {
+    const token = `lz1_${randomBytes(32).toString('base64url')}`;
+    const now = this.#o.now();
+    await this.#o.store.createOneTimeToken(
+      {
+        tokenHash: sha256(token),
+        purpose,
+        userId: user.id,
+        payload,
+        createdAt: now,
+        expiresAt: now + LINK_TTL[purpose] * 1000,
+      },
+      { replace: true },
+    );
+    const link = this.#link(purpose, token);
+    return this.#mail(purpose, to, { link, validFor: words(LINK_TTL[purpose]) });
+  }
+
+  #mail(
+    kind: MailKind,
+    to: string,
+    context: { link?: string; validFor?: string; address?: string },
+  ) {
+    return {
+      from: this.#o.mailer.from,
+      to,
+      kind,
+      ...renderMail(kind, { product: this.#o.product, ...context }),
+      ...(context.link ? { link: context.link } : {}),
+    };
+  }
+
+  /** Counts a mail request against the address, the client and (when known) the account. */
+  async #countRequest(email: string, ip: string | undefined, user?: User | null): Promise<void> {
+    await this.#o.count(`mail:address:${email}`, MAIL_LIMITS.perAddress);
+    if (ip !== undefined) await this.#o.count(`mail:ip:${ip}`, MAIL_LIMITS.perIp);
+    if (user) await this.#o.count(`mail:account:${user.id}`, MAIL_LIMITS.perAccount);
+  }
+
+  /**
+   * Registration with verification: the account is created and a verification link sent, or,
+   * when the email has an account already, its owner is told so by mail. The caller gets the
+   * same answer either way, after the same work (the password is hashed in both), and no mail
+   * outcome changes it: mail goes out in the background.
+   * @throws AuthServiceError `invalid_request`, `weak_password`, `username_taken` (usernames are
+   *   public: a taken one must be refused), `too_many_requests`.
+   */
+  async register(input: {
+    username: unknown;
+    email: unknown;
+    password: unknown;
+    ip?: string;
+  }): Promise<void> {
+    if (input.ip !== undefined)
+      await this.#o.count(`register:ip:${input.ip}`, this.#o.registerPerIp);
+    const prepared = await prepareUserAccount({
+      username: input.username,
+      email: input.email,
+      password: input.password,
+      roles: [...this.#o.defaultRoles],
+      passwordParams: this.#o.passwordParams,
+      now: this.#o.now(),
+      breachedPasswords: this.#o.breachedPasswords,
+    });
+    // A username taken is said before the email is looked at, whichever index the store checks
+    // first: otherwise "taken username + someone's email" would answer differently by the email.
+    if (await this.#o.store.findUserByUsername(prepared.username)) {
+      throw new AuthServiceError('username_taken', 'that username is already registered', {
+        field: 'username',
+      });
+    }
+    await this.#o.count(`mail:address:${prepared.email}`, MAIL_LIMITS.perAddress);
+    let user: User;
+    try {
+      user = await insertUserAccount(this.#o.store, prepared);
+    } catch (error) {
+      if (!(error instanceof AuthServiceError && error.code === 'email_taken')) throw error;
+      this.#o.mailer.enqueue(this.#mail('already_registered', prepared.email, {}));
+      return;
+    }
+    await this.#audit.record({
+      type: 'user.registered',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
+    this.#o.mailer.enqueue(await this.#issue(user, 'verify_email', user.email, user.email));
+  }
+
+  /**
+   * Sends a new verification link to `email` if an account has it and it is not verified yet;
+   * otherwise nothing. The same answer, always (rate limited per address and per client).
+   */
+  async resendVerification(input: { email: unknown; ip?: string }): Promise<void> {
+    const email = checkEmail(input.email);
+    await this.#countRequest(email, input.ip);
+    const user = await this.#o.store.findUserByEmail(email);
+    if (!user || user.disabled || user.emailVerified) return;
+    if (!(await this.#accountBudget(user))) return;
+    this.#o.mailer.enqueue(await this.#issue(user, 'verify_email', user.email, user.email));
+  }
+
+  /** Consumes a verification link: the account's email is verified (if it is still that one). */
+  async confirmVerification(input: { token: unknown; ip?: string }): Promise<User> {
+    const { user, payload } = await this.#consume(input, 'verify_email');
+    if (
+      payload === null ||
+      !(await this.#o.store.markEmailVerified(user.id, payload, this.#o.now()))
+    )
+      throw linkError('this link was sent to an address the account no longer has');
+    await this.#audit.record({
+      type: 'email.verified',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
+    return { ...user, emailVerified: true };
+  }
+
+  /**
+   * Sends a reset link to `email` if an active account has it; for an unknown or disabled one,
+   * nothing. The same answer always (docs/server.md, "Password reset").
+   */
+  async requestPasswordReset(input: { email: unknown; ip?: string }): Promise<void> {
+    const email = checkEmail(input.email);
+    await this.#countRequest(email, input.ip);
+    const user = await this.#o.store.findUserByEmail(email);
+    if (!user || user.disabled) return;
+    if (!(await this.#accountBudget(user))) return;
+    this.#o.mailer.enqueue(await this.#issue(user, 'reset_password', user.email, user.email));
+    // Only for an account that gets the mail: what was typed for an unknown one is not kept.
+    await this.#audit.record({
+      type: 'password.reset_requested',
+      actor: 'anonymous',
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
+  }
+
+  /**
+   * An administrator's "send a reset" (AdminService.sendPasswordReset): the same link and mail as
+   * `requestPasswordReset`, to the account's address, under the account's mail budget. Delivery
+   * is awaited, so the administrator is told (`temporarily_unavailable`) when it failed. The
+   * caller records its own action; the user's `password.reset_done` follows if they use the link.
+   */
+  async sendPasswordReset(user: User): Promise<void> {
+    await this.#o.count(`mail:account:${user.id}`, MAIL_LIMITS.perAccount);
+    await this.#deliver(
+      await this.#issue(user, 'reset_password', user.email, user.email),
+      'the reset mail',
+    );
+  }
+
+  /**
+   * Sets a new password with a reset link: the password policy first (a refused password leaves
+   * the link usable), then the link is consumed, the hash stored, every session ended and the
+   * lock-out lifted. Following the link also proves the mailbox: the email becomes verified.
+   */
+  async confirmPasswordReset(input: {
+    token: unknown;
+    password: unknown;
+    ip?: string;
+  }): Promise<User> {
+    const token = this.#tokenOf(input.token);
+    if (input.ip !== undefined)
+      await this.#o.count(`link:ip:${input.ip}`, MAIL_LIMITS.confirmPerIp);
+    const password = checkPassword(input.password);
+    // A look before the policy (which needs the user's names), without consuming.
+    const peek = await this.#o.store.findOneTimeToken(sha256(token));
+    const owner =
+      peek?.purpose === 'reset_password' ? await this.#o.store.findUserById(peek.userId) : null;
+    if (peek && owner) {
+      if (peek.usedAt !== null) throw linkError('this link was already used; ask for a new one');
+      if (peek.expiresAt <= this.#o.now())
+        throw linkError('this link has expired; ask for a new one');
+      await checkPasswordStrength(password, {
+        username: usernameKey(owner.username),
+        email: owner.email,
+      });
+      if (
+        this.#o.breachedPasswords &&
+        (await isBreachedPassword(password, this.#o.breachedPasswords))
+      ) {
+        throw new AuthServiceError(
+          'weak_password',
+          'password appears in known data breaches; choose another',
+          {
+            field: 'password',
+          },
+        );
+      }
+    }
+    const hash = await hashPassword(password, this.#o.passwordParams);
+    const { user, payload } = await this.#consume({ token }, 'reset_password', true);
+    const now = this.#o.now();
+    await this.#o.store.updatePasswordHash(user.id, hash, now);
+    const ended = await this.#o.endSessions(user.id);
+    await this.#o.unlock(user.id);
+    if (payload !== null) await this.#o.store.markEmailVerified(user.id, payload, now);
+    await this.#audit.record({
+      type: 'password.reset_done',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+      ...(typeof ended === 'number' ? { details: { revoked: ended } } : {}),
+    });
+    return user;
+  }
+
+  /** Sends a sign-in link to `email` if an active account has it; the same answer always. */
+  async requestSignIn(input: { email: unknown; ip?: string }): Promise<void> {
+    const email = checkEmail(input.email);
+    await this.#countRequest(email, input.ip);
+    const user = await this.#o.store.findUserByEmail(email);
+    if (!user || user.disabled) return;
+    if (!(await this.#accountBudget(user))) return;
+    this.#o.mailer.enqueue(await this.#issue(user, 'sign_in', user.email, user.email));
+  }
+
+  /** Consumes a sign-in link; the caller starts a session for the user it returns. */
+  async confirmSignIn(input: { token: unknown; ip?: string }): Promise<User> {
+    const { user, payload } = await this.#consume(input, 'sign_in');
+    // The link reached the mailbox: that proves the address, as a verification link does.
+    if (
+      payload !== null &&
+      (await this.#o.store.markEmailVerified(user.id, payload, this.#o.now()))
+    )
+      return { ...user, emailVerified: true };
+    return user;
+  }
+
+  /**
+   * Asks to move the account to `newEmail`: the current password is required; a link goes to the
+   * new address (awaited: the caller is told if it could not be sent) and a notice to the old
+   * one. An address another account has gets a notice instead of a link, and the caller the same
+   * answer: an account holder cannot probe which addresses are taken.
+   */
+  async requestEmailChange(input: {
+    userId: string;
+    email: unknown;
+    password: unknown;
+    ip?: string;
+  }): Promise<void> {
+    const email = checkEmail(input.email);
+    const password = requirePassword(input.password);
+    const user = await this.#o.store.findUserById(input.userId);
+    if (!user)
+      throw new AuthServiceError('invalid_token', 'the user of this token no longer exists');
+    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
+    await this.#o.count(`mail:account:${user.id}`, MAIL_LIMITS.perAccount);
+    const { ok } = await verifyPassword(password, user.passwordHash, this.#o.passwordParams);
+    if (!ok) throw new AuthServiceError('invalid_credentials', 'the password is not right');
+    if (email === user.email) {
+      throw new AuthServiceError('invalid_request', 'that is already the account’s email', {
+        field: 'email',
+      });
+    }
+    await this.#o.count(`mail:address:${email}`, MAIL_LIMITS.perAddress);
+    const holder = await this.#o.store.findUserByEmail(email);
+    const toNew = holder
+      ? this.#mail('email_taken_notice', email, {})
+      : await this.#issue(user, 'change_email', email, email);
+    await this.#deliver(toNew, 'the confirmation mail');
+    this.#o.mailer.enqueue(this.#mail('email_change_requested', user.email, { address: email }));
+    // Recorded alike whether the address was taken (its owner got a notice): the log says what
+    // the account holder did, and no address (personal data) goes into it.
+    await this.#audit.record({
+      type: 'email.change_requested',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
+  }
+
+  /** Sends one mail now; a delivery that failed every retry is `temporarily_unavailable`. */
+  async #deliver(message: MailMessage, what = 'the mail'): Promise<void> {
+    try {
+      await this.#o.mailer.deliver(message);
+    } catch (error) {
+      if (error instanceof MailDeliveryError) {
+        throw new AuthServiceError(
+          'temporarily_unavailable',
+          `${what} could not be sent; try again later`,
+          { retryAfter: 60 },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Consumes a change-of-address link: the email changes now, if no one took it meanwhile. */
+  async confirmEmailChange(input: { token: unknown; ip?: string }): Promise<User> {
+    const { user, payload } = await this.#consume(input, 'change_email');
+    if (payload === null) throw linkError('this link is not valid');
+    try {
+      const changed = await this.#o.store.changeEmail(user.id, user.email, payload, this.#o.now());
+      if (!changed) throw linkError('the account’s email changed since this link was sent');
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        throw new AuthServiceError('email_taken', 'that email is already registered', {
+          field: 'email',
+        });
+      }
+      throw error;
+    }
+    await this.#audit.record({
+      type: 'email.changed',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
+    return { ...user, email: payload, emailVerified: true };
+  }
+
+  /**
+   * False (no mail, same answer) once the account's mail budget is spent: the address's budget
+   * already answered for this request, so the caller learns nothing about the account.
+   */
+  async #accountBudget(user: User): Promise<boolean> {
+    try {
+      await this.#o.count(`mail:account:${user.id}`, MAIL_LIMITS.perAccount);
+      return true;
+    } catch (error) {
+      if (error instanceof AuthServiceError && error.code === 'too_many_requests') return false;
+      throw error;
+    }
+  }
+
+  #tokenOf(value: unknown): string {
+    if (typeof value !== 'string' || !LINK_TOKEN.test(value))
+      throw linkError('this link is not valid (copy the whole link)');
+    return value;
+  }
+
+  /** Consumes a link of `purpose`, or says precisely why not; the owner must be active. */
+  async #consume(
+    input: { token: unknown; ip?: string },
+    purpose: OneTimePurpose,
+    counted = false,
+  ): Promise<{ user: User; payload: string | null }> {
+    const token = this.#tokenOf(input.token);
+    if (!counted && input.ip !== undefined)
+      await this.#o.count(`link:ip:${input.ip}`, MAIL_LIMITS.confirmPerIp);
+    const result = await this.#o.store.consumeOneTimeToken(sha256(token), purpose, this.#o.now());
+    switch (result.status) {
+      case 'missing':
+        throw linkError(
+          'this link is not valid: unknown, replaced by a newer one, or meant for something else',
+        );
+      case 'used':
+        throw linkError('this link was already used; ask for a new one');
+      case 'expired':
+        throw linkError('this link has expired; ask for a new one');
+    }
+    const user = await this.#o.store.findUserById(result.token.userId);
+    if (!user) throw linkError('this link is not valid');
+    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
+    return { user, payload: result.token.payload };
+  }
+}
+
+const linkError = (description: string) => new AuthServiceError('invalid_link', description);

@@ -199,6 +199,17 @@ export class AdminService {
     });
   }
 
+  /**
+   * Removes every second factor of the user (TOTP, recovery codes), for an owner who lost their
+   * device; their sessions stay. Recorded only when there was one. Returns whether there was.
+   */
+  async resetSecondFactors(actor: Actor, id: string): Promise<boolean> {
+    await this.user(id);
+    const had = await this.#o.auth.resetSecondFactors(id);
+    if (had) await this.#record(actor, 'admin.second_factors_reset', id);
+    return had;
+  }
+
   /** The audit log, newest first. */
   async audit(query: Omit<AuditQuery, 'limit'> & { limit?: number }): Promise<AuditEvent[]> {
     return this.#o.store.listAuditEvents({ ...query, limit: pageLimit(query.limit) });

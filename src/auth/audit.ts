@@ -11,10 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent, Store } from '../store/types.ts';
 
-/**
- * The event types, by area. The first groups are recorded today; the reserved ones are for the
- * account flows (reset, verification, changes, deletion), so that their names are agreed here.
- */
+/** The event types, by area; docs/server.md ("Administration, audit and metrics") says when each is recorded. */
 export const AUDIT_EVENT_TYPES = [
   'user.registered',
   'login.succeeded',
@@ -31,7 +28,14 @@ export const AUDIT_EVENT_TYPES = [
   'admin.user_unlocked',
   'admin.password_reset_sent',
   'admin.app_metadata_set',
-  // Reserved for the account flows.
+  'admin.second_factors_reset',
+  // Second factors (factors.ts, through events.ts).
+  'mfa.totp_enrolled',
+  'mfa.totp_disabled',
+  'mfa.recovery_codes_regenerated',
+  'mfa.recovery_code_used',
+  'mfa.locked',
+  // The account flows (account-mail.ts, account-changes.ts).
   'password.reset_requested',
   'password.reset_done',
   'password.changed',

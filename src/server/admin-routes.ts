@@ -319,6 +319,31 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
     },
   );
 
+  app.delete(
+    '/admin/users/:id/second-factors',
+    {
+      ...guarded,
+      schema: {
+        summary: "Remove a user's second factors (TOTP, recovery codes); their sessions stay",
+        security,
+        params: idParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['reset'],
+            properties: {
+              reset: { type: 'boolean', description: 'false: the user had no second factor' },
+            },
+          },
+          ...errors(401, 403, 404),
+        },
+      },
+    },
+    async (request) => ({
+      reset: await admin.resetSecondFactors(actorOf(request), idOf(request)),
+    }),
+  );
+
   app.get(
     '/admin/audit',
     {

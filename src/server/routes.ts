@@ -17,6 +17,7 @@ import {
 import { accountMailRoutes } from './account-mail-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
+import { mfaRequiredSchema, mfaRoutes } from './mfa-routes.ts';
 
 export interface RouteOptions {
   cookies: boolean;
@@ -127,6 +128,7 @@ const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
   invalid_request: 'invalid_request',
   invalid_token: 'invalid_token',
   insufficient_scope: 'insufficient_scope',
+  insufficient_user_authentication: 'insufficient_user_authentication',
   temporarily_unavailable: 'temporarily_unavailable',
   invalid_dpop_proof: 'invalid_dpop_proof',
   use_dpop_nonce: 'use_dpop_nonce',
@@ -164,6 +166,19 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     // The refresh token stays in the HttpOnly cookie, out of reach of scripts.
     const { refresh_token: _kept, ...body } = tokens;
     return body;
+  };
+
+  /** A completed log-in (a password, or a password and a second factor): tokens and device token. */
+  const loggedIn = (reply: FastifyReply, tokens: TokenSet, deviceToken: string) => {
+    const delivered = deliver(reply, tokens);
+    if (!options.cookies) return { ...delivered, device_token: deviceToken };
+    reply.setCookie(DEVICE_COOKIE, deviceToken, {
+      ...cookieBase,
+      sameSite: 'strict',
+      path: '/auth/login',
+      maxAge: DEVICE_TOKEN_TTL,
+    });
+    return delivered;
   };
 
   const clearCookies = (reply: FastifyReply) => {
@@ -292,7 +307,11 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
             scope: scopeField,
           },
         },
-        response: { 200: tokenSchema, ...errors(400, 401, 403, 429, 503) },
+        response: {
+          200: tokenSchema,
+          ...errors(400, 401, 403, 429, 503),
+          401: mfaRequiredSchema(errorSchema),
+        },
       },
     },
     async (request, reply) => {
@@ -314,17 +333,20 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         request: requestContextOf(request),
         ...(deviceToken !== undefined ? { deviceToken } : {}),
       });
-      const delivered = deliver(reply, result.tokens);
-      if (!options.cookies) return { ...delivered, device_token: result.deviceToken };
-      reply.setCookie(DEVICE_COOKIE, result.deviceToken, {
-        ...cookieBase,
-        sameSite: 'strict',
-        path: '/auth/login',
-        maxAge: DEVICE_TOKEN_TTL,
-      });
-      return delivered;
+      return loggedIn(reply, result.tokens, result.deviceToken);
     },
   );
+
+  await mfaRoutes(app, {
+    authenticate,
+    subjectOf: (request) => authOf(request).subject,
+    noStore,
+    loggedIn,
+    errors,
+    tokenSchema,
+    scopeField,
+    requestContextOf,
+  });
 
   app.post(
     '/auth/refresh',
@@ -448,6 +470,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       noStore,
       userSchema,
       tokenSchema,
+      mfaRequiredSchema: mfaRequiredSchema(errorSchema),
     });
   }
 

@@ -97,6 +97,28 @@ describe('laissez users set-roles, end-sessions, unlock and laissez audit', () =
     const none = await cli(['audit', '--type', 'login.failed']);
     assert.equal(none.stdout.trim(), 'no events');
   });
+
+  test('set-metadata and reset-mfa are recorded with the actor cli (reset-mfa only when a factor was on)', async () => {
+    const set = await cli(['users', 'set-metadata', 'alice', '--metadata', '{"plan":"pro"}']);
+    assert.equal(set.code, 0, set.stderr);
+    const none = await cli(['users', 'reset-mfa', 'alice']);
+    assert.equal(none.code, 0, none.stderr);
+    await server.app.store.saveTotpFactor({ userId: id, secret: 'sealed', createdAt: Date.now() });
+    assert.ok(await server.app.store.confirmTotpFactor(id, 'sealed', 1, Date.now()));
+    const reset = await cli(['users', 'reset-mfa', 'alice']);
+    assert.equal(reset.code, 0, reset.stderr);
+    const recorded = await server.app.store.listAuditEvents({ subject: id, limit: 100 });
+    const metadata = recorded.filter((e) => e.type === 'admin.app_metadata_set');
+    assert.deepEqual(
+      metadata.map((e) => [e.actor, e.details]),
+      [['cli', { bytes: 14 }]],
+    );
+    const resets = recorded.filter((e) => e.type === 'admin.second_factors_reset');
+    assert.deepEqual(
+      resets.map((e) => e.actor),
+      ['cli'],
+    );
+  });
 });
 
 describeRedis('laissez users unlock with REDIS_URL', () => {

@@ -5,6 +5,7 @@
 // never a password; old events go after the retention; /metrics only with its token.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Secret, TOTP } from 'otpauth';
 import { AdminService } from '../../src/auth/admin.ts';
 import { storeAuditSink } from '../../src/auth/audit.ts';
 import type { MailMessage } from '../../src/auth/mail.ts';
@@ -675,5 +676,108 @@ describe('the admin API and audit log beside the account flows', () => {
     } finally {
       await server.app.store.setUserRoles(ids['alice']!, ['user', 'admin'], Date.now());
     }
+  });
+});
+
+describe('second factors in the audit log and the admin API', () => {
+  // The server's clock, at a TOTP step boundary; moved a step after each code (codes are single-use).
+  let clock = Math.floor(Date.UTC(2030, 0, 1) / 30_000) * 30_000 + 1000;
+  const codeOf = (secret: string) => {
+    const code = TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: clock });
+    clock += 30_000;
+    return code;
+  };
+  let server: Running;
+  const ids: Record<string, string> = {};
+  let admin: string;
+  const PASSWORD = 'a long enough password';
+  const events = async (query: string) =>
+    (
+      await call<{ events: Event[] }>(server.url, 'GET', `/admin/audit?${query}`, {
+        token: admin,
+      })
+    ).body.events;
+  /** The second factors report their events without waiting: poll a little. */
+  const eventually = async (query: string, count = 1) => {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const found = await events(query);
+      if (found.length >= count || Date.now() > deadline) return found;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  const passwordStep = (username: string) =>
+    call(server.url, 'POST', '/auth/login', { body: { username, password: PASSWORD } });
+
+  before(async () => {
+    server = await start({ passwordParams: FAST_ARGON2, now: () => clock });
+    for (const name of ['alice', 'bob']) {
+      const reply = await call<{ user: { id: string } }>(server.url, 'POST', '/auth/register', {
+        body: { username: name, email: `${name}@example.com`, password: PASSWORD },
+      });
+      ids[name] = reply.body.user.id;
+    }
+    await server.app.store.setUserRoles(ids['alice']!, ['user', 'admin'], clock);
+    admin = (await passwordStep('alice')).body['access_token'] as string;
+  });
+  after(() => server?.close());
+
+  test('enrolment, a log-in finished by a code or a recovery code, and an admin reset are recorded', async () => {
+    const bob = ids['bob']!;
+    const token = (await passwordStep('bob')).body['access_token'] as string;
+    const enrol = await call(server.url, 'POST', '/auth/mfa/totp', { token });
+    const secret = enrol.body['secret'] as string;
+    const confirmed = await call(server.url, 'POST', '/auth/mfa/totp/confirm', {
+      token,
+      body: { code: codeOf(secret) },
+    });
+    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+    const recovery = confirmed.body['recovery_codes'] as string[];
+    const [enrolled] = await eventually(`type=mfa.totp_enrolled&user=${bob}`);
+    assert.equal(enrolled?.actor, bob);
+
+    // The password step alone is no log-in: only the second step records one.
+    const before = (await events(`type=login.succeeded&user=${bob}`)).length;
+    const first = await passwordStep('bob');
+    assert.equal(first.body['error'], 'mfa_required');
+    assert.equal((await events(`type=login.succeeded&user=${bob}`)).length, before);
+    const done = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: first.body['mfa_token'], code: codeOf(secret) },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const [byCode] = await events(`type=login.succeeded&user=${bob}`);
+    assert.deepEqual(byCode?.details, { method: 'second_factor', amr: 'pwd otp mfa' });
+    assert.equal(byCode?.ip, '127.0.0.1');
+
+    const second = await passwordStep('bob');
+    const byRecovery = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: second.body['mfa_token'], recovery_code: recovery[0] },
+    });
+    assert.equal(byRecovery.status, 200, JSON.stringify(byRecovery.body));
+    const [used] = await eventually(`type=mfa.recovery_code_used&user=${bob}`);
+    assert.deepEqual(used?.details, { remaining: 9 });
+    // Never a code or a secret in the log.
+    const log = JSON.stringify(await events(`user=${bob}`));
+    assert.ok(!log.includes(secret) && !log.includes(recovery[0]!));
+
+    const reset = await call(server.url, 'DELETE', `/admin/users/${bob}/second-factors`, {
+      token: admin,
+    });
+    assert.equal(reset.status, 200);
+    assert.deepEqual(reset.body, { reset: true });
+    const again = await call(server.url, 'DELETE', `/admin/users/${bob}/second-factors`, {
+      token: admin,
+    });
+    assert.deepEqual(again.body, { reset: false });
+    const resets = await events(`type=admin.second_factors_reset&user=${bob}`);
+    assert.deepEqual(
+      resets.map((e) => e.actor),
+      [ids['alice']],
+    );
+    assert.equal((await passwordStep('bob')).status, 200);
+    const unknown = await call(server.url, 'DELETE', '/admin/users/nobody/second-factors', {
+      token: admin,
+    });
+    assert.equal(unknown.status, 404);
   });
 });

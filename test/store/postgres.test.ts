@@ -383,13 +383,16 @@ function defineTests(): void {
         tables.rows.map((r) => r.table_name),
         [
           'audit_events',
+          'mfa_challenges',
           'oauth_client_assertions',
           'oauth_clients',
           'one_time_tokens',
+          'recovery_codes',
           'refresh_tokens',
           'reserved_names',
           'schema_migrations',
           'signing_keys',
+          'totp_factors',
           'users',
         ],
       );

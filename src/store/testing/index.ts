@@ -23,6 +23,7 @@ import { clientTests } from './clients.ts';
 import { oneTimeTokenTests } from './one-time-tokens.ts';
 import { newToken, newUser, type Suite } from './records.ts';
 import { refreshTokenTests } from './refresh-tokens.ts';
+import { secondFactorTests } from './second-factors.ts';
 import { signingKeyTests } from './signing-keys.ts';
 import { userTests } from './users.ts';
 
@@ -158,6 +159,7 @@ export function testStore(factory: StoreFactory, options: TestStoreOptions = {})
     accountTests(suite);
     oneTimeTokenTests(suite);
     clientTests(suite);
+    secondFactorTests(suite);
     auditTests(suite);
   });
 }

@@ -1,0 +1,66 @@
+// The security-event port of the second factors: what they report that an audit log and the
+// user's mail should hear of. AuthService hands every event to its audit sink (audit.ts, as an
+// `mfa.…` event; see `auditedEvents`) and to the caller's own sink, if any. A failing sink never
+// fails the request.
+import type { AuditRecord, AuditSink } from './audit.ts';
+
+/** One security event. Never holds a code, a secret, a token or a hash. */
+export interface SecurityEvent {
+  readonly type:
+    | 'totp_enrolled'
+    | 'totp_disabled'
+    | 'recovery_codes_regenerated'
+    /** A recovery code was spent at log-in: an audit entry, and a mail to the owner. */
+    | 'recovery_code_used'
+    /** Too many wrong second-factor codes for the account: its budget is spent. */
+    | 'second_factor_locked'
+    /** An administrator removed every second factor of the user. */
+    | 'second_factors_reset';
+  readonly userId: string;
+  /** Milliseconds since 1970. */
+  readonly at: number;
+  /** For recovery_code_used: how many unused codes are left. */
+  readonly remaining?: number;
+}
+
+export interface SecurityEventSink {
+  emit(event: SecurityEvent): void | Promise<void>;
+}
+
+/**
+ * The audit record of an event, or null for `second_factors_reset`: the administrator or the CLI
+ * that reset the factors records its own action, with itself as the actor.
+ */
+function auditRecordOf(event: SecurityEvent): AuditRecord | null {
+  const own = { actor: event.userId, subject: event.userId };
+  switch (event.type) {
+    case 'totp_enrolled':
+      return { ...own, type: 'mfa.totp_enrolled' };
+    case 'totp_disabled':
+      return { ...own, type: 'mfa.totp_disabled' };
+    case 'recovery_codes_regenerated':
+      return { ...own, type: 'mfa.recovery_codes_regenerated' };
+    case 'recovery_code_used':
+      return {
+        ...own,
+        type: 'mfa.recovery_code_used',
+        ...(event.remaining === undefined ? {} : { details: { remaining: event.remaining } }),
+      };
+    // Spent by wrong codes: whoever typed them, it need not be the owner.
+    case 'second_factor_locked':
+      return { type: 'mfa.locked', actor: 'anonymous', subject: event.userId };
+    case 'second_factors_reset':
+      return null;
+  }
+}
+
+/** One sink that records each event in the audit log, then hands it to `also` (if any). */
+export function auditedEvents(audit: AuditSink, also?: SecurityEventSink): SecurityEventSink {
+  return {
+    async emit(event) {
+      const record = auditRecordOf(event);
+      if (record) await audit.record(record);
+      await also?.emit(event);
+    },
+  };
+}

@@ -4,6 +4,7 @@
 import type { Store, User } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
 import { checkPassword } from './accounts.ts';
+import { type AuditSink, NO_AUDIT } from './audit.ts';
 import { AuthServiceError } from './errors.ts';
 import type { LoginGuard } from './login.ts';
 import { type Argon2Params, hashPassword } from './password.ts';
@@ -26,6 +27,8 @@ export interface AccountChangesOptions {
   /** Seconds the username and email of a deleted account stay reserved. */
   nameReservation: number;
   now: () => number;
+  /** Where the changes are recorded (audit.ts). Default: nowhere. */
+  audit?: AuditSink;
 }
 
 export interface ChangePasswordInput {
@@ -82,7 +85,15 @@ export class AccountChanges {
     if (!(await store.replacePasswordHash(user.id, current, hash, this.#o.now()))) {
       throw passwordChangedMeanwhile();
     }
-    return sessions.endOthers(user.id, input.sid, 'password_changed');
+    const ended = await sessions.endOthers(user.id, input.sid, 'password_changed');
+    await (this.#o.audit ?? NO_AUDIT).record({
+      type: 'password.changed',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+      details: { revoked: ended },
+    });
+    return ended;
   }
 
   /**
@@ -102,5 +113,14 @@ export class AccountChanges {
       throw new AuthServiceError('invalid_token', 'the user of this token no longer exists');
     }
     await sessions.announceEnded(live);
+    // The subject is an id no account has any more: the events before it stay (audit_events
+    // keeps no foreign key), and nothing names the deleted user beyond it.
+    await (this.#o.audit ?? NO_AUDIT).record({
+      type: 'account.deleted',
+      actor: user.id,
+      subject: user.id,
+      ip: ip ?? null,
+      details: { revoked: live.length },
+    });
   }
 }

@@ -13,9 +13,16 @@ import {
   prepareUserAccount,
   requirePassword,
 } from './accounts.ts';
+import { type AuditSink, NO_AUDIT } from './audit.ts';
 import { AuthServiceError } from './errors.ts';
 import type { Limit } from './limits.ts';
-import { MailDeliveryError, type Mailer, type MailKind, renderMail } from './mail.ts';
+import {
+  MailDeliveryError,
+  type Mailer,
+  type MailKind,
+  type MailMessage,
+  renderMail,
+} from './mail.ts';
 import { type Argon2Params, hashPassword, verifyPassword } from './password.ts';
 import {
   type BreachedPasswordOptions,
@@ -68,6 +75,8 @@ export interface AccountMailOptions {
   endSessions(userId: string): Promise<unknown>;
   /** Lifts a lock-out (AuthService.unlock). */
   unlock(userId: string): Promise<void>;
+  /** Where the flows' security events are recorded (audit.ts). Default: nowhere. */
+  audit?: AuditSink;
 }
 
 const words = (seconds: number) =>
@@ -76,10 +85,12 @@ const words = (seconds: number) =>
 export class AccountMail {
   readonly #o: AccountMailOptions;
   readonly #base: string;
+  readonly #audit: AuditSink;
 
   constructor(options: AccountMailOptions) {
     this.#o = options;
     this.#base = options.publicUrl.replace(/\/+$/, '');
+    this.#audit = options.audit ?? NO_AUDIT;
   }
 
   get verifyEmail(): boolean {
@@ -187,6 +198,12 @@ export class AccountMail {
       this.#o.mailer.enqueue(this.#mail('already_registered', prepared.email, {}));
       return;
     }
+    await this.#audit.record({
+      type: 'user.registered',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
     this.#o.mailer.enqueue(await this.#issue(user, 'verify_email', user.email, user.email));
   }
 
@@ -211,6 +228,12 @@ export class AccountMail {
       !(await this.#o.store.markEmailVerified(user.id, payload, this.#o.now()))
     )
       throw linkError('this link was sent to an address the account no longer has');
+    await this.#audit.record({
+      type: 'email.verified',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
     return { ...user, emailVerified: true };
   }
 
@@ -225,6 +248,27 @@ export class AccountMail {
     if (!user || user.disabled) return;
     if (!(await this.#accountBudget(user))) return;
     this.#o.mailer.enqueue(await this.#issue(user, 'reset_password', user.email, user.email));
+    // Only for an account that gets the mail: what was typed for an unknown one is not kept.
+    await this.#audit.record({
+      type: 'password.reset_requested',
+      actor: 'anonymous',
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
+  }
+
+  /**
+   * An administrator's "send a reset" (AdminService.sendPasswordReset): the same link and mail as
+   * `requestPasswordReset`, to the account's address, under the account's mail budget. Delivery
+   * is awaited, so the administrator is told (`temporarily_unavailable`) when it failed. The
+   * caller records its own action; the user's `password.reset_done` follows if they use the link.
+   */
+  async sendPasswordReset(user: User): Promise<void> {
+    await this.#o.count(`mail:account:${user.id}`, MAIL_LIMITS.perAccount);
+    await this.#deliver(
+      await this.#issue(user, 'reset_password', user.email, user.email),
+      'the reset mail',
+    );
   }
 
   /**
@@ -270,9 +314,16 @@ export class AccountMail {
     const { user, payload } = await this.#consume({ token }, 'reset_password', true);
     const now = this.#o.now();
     await this.#o.store.updatePasswordHash(user.id, hash, now);
-    await this.#o.endSessions(user.id);
+    const ended = await this.#o.endSessions(user.id);
     await this.#o.unlock(user.id);
     if (payload !== null) await this.#o.store.markEmailVerified(user.id, payload, now);
+    await this.#audit.record({
+      type: 'password.reset_done',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+      ...(typeof ended === 'number' ? { details: { revoked: ended } } : {}),
+    });
     return user;
   }
 
@@ -329,19 +380,32 @@ export class AccountMail {
     const toNew = holder
       ? this.#mail('email_taken_notice', email, {})
       : await this.#issue(user, 'change_email', email, email);
+    await this.#deliver(toNew, 'the confirmation mail');
+    this.#o.mailer.enqueue(this.#mail('email_change_requested', user.email, { address: email }));
+    // Recorded alike whether the address was taken (its owner got a notice): the log says what
+    // the account holder did, and no address (personal data) goes into it.
+    await this.#audit.record({
+      type: 'email.change_requested',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
+  }
+
+  /** Sends one mail now; a delivery that failed every retry is `temporarily_unavailable`. */
+  async #deliver(message: MailMessage, what = 'the mail'): Promise<void> {
     try {
-      await this.#o.mailer.deliver(toNew);
+      await this.#o.mailer.deliver(message);
     } catch (error) {
       if (error instanceof MailDeliveryError) {
         throw new AuthServiceError(
           'temporarily_unavailable',
-          'the confirmation mail could not be sent; try again later',
+          `${what} could not be sent; try again later`,
           { retryAfter: 60 },
         );
       }
       throw error;
     }
-    this.#o.mailer.enqueue(this.#mail('email_change_requested', user.email, { address: email }));
   }
 
   /** Consumes a change-of-address link: the email changes now, if no one took it meanwhile. */
@@ -359,6 +423,12 @@ export class AccountMail {
       }
       throw error;
     }
+    await this.#audit.record({
+      type: 'email.changed',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
     return { ...user, email: payload, emailVerified: true };
   }
 

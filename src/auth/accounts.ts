@@ -23,7 +23,7 @@ export interface PublicUser {
 
 // Deliberately plain: one @, no spaces or controls, a dot in the domain. Delivery proves the rest.
 const EMAIL = /^[^\s@\p{C}]{1,64}@[^\s@\p{C}]+\.[^\s@\p{C}]+$/u;
-const ROLE = /^[a-z][a-z0-9_:-]{0,31}$/;
+export const ROLE = /^[a-z][a-z0-9_:-]{0,31}$/;
 
 /** A random id (72 bits by default), base64url. */
 export const newId = (bytes = 9) => randomBytes(bytes).toString('base64url');

@@ -18,6 +18,7 @@ export type AuthErrorCode =
   | 'invalid_scope'
   | 'invalid_token'
   | 'too_many_requests'
+  | 'not_found'
   | 'temporarily_unavailable'
   | 'mfa_required'
   | 'invalid_code'

@@ -1,6 +1,8 @@
-// The security-event port: what the auth domain reports that an audit log and the user's mail
-// should hear of. A seam until the audit and mail ports land: the server passes none (events are
-// dropped), a caller of AuthService may pass its own. A failing sink never fails the request.
+// The security-event port of the second factors: what they report that an audit log and the
+// user's mail should hear of. AuthService hands every event to its audit sink (audit.ts, as an
+// `mfa.…` event; see `auditedEvents`) and to the caller's own sink, if any. A failing sink never
+// fails the request.
+import type { AuditRecord, AuditSink } from './audit.ts';
 
 /** One security event. Never holds a code, a secret, a token or a hash. */
 export interface SecurityEvent {
@@ -48,4 +50,52 @@ export function report(
   Promise.resolve()
     .then(() => sink.emit({ ...event, at: now }))
     .catch(() => {});
+}
+
+/**
+ * The audit record of an event, or null for `second_factors_reset`: the administrator or the CLI
+ * that reset the factors records its own action, with itself as the actor.
+ */
+function auditRecordOf(event: SecurityEvent): AuditRecord | null {
+  const own = { actor: event.userId, subject: event.userId };
+  switch (event.type) {
+    case 'totp_enrolled':
+      return { ...own, type: 'mfa.totp_enrolled' };
+    case 'totp_disabled':
+      return { ...own, type: 'mfa.totp_disabled' };
+    case 'recovery_codes_regenerated':
+      return { ...own, type: 'mfa.recovery_codes_regenerated' };
+    case 'recovery_code_used':
+      return {
+        ...own,
+        type: 'mfa.recovery_code_used',
+        ...(event.remaining === undefined ? {} : { details: { remaining: event.remaining } }),
+      };
+    // Spent by wrong codes: whoever typed them, it need not be the owner.
+    case 'second_factor_locked':
+      return { type: 'mfa.locked', actor: 'anonymous', subject: event.userId };
+    case 'second_factors_reset':
+      return null;
+    case 'passkey_added':
+    case 'passkey_removed':
+    case 'passkey_cloned':
+      return {
+        ...own,
+        type: `mfa.${event.type}`,
+        ...(event.credentialId === undefined
+          ? {}
+          : { details: { credential_id: event.credentialId } }),
+      };
+  }
+}
+
+/** One sink that records each event in the audit log, then hands it to `also` (if any). */
+export function auditedEvents(audit: AuditSink, also?: SecurityEventSink): SecurityEventSink {
+  return {
+    async emit(event) {
+      const record = auditRecordOf(event);
+      if (record) await audit.record(record);
+      await also?.emit(event);
+    },
+  };
 }

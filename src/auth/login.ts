@@ -5,6 +5,7 @@ import type { Store, User } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
 import { length, requirePassword, requireString } from './accounts.ts';
 import { clientKeyOf } from './addresses.ts';
+import type { AuditSink } from './audit.ts';
 import { readDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
 import { type CounterStore, type Limit, type RateLimits, resolveRateLimits } from './limits.ts';
@@ -22,6 +23,8 @@ export interface LoginGuardOptions {
   passwordParams: Argon2Params;
   rateLimits: RateLimits | undefined;
   counters: CounterStore;
+  /** Where failures and lock-outs are recorded. Default: nowhere. */
+  audit?: AuditSink;
 }
 
 export interface LoginInput {
@@ -114,7 +117,7 @@ export class LoginGuard {
       user && input.deviceToken !== undefined
         ? readDeviceToken(input.deviceToken, user, this.#o.now())
         : undefined;
-    const reserved = await this.#reserveAttempt(account, device, ip);
+    const { taken: reserved, exhausted } = await this.#reserveAttempt(account, device, ip);
 
     let verified: Awaited<ReturnType<typeof verifyPassword>>;
     try {
@@ -127,7 +130,22 @@ export class LoginGuard {
     }
     const { ok, needsRehash } = verified;
     if (!user || !ok) {
-      // The reserved attempts stay counted: they are this failure.
+      // The reserved attempts stay counted: they are this failure. What was typed is not
+      // recorded (people type passwords into the username field), only the account, if any.
+      const about = { actor: 'anonymous', subject: user?.id ?? null, ip: ip ?? null };
+      await this.#o.audit?.record({
+        ...about,
+        type: 'login.failed',
+        details: { reason: 'password' },
+      });
+      // This failure spent the last attempt of a budget: the account is locked for such clients.
+      if (exhausted.length > 0) {
+        await this.#o.audit?.record({
+          ...about,
+          type: 'login.locked',
+          details: { budgets: exhausted.join(',') },
+        });
+      }
       throw new AuthServiceError(
         'invalid_credentials',
         'the username, email or password is not right',
@@ -136,7 +154,16 @@ export class LoginGuard {
     // The password was right: this attempt is not a failure. Earlier failures still count until
     // their window ends (`unlock` clears the account's).
     await this.#giveBack(reserved);
-    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
+    if (user.disabled) {
+      await this.#o.audit?.record({
+        type: 'login.failed',
+        actor: 'anonymous',
+        subject: user.id,
+        ip: ip ?? null,
+        details: { reason: 'disabled' },
+      });
+      throw new AuthServiceError('account_disabled', 'this account is disabled');
+    }
     let passwordHash = user.passwordHash;
     if (needsRehash) {
       const rehashed = await hashPassword(password, this.#o.passwordParams);
@@ -164,7 +191,7 @@ export class LoginGuard {
         { field: 'password' },
       );
     }
-    const reserved = await this.#reserveAttempt(`u:${user.id}`, undefined, ip);
+    const { taken: reserved } = await this.#reserveAttempt(`u:${user.id}`, undefined, ip);
     let ok: boolean;
     try {
       ({ ok } = await verifyPassword(given, user.passwordHash, this.#o.passwordParams));
@@ -182,13 +209,14 @@ export class LoginGuard {
    * it (429) when a budget is spent. OWASP's device-cookie protocol: a known device spends its own
    * budget, and is refused when that is spent; any other client spends the budget of its address
    * (when known) and the budget shared by every unknown client of the account.
-   * @returns the counters to give back if the attempt turns out not to be a failure.
+   * @returns the counters to give back if the attempt turns out not to be a failure, and the
+   * budgets (`device`, `client`, `account`) this attempt spent the last of.
    */
   async #reserveAttempt(
     account: string,
     device: string | undefined,
     ip: string | undefined,
-  ): Promise<string[]> {
+  ): Promise<{ taken: string[]; exhausted: string[] }> {
     const limits = this.#limits;
     const budgets: [string, Limit][] =
       device !== undefined
@@ -205,10 +233,11 @@ export class LoginGuard {
             [`login:account:${account}`, limits.loginFailuresPerAccount],
           ];
     const taken: string[] = [];
+    const exhausted: string[] = [];
     try {
       for (const [key, limit] of budgets) {
         const now = this.#o.now();
-        const { ok, resetAt } = await this.#o.counters.reserve(
+        const { ok, count, resetAt } = await this.#o.counters.reserve(
           key,
           limit.max,
           limit.window * 1000,
@@ -223,12 +252,13 @@ export class LoginGuard {
           );
         }
         taken.push(key);
+        if (count >= limit.max) exhausted.push(key.split(':')[1]!);
       }
     } catch (error) {
       await this.#giveBack(taken);
       throw error;
     }
-    return taken;
+    return { taken, exhausted };
   }
 
   /**

@@ -8,10 +8,11 @@ import { AccountMail } from './account-mail.ts';
 import { createUserAccount } from './accounts.ts';
 import { clientKeyOf } from './addresses.ts';
 import { setAppMetadata } from './app-metadata.ts';
+import { type AuditSink, NO_AUDIT } from './audit.ts';
 import { sessionClient } from './client-info.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
-import type { SecurityEventSink } from './events.ts';
+import { auditedEvents, type SecurityEventSink } from './events.ts';
 import { SecondFactors, type TotpEnrolment } from './factors.ts';
 import type { KeyRing } from './keyring.ts';
 import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits.ts';
@@ -46,6 +47,7 @@ export {
   toPublicUser,
 } from './accounts.ts';
 export { APP_METADATA_MAX_BYTES, checkAppMetadata } from './app-metadata.ts';
+export { type AuditRecord, type AuditSink, storeAuditSink } from './audit.ts';
 export type { SecurityEvent, SecurityEventSink } from './events.ts';
 export { FACTOR_KINDS, type FactorKind, MFA_TOKEN_TTL, type TotpEnrolment } from './factors.ts';
 export type { RoleScopes } from './scopes.ts';
@@ -96,6 +98,8 @@ export interface AuthServiceOptions {
   onRevocationError?: (error: unknown) => void;
   /** A k-anonymity range service that new passwords are checked against. Default: none. */
   breachedPasswords?: BreachedPasswordOptions;
+  /** Where security events are recorded (src/auth/audit.ts). Default: nowhere. */
+  audit?: AuditSink;
   /**
    * Seconds the username and email of a deleted account stay reserved (registration refuses
    * them as taken). Default 30 days.
@@ -171,6 +175,7 @@ export class AuthService {
   readonly #breachedPasswords: BreachedPasswordOptions | undefined;
   readonly #logins: LoginGuard;
   readonly #sessions: Sessions;
+  readonly #audit: AuditSink;
   readonly #account: AccountChanges;
   readonly #mail: AccountMail | undefined;
   readonly #requireVerifiedEmail: boolean;
@@ -180,6 +185,7 @@ export class AuthService {
   readonly #passkeys: PasskeyAccount;
 
   constructor(options: AuthServiceOptions) {
+    this.#audit = options.audit ?? NO_AUDIT;
     this.#store = options.store;
     this.#keyRing = options.keyRing;
     this.#now = options.now ?? Date.now;
@@ -192,6 +198,7 @@ export class AuthService {
       passwordParams: this.#passwordParams,
       rateLimits: options.rateLimits,
       counters: options.counters ?? new MemoryCounterStore(),
+      audit: this.#audit,
     });
     this.#tokens = new AccessTokens({
       keyRing: options.keyRing,
@@ -217,6 +224,7 @@ export class AuthService {
       now: this.#now,
       revocations: options.revocations,
       onRevocationError: options.onRevocationError ?? (() => {}),
+      audit: this.#audit,
     });
     const issuer = new URL(options.keyRing.issuer);
     const passkeys = new Passkeys({
@@ -235,7 +243,7 @@ export class AuthService {
       logins: this.#logins,
       passwordParams: this.#passwordParams,
       totpIssuer: options.totpIssuer ?? 'laissez',
-      events: options.events,
+      events: auditedEvents(this.#audit, options.events),
       passkeys,
     });
     this.#account = new AccountChanges({
@@ -246,6 +254,7 @@ export class AuthService {
       breachedPasswords: options.breachedPasswords,
       nameReservation: options.nameReservation ?? DEFAULT_NAME_RESERVATION,
       now: this.#now,
+      audit: this.#audit,
     });
     const mail = options.mail;
     this.#requireVerifiedEmail = mail?.requireVerifiedEmail ?? false;
@@ -261,6 +270,7 @@ export class AuthService {
           registerPerIp: this.#logins.limits.registerPerIp,
           endSessions: (userId) => this.#sessions.logoutAll(userId),
           unlock: (userId) => this.#logins.unlock(userId),
+          audit: this.#audit,
         })
       : undefined;
     this.#passkeys = new PasskeyAccount({
@@ -285,6 +295,11 @@ export class AuthService {
     return this.#mail;
   }
 
+  /** Where this service records security events: for flows built beside it (admin, account). */
+  get audit(): AuditSink {
+    return this.#audit;
+  }
+
   /**
    * Starts a session for a user who proved who they are another way (a sign-in link). The link
    * stands in for the password only: with a second factor on, the answer is the same
@@ -292,10 +307,22 @@ export class AuthService {
    * registers no method for a mailed link, so such a session's tokens carry no `amr` unless a
    * second factor completes it (`["otp", "mfa"]`).
    */
-  async startSession(user: User, grant: GrantInput = {}): Promise<TokenSet> {
+  async startSession(
+    user: User,
+    grant: GrantInput = {},
+    context: ClientContext = {},
+  ): Promise<TokenSet> {
     const factors = await this.#factors.factorsOf(user.id);
     if (factors.length > 0) throw await this.#factors.challenge(user, factors, []);
-    return this.#sessions.start(user, grant);
+    const tokens = await this.#sessions.start(user, grant);
+    await this.#audit.record({
+      type: 'login.succeeded',
+      actor: user.id,
+      subject: user.id,
+      ip: context.ip ?? null,
+      details: { method: 'link' },
+    });
+    return tokens;
   }
 
   get keyRing(): KeyRing {
@@ -327,7 +354,7 @@ export class AuthService {
         `register:ip:${clientKeyOf(input.ip)}`,
         this.#logins.limits.registerPerIp,
       );
-    return createUserAccount(this.#store, {
+    const user = await createUserAccount(this.#store, {
       username: input.username,
       email: input.email,
       password: input.password,
@@ -336,6 +363,13 @@ export class AuthService {
       now: this.#now(),
       breachedPasswords: this.#breachedPasswords,
     });
+    await this.#audit.record({
+      type: 'user.registered',
+      actor: user.id,
+      subject: user.id,
+      ip: input.ip ?? null,
+    });
+    return user;
   }
 
   /**
@@ -379,6 +413,13 @@ export class AuthService {
       client: sessionClient(clientIp ?? credentials.ip, userAgent),
       amr: ['pwd'],
     });
+    await this.#audit.record({
+      type: 'login.succeeded',
+      actor: user.id,
+      subject: user.id,
+      ip: credentials.ip === undefined ? null : clientKeyOf(credentials.ip),
+      details: { method: 'password' },
+    });
     return {
       user,
       tokens,
@@ -412,6 +453,14 @@ export class AuthService {
       client: sessionClient(clientIp, userAgent),
       amr,
       authTime,
+    });
+    // The log-in is done only now: the password (or link) step recorded nothing.
+    await this.#audit.record({
+      type: 'login.succeeded',
+      actor: user.id,
+      subject: user.id,
+      ip: clientIp === undefined ? null : clientKeyOf(clientIp),
+      details: { method: 'second_factor', amr: amr.join(' ') },
     });
     return { user, tokens, deviceToken: issueDeviceToken(user, this.#now()) };
   }
@@ -495,13 +544,30 @@ export class AuthService {
   }
 
   /** Revokes the refresh token's family. Idempotent; says nothing about unknown tokens. */
-  logout(token: unknown): Promise<void> {
-    return this.#sessions.logout(token);
+  logout(token: unknown, context: { ip?: string } = {}): Promise<void> {
+    return this.#sessions.logout(token, context.ip);
   }
 
-  /** Revokes every refresh-token family of the user. */
-  logoutAll(userId: string): Promise<number> {
-    return this.#sessions.logoutAll(userId);
+  /** Revokes every refresh-token family of the user (the user's own "log out everywhere"). */
+  async logoutAll(userId: string, context: { ip?: string } = {}): Promise<number> {
+    const revoked = await this.#sessions.logoutAll(userId);
+    await this.#audit.record({
+      type: 'session.ended_all',
+      actor: userId,
+      subject: userId,
+      ip: context.ip ?? null,
+      details: { revoked },
+    });
+    return revoked;
+  }
+
+  /**
+   * Ends every session of a user for someone else (an administrator, a disabled account):
+   * revokes the families with `reason` and announces them; records nothing (the caller records
+   * its own action).
+   */
+  endSessions(userId: string, reason: 'logout_all' | 'disabled' = 'logout_all'): Promise<number> {
+    return this.#sessions.logoutAll(userId, reason);
   }
 
   /** The live sessions of the user behind `claims`, most recently used first. */
@@ -516,13 +582,20 @@ export class AuthService {
    * family and announcing it. An unknown, ended or another user's session: `session_not_found`,
    * the same answer for each.
    */
-  async endSession(claims: AccessClaims, sid: string): Promise<void> {
+  async endSession(claims: AccessClaims, sid: string, context: ClientContext = {}): Promise<void> {
     const user = await this.currentUser(claims);
     await this.#countAccountRequest(user);
     await this.#countAccountRequest(user);
     if (!(await this.#sessions.end(user.id, sid))) {
       throw new AuthServiceError('session_not_found', 'no such session of yours');
     }
+    await this.#audit.record({
+      type: 'session.ended',
+      actor: user.id,
+      subject: user.id,
+      ip: context.ip ?? null,
+      details: { sid },
+    });
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   unrotatable,
 } from '../store/types.ts';
 import { newId } from './accounts.ts';
+import type { AuditSink } from './audit.ts';
 import { AuthServiceError } from './errors.ts';
 import type { KeyRing } from './keyring.ts';
 import { allowedScopes, grantScope, parseScope, type RoleScopes, scopeText } from './scopes.ts';
@@ -98,6 +99,8 @@ export interface SessionsOptions {
   now: () => number;
   revocations: RevocationSink | undefined;
   onRevocationError: (error: unknown) => void;
+  /** Where log-outs and reuse detections are recorded. Default: nowhere. */
+  audit?: AuditSink;
 }
 
 const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
@@ -356,6 +359,12 @@ export class Sessions {
     }
     await this.#o.store.revokeFamily(spent.familyId, now, 'reuse');
     await this.#announce([spent.familyId], now);
+    await this.#o.audit?.record({
+      type: 'refresh.reuse_detected',
+      actor: 'anonymous',
+      subject: spent.userId,
+      details: { sid: spent.familyId },
+    });
     throw new AuthServiceError(
       'invalid_grant',
       'the refresh token was already used; the session was revoked for safety; log in again',
@@ -396,20 +405,33 @@ export class Sessions {
   }
 
   /** Revokes the refresh token's family. Idempotent; says nothing about unknown tokens. */
-  async logout(token: unknown): Promise<void> {
+  async logout(token: unknown, ip?: string): Promise<void> {
     if (typeof token !== 'string' || !REFRESH_TOKEN.test(token)) return;
     const record = await this.#o.store.findRefreshToken(sha256(token));
     if (!record) return;
     const now = this.#o.now();
-    await this.#o.store.revokeFamily(record.familyId, now, 'logout');
+    const ended = await this.#o.store.revokeFamily(record.familyId, now, 'logout');
     await this.#announce([record.familyId], now);
+    // Once per session: a repeated log-out (idempotent) records nothing more.
+    if (ended > 0) {
+      await this.#o.audit?.record({
+        type: 'session.ended',
+        actor: record.userId,
+        subject: record.userId,
+        ip: ip ?? null,
+        details: { sid: record.familyId },
+      });
+    }
   }
 
-  /** Revokes every refresh-token family of the user. */
-  async logoutAll(userId: string): Promise<number> {
+  /**
+   * Revokes every refresh-token family of the user, recording `reason` (log out everywhere, or
+   * an administrator's `disabled`), and announces the sessions.
+   */
+  async logoutAll(userId: string, reason: RevocationReason = 'logout_all'): Promise<number> {
     const now = this.#o.now();
     const sessions = this.#o.revocations ? await this.#o.store.listLiveFamilies(userId, now) : [];
-    const revoked = await this.#o.store.revokeUserTokens(userId, now, 'logout_all');
+    const revoked = await this.#o.store.revokeUserTokens(userId, now, reason);
     await this.#announce(sessions, now);
     return revoked;
   }

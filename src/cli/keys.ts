@@ -32,6 +32,7 @@ import {
   writeJson,
   writeOut,
 } from './io.ts';
+import { recordCli } from './record.ts';
 
 const generate: Command = {
   summary: 'generate a signing key as JWKs',
@@ -273,6 +274,15 @@ Examples:
       const withdraw = values.withdraw === true;
       added ??= await ring.rotate({ immediate: values.immediate === true || withdraw });
       if (withdraw) await ring.withdrawBefore(added);
+      await recordCli(store, context, {
+        type: 'key.rotated',
+        details: {
+          kid: added.kid,
+          alg: added.alg,
+          immediate: values.immediate === true || withdraw,
+          withdraw,
+        },
+      });
       const keys = await store.listSigningKeys();
       const withdrawn = withdraw
         ? before.filter((k) => !keys.some((left) => left.kid === k.kid))

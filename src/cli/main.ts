@@ -36,8 +36,12 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
     group: async () => (await import('./keys.ts')).KEYS_COMMANDS,
   },
   users: {
-    summary: "add, list, disable and delete the auth server's users",
+    summary: "add, list, disable, delete and administer the auth server's users",
     group: async () => (await import('./users.ts')).USERS_COMMANDS,
+  },
+  audit: {
+    summary: 'read the audit log of security events',
+    command: async () => (await import('./audit.ts')).AUDIT,
   },
   clients: {
     summary: "add, list, remove the auth server's OAuth clients and rotate their secrets",

@@ -16,6 +16,7 @@ import {
   writeJson,
   writeOut,
 } from './io.ts';
+import { recordCli } from './record.ts';
 
 export const SET_METADATA: Command = {
   summary: "replace a user's app metadata (JSON the claims function reads)",
@@ -67,6 +68,12 @@ Examples:
         writeErr(context.io, `${context.name}: ${error.code}: ${error.message}`);
         return EXIT.REJECTED;
       }
+      // Its size, never its content, as the admin API records it.
+      await recordCli(store, context, {
+        type: 'admin.app_metadata_set',
+        subject: user.id,
+        details: { bytes: Buffer.byteLength(JSON.stringify(metadata)) },
+      });
       const updated = (await store.findUserById(user.id)) ?? user;
       if (values.json) {
         writeJson(context.io, { ...toPublicUser(updated), app_metadata: updated.appMetadata });

@@ -15,6 +15,7 @@ import {
   toPublicUser,
 } from '../auth/service.ts';
 import type { Store, User } from '../store/types.ts';
+import { ADMIN_COMMANDS } from './admin.ts';
 import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
 import { findUser } from './find-user.ts';
 import {
@@ -35,6 +36,7 @@ import {
   writeJson,
   writeOut,
 } from './io.ts';
+import { recordCli } from './record.ts';
 import { SET_METADATA } from './users-metadata.ts';
 
 /**
@@ -42,10 +44,16 @@ import { SET_METADATA } from './users-metadata.ts';
  * revocation list (as the server's log-out-everywhere does), so resource servers that check it
  * refuse the user's access tokens at once. Returns how many refresh tokens were revoked.
  */
-async function endSessions(store: Store, userId: string, now: number, io: Io): Promise<number> {
+export async function endSessions(
+  store: Store,
+  userId: string,
+  now: number,
+  io: Io,
+  reason: 'disabled' | 'logout_all' = 'disabled',
+): Promise<number> {
   const redisUrl = io.env['REDIS_URL'];
   const sessions = redisUrl ? await store.listLiveFamilies(userId, now) : [];
-  const revoked = await store.revokeUserTokens(userId, now, 'disabled');
+  const revoked = await store.revokeUserTokens(userId, now, reason);
   if (redisUrl && sessions.length > 0) {
     const ttlText = io.env['LAISSEZ_ACCESS_TTL'] ?? '15m';
     const accessTtl = durationFlag(ttlText, 'LAISSEZ_ACCESS_TTL');
@@ -67,7 +75,7 @@ async function endSessions(store: Store, userId: string, now: number, io: Io): P
  * The frame of `users disable|enable|delete`: `--data-dir` and `--json`, one positional naming
  * the user (id, username or email), the store open around `action`.
  */
-async function onNamedUser(
+export async function onNamedUser(
   args: string[],
   context: Context,
   action: (store: Store, user: User, json: boolean) => Promise<void>,
@@ -314,6 +322,11 @@ Exit codes: 0 done, 1 no such user, 2 usage error.`,
         const now = context.io.now();
         await store.setUserDisabled(user.id, disable, now);
         const revoked = disable ? await endSessions(store, user.id, now, context.io) : 0;
+        await recordCli(store, context, {
+          type: disable ? 'admin.user_disabled' : 'admin.user_enabled',
+          subject: user.id,
+          ...(disable ? { details: { revoked } } : {}),
+        });
         if (json) {
           writeJson(context.io, {
             id: user.id,
@@ -351,6 +364,11 @@ Exit codes: 0 deleted, 1 no such user, 2 usage error.`,
     onNamedUser(args, context, async (store, user, json) => {
       const revoked = await endSessions(store, user.id, context.io.now(), context.io);
       await store.deleteUser(user.id);
+      await recordCli(store, context, {
+        type: 'account.deleted',
+        subject: user.id,
+        details: { revoked },
+      });
       if (json) {
         writeJson(context.io, { id: user.id, username: user.username, deleted: true, revoked });
       } else {
@@ -375,6 +393,9 @@ Exit codes: 0 done, 1 no such user, 2 usage error.`,
   run: (args, context) =>
     onNamedUser(args, context, async (store, user, json) => {
       const had = await resetSecondFactors(store, user.id, context.io.now());
+      if (had) {
+        await recordCli(store, context, { type: 'admin.second_factors_reset', subject: user.id });
+      }
       if (json) {
         writeJson(context.io, { id: user.id, username: user.username, reset: had });
       } else {
@@ -525,4 +546,5 @@ export const USERS_COMMANDS: CommandGroup = {
   delete: remove,
   import: importUsers,
   'set-metadata': SET_METADATA,
+  ...ADMIN_COMMANDS,
 };

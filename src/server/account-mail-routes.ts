@@ -194,7 +194,7 @@ export async function accountMailRoutes(
           ip: ipOf(request),
         });
         // The link stands in for the password only: a second factor still answers mfa_required.
-        return h.deliver(reply, await app.auth.startSession(user));
+        return h.deliver(reply, await app.auth.startSession(user, {}, { ip: ipOf(request) }));
       },
     );
   }

@@ -3,6 +3,7 @@
 // checks as /auth/me) and the `accountPerUser` rate limit; a password confirmation also spends
 // the log-in failure budgets.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientKeyOf } from '../auth/addresses.ts';
 import type { AccessClaims } from '../auth/service.ts';
 import type { AuthContext } from '../middleware/authenticator.ts';
 
@@ -104,7 +105,7 @@ export async function accountRoutes(
     async (request, reply) => {
       const { claims } = authOf(request);
       const { id } = request.params as { id: string };
-      await auth.endSession(claims, id);
+      await auth.endSession(claims, id, { ip: clientKeyOf(request.ip) });
       if (id === claims.sid) clearCookies(reply);
       return reply.code(204).send();
     },
@@ -143,7 +144,7 @@ export async function accountRoutes(
       const ended = await auth.changePassword(authOf(request).claims, {
         currentPassword: body.current_password,
         newPassword: body.new_password,
-        ip: request.ip,
+        ip: clientKeyOf(request.ip),
       });
       noStore(reply);
       return { ended_sessions: ended };
@@ -171,7 +172,7 @@ export async function accountRoutes(
       const { password: given } = request.body as { password: string };
       await auth.deleteAccount(authOf(request).claims, {
         password: given,
-        ip: request.ip,
+        ip: clientKeyOf(request.ip),
       });
       clearCookies(reply);
       return reply.code(204).send();

@@ -108,6 +108,15 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     keyReloadSeconds: resolved.keyReloadInterval / 1000,
     authenticator,
   });
+  await app.register((await import('./admin-routes.ts')).adminRoutes, {
+    admin: wiring.admin,
+    authenticator,
+  });
+  if (wiring.metrics && resolved.metricsToken) {
+    const { countRefreshes, metricsRoutes } = await import('./metrics.ts');
+    countRefreshes(app, wiring.metrics);
+    await app.register(metricsRoutes, { metrics: wiring.metrics, token: resolved.metricsToken });
+  }
   await app.register(oauthRoutes, {
     issuer: resolved.issuer,
     grantTypes: resolved.oauthGrantTypes,
@@ -121,7 +130,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     toHttpError,
     sendError,
   });
-  await app.register(appMetadataRoutes, { authenticator });
+  await app.register(appMetadataRoutes, { authenticator, admin: wiring.admin });
   await app.register((await import('./pages.ts')).webPages, { cookies: resolved.cookies }); // web pages: / and /debugger
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

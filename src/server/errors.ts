@@ -124,7 +124,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       'A cookie-authenticated request came from an origin that is not allowed (CSRF defence).',
   },
-  not_found: { status: 404, meaning: 'No such route.' },
+  not_found: {
+    status: 404,
+    meaning:
+      'No such route; in the admin API, no such user (or, for a password reset, no mail flow set up).',
+  },
   session_not_found: {
     status: 404,
     meaning:

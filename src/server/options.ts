@@ -171,6 +171,13 @@ export interface AuthServerOptions {
   roleScopes?: RoleScopes;
   /** `client_id` of the access tokens of log-ins (RFC 9068 §2.2). Default `laissez`. */
   firstPartyClientId?: string;
+  /** Seconds security events stay in the audit log. Default 90 days. */
+  auditRetention?: number;
+  /**
+   * A bearer token (32 to 256 characters) that a Prometheus scraper sends to read `/metrics`.
+   * Default: none, and no `/metrics` route.
+   */
+  metricsToken?: string;
 }
 
 export type OptionName = keyof AuthServerOptions;
@@ -230,6 +237,8 @@ export interface ResolvedOptions {
   readonly accessTokenMaxBytes: number;
   readonly roleScopes: RoleScopes | undefined;
   readonly firstPartyClientId: string;
+  readonly auditRetention: number;
+  readonly metricsToken: string | undefined;
 }
 
 /**
@@ -310,6 +319,8 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   accessTokenMaxBytes: true,
   roleScopes: true,
   firstPartyClientId: true,
+  auditRetention: true,
+  metricsToken: true,
 });
 
 /** The library's default of an option: its `value`, else its parsed default text. */
@@ -439,6 +450,8 @@ export function resolveOptions(
     accessTokenMaxBytes: value('accessTokenMaxBytes') as number,
     roleScopes: input.roleScopes,
     firstPartyClientId: value('firstPartyClientId') as string,
+    auditRetention: value('auditRetention') as number,
+    metricsToken: input.metricsToken,
   };
   checkRules(resolved, naming);
   return Object.freeze(resolved);

@@ -1,26 +1,27 @@
 // PUT /admin/users/:id/app-metadata: administrators set a user's app metadata, the per-user JSON
 // the claims function reads (docs/server.md, "Tokens"). Only a bearer access token with the
 // `admin` role in the Authorization header reaches it: never a cookie (no cross-site form can
-// send it, so no CSRF), and no route lets users write their own.
+// send it, so no CSRF), and no route lets users write their own. Guarded as the rest of the admin
+// API (admin-routes.ts: the caller's roles now, from the store) and recorded in the audit log.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AdminService } from '../auth/admin.ts';
 import { APP_METADATA_MAX_BYTES } from '../auth/app-metadata.ts';
 import { type AccessClaims, toPublicUser } from '../auth/service.ts';
 import { type Authenticator, authorizationHeaders } from '../middleware/authenticator.ts';
+import { actorOf, requireCurrentAdmin } from './admin-routes.ts';
 import { errorSchema, HttpError } from './errors.ts';
-import { meSchema, refusal } from './routes.ts';
+import { meSchema } from './routes.ts';
 
 export interface AppMetadataRouteOptions {
   authenticator: Authenticator<AccessClaims>;
+  admin: AdminService;
 }
-
-/** The role whose access tokens may set app metadata. */
-export const ADMIN_ROLE = 'admin';
 
 export async function appMetadataRoutes(
   app: FastifyInstance,
   options: AppMetadataRouteOptions,
 ): Promise<void> {
-  const { auth } = app;
+  const current = requireCurrentAdmin(app, options.authenticator);
   const admin = async (request: FastifyRequest) => {
     const authorization = authorizationHeaders(request.raw.rawHeaders);
     if (typeof authorization === 'string' && !/^bearer /i.test(authorization)) {
@@ -29,11 +30,7 @@ export async function appMetadataRoutes(
       });
     }
     // The header only: without one, the authenticator must not fall back to the cookie.
-    const outcome = await options.authenticator.authenticate({ authorization, cookie: undefined });
-    if (!outcome.ok) throw refusal(outcome.failure);
-    const denied = options.authenticator.authorize(outcome.auth, { roles: [ADMIN_ROLE] });
-    if (denied) throw refusal(denied);
-    request.auth = outcome.auth;
+    await current(request);
   };
 
   app.put(
@@ -65,9 +62,7 @@ export async function appMetadataRoutes(
     async (request, reply) => {
       const { id } = request.params as { id: string };
       const { app_metadata: metadata } = request.body as { app_metadata: unknown };
-      if (!(await auth.setAppMetadata(id, metadata))) {
-        throw new HttpError('not_found', 'no such user');
-      }
+      await options.admin.setAppMetadata(actorOf(request), id, metadata);
       const user = await app.store.findUserById(id);
       if (!user) throw new HttpError('not_found', 'no such user');
       reply.header('cache-control', 'no-store');

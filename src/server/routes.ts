@@ -394,7 +394,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       const token =
         body?.refresh_token ?? (options.cookies ? request.cookies[REFRESH_COOKIE] : undefined);
       if (body?.refresh_token === undefined && token !== undefined) checkOrigin(request);
-      await auth.logout(token);
+      await auth.logout(token, { ip: clientKeyOf(request.ip) });
       clearCookies(reply);
       return reply.code(204).send();
     },
@@ -414,7 +414,9 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       },
     },
     async (request, reply) => {
-      const revoked = await auth.logoutAll(authOf(request).subject);
+      const revoked = await auth.logoutAll(authOf(request).subject, {
+        ip: clientKeyOf(request.ip),
+      });
       clearCookies(reply);
       noStore(reply);
       return { revoked };

@@ -500,6 +500,30 @@ export const SETTINGS: readonly Setting[] = [
     parse: onOff,
     check: kind('boolean'),
   },
+  {
+    option: 'auditRetention',
+    flag: 'audit-retention',
+    env: 'LAISSEZ_AUDIT_RETENTION',
+    default: '90d',
+    unit: 's',
+    help: 'how long security events stay in the audit log (older ones are deleted hourly)',
+    parse: duration('s', 'positive'),
+    check: integerSetting(60, 10 * 365 * DAY_SECONDS),
+  },
+  {
+    // Environment only, like the key-encryption key: a command line is visible to every user.
+    option: 'metricsToken',
+    env: 'LAISSEZ_METRICS_TOKEN',
+    default: '',
+    secret: true,
+    help: 'serve Prometheus metrics at /metrics to requests with "Authorization: Bearer <this>" (32 to 256 characters); unset: no /metrics',
+    parse: text,
+    check: (value, n, option) => {
+      if (typeof value !== 'string' || value.length < 32 || value.length > 256) {
+        throw n.fail(`${n.name(option)} must be a string of 32 to 256 characters`);
+      }
+    },
+  },
   // Library only.
   {
     option: 'mailTransport',

@@ -3,6 +3,8 @@
 // auth service over them, and the key ring's reload timer. src/server/app.ts puts HTTP on top.
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
+import { AdminService } from '../auth/admin.ts';
+import { storeAuditSink } from '../auth/audit.ts';
 import { loadKeyEncryptionKey } from '../auth/kek.ts';
 import { KeyRing } from '../auth/keyring.ts';
 import { Mailer, type MailTransport, outboxTransport } from '../auth/mail.ts';
@@ -15,6 +17,8 @@ import { createRevocationFeed } from '../redis/revocation-feed.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
+import { startAuditSweep } from './audit-sweep.ts';
+import { createMetrics, type ServerMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
 import { loadClaimsModule } from './token-settings.ts';
 
@@ -22,6 +26,10 @@ export interface Wiring {
   store: Store;
   keyRing: KeyRing;
   auth: AuthService;
+  /** Administration (the admin API, src/server/admin-routes.ts). */
+  admin: AdminService;
+  /** The metrics, when `metricsToken` turns them on. */
+  metrics: ServerMetrics | undefined;
   /** The revocation list, when the sink can also answer `isRevoked(sid)`. */
   checker: RevocationChecker | undefined;
   /** Where ended sessions are announced (RFC 7009 revocations of access tokens too). */
@@ -120,7 +128,11 @@ function openRedis(options: ResolvedOptions, log: FastifyBaseLogger) {
  * directory, whose links are printed on the log (development and single-machine use: anyone who
  * reads that log can follow them). A mail that cannot be sent after its retries is an error log.
  */
-function mailerFor(options: ResolvedOptions, log: FastifyBaseLogger): Mailer {
+function mailerFor(
+  options: ResolvedOptions,
+  log: FastifyBaseLogger,
+  metrics: ServerMetrics | undefined,
+): Mailer {
   const transport: MailTransport =
     options.mailTransport ??
     (options.smtpUrl
@@ -138,12 +150,17 @@ function mailerFor(options: ResolvedOptions, log: FastifyBaseLogger): Mailer {
   return new Mailer({
     transport,
     from: options.mailFrom,
-    onFailure: (message, error) =>
+    onFailure: (message, error) => {
+      metrics?.mailSent(message.kind, 'failed');
       log.error(
         { err: error, to: message.to, kind: message.kind },
         'a mail could not be sent after every retry',
-      ),
-    onSent: (message) => log.debug({ to: message.to, kind: message.kind }, 'mail sent'),
+      );
+    },
+    onSent: (message) => {
+      metrics?.mailSent(message.kind, 'sent');
+      log.debug({ to: message.to, kind: message.kind }, 'mail sent');
+    },
   });
 }
 
@@ -157,8 +174,21 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
   const redis = openRedis(options, log);
   const counters = options.counters ?? redis.counters;
   const revocations: RevocationSink | undefined = options.revocations ?? redis.revocations;
-  const mailer = mailerFor(options, log);
+  const metrics = options.metricsToken ? createMetrics() : undefined;
+  const audit = storeAuditSink({
+    store,
+    now: options.now,
+    // The event's type and subject only: its details may say more than a log should keep.
+    onError: (error, event) =>
+      log.warn(
+        { err: error, event: event.type },
+        'a security event was not written to the audit log',
+      ),
+    ...(metrics ? { observe: (event) => metrics.observe(event) } : {}),
+  });
+  const mailer = mailerFor(options, log, metrics);
   const auth = new AuthService({
+    audit,
     store,
     keyRing,
     accessTtl: options.accessTtl,
@@ -216,6 +246,22 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
       ? (revocations as unknown as RevocationChecker)
       : undefined;
 
+  // An administrator's "send a reset" is the password-reset flow's own mail (account-mail.ts).
+  const mail = auth.mail;
+  const admin = new AdminService({
+    store,
+    auth,
+    audit,
+    now: options.now,
+    ...(mail ? { sendPasswordReset: (user) => mail.sendPasswordReset(user) } : {}),
+  });
+  const sweep = startAuditSweep({
+    store,
+    retentionMs: options.auditRetention * 1000,
+    now: options.now,
+    onError: (error) => log.warn({ err: error }, 'old audit events could not be deleted'),
+  });
+
   // Keys rotated by another instance become known without a restart.
   const reload = setInterval(() => {
     keyRing.reload().catch((error: unknown) => log.warn({ err: error }, 'key ring reload failed'));
@@ -225,10 +271,13 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     store,
     keyRing,
     auth,
+    admin,
+    metrics,
     checker,
     revocations,
     async close() {
       clearInterval(reload);
+      await sweep.stop();
       // The mails in flight go before the store closes (they were already given their tokens).
       await mailer.close();
       if (!options.store) await store.close();

@@ -12,6 +12,7 @@
  * const app = await createAuthServer({ issuer: 'https://auth.example', store });
  */
 
+export type { AuditEvent, AuditQuery } from './audit.ts';
 export {
   openPostgresStore,
   type PostgresPoolOptions,

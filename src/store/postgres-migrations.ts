@@ -324,4 +324,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webauthn_challenges_expires_at ON webauthn_challenges (expires_at);
     `,
   },
+  {
+    // Append-only security events. `subject` is no foreign key: a deleted user's events stay.
+    name: 'the audit log',
+    sql: `
+      CREATE TABLE audit_events (
+        id      TEXT COLLATE "C" NOT NULL,
+        at      BIGINT NOT NULL,
+        type    TEXT COLLATE "C" NOT NULL,
+        actor   TEXT COLLATE "C" NOT NULL,
+        subject TEXT COLLATE "C",
+        ip      TEXT,
+        details TEXT,
+        CONSTRAINT audit_events_pkey PRIMARY KEY (id)
+      );
+      CREATE INDEX audit_events_at ON audit_events (at, id);
+      CREATE INDEX audit_events_subject ON audit_events (subject, at);
+      CREATE INDEX audit_events_type ON audit_events (type, at);
+    `,
+  },
 ];

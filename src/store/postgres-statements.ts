@@ -70,6 +70,12 @@ export const SQL = {
   listUsersAfter: `SELECT * FROM users
      WHERE (created_at, id) > (SELECT created_at, id FROM users WHERE id = $1)
      ORDER BY created_at, id LIMIT $2`,
+  // A prefix of the username key or of the email; an unknown `after` compares with NULL.
+  listUsersMatching: `SELECT * FROM users
+     WHERE (starts_with(username_key, $1) OR starts_with(email, $2))
+       AND ($3::text IS NULL OR (created_at, id) > (SELECT created_at, id FROM users WHERE id = $3))
+     ORDER BY created_at, id LIMIT $4`,
+  setRoles: 'UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3',
   setPasswordHash: 'UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3',
   replacePasswordHash:
     'UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND password_hash = $4',
@@ -217,4 +223,16 @@ export const SQL = {
   consumeChallenge: `UPDATE mfa_challenges SET used_at = $1
      WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1`,
   deleteExpiredChallenges: 'DELETE FROM mfa_challenges WHERE expires_at <= $1',
+
+  insertAuditEvent: `INSERT INTO audit_events (id, at, type, actor, subject, ip, details)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  // One statement for every combination of filters: a NULL parameter is no filter.
+  listAuditEvents: `SELECT * FROM audit_events
+     WHERE ($1::text IS NULL OR type = $1)
+       AND ($2::text IS NULL OR subject = $2)
+       AND ($3::bigint IS NULL OR at >= $3)
+       AND ($4::bigint IS NULL OR at < $4)
+       AND ($5::text IS NULL OR (at, id) < (SELECT at, id FROM audit_events WHERE id = $5))
+     ORDER BY at DESC, id DESC LIMIT $6`,
+  deleteAuditEventsBefore: 'DELETE FROM audit_events WHERE at < $1',
 } as const;

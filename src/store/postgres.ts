@@ -24,6 +24,7 @@
  */
 import type { QueryResult } from 'pg';
 import pg from 'pg';
+import { auditLimit, detailsText, prefixForms, toAuditEvent } from './audit.ts';
 import { PASSKEY_SQL } from './passkey-statements.ts';
 import { postgresTokenConstraint } from './postgres-errors.ts';
 import { CONSTRAINTS, MIGRATIONS } from './postgres-migrations.ts';
@@ -51,6 +52,8 @@ import {
   toWebAuthnChallenge,
 } from './postgres-statements.ts';
 import {
+  type AuditEvent,
+  type AuditQuery,
   type Client,
   ConflictError,
   type ConsumeResult,
@@ -248,15 +251,34 @@ export class PostgresStore implements Store {
     return rows[0] ? toUser(rows[0]) : null;
   }
 
-  async listUsers(options: { limit: number; after?: string }): Promise<User[]> {
+  async listUsers(options: { limit: number; after?: string; prefix?: string }): Promise<User[]> {
     const floor = Math.floor(options.limit);
     if (!(floor > 0)) return [];
     const limit = Number.isSafeInteger(floor) ? floor : null;
+    if (options.prefix !== undefined) {
+      const forms = prefixForms(options.prefix, usernameKey);
+      const { rows } = await this.#query('listing users', SQL.listUsersMatching, [
+        forms.key,
+        forms.email,
+        options.after ?? null,
+        limit,
+      ]);
+      return rows.map(toUser);
+    }
     const { rows } =
       options.after === undefined
         ? await this.#query('listing users', SQL.listUsers, [limit])
         : await this.#query('listing users', SQL.listUsersAfter, [options.after, limit]);
     return rows.map(toUser);
+  }
+
+  async setUserRoles(id: string, roles: readonly string[], now: number): Promise<boolean> {
+    const result = await this.#query('updating a user', SQL.setRoles, [
+      [...roles],
+      ms(now, 'now'),
+      id,
+    ]);
+    return (result.rowCount ?? 0) > 0;
   }
 
   async updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
@@ -878,5 +900,46 @@ export class PostgresStore implements Store {
       [challengeHash, ceremony, ms(now, 'now')],
     );
     return rows[0] ? toWebAuthnChallenge(rows[0]) : null;
+  }
+
+  async appendAuditEvent(event: AuditEvent): Promise<void> {
+    await this.#query(
+      'appending an audit event',
+      SQL.insertAuditEvent,
+      [
+        event.id,
+        ms(event.at, 'at'),
+        event.type,
+        event.actor,
+        event.subject,
+        event.ip,
+        detailsText(event.details),
+      ],
+      (error) =>
+        new Error('PostgreSQL store: an audit event with this id already exists', {
+          cause: error,
+        }),
+    );
+  }
+
+  async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
+    const limit = auditLimit(query.limit);
+    if (limit === 0) return [];
+    const { rows } = await this.#query('listing audit events', SQL.listAuditEvents, [
+      query.type ?? null,
+      query.subject ?? null,
+      query.since === undefined ? null : ms(query.since, 'since'),
+      query.until === undefined ? null : ms(query.until, 'until'),
+      query.before ?? null,
+      limit,
+    ]);
+    return rows.map((row) => toAuditEvent(row, num));
+  }
+
+  async deleteAuditEventsBefore(before: number): Promise<number> {
+    const result = await this.#query('deleting old audit events', SQL.deleteAuditEventsBefore, [
+      ms(before, 'before'),
+    ]);
+    return result.rowCount ?? 0;
   }
 }

@@ -259,4 +259,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webauthn_challenges_expires_at ON webauthn_challenges (expires_at);
     `,
   },
+  {
+    // Append-only security events. `subject` is no foreign key: a deleted user's events stay.
+    name: 'the audit log',
+    sql: `
+      CREATE TABLE audit_events (
+        id      TEXT    PRIMARY KEY NOT NULL,
+        at      INTEGER NOT NULL,
+        type    TEXT    NOT NULL,
+        actor   TEXT    NOT NULL,
+        subject TEXT,
+        ip      TEXT,
+        details TEXT
+      );
+      CREATE INDEX audit_events_at ON audit_events (at, id);
+      CREATE INDEX audit_events_subject ON audit_events (subject, at);
+      CREATE INDEX audit_events_type ON audit_events (type, at);
+    `,
+  },
 ];

@@ -58,6 +58,19 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE (created_at, id) > (SELECT created_at, id FROM users WHERE id = ?)
        ORDER BY created_at, id LIMIT ?`,
     ),
+    // A prefix of the username key or of the email (substr counts characters, as length does).
+    listUsersMatching: p(
+      `SELECT * FROM users
+       WHERE (substr(username_key, 1, length($key)) = $key OR substr(email, 1, length($email)) = $email)
+       ORDER BY created_at, id LIMIT $limit`,
+    ),
+    listUsersMatchingAfter: p(
+      `SELECT * FROM users
+       WHERE (substr(username_key, 1, length($key)) = $key OR substr(email, 1, length($email)) = $email)
+         AND (created_at, id) > (SELECT created_at, id FROM users WHERE id = $after)
+       ORDER BY created_at, id LIMIT $limit`,
+    ),
+    setRoles: p('UPDATE users SET roles = ?, updated_at = ? WHERE id = ?'),
     setPasswordHash: p('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
     replacePasswordHash: p(
       'UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?',
@@ -212,6 +225,23 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`,
     ),
     deleteExpiredChallenges: p('DELETE FROM mfa_challenges WHERE expires_at <= ?'),
+
+    insertAuditEvent: p(
+      `INSERT INTO audit_events (id, at, type, actor, subject, ip, details)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    // One statement for every combination of filters: a NULL parameter is no filter. An unknown
+    // cursor compares with NULL: no rows, as listUsers does.
+    listAuditEvents: p(
+      `SELECT * FROM audit_events
+       WHERE ($type IS NULL OR type = $type)
+         AND ($subject IS NULL OR subject = $subject)
+         AND ($since IS NULL OR at >= $since)
+         AND ($until IS NULL OR at < $until)
+         AND ($before IS NULL OR (at, id) < (SELECT at, id FROM audit_events WHERE id = $before))
+       ORDER BY at DESC, id DESC LIMIT $limit`,
+    ),
+    deleteAuditEventsBefore: p('DELETE FROM audit_events WHERE at < ?'),
   };
 }
 

@@ -11,6 +11,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
+import { auditLimit, detailsText, prefixForms, toAuditEvent } from './audit.ts';
 import { openDatabase } from './sqlite-connection.ts';
 import {
   isConstraintError,
@@ -35,6 +36,8 @@ import {
   toWebAuthnChallenge,
 } from './sqlite-statements.ts';
 import {
+  type AuditEvent,
+  type AuditQuery,
   type Client,
   ConflictError,
   type ConsumeResult,
@@ -259,16 +262,31 @@ export class SqliteStore implements Store {
     return row ? toUser(row) : null;
   }
 
-  async listUsers(options: { limit: number; after?: string }): Promise<User[]> {
+  async listUsers(options: { limit: number; after?: string; prefix?: string }): Promise<User[]> {
     const limit = Math.floor(options.limit);
     // SQLite reads a negative LIMIT as "no limit"; NaN must not become that either.
     if (!(limit > 0)) return [];
-    const rows = this.#run('listing users', () =>
-      options.after === undefined
+    const { after, prefix } = options;
+    const rows = this.#run('listing users', () => {
+      if (prefix !== undefined) {
+        const forms = prefixForms(prefix, usernameKey);
+        const named = { key: forms.key, email: forms.email, limit };
+        return after === undefined
+          ? this.#s.listUsersMatching.all(named)
+          : this.#s.listUsersMatchingAfter.all({ ...named, after });
+      }
+      return after === undefined
         ? this.#s.listUsers.all(limit)
-        : this.#s.listUsersAfter.all(options.after, limit),
-    );
+        : this.#s.listUsersAfter.all(after, limit);
+    });
     return rows.map(toUser);
+  }
+
+  async setUserRoles(id: string, roles: readonly string[], now: number): Promise<boolean> {
+    const result = this.#run('updating a user', () =>
+      this.#s.setRoles.run(JSON.stringify([...roles]), now, id),
+    );
+    return Number(result.changes) > 0;
   }
 
   async updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
@@ -852,5 +870,46 @@ export class SqliteStore implements Store {
       this.#s.passkeys.consumeChallenge.get(challengeHash, ceremony, now),
     );
     return row ? toWebAuthnChallenge(row) : null;
+  }
+
+  async appendAuditEvent(event: AuditEvent): Promise<void> {
+    this.#run(
+      'appending an audit event',
+      () =>
+        this.#s.insertAuditEvent.run(
+          event.id,
+          event.at,
+          event.type,
+          event.actor,
+          event.subject,
+          event.ip,
+          detailsText(event.details),
+        ),
+      (error) =>
+        new Error('SQLite store: an audit event with this id already exists', { cause: error }),
+    );
+  }
+
+  async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
+    const limit = auditLimit(query.limit);
+    if (limit === 0) return [];
+    const rows = this.#run('listing audit events', () =>
+      this.#s.listAuditEvents.all({
+        type: query.type ?? null,
+        subject: query.subject ?? null,
+        since: query.since ?? null,
+        until: query.until ?? null,
+        before: query.before ?? null,
+        limit,
+      }),
+    );
+    return rows.map((row) => toAuditEvent(row, Number));
+  }
+
+  async deleteAuditEventsBefore(before: number): Promise<number> {
+    const result = this.#run('deleting old audit events', () =>
+      this.#s.deleteAuditEventsBefore.run(before),
+    );
+    return Number(result.changes);
   }
 }

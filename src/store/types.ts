@@ -1,3 +1,7 @@
+import type { AuditEvent, AuditQuery } from './audit.ts';
+
+export type { AuditEvent, AuditQuery } from './audit.ts';
+
 /**
  * The storage contract of laissez: users, refresh-token families and signing keys. A few typed
  * methods, all async (SQLite answers at once, PostgreSQL over the network), and one conformance
@@ -390,8 +394,14 @@ export interface Store {
   findUserByUsername(username: string): Promise<User | null>;
   /** Case-insensitive. */
   findUserByEmail(email: string): Promise<User | null>;
-  /** Users ordered by creation, `limit` at most, after the user id `after` when given. */
-  listUsers(options: { limit: number; after?: string }): Promise<User[]>;
+  /**
+   * Users ordered by creation, `limit` at most, after the user id `after` when given; with
+   * `prefix`, only those whose RFC 8265 username key or lower-cased email starts with the prefix
+   * (itself keyed the same way: `ODI` finds `odin`).
+   */
+  listUsers(options: { limit: number; after?: string; prefix?: string }): Promise<User[]>;
+  /** Replaces the user's roles and sets updatedAt. False when there is no such user. */
+  setUserRoles(id: string, roles: readonly string[], now: number): Promise<boolean>;
   updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
   /**
    * Sets the password hash to `to` only if it is still `from`, atomically: of two changes racing
@@ -643,4 +653,11 @@ export interface Store {
   consumeMfaChallenge(tokenHash: string, now: number): Promise<boolean>;
   /** Deletes challenges expired at `now`. Returns how many. */
   deleteExpiredMfaChallenges(now: number): Promise<number>;
+
+  /** Appends a security event to the audit log. Events are never changed afterwards. */
+  appendAuditEvent(event: AuditEvent): Promise<void>;
+  /** Events newest first (`at`, then id, descending), filtered; see `AuditQuery`. */
+  listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Deletes the events older than `before` (ms; `at < before`): retention. Returns how many. */
+  deleteAuditEventsBefore(before: number): Promise<number>;
 }

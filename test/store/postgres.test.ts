@@ -382,6 +382,7 @@ function defineTests(): void {
       assert.deepEqual(
         tables.rows.map((r) => r.table_name),
         [
+          'audit_events',
           'mfa_challenges',
           'oauth_client_assertions',
           'oauth_clients',

@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { checkOptions, optionNames } from '../../jwt/lib/options.ts';
 import { type NewRefreshToken, type NewUser, type Store, StoreUnavailableError } from '../types.ts';
 import { accountTests } from './account.ts';
+import { auditTests } from './audit.ts';
 import { clientTests } from './clients.ts';
 import { oneTimeTokenTests } from './one-time-tokens.ts';
 import { passkeyTests } from './passkeys.ts';
@@ -161,5 +162,6 @@ export function testStore(factory: StoreFactory, options: TestStoreOptions = {})
     clientTests(suite);
     secondFactorTests(suite);
     passkeyTests(suite);
+    auditTests(suite);
   });
 }

@@ -122,7 +122,10 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     sendError,
   });
   await app.register(appMetadataRoutes, { authenticator });
-  await app.register((await import('./pages.ts')).webPages, { cookies: resolved.cookies }); // web pages: / and /debugger
+  await app.register((await import('./pages.ts')).webPages, {
+    cookies: resolved.cookies,
+    signInLinks: resolved.signInLinks,
+  }); // web pages: /, /debugger, and where mailed links land
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

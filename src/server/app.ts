@@ -125,6 +125,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   await app.register((await import('./pages.ts')).webPages, {
     cookies: resolved.cookies,
     signInLinks: resolved.signInLinks,
+    verifyEmail: resolved.verifyEmail,
   }); // web pages: /, /debugger, and where mailed links land
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

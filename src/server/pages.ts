@@ -28,6 +28,8 @@ export interface WebPagesOptions {
   cookies?: boolean;
   /** The server offers sign-in links (`--sign-in-links`): `/sign-in` exists and `/` offers them. */
   signInLinks?: boolean;
+  /** The server verifies addresses (`--verify-email`): `/` shows the banner while unverified. */
+  verifyEmail?: boolean;
 }
 
 /** The modules the pages load, as paths under src/ without an extension. */
@@ -153,16 +155,17 @@ export function browserAssets(): Map<string, Asset> {
   return assets;
 }
 
-function page(file: string, settings: { cookies: boolean; signInLinks: boolean }): Asset {
-  const html = readFileSync(new URL(`web/${file}`, sourceDir), 'utf8')
-    .replace(
-      '<meta name="laissez-cookies" content="off">',
-      `<meta name="laissez-cookies" content="${settings.cookies ? 'on' : 'off'}">`,
-    )
-    .replace(
-      '<meta name="laissez-sign-in-links" content="off">',
-      `<meta name="laissez-sign-in-links" content="${settings.signInLinks ? 'on' : 'off'}">`,
+/** The settings the pages read from their `<meta>` tags, by tag name. */
+type PageSettings = Record<'cookies' | 'sign-in-links' | 'verify-email', boolean>;
+
+function page(file: string, settings: PageSettings): Asset {
+  let html = readFileSync(new URL(`web/${file}`, sourceDir), 'utf8');
+  for (const [name, on] of Object.entries(settings)) {
+    html = html.replace(
+      `<meta name="laissez-${name}" content="off">`,
+      `<meta name="laissez-${name}" content="${on ? 'on' : 'off'}">`,
     );
+  }
   return asset(html, 'text/html; charset=utf-8');
 }
 
@@ -184,7 +187,11 @@ function send(
  * it reads the link's token from the URL's fragment and posts it (docs/pages.md).
  */
 export async function webPages(app: FastifyInstance, options: WebPagesOptions = {}): Promise<void> {
-  const settings = { cookies: options.cookies ?? false, signInLinks: options.signInLinks ?? false };
+  const settings: PageSettings = {
+    cookies: options.cookies ?? false,
+    'sign-in-links': options.signInLinks ?? false,
+    'verify-email': options.verifyEmail ?? false,
+  };
   const pageHeaders = (csp: string) => ({
     'content-security-policy': csp,
     'referrer-policy': 'no-referrer',
@@ -200,7 +207,7 @@ export async function webPages(app: FastifyInstance, options: WebPagesOptions = 
     '/debugger': page('debugger.html', settings),
   } as const;
   const paths = ['/', '/reset-password', '/debugger'] as const;
-  for (const path of settings.signInLinks ? [...paths, '/sign-in' as const] : paths) {
+  for (const path of settings['sign-in-links'] ? [...paths, '/sign-in' as const] : paths) {
     const headers = pageHeaders(PAGE_CSP[path]);
     app.get(path, { schema: { hide: true } }, async (request, reply) =>
       send(request, reply, pages[path], headers),

@@ -12,6 +12,7 @@ const setting = (name: string) =>
   document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content === 'on';
 const cookieMode = setting('laissez-cookies');
 const signInLinks = setting('laissez-sign-in-links');
+const verifyEmail = setting('laissez-verify-email');
 
 /**
  * The token of a mailed link (`/reset-password#token=…`, `/sign-in#token=…`), read once from the
@@ -121,10 +122,9 @@ async function loadProfile(): Promise<void> {
   try {
     const user = await client.me();
     renderProfile(user);
-    byId('password-username', HTMLInputElement).value = user.username;
-    // The banner: only for a server that says the address is unverified (older ones say nothing).
-    verifyBanner.hidden = user.email_verified !== false;
-    byId('verify-email').textContent = user.email;
+    // The banner: on a server that verifies addresses (--verify-email), while this one is not.
+    verifyBanner.hidden = !verifyEmail || user.email_verified !== false;
+    byId('verify-email').textContent = verifyBanner.hidden ? '' : user.email;
     verifyBanner.dataset.email = user.email;
     await loadSessions();
   } catch (error) {

@@ -117,16 +117,21 @@ describe('the pages and assets, from the TypeScript sources', () => {
       assert.match(await reset.text(), /<script type="module" src="\/assets\/web\/app.js">/);
       assert.equal((await get(url, '/sign-in')).status, 404, 'no sign-in links: no page');
     }
-    const links = await start({ signInLinks: true, passwordParams: FAST_ARGON2 });
+    const links = await start({
+      signInLinks: true,
+      verifyEmail: true,
+      passwordParams: FAST_ARGON2,
+    });
     try {
       const page = await get(links.url, '/sign-in');
       assert.equal(page.status, 200);
       assert.equal(page.headers.get('content-security-policy'), PAGE_CSP['/']);
-      assert.match(await page.text(), /<meta name="laissez-sign-in-links" content="on">/);
-      assert.match(
-        await (await get(plain.url, '/')).text(),
-        /<meta name="laissez-sign-in-links" content="off">/,
-      );
+      const html = await page.text();
+      assert.match(html, /<meta name="laissez-sign-in-links" content="on">/);
+      assert.match(html, /<meta name="laissez-verify-email" content="on">/);
+      const plainHtml = await (await get(plain.url, '/')).text();
+      assert.match(plainHtml, /<meta name="laissez-sign-in-links" content="off">/);
+      assert.match(plainHtml, /<meta name="laissez-verify-email" content="off">/);
     } finally {
       await links.close();
     }

@@ -272,7 +272,13 @@ describe('the account pages in Chromium', { skip: skipBrowser }, () => {
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );
-    assert.ok(overflow <= 0, `scrolls sideways by ${overflow}px`);
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .map((e) => `${e.tagName}#${e.id}.${e.className}: ${e.getBoundingClientRect().right}`)
+        .slice(0, 8),
+    );
+    assert.ok(overflow <= 0, `scrolls sideways by ${overflow}px: ${wide.join('; ')}`);
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('input:not([hidden]), select, textarea')]
         .filter((c) => (c as HTMLInputElement).labels?.length === 0)

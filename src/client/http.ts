@@ -10,6 +10,8 @@ export interface User {
   username: string;
   email: string;
   roles: string[];
+  /** Whether the owner followed a verification link (or a reset or sign-in link) to the address. */
+  email_verified?: boolean;
   created_at: string;
 }
 

@@ -116,11 +116,15 @@ export class LaissezClient extends ClientEvents {
     return this.#mode;
   }
 
-  /** `POST /auth/register`. Does not log in. */
-  async register(registration: Registration): Promise<User> {
+  /**
+   * `POST /auth/register`. Does not log in. Resolves the new user, or null from a server that
+   * verifies emails (`--verify-email`): it answers 202 alike for new and taken addresses, and the
+   * mailbox tells the rest.
+   */
+  async register(registration: Registration): Promise<User | null> {
     const response = await this.#auth('auth/register', registration);
-    const body = (await readJson(response)) as { user: User };
-    return body.user;
+    const body = (await readJson(response)) as { user?: User };
+    return response.status === 202 ? null : (body.user ?? null);
   }
 
   /**
@@ -139,13 +143,30 @@ export class LaissezClient extends ClientEvents {
       true,
     );
     const body = (await readJson(response)) as TokenResponse;
+    // Each successful log-in gives a fresh token; a server in cookie mode gives none in the body
+    // (its cookie holds it), and one kept from before would only shadow the cookie.
+    const mode =
+      this.#o.refreshToken === 'auto' ? (body.refresh_token ? 'memory' : 'cookie') : this.#mode;
+    if (typeof body.device_token === 'string') this.#devices.set(body.device_token);
+    else if (mode === 'cookie') this.#devices.delete();
+    return this.#begin(body, 'login');
+  }
+
+  /**
+   * `POST /auth/sign-in-link/confirm` with the token of a sign-in link (servers started with
+   * `--sign-in-links`; the link's page reads it from the URL's fragment): holds the new session,
+   * as `login` does. Throws `AuthError` for a spent, expired or unknown link.
+   */
+  async signInWithLink(token: string): Promise<AccessToken> {
+    const response = await this.#auth('auth/sign-in-link/confirm', { token }, true, true);
+    return this.#begin((await readJson(response)) as TokenResponse, 'login');
+  }
+
+  /** A new session from a token response (log-in, sign-in link). */
+  #begin(body: TokenResponse, cause: TokenChangeCause): AccessToken {
     this.#epoch++;
     this.#refreshing = null;
     if (this.#o.refreshToken === 'auto') this.#mode = body.refresh_token ? 'memory' : 'cookie';
-    // Each successful log-in gives a fresh token; a server in cookie mode gives none in the body
-    // (its cookie holds it), and one kept from before would only shadow the cookie.
-    if (typeof body.device_token === 'string') this.#devices.set(body.device_token);
-    else if (this.#mode === 'cookie') this.#devices.delete();
     if (this.#mode === 'memory') {
       this.#closeChannel();
       if (!body.refresh_token) {
@@ -156,7 +177,7 @@ export class LaissezClient extends ClientEvents {
     } else if (this.#o.crossTab) {
       this.#openChannel();
     }
-    return this.#accept(body, 'login');
+    return this.#accept(body, cause);
   }
 
   /**

@@ -131,7 +131,11 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     sendError,
   });
   await app.register(appMetadataRoutes, { authenticator, admin: wiring.admin });
-  await app.register((await import('./pages.ts')).webPages, { cookies: resolved.cookies }); // web pages: / and /debugger
+  await app.register((await import('./pages.ts')).webPages, {
+    cookies: resolved.cookies,
+    signInLinks: resolved.signInLinks,
+    verifyEmail: resolved.verifyEmail,
+  }); // web pages: /, /debugger, and where mailed links land
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -26,6 +26,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export interface WebPagesOptions {
   /** The server delivers tokens in cookies (`--cookies on`): the demo resumes sessions. */
   cookies?: boolean;
+  /** The server offers sign-in links (`--sign-in-links`): `/sign-in` exists and `/` offers them. */
+  signInLinks?: boolean;
+  /** The server verifies addresses (`--verify-email`): `/` shows the banner while unverified. */
+  verifyEmail?: boolean;
 }
 
 /** The modules the pages load, as paths under src/ without an extension. */
@@ -83,6 +87,8 @@ const CSP_BASE = [
 /** The Content-Security-Policy of each page. */
 export const PAGE_CSP = {
   '/': [...CSP_BASE, "connect-src 'self'"].join('; '),
+  '/reset-password': [...CSP_BASE, "connect-src 'self'"].join('; '),
+  '/sign-in': [...CSP_BASE, "connect-src 'self'"].join('; '),
   '/debugger': [...CSP_BASE, "connect-src 'none'"].join('; '),
 } as const;
 
@@ -149,11 +155,17 @@ export function browserAssets(): Map<string, Asset> {
   return assets;
 }
 
-function page(file: string, cookies: boolean): Asset {
-  const html = readFileSync(new URL(`web/${file}`, sourceDir), 'utf8').replace(
-    '<meta name="laissez-cookies" content="off">',
-    `<meta name="laissez-cookies" content="${cookies ? 'on' : 'off'}">`,
-  );
+/** The settings the pages read from their `<meta>` tags, by tag name. */
+type PageSettings = Record<'cookies' | 'sign-in-links' | 'verify-email', boolean>;
+
+function page(file: string, settings: PageSettings): Asset {
+  let html = readFileSync(new URL(`web/${file}`, sourceDir), 'utf8');
+  for (const [name, on] of Object.entries(settings)) {
+    html = html.replace(
+      `<meta name="laissez-${name}" content="off">`,
+      `<meta name="laissez-${name}" content="${on ? 'on' : 'off'}">`,
+    );
+  }
   return asset(html, 'text/html; charset=utf-8');
 }
 
@@ -169,9 +181,17 @@ function send(
   return reply.type(item.type).send(item.body);
 }
 
-/** Registers `/`, `/debugger` and `/assets/*` on a Fastify instance. */
+/**
+ * Registers `/`, `/debugger` and `/assets/*` on a Fastify instance, and the pages the links in
+ * mails land on: `/reset-password` and (with sign-in links) `/sign-in`, which are the demo page:
+ * it reads the link's token from the URL's fragment and posts it (docs/pages.md).
+ */
 export async function webPages(app: FastifyInstance, options: WebPagesOptions = {}): Promise<void> {
-  const cookies = options.cookies ?? false;
+  const settings: PageSettings = {
+    cookies: options.cookies ?? false,
+    'sign-in-links': options.signInLinks ?? false,
+    'verify-email': options.verifyEmail ?? false,
+  };
   const pageHeaders = (csp: string) => ({
     'content-security-policy': csp,
     'referrer-policy': 'no-referrer',
@@ -179,11 +199,15 @@ export async function webPages(app: FastifyInstance, options: WebPagesOptions = 
     'cross-origin-opener-policy': 'same-origin',
     'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=()',
   });
+  const demo = page('index.html', settings);
   const pages = {
-    '/': page('index.html', cookies),
-    '/debugger': page('debugger.html', cookies),
+    '/': demo,
+    '/reset-password': demo,
+    '/sign-in': demo,
+    '/debugger': page('debugger.html', settings),
   } as const;
-  for (const path of ['/', '/debugger'] as const) {
+  const paths = ['/', '/reset-password', '/debugger'] as const;
+  for (const path of settings['sign-in-links'] ? [...paths, '/sign-in' as const] : paths) {
     const headers = pageHeaders(PAGE_CSP[path]);
     app.get(path, { schema: { hide: true } }, async (request, reply) =>
       send(request, reply, pages[path], headers),

@@ -4,12 +4,29 @@
 // is shared by tabs; without it the client keeps the refresh token in memory and a reload logs out.
 
 import { AuthError, createClient, type SessionEndEvent, type User } from '../client/index.ts';
-import { byId, formatDate, h, renderJson, renderTokenParts, say } from './dom.ts';
+import { byId, formatDate, h, relative, renderJson, renderTokenParts, say } from './dom.ts';
 import { decodeToken } from './inspect/decode.ts';
 import { humanDuration } from './inspect/times.ts';
 
-const cookieMode =
-  document.querySelector<HTMLMetaElement>('meta[name="laissez-cookies"]')?.content === 'on';
+const setting = (name: string) =>
+  document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content === 'on';
+const cookieMode = setting('laissez-cookies');
+const signInLinks = setting('laissez-sign-in-links');
+const verifyEmail = setting('laissez-verify-email');
+
+/**
+ * The token of a mailed link (`/reset-password#token=…`, `/sign-in#token=…`), read once from the
+ * URL's fragment, which the browser never sends to a server; the fragment is then dropped from the
+ * address bar and the page's history (replaceState), so the token is in no URL the page requests,
+ * no Referer, and no entry that Back or another person at the machine could bring back.
+ */
+function linkToken(): string | null {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (location.hash !== '') history.replaceState(null, '', location.pathname);
+  return token !== null && token.length > 0 && token.length <= 128 ? token : null;
+}
+const landing = location.pathname;
+const mailedToken = landing === '/reset-password' || landing === '/sign-in' ? linkToken() : null;
 
 const status = byId('status');
 const signedOut = byId('signed-out');
@@ -26,6 +43,10 @@ const tokenHeader = byId('token-header');
 const tokenPayload = byId('token-payload');
 const apiResult = byId('api-result');
 const log = byId('log');
+const resetPanel = byId('reset');
+const verifyBanner = byId('verify-banner');
+const sessionList = byId('sessions');
+const sessionsResult = byId('sessions-result');
 
 // The server answers 401 invalid_grant both without a session (no cookie: a body-less restore())
 // and for a refresh token it refuses (expired, revoked, replayed).
@@ -64,6 +85,7 @@ let refreshes = 0;
 
 function showSignedIn(): void {
   signedOut.hidden = true;
+  resetPanel.hidden = true;
   signedIn.hidden = false;
 }
 
@@ -71,6 +93,8 @@ function showSignedOut(): void {
   signedIn.hidden = true;
   signedOut.hidden = false;
   profile.replaceChildren();
+  sessionList.replaceChildren();
+  verifyBanner.hidden = true;
 }
 
 function describe(error: unknown): string {
@@ -83,6 +107,9 @@ function renderProfile(user: User): void {
     ['Username', user.username],
     ['Email', user.email],
     ['Roles', user.roles.join(', ')],
+    ...(user.email_verified === undefined
+      ? []
+      : [['Email verified', user.email_verified ? 'yes' : 'not yet'] as [string, string]]),
     ['User id', user.id],
     ['Registered', formatDate(new Date(user.created_at))],
   ];
@@ -93,7 +120,13 @@ function renderProfile(user: User): void {
 
 async function loadProfile(): Promise<void> {
   try {
-    renderProfile(await client.me());
+    const user = await client.me();
+    renderProfile(user);
+    // The banner: on a server that verifies addresses (--verify-email), while this one is not.
+    verifyBanner.hidden = !verifyEmail || user.email_verified !== false;
+    byId('verify-email').textContent = verifyBanner.hidden ? '' : user.email;
+    verifyBanner.dataset.email = user.email;
+    await loadSessions();
   } catch (error) {
     if (client.authenticated)
       say(status, `Could not load the profile: ${describe(error)}`, 'error');
@@ -211,8 +244,13 @@ registerForm.addEventListener('submit', async (event) => {
   try {
     const user = await client.register(registration);
     registerForm.reset();
-    say(status, `Account created for ${user.username}. Log in with it.`);
-    byId('login-name', HTMLInputElement).value = user.username;
+    say(
+      status,
+      user === null
+        ? 'Check your mail: a link to confirm the address is on its way. Then log in.'
+        : `Account created for ${user.username}. Log in with it.`,
+    );
+    byId('login-name', HTMLInputElement).value = registration.username;
     byId('login-password', HTMLInputElement).focus();
   } catch (error) {
     say(registerError, describe(error), 'error');
@@ -266,14 +304,254 @@ byId('call-me', HTMLButtonElement).addEventListener('click', async () => {
   }
 });
 
+/** A request with the access token; the answer's JSON (none for 204), or its `AuthError`. */
+async function api(path: string, method: string, body?: object): Promise<unknown> {
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.headers = { 'content-type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  const response = await client.fetch(path, init);
+  if (!response.ok) throw await refusal(response);
+  return response.status === 204 ? undefined : response.json();
+}
+
+/** A request without a session (the links in mails): JSON in, the answer's JSON out. */
+async function post(path: string, body: object): Promise<unknown> {
+  const response = await loggedFetch(
+    new Request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'same-origin',
+    }),
+  );
+  if (!response.ok) throw await refusal(response);
+  return response.status === 204 ? undefined : response.json();
+}
+
+async function refusal(response: Response): Promise<AuthError> {
+  const body = (await response.json().catch(() => ({}))) as {
+    error?: string;
+    error_description?: string;
+  };
+  return new AuthError(
+    response.status,
+    body.error ?? 'http_error',
+    body.error_description ?? `the server answered ${response.status}`,
+  );
+}
+
+/** Runs a form's submission with its button disabled; errors go to `errorTarget`. */
+function onSubmit(
+  form: HTMLFormElement,
+  errorTarget: HTMLElement,
+  handler: (data: FormData) => Promise<void>,
+): void {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    say(errorTarget, '');
+    const button = form.querySelector('button');
+    if (button) button.disabled = true;
+    try {
+      await handler(new FormData(form));
+    } catch (error) {
+      say(errorTarget, describe(error), 'error');
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+}
+
+interface SessionInfo {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  ip: string | null;
+  device: string | null;
+  current: boolean;
+}
+
+async function loadSessions(): Promise<void> {
+  try {
+    const { sessions } = (await api('/auth/sessions', 'GET')) as { sessions: SessionInfo[] };
+    sessionList.replaceChildren(...sessions.map(renderSession));
+  } catch (error) {
+    if (client.authenticated) say(sessionsResult, describe(error), 'error');
+  }
+}
+
+function renderSession(session: SessionInfo, index: number): HTMLElement {
+  const headingId = `session-${index}-h`;
+  const label = session.device ?? 'Unknown device';
+  const heading = h('h3', '', label, session.current ? ' · this device' : '');
+  heading.id = headingId;
+  const rows: [string, string][] = [
+    ['Address', session.ip ?? 'unknown'],
+    ['Logged in', formatDate(new Date(session.created_at))],
+    ['Last used', relative(new Date(session.last_used_at))],
+  ];
+  const details = h(
+    'dl',
+    '',
+    ...rows.flatMap(([term, value]) => [h('dt', '', term), h('dd', '', value)]),
+  );
+  const end = h('button', 'secondary', 'End this session') as HTMLButtonElement;
+  end.type = 'button';
+  end.setAttribute('aria-describedby', headingId);
+  end.addEventListener('click', () => void endSession(session, end));
+  const item = h('li', '', heading, details, end);
+  if (session.current) item.dataset.current = 'true';
+  return item;
+}
+
+async function endSession(session: SessionInfo, button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  try {
+    await api(`/auth/sessions/${encodeURIComponent(session.id)}`, 'DELETE');
+    if (session.current) {
+      // This device's own session: the server has revoked it; forget it here (and in other tabs).
+      await client.logout().catch(() => undefined);
+      say(status, 'This session has ended: you are logged out on this device.');
+      byId('login-h').focus();
+      return;
+    }
+    say(sessionsResult, `Ended the session of ${session.device ?? 'an unknown device'}.`);
+    await loadSessions();
+  } catch (error) {
+    say(sessionsResult, describe(error), 'error');
+    button.disabled = false;
+  }
+}
+
+byId('reload-sessions', HTMLButtonElement).addEventListener('click', () => void loadSessions());
+
+byId('verify-resend', HTMLButtonElement).addEventListener('click', async () => {
+  const result = byId('verify-result');
+  try {
+    await post('/auth/verify-email/resend', { email: verifyBanner.dataset.email ?? '' });
+    say(result, 'A new link is on its way: check your mail.');
+  } catch (error) {
+    say(result, describe(error), 'error');
+  }
+});
+
+const forgotForm = byId('forgot-form', HTMLFormElement);
+onSubmit(forgotForm, byId('forgot-result'), async (data) => {
+  await post('/auth/password-reset', { email: String(data.get('email') ?? '').trim() });
+  forgotForm.reset();
+  say(
+    byId('forgot-result'),
+    'Check your mail: if an account has this address, a link to choose a new password is on its way.',
+  );
+});
+
+const signInLinkForm = byId('sign-in-link-form', HTMLFormElement);
+onSubmit(signInLinkForm, byId('sign-in-link-result'), async (data) => {
+  await post('/auth/sign-in-link', { email: String(data.get('email') ?? '').trim() });
+  signInLinkForm.reset();
+  say(
+    byId('sign-in-link-result'),
+    'Check your mail: if an account has this address, a link that logs you in is on its way.',
+  );
+});
+
+const resetForm = byId('reset-form', HTMLFormElement);
+onSubmit(resetForm, byId('reset-error'), async (data) => {
+  const password = String(data.get('password') ?? '');
+  if (password !== String(data.get('repeat') ?? '')) {
+    say(byId('reset-error'), 'The two passwords differ: type the same one twice.', 'error');
+    byId('reset-repeat', HTMLInputElement).focus();
+    return;
+  }
+  if (mailedToken === null) return;
+  await post('/auth/password-reset/confirm', { token: mailedToken, password });
+  resetForm.reset();
+  resetPanel.hidden = true;
+  history.replaceState(null, '', '/');
+  say(
+    status,
+    'Your password is changed, and every session of the account has ended. Log in with the new password.',
+  );
+  byId('login-h').focus();
+});
+
+const passwordForm = byId('password-form', HTMLFormElement);
+onSubmit(passwordForm, byId('password-error'), async (data) => {
+  const { ended_sessions: ended } = (await api('/auth/password', 'POST', {
+    current_password: String(data.get('current') ?? ''),
+    new_password: String(data.get('new') ?? ''),
+  })) as { ended_sessions: number };
+  passwordForm.reset();
+  say(
+    status,
+    `Password changed. ${ended === 0 ? 'No other session was open' : `${ended} other session${ended === 1 ? '' : 's'} ended`}; this one stays.`,
+  );
+  await loadSessions();
+});
+
+const deleteForm = byId('delete-form', HTMLFormElement);
+onSubmit(deleteForm, byId('delete-error'), async (data) => {
+  await api('/auth/account', 'DELETE', { password: String(data.get('password') ?? '') });
+  deleteForm.reset();
+  // The server ended every session; forget this one here and in the other tabs.
+  await client.logout().catch(() => undefined);
+  say(status, 'Your account is deleted, and every session of it has ended.');
+  byId('login-h').focus();
+});
+
+/** `/reset-password`: the form for the new password, or why the link cannot be used. */
+function showReset(): void {
+  showSignedOut();
+  if (mailedToken === null) {
+    say(
+      status,
+      'This reset link has no token: open the link from the mail again, or ask for a new one below.',
+      'error',
+    );
+    return;
+  }
+  resetPanel.hidden = false;
+  byId('reset-h').focus();
+}
+
+/** `/sign-in`: posts the link's token; a session on success, the reason otherwise. */
+async function signInWithLink(): Promise<void> {
+  if (mailedToken === null) {
+    showSignedOut();
+    say(status, 'This sign-in link has no token: open the link from the mail again.', 'error');
+    return;
+  }
+  say(status, 'Logging you in with the link…');
+  try {
+    await client.signInWithLink(mailedToken);
+    history.replaceState(null, '', '/');
+    refreshes = 0;
+    showSignedIn();
+    renderToken();
+    say(status, 'Logged in with the link from your mail.');
+    byId('profile-h').focus();
+    await loadProfile();
+  } catch (error) {
+    showSignedOut();
+    say(status, `The sign-in link did not work: ${describe(error)}`, 'error');
+  }
+}
+
 async function start(): Promise<void> {
-  const mode = byId('mode');
+  byId('sign-in-link').hidden = !signInLinks;
+  if (landing === '/reset-password') {
+    if (!cookieMode) showModeNote();
+    showReset();
+    return;
+  }
+  if (landing === '/sign-in') {
+    if (!cookieMode) showModeNote();
+    await signInWithLink();
+    return;
+  }
   if (!cookieMode) {
-    mode.hidden = false;
-    mode.textContent =
-      'This server runs without cookie mode, so the refresh token is kept in this page’s memory: ' +
-      'reloading the page or opening another tab means logging in again. Start the server with ' +
-      '--cookies on to keep it in an HttpOnly cookie that no script can read.';
+    showModeNote();
     showSignedOut();
     return;
   }
@@ -293,6 +571,15 @@ async function start(): Promise<void> {
     showSignedOut();
     say(status, '');
   }
+}
+
+function showModeNote(): void {
+  const mode = byId('mode');
+  mode.hidden = false;
+  mode.textContent =
+    'This server runs without cookie mode, so the refresh token is kept in this page’s memory: ' +
+    'reloading the page or opening another tab means logging in again. Start the server with ' +
+    '--cookies on to keep it in an HttpOnly cookie that no script can read.';
 }
 
 void renderDpopKey()

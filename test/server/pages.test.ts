@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { BROWSER_MODULES, toBrowserModule } from '../../src/server/pages.ts';
+import { BROWSER_MODULES, PAGE_CSP, toBrowserModule } from '../../src/server/pages.ts';
 import { serve } from '../helpers/processes.ts';
 import { FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 
@@ -106,6 +106,39 @@ describe('the pages and assets, from the TypeScript sources', () => {
     assert.match(on, /<meta name="laissez-cookies" content="on">/);
     const off = await (await get(plain.url, '/')).text();
     assert.match(off, /<meta name="laissez-cookies" content="off">/);
+  });
+
+  test('where mailed links land: /reset-password always, /sign-in only with sign-in links', async () => {
+    for (const url of [server.url, plain.url]) {
+      const reset = await get(url, '/reset-password');
+      assert.equal(reset.status, 200);
+      assert.equal(reset.headers.get('content-security-policy'), PAGE_CSP['/']);
+      assert.equal(reset.headers.get('referrer-policy'), 'no-referrer');
+      assert.match(await reset.text(), /<script type="module" src="\/assets\/web\/app.js">/);
+      assert.equal((await get(url, '/sign-in')).status, 404, 'no sign-in links: no page');
+    }
+    const links = await start({
+      signInLinks: true,
+      verifyEmail: true,
+      passwordParams: FAST_ARGON2,
+    });
+    try {
+      const page = await get(links.url, '/sign-in');
+      assert.equal(page.status, 200);
+      assert.equal(page.headers.get('content-security-policy'), PAGE_CSP['/']);
+      const html = await page.text();
+      assert.match(html, /<meta name="laissez-sign-in-links" content="on">/);
+      assert.match(html, /<meta name="laissez-verify-email" content="on">/);
+      const plainHtml = await (await get(plain.url, '/')).text();
+      assert.match(plainHtml, /<meta name="laissez-sign-in-links" content="off">/);
+      assert.match(plainHtml, /<meta name="laissez-verify-email" content="off">/);
+    } finally {
+      await links.close();
+    }
+    const openapi = (await (await get(server.url, '/openapi.json')).json()) as {
+      paths: Record<string, unknown>;
+    };
+    assert.ok(!('/reset-password' in openapi.paths));
   });
 
   test('assets: JavaScript and CSS with their types, revalidated by ETag (304)', async () => {

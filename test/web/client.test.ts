@@ -190,7 +190,7 @@ describe('laissez/client, refresh token in memory (server without cookies)', () 
       email: 'memo@example.com',
       password,
     });
-    assert.equal(user.username, 'memo');
+    assert.equal(user?.username, 'memo');
     const changes = record<TokenChangeEvent>(auth, 'tokenchange');
     const access = await auth.login({ username: 'memo', password });
     assert.equal(auth.storage, 'memory');

@@ -241,4 +241,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE refresh_tokens ADD COLUMN scope TEXT, ADD COLUMN auth_time BIGINT;
     `,
   },
+  {
+    // DPoP (RFC 9449 §5): the thumbprint of the key a public client's refresh-token family is
+    // bound to, inherited by every rotation (docs/server.md, "Stolen tokens (DPoP)").
+    name: 'DPoP key binding of refresh-token families',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;
+    `,
+  },
 ];

@@ -368,6 +368,7 @@ export class PostgresStore implements Store {
         token.client?.device ?? null,
         token.scope ?? null,
         msOrNull(token.authTime ?? null, 'authTime'),
+        token.jkt ?? null,
       ],
       postgresTokenConstraint,
     );

@@ -68,6 +68,7 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       revokedReason: strOrNull(row['revoked_reason']) as RevocationReason | null,
       scope: strOrNull(row['scope']),
       authTime: numOrNull(row['auth_time']),
+      jkt: strOrNull(row['jkt']),
     }),
     toSigningKey: (row) => ({
       kid: String(row['kid']),

@@ -346,6 +346,7 @@ export class SqliteStore implements Store {
           token.client?.device ?? null,
           token.scope ?? null,
           token.authTime ?? null,
+          token.jkt ?? null,
         ),
       sqliteTokenConstraint,
     );
@@ -400,9 +401,10 @@ export class SqliteStore implements Store {
             successor.userId,
             successor.createdAt,
             successor.expiresAt,
-            // The family's scope and log-in time, from the spent token: never the caller's.
+            // The family's scope, log-in time and DPoP key, from the spent token: never the caller's.
             token.scope,
             token.authTime,
+            token.jkt,
           );
           return {
             status: 'rotated',

@@ -9,6 +9,8 @@ export interface ClientTokenClaims {
   clientId: string;
   /** The granted scopes (a subset of the client's); none: no `scope` claim. */
   scopes: readonly string[];
+  /** The thumbprint of the client's DPoP key: the token is bound to it (`cnf.jkt`, RFC 9449 §6.1). */
+  jkt?: string | undefined;
 }
 
 /**
@@ -23,5 +25,6 @@ export function signClientAccessToken(keyRing: KeyRing, claims: ClientTokenClaim
     client_id: claims.clientId,
     ...(claims.scopes.length > 0 ? { scope: claims.scopes.join(' ') } : {}),
     sid: `cc_${randomBytes(12).toString('base64url')}`,
+    ...(claims.jkt !== undefined ? { cnf: { jkt: claims.jkt } } : {}),
   });
 }

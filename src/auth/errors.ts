@@ -19,6 +19,8 @@ export type AuthErrorCode =
   | 'invalid_token'
   | 'too_many_requests'
   | 'temporarily_unavailable'
+  // RFC 9449 §5: a refresh of a DPoP-bound session without a proof.
+  | 'invalid_dpop_proof'
   // RFC 6749 §5.2, at the OAuth endpoints (src/server/oauth.ts).
   | 'invalid_client'
   | 'invalid_scope'

@@ -26,7 +26,8 @@ export interface RevocationSink {
 
 export interface TokenSet {
   access_token: string;
-  token_type: 'Bearer';
+  /** RFC 9449 §5: `DPoP` when the access token is bound to the key of the request's proof. */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   refresh_token: string;
   refresh_expires_in: number;
@@ -66,6 +67,12 @@ export interface GrantInput {
   request?: RequestContext;
   /** The client that starts the session (address, device label), for the user's session list. */
   client?: SessionClient;
+  /**
+   * The thumbprint of the key of the request's valid DPoP proof (RFC 9449 §5), if any: the access
+   * token is bound to it; at log-in the family too (the first-party client is public, and RFC
+   * 9449 §5 binds a public client's refresh tokens), so that every refresh needs a proof by it.
+   */
+  jkt?: string | undefined;
 }
 
 export interface SessionsOptions {
@@ -139,7 +146,7 @@ export class Sessions {
     const scope = grantScope(requested, allowedScopes(this.#o.roleScopes, user.roles));
     const familyId = newId();
     const now = this.#o.now();
-    const access = await this.#access(user, familyId, now, scope, grant.request);
+    const access = await this.#access(user, familyId, now, scope, grant.request, grant.jkt);
     const expiresAt = now + this.#o.refreshTtl * 1000;
     const refresh = `rt_${randomBytes(32).toString('base64url')}`;
     await this.#o.store.createRefreshToken({
@@ -152,8 +159,9 @@ export class Sessions {
       // Recorded only when scopes are configured: null means "whatever the roles allow".
       scope: this.#o.roleScopes ? scopeText(scope) : null,
       authTime: now,
+      jkt: grant.jkt ?? null,
     });
-    return this.#tokens(access, refresh, expiresAt, now, scope);
+    return this.#tokens(access, refresh, expiresAt, now, scope, grant.jkt);
   }
 
   /** The access token of a session: its user, family (`sid`), log-in time and scope. */
@@ -163,6 +171,7 @@ export class Sessions {
     authTime: number,
     scope: readonly string[],
     request: RequestContext | undefined,
+    jkt: string | undefined,
   ): Promise<string> {
     return this.#o.tokens.issue({
       subject: user.id,
@@ -171,6 +180,7 @@ export class Sessions {
       user,
       session: { id: familyId, createdAt: authTime },
       ...(request ? { request } : {}),
+      ...(jkt !== undefined ? { jkt } : {}),
     });
   }
 
@@ -194,10 +204,11 @@ export class Sessions {
     expiresAt: number,
     now: number,
     scope: readonly string[],
+    jkt: string | undefined,
   ): TokenSet {
     return {
       access_token: access,
-      token_type: 'Bearer',
+      token_type: jkt === undefined ? 'Bearer' : 'DPoP',
       expires_in: this.#o.accessTtl,
       refresh_token: refresh,
       refresh_expires_in: Math.max(0, Math.floor((expiresAt - now) / 1000)),
@@ -240,6 +251,17 @@ export class Sessions {
         user ? 'the account is disabled' : 'the session is no longer valid; log in again',
       );
     }
+    // RFC 9449 §5: a family bound at log-in is refreshed only with a proof by its key. Checked
+    // before anything is spent: a thief holding the token without the key burns nothing, and the
+    // family is not revoked (that would let anyone who saw a token end the owner's session).
+    if (record.jkt !== null && grant.jkt !== record.jkt) {
+      throw grant.jkt === undefined
+        ? new AuthServiceError(
+            'invalid_dpop_proof',
+            'this session is bound to a DPoP key: send a DPoP proof made with it',
+          )
+        : invalid('the refresh token is bound to another DPoP key than the proof');
+    }
     // The access token first: a refusal (a scope not granted, a failing claims function) spends
     // nothing, so the client can try again with the same refresh token.
     const scope = this.#refreshScope(record.scope, user, grant.scope);
@@ -249,6 +271,7 @@ export class Sessions {
       record.authTime ?? record.createdAt,
       scope,
       grant.request,
+      grant.jkt,
     );
     const secret = this.#secret;
     const next = successorOf(secret, token);
@@ -262,9 +285,9 @@ export class Sessions {
     const result = await store.rotateRefreshToken(hash, successor, now);
     switch (result.status) {
       case 'rotated':
-        return this.#tokens(access, next, record.expiresAt, now, scope);
+        return this.#tokens(access, next, record.expiresAt, now, scope, grant.jkt);
       case 'spent':
-        return this.#raced(result.token, token, user, secret, now, access, scope);
+        return this.#raced(result.token, token, user, secret, now, access, scope, grant.jkt);
       case 'revoked':
         throw this.#ended(result.token, user);
       case 'expired':
@@ -289,6 +312,7 @@ export class Sessions {
     now: number,
     access: string,
     scope: readonly string[],
+    jkt: string | undefined,
   ): Promise<TokenSet> {
     const grace = this.#o.reuseGrace * 1000;
     let current = spent;
@@ -311,7 +335,7 @@ export class Sessions {
       if (!successor) throw new AuthServiceError('invalid_grant', 'the refresh token is not valid');
       const refused = unrotatable(successor, now);
       if (refused === undefined) {
-        return this.#tokens(access, next, successor.expiresAt, now, scope);
+        return this.#tokens(access, next, successor.expiresAt, now, scope, jkt);
       }
       if (refused.status === 'revoked') throw this.#ended(successor, user);
       if (refused.status === 'expired') {

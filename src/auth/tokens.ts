@@ -95,6 +95,11 @@ export interface AccessTokenRequest {
   session: { id: string; createdAt: number } | null;
   /** The request's context for the claims function. */
   request?: { ip?: string | undefined; userAgent?: string | undefined };
+  /**
+   * The RFC 7638 thumbprint of the client's DPoP key, when the request carried a valid proof: the
+   * token is bound to it (`cnf: { jkt }`, RFC 9449 §6.1) and works only with proofs by that key.
+   */
+  jkt?: string | undefined;
 }
 
 /** Why a token was not built, for the server's log (never a claim's value). */
@@ -156,6 +161,7 @@ export class AccessTokens {
         ? { email_verified: request.user.emailVerified }
         : {}),
       ...(scope ? { scope } : {}),
+      ...(request.jkt !== undefined ? { cnf: { jkt: request.jkt } } : {}),
     };
     const extra = this.#o.claims ? await this.#claimsFor(request, scope) : {};
     const token = this.#o.keyRing.sign({ ...own, ...extra });

@@ -20,6 +20,7 @@ import { AuthServiceError } from '../auth/errors.ts';
 import type { AccessClaims, RevocationSink } from '../auth/service.ts';
 import { FIRST_PARTY_CLIENT_ID } from '../auth/tokens.ts';
 import { type RevocationChecker, RevocationUnavailableError } from '../redis/revocation.ts';
+import { DPOP_ALGORITHMS, type TokenDpop } from './dpop.ts';
 import { errorSchema, HttpError } from './errors.ts';
 
 export type OAuthGrantType = 'client_credentials' | 'refresh_token';
@@ -42,6 +43,8 @@ export interface OAuthRouteOptions {
     error: HttpError,
     status?: number,
   ) => FastifyReply;
+  /** DPoP proofs at the token endpoint (RFC 9449 §5). */
+  dpop: TokenDpop;
   /** For tests: how client JWK Sets are fetched (`private_key_jwt` with a jwks_uri). */
   remoteJwks?: ClientAuthenticatorOptions['remoteJwks'];
 }
@@ -167,7 +170,10 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
     if (error instanceof InvalidClientError && error.basic) {
       answer.headers['www-authenticate'] = 'Basic realm="laissez", charset="UTF-8"';
     }
-    const status = answer.code === 'invalid_grant' ? 400 : undefined;
+    // RFC 9449 §5 and §8: the DPoP errors of a token endpoint are 400 as well.
+    const status = ['invalid_grant', 'invalid_dpop_proof', 'use_dpop_nonce'].includes(answer.code)
+      ? 400
+      : undefined;
     return options.sendError(request, reply, answer, status);
   });
 
@@ -193,7 +199,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
               required: ['access_token', 'token_type', 'expires_in'],
               properties: {
                 access_token: { type: 'string' },
-                token_type: { type: 'string', enum: ['Bearer'] },
+                token_type: { type: 'string', enum: ['Bearer', 'DPoP'] },
                 expires_in: { type: 'integer' },
                 scope: { type: 'string' },
                 refresh_token: { type: 'string' },
@@ -207,6 +213,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
       async (request, reply) => {
         const form = formOf(request);
         const grant = required(form, 'grant_type');
+        const jkt = await options.dpop.keyOf(request, reply);
         if (!(options.grantTypes as readonly string[]).includes(grant)) {
           throw new AuthServiceError(
             'unsupported_grant_type',
@@ -233,11 +240,12 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
               `the client may not ask for the scope "${refused.slice(0, 64)}"`,
             );
           }
-          const accessToken = signClientAccessToken(keyRing, { clientId: client.id, scopes });
+          // RFC 9449 §5: a proof binds the token to its key (a confidential client's: no refresh).
+          const accessToken = signClientAccessToken(keyRing, { clientId: client.id, scopes, jkt });
           noStore(reply);
           return {
             access_token: accessToken,
-            token_type: 'Bearer',
+            token_type: jkt === undefined ? 'Bearer' : 'DPoP',
             expires_in: options.accessTtl,
             ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
           };
@@ -262,7 +270,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
             'the session was granted no scopes to ask for',
           );
         }
-        const tokens = await auth.refresh(refreshToken);
+        const tokens = await auth.refresh(refreshToken, jkt !== undefined ? { jkt } : {});
         noStore(reply);
         return tokens;
       },
@@ -369,11 +377,12 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
       Object.fromEntries(names.filter((n) => claims[n] !== undefined).map((n) => [n, claims[n]]));
     return {
       active: true,
-      token_type: 'Bearer',
+      // RFC 9449 §6.2: a bound token is a DPoP token, and its binding is told (`cnf`).
+      token_type: claims['cnf'] === undefined ? 'Bearer' : 'DPoP',
       // First-party log-ins name the first-party client (RFC 9068 §2.2).
       client_id:
         typeof claims['client_id'] === 'string' ? claims['client_id'] : FIRST_PARTY_CLIENT_ID,
-      ...pick(['scope', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti', 'sid', 'roles']),
+      ...pick(['scope', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti', 'sid', 'roles', 'cnf']),
     };
   };
 
@@ -446,6 +455,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
           }
         : {}),
       access_token_signing_alg_values_supported: [keyRing.current.alg],
+      // RFC 9449 §5.1: the proof algorithms the token endpoint accepts.
+      ...(grants.length > 0 ? { dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS] } : {}),
     };
   };
   for (const path of [

@@ -23,13 +23,19 @@ export async function appMetadataRoutes(
   const { auth } = app;
   const admin = async (request: FastifyRequest) => {
     const authorization = authorizationHeaders(request.raw.rawHeaders);
-    if (typeof authorization === 'string' && !/^bearer /i.test(authorization)) {
+    if (typeof authorization === 'string' && !/^(bearer|dpop) /i.test(authorization)) {
       throw new HttpError('invalid_request', 'send the access token as Authorization: Bearer', {
         'www-authenticate': 'Bearer error="invalid_request"',
       });
     }
     // The header only: without one, the authenticator must not fall back to the cookie.
-    const outcome = await options.authenticator.authenticate({ authorization, cookie: undefined });
+    const outcome = await options.authenticator.authenticate({
+      authorization,
+      cookie: undefined,
+      method: request.method,
+      url: request.raw.url,
+      dpop: request.headers.dpop,
+    });
     if (!outcome.ok) throw refusal(outcome.failure);
     const denied = options.authenticator.authorize(outcome.auth, { roles: [ADMIN_ROLE] });
     if (denied) throw refusal(denied);

@@ -87,7 +87,10 @@ export function refreshTokenTests(suite: Suite): void {
       await store.createRefreshToken(unbound);
       assert.equal((await store.findRefreshToken(unbound.tokenHash))?.jkt, null);
       const next = { ...successorOf(unbound, now), jkt };
-      assert.equal((await store.rotateRefreshToken(unbound.tokenHash, next, now)).status, 'rotated');
+      assert.equal(
+        (await store.rotateRefreshToken(unbound.tokenHash, next, now)).status,
+        'rotated',
+      );
       assert.equal((await store.findRefreshToken(next.tokenHash))?.jkt, null);
     });
 

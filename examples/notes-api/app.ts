@@ -142,8 +142,10 @@ export function createNotesApp(options: NotesAppOptions): NotesApp {
     res.status(204).end();
   });
 
-  // Only tokens whose "roles" claim holds "admin"; others get 403 insufficient_scope.
-  app.get('/admin/stats', auth.require({ roles: ['admin'] }), (_req, res) => {
+  // Only tokens whose "scope" holds notes:stats; others get 403 insufficient_scope. The auth
+  // server grants it to admins' log-ins (LAISSEZ_ROLE_SCOPES='admin=notes:stats') and to the
+  // clients registered with it (a reporting service's client-credentials token, no user).
+  app.get('/admin/stats', auth.require({ scopes: ['notes:stats'] }), (_req, res) => {
     res.json(sql.stats.get());
   });
 

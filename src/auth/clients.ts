@@ -234,6 +234,11 @@ export interface ClientAuthenticatorOptions {
   issuer: string;
   /** The token endpoint's URL: the audience of client assertions (RFC 7523 §3, item 3). */
   tokenEndpoint: string;
+  /**
+   * The public first-party client's id (the server's firstPartyClientId). Default `laissez`.
+   * A request naming it with no credentials is that client, where `allowPublic` lets it in.
+   */
+  firstPartyClientId?: string;
   now: () => number;
   /** For tests: how remote client JWK Sets are fetched, and whether http is allowed. */
   remoteJwks?: { fetch?: typeof fetch; allowHttp?: boolean };
@@ -262,8 +267,8 @@ export class ClientAuthenticator {
 
   /**
    * Authenticates the client of a request: exactly one method (RFC 6749 §2.3), the one the
-   * client is registered for. With `allowPublic`, a request naming only `client_id=laissez` is
-   * the public first-party client.
+   * client is registered for. With `allowPublic`, a request naming only the first-party client's
+   * id (`client_id=laissez` by default) is that public client.
    */
   async authenticate(
     request: ClientCredentials,
@@ -296,7 +301,7 @@ export class ClientAuthenticator {
       return this.#assertion(form);
     }
     const id = form['client_id'];
-    if (options.allowPublic && id === FIRST_PARTY_CLIENT_ID) {
+    if (options.allowPublic && id === (this.#o.firstPartyClientId ?? FIRST_PARTY_CLIENT_ID)) {
       return { client: null, clientId: id, method: 'none' };
     }
     throw new InvalidClientError(

@@ -19,6 +19,9 @@ export type AuthErrorCode =
   | 'invalid_token'
   | 'too_many_requests'
   | 'temporarily_unavailable'
+  | 'mfa_required'
+  | 'invalid_code'
+  | 'factor_conflict'
   // RFC 9449 §5: a refresh of a DPoP-bound session without a proof.
   | 'invalid_dpop_proof'
   // RFC 6749 §5.2, at the OAuth endpoints (src/server/oauth.ts).
@@ -34,15 +37,21 @@ export class AuthServiceError extends Error {
   readonly field: string | undefined;
   /** For too_many_requests: seconds until a retry may succeed. */
   readonly retryAfter: number | undefined;
+  /**
+   * Members the HTTP body carries beside `error` and `error_description`: for mfa_required, the
+   * `mfa_token`, its `expires_in` and the `factors` the user can complete the log-in with.
+   */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     code: AuthErrorCode,
     description: string,
-    extra: { field?: string; retryAfter?: number } = {},
+    extra: { field?: string; retryAfter?: number; details?: Record<string, unknown> } = {},
   ) {
     super(description);
     this.code = code;
     this.field = extra.field;
     this.retryAfter = extra.retryAfter;
+    this.details = extra.details;
   }
 }

@@ -144,6 +144,12 @@ export interface RateLimits {
    * password, delete account). Password confirmations also spend the log-in failure budgets.
    */
   accountPerUser?: Limit;
+  /**
+   * Wrong second-factor codes (TOTP or recovery), and wrong passwords when disabling a factor,
+   * per account, whatever the client, before every second-factor check of the account is
+   * refused for the rest of the window (RFC 4226 §7.3 throttling). Default 5 in 15 minutes.
+   */
+  secondFactorFailuresPerAccount?: Limit;
 }
 
 export const DEFAULT_RATE_LIMITS: Readonly<Required<RateLimits>> = Object.freeze({
@@ -153,6 +159,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Required<RateLimits>> = Object.freeze
   loginFailuresPerDevice: { max: 5, window: 15 * 60 },
   registerPerIp: { max: 10, window: 10 * 60 },
   accountPerUser: { max: 30, window: 60 },
+  secondFactorFailuresPerAccount: { max: 5, window: 15 * 60 },
 });
 
 const LIMIT_NAMES = Object.keys(DEFAULT_RATE_LIMITS) as (keyof RateLimits)[];

@@ -231,6 +231,31 @@ export class LoginGuard {
     return taken;
   }
 
+  /**
+   * Reserves one second-factor attempt on the account's budget (`secondFactorFailuresPerAccount`)
+   * before a code is checked, or refuses it (429). Of N checks at once, at most the budget run.
+   * @returns the function that gives the attempt back when it turns out not to be a failure.
+   */
+  async reserveSecondFactor(userId: string): Promise<() => Promise<void>> {
+    const limit = this.#limits.secondFactorFailuresPerAccount;
+    const key = `mfa:account:u:${userId}`;
+    const now = this.#o.now();
+    const { ok, resetAt } = await this.#o.counters.reserve(
+      key,
+      limit.max,
+      limit.window * 1000,
+      now,
+    );
+    if (!ok) {
+      throw new AuthServiceError(
+        'too_many_requests',
+        'too many wrong codes for this account; wait before trying again',
+        { retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)) },
+      );
+    }
+    return () => this.#giveBack([key]);
+  }
+
   /** Gives reserved attempts back. A counter that fails to is left higher: stricter, not looser. */
   async #giveBack(keys: readonly string[]): Promise<void> {
     const now = this.#o.now();
@@ -246,6 +271,7 @@ export class LoginGuard {
     if (typeof userId !== 'string' || userId === '') throw new TypeError('userId must be a string');
     const account = `u:${userId}`;
     await this.#o.counters.reset(`login:account:${account}`);
+    await this.#o.counters.reset(`mfa:account:${account}`);
     // Keyed as `login` keyed it: the address as given, in any spelling.
     if (options.ip !== undefined)
       await this.#o.counters.reset(`login:client:${account}:${clientKeyOf(options.ip)}`);

@@ -51,6 +51,10 @@ export interface AccessClaims {
   client_id?: string;
   /** RFC 9068 §2.2.3: the granted scopes, space-separated; absent when none. */
   scope?: string;
+  /** RFC 8176: how the user authenticated at the session's log-in; absent when not recorded. */
+  amr?: string[];
+  /** OpenID Connect Core §2: when the session's log-in happened, in seconds; absent when unknown. */
+  auth_time?: number;
   [claim: string]: unknown;
 }
 
@@ -73,6 +77,17 @@ export interface GrantInput {
    * 9449 §5 binds a public client's refresh tokens), so that every refresh needs a proof by it.
    */
   jkt?: string | undefined;
+}
+
+/** A log-in's grant and how the user proved who they are. */
+export interface LogInGrant extends GrantInput {
+  /**
+   * How (RFC 8176 `amr` values: `['pwd']`, `['pwd', 'otp', 'mfa']`); absent: the token says
+   * nothing of how (a sign-in link, for which RFC 8176 registers no method).
+   */
+  amr?: readonly string[];
+  /** When, in ms (the password step of a two-step log-in); default now. */
+  authTime?: number;
 }
 
 export interface SessionsOptions {
@@ -138,15 +153,27 @@ export class Sessions {
 
   /**
    * Starts a session (a new family) for a user who just proved who they are, with the scope asked
-   * for (within what the user's roles allow). The access token is built before anything is
-   * stored: a claims function that fails leaves no family behind.
+   * for (within what the user's roles allow), how they proved it (`amr`, RFC 8176) and when
+   * (`authTime`, ms; default now). The family keeps scope, amr and log-in time, so every access
+   * token of the session says them (`amr`, `auth_time` in seconds, OpenID Connect Core §2). The
+   * access token is built before anything is stored: a claims function that fails leaves no
+   * family behind.
    */
-  async start(user: User, grant: GrantInput = {}): Promise<TokenSet> {
+  async start(user: User, grant: LogInGrant = {}): Promise<TokenSet> {
     const requested = grant.scope === undefined ? undefined : parseScope(grant.scope);
     const scope = grantScope(requested, allowedScopes(this.#o.roleScopes, user.roles));
     const familyId = newId();
     const now = this.#o.now();
-    const access = await this.#access(user, familyId, now, scope, grant.request, grant.jkt);
+    const authTime = grant.authTime ?? now;
+    const amr = grant.amr === undefined ? undefined : [...grant.amr];
+    const access = await this.#access(
+      user,
+      familyId,
+      scope,
+      grant.request,
+      { authTime, ...(amr !== undefined ? { amr } : {}) },
+      grant.jkt,
+    );
     const expiresAt = now + this.#o.refreshTtl * 1000;
     const refresh = `rt_${randomBytes(32).toString('base64url')}`;
     await this.#o.store.createRefreshToken({
@@ -158,19 +185,23 @@ export class Sessions {
       ...(grant.client ? { client: grant.client } : {}),
       // Recorded only when scopes are configured: null means "whatever the roles allow".
       scope: this.#o.roleScopes ? scopeText(scope) : null,
-      authTime: now,
+      authTime,
+      ...(amr !== undefined ? { amr } : {}),
       jkt: grant.jkt ?? null,
     });
     return this.#tokens(access, refresh, expiresAt, now, scope, grant.jkt);
   }
 
-  /** The access token of a session: its user, family (`sid`), log-in time and scope. */
+  /**
+   * The access token of a session: its user, family (`sid`), scope, and how and when the user
+   * logged in (each when the family recorded it).
+   */
   #access(
     user: User,
     familyId: string,
-    authTime: number,
     scope: readonly string[],
     request: RequestContext | undefined,
+    auth: { amr?: readonly string[]; authTime?: number; createdAt?: number },
     jkt: string | undefined,
   ): Promise<string> {
     return this.#o.tokens.issue({
@@ -178,7 +209,13 @@ export class Sessions {
       clientId: this.#o.clientId,
       scope,
       user,
-      session: { id: familyId, createdAt: authTime },
+      // The claims function's `created_at`: the log-in time, or for a family from before it was
+      // recorded, its token's time.
+      session: { id: familyId, createdAt: auth.authTime ?? auth.createdAt ?? 0 },
+      auth: {
+        ...(auth.amr !== undefined ? { amr: auth.amr } : {}),
+        ...(auth.authTime !== undefined ? { authTime: auth.authTime } : {}),
+      },
       ...(request ? { request } : {}),
       ...(jkt !== undefined ? { jkt } : {}),
     });
@@ -265,12 +302,19 @@ export class Sessions {
     // The access token first: a refusal (a scope not granted, a failing claims function) spends
     // nothing, so the client can try again with the same refresh token.
     const scope = this.#refreshScope(record.scope, user, grant.scope);
+    // The family's amr and log-in time; families from before they were recorded have none, and
+    // their tokens then say nothing of them (a rotation's time is no log-in time: it would make
+    // the session look fresher than it is to a max_age check).
     const access = await this.#access(
       user,
       record.familyId,
-      record.authTime ?? record.createdAt,
       scope,
       grant.request,
+      {
+        createdAt: record.createdAt,
+        ...(record.amr !== undefined ? { amr: record.amr } : {}),
+        ...(record.authTime !== null ? { authTime: record.authTime } : {}),
+      },
       grant.jkt,
     );
     const secret = this.#secret;

@@ -1,7 +1,8 @@
 // How access tokens are built, for every grant: first-party log-ins and refreshes (sessions.ts)
 // and, through `AuthService.accessTokens`, the OAuth endpoints (client credentials). An access
 // token is a JWT (`typ: at+jwt`, RFC 9068 §2.1) with the claims the server sets (`iss`, `aud`,
-// `exp`, `iat`, `jti` from the key ring; `sub`, `client_id`, `sid`, `roles`, `scope` from here)
+// `exp`, `iat`, `jti` from the key ring; `sub`, `client_id`, `sid`, `roles`, `scope`, `amr`,
+// `auth_time` and `cnf` from here)
 // and the app's own claims from the claims function. The server's claims cannot be overridden;
 // the token is measured against its size budget before it leaves; a claims function that fails,
 // is slow or returns what cannot go in a token gets `temporarily_unavailable`: nothing is issued
@@ -93,6 +94,12 @@ export interface AccessTokenRequest {
   user: User | null;
   /** The session (`sid`), with its log-in time in ms; null for none. */
   session: { id: string; createdAt: number } | null;
+  /**
+   * How and when the user authenticated, as the session recorded them: `amr` (RFC 8176) and
+   * `auth_time` (ms here; seconds in the token, OpenID Connect Core §2). Each absent when not
+   * recorded (service tokens, families from before they were kept): the token then says nothing.
+   */
+  auth?: { amr?: readonly string[]; authTime?: number };
   /** The request's context for the claims function. */
   request?: { ip?: string | undefined; userAgent?: string | undefined };
   /**
@@ -161,6 +168,10 @@ export class AccessTokens {
         ? { email_verified: request.user.emailVerified }
         : {}),
       ...(scope ? { scope } : {}),
+      ...(request.auth?.amr !== undefined ? { amr: [...request.auth.amr] } : {}),
+      ...(request.auth?.authTime !== undefined
+        ? { auth_time: Math.floor(request.auth.authTime / 1000) }
+        : {}),
       ...(request.jkt !== undefined ? { cnf: { jkt: request.jkt } } : {}),
     };
     const extra = this.#o.claims ? await this.#claimsFor(request, scope) : {};

@@ -65,6 +65,7 @@ at POST /oauth/token with grant_type=client_credentials. The id is 1 to 64 lette
 "_", "~" or "-". With a secret method (the default, client_secret_basic), the secret is printed
 once: store it now, only its hash is kept. With private_key_jwt the client signs assertions with
 its own key: give its public keys as a JWK Set file (--jwks) or an https URL (--jwks-uri).
+Do not use the server's --first-party-client-id as an id: the server gives it no token.
 
 Options:
   --name TEXT          a name for people (default: the id)
@@ -72,7 +73,7 @@ Options:
   --grant-types LIST   default client_credentials
   --auth-method M      default client_secret_basic
   --jwks FILE          private_key_jwt: its public JWK Set
-  --jwks-uri URL       private_key_jwt: where its JWK Set is served (https)
+  --jwks-uri URL       private_key_jwt: where its JWK Set is served (https; http on loopback)
 ${DATA_DIR_HELP}
   --json               print {"client", "client_secret"}
   -h, --help

@@ -9,6 +9,7 @@ import {
   type Jwk,
   type ProofSigner,
 } from '../jwt/index.ts';
+import { readKeyFile } from './inputs.ts';
 import {
   type Command,
   type CommandGroup,
@@ -16,7 +17,6 @@ import {
   EXIT,
   expectPositionals,
   parseCommandLine,
-  readKeyFile,
   UsageError,
   writeOut,
 } from './io.ts';

@@ -2,28 +2,24 @@
 
 import type { Algorithm, SignerOptions, VerifierOptions } from '../jwt/index.ts';
 import { createSigner, createVerifier, decodeUnverified } from '../jwt/index.ts';
+import { defaultAlgorithms, KEY_FLAGS_HELP, keySource, readToken, warnIfWeak } from './inputs.ts';
 import {
   algorithmsFlag,
   type Command,
   type CommandGroup,
   type Context,
   colourEnabled,
-  defaultAlgorithms,
   durationFlag,
   EXIT,
   expectPositionals,
   isJwtError,
   jwtErrorJson,
-  KEY_FLAGS_HELP,
-  keySource,
   listFlag,
   type Paint,
   painter,
   parseCommandLine,
   printJwtError,
-  readToken,
   UsageError,
-  warnIfWeak,
   writeJson,
   writeOut,
 } from './io.ts';

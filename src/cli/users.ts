@@ -1,4 +1,4 @@
-// `laissez users add|list|disable|enable|delete|import`: administer the auth server's users in its
+// `laissez users add|list|disable|enable|delete|import|reset-mfa`: administer the auth server's users in its
 // database, with the same validation and password hashing as `POST /auth/register`. Passwords are
 // read from a prompt (no echo) or standard input, never from a flag: flags end up in shell history
 // and in the process list.
@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { AuthServiceError } from '../auth/errors.ts';
+import { resetSecondFactors } from '../auth/factors.ts';
 import { OWASP_ARGON2ID } from '../auth/password.ts';
 import {
   createUserAccount,
@@ -358,6 +359,35 @@ Exit codes: 0 deleted, 1 no such user, 2 usage error.`,
     }),
 };
 
+const resetMfa: Command = {
+  summary: "remove a user's second factors (TOTP, recovery codes)",
+  help: `Usage: laissez users reset-mfa <id | username | email> [--json]
+
+Removes the user's TOTP factor and recovery codes, for an owner who lost their device: their
+next log-in needs the password only, and they can enrol again. Their sessions are kept.
+
+Options:
+${DATA_DIR_HELP}
+  --json
+  -h, --help
+
+Exit codes: 0 done, 1 no such user, 2 usage error.`,
+  run: (args, context) =>
+    onNamedUser(args, context, async (store, user, json) => {
+      const had = await resetSecondFactors(store, user.id, context.io.now());
+      if (json) {
+        writeJson(context.io, { id: user.id, username: user.username, reset: had });
+      } else {
+        writeOut(
+          context.io,
+          had
+            ? `removed the second factors of ${user.username}`
+            : `${user.username} had no second factor`,
+        );
+      }
+    }),
+};
+
 /** Hashing runs on libuv's thread pool (4 threads by default): keep it busy, no more. */
 const IMPORT_CONCURRENCY = 4;
 
@@ -491,6 +521,7 @@ export const USERS_COMMANDS: CommandGroup = {
   list,
   disable: stateCommand(true),
   enable: stateCommand(false),
+  'reset-mfa': resetMfa,
   delete: remove,
   import: importUsers,
   'set-metadata': SET_METADATA,

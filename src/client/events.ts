@@ -1,4 +1,4 @@
-// The events a LaissezClient fires: `sessionend` and `tokenchange`.
+// The events a LaissezClient fires: `sessionend` and `tokenchange`; and its typed listeners.
 
 import type { AuthError } from './errors.ts';
 import type { AccessToken } from './tokens.ts';
@@ -42,3 +42,42 @@ export type Listener<E> = ((event: E) => void) | { handleEvent(event: E): void }
 export type ListenerOptions =
   | boolean
   | { capture?: boolean; once?: boolean; passive?: boolean; signal?: AbortSignal };
+
+/** An EventTarget whose listeners are typed by ClientEventMap (a null listener is ignored). */
+export class ClientEvents extends EventTarget {
+  override addEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: Listener<ClientEventMap[K]> | null,
+    options?: ListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: Listener<Event> | null,
+    options?: ListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: Listener<Event> | null,
+    options?: ListenerOptions,
+  ): void {
+    if (listener) super.addEventListener(type, listener, options);
+  }
+
+  override removeEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: Listener<ClientEventMap[K]> | null,
+    options?: ListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: Listener<Event> | null,
+    options?: ListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: Listener<Event> | null,
+    options?: ListenerOptions,
+  ): void {
+    if (listener) super.removeEventListener(type, listener, options);
+  }
+}

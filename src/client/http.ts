@@ -2,6 +2,7 @@
 // server with its cookies; and the bodies it sends and reads there.
 
 import { pageLocation } from './options.ts';
+import type { TokenScheme } from './tokens.ts';
 
 /** A user as the server shows it. */
 export interface User {
@@ -47,24 +48,36 @@ export function prepare(
 }
 
 /**
- * The request to send with `token` (none: as it is); from a clone when `keep`, so that the
- * original, body included, can be sent again. A Bearer request omits cookies unless the caller
- * said otherwise: a laissez server refuses a token in both the header and the cookie.
+ * The request to send with `access` (none: as it is) and a DPoP `proof` (none: no header), from a
+ * clone, so that the original, body included, can be sent again. A request with a token omits
+ * cookies unless the caller said otherwise: a laissez server refuses a token in both the header
+ * and the cookie.
  */
-export function withToken(prepared: Prepared, token: string | null, keep: boolean): Request {
-  const source = keep ? prepared.request.clone() : prepared.request;
-  if (token === null) return source;
+export function withToken(
+  prepared: Prepared,
+  access: { token: string; scheme: TokenScheme } | null,
+  proof: string | undefined,
+): Request {
+  const source = prepared.request.clone();
+  if (access === null && proof === undefined) return source;
   const headers = new Headers(source.headers);
-  headers.set('authorization', `Bearer ${token}`);
+  if (proof !== undefined) headers.set('dpop', proof);
+  if (access === null) return new Request(source, { headers });
+  headers.set('authorization', `${access.scheme} ${access.token}`);
   return new Request(source, { headers, credentials: prepared.credentials ?? 'omit' });
 }
 
-/** A POST of `body` (JSON; none: no body) to `path` of the auth server, with its cookies. */
-export function authPost(base: URL, path: string, body: object | undefined): Request {
-  const init: RequestInit = { method: 'POST', credentials: 'include' };
+/**
+ * A POST of `body` (JSON; none: no body) to `url` of the auth server, with its cookies, and a DPoP
+ * `proof` when given (log-in and refresh: RFC 9449 §5 binds the tokens to the proof's key).
+ */
+export function authPost(url: URL, body: object | undefined, proof?: string): Request {
+  const headers = new Headers();
+  const init: RequestInit = { method: 'POST', credentials: 'include', headers };
   if (body !== undefined) {
-    init.headers = { 'content-type': 'application/json' };
+    headers.set('content-type', 'application/json');
     init.body = JSON.stringify(body);
   }
-  return new Request(new URL(path, base), init);
+  if (proof !== undefined) headers.set('dpop', proof);
+  return new Request(url, init);
 }

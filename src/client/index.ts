@@ -25,27 +25,19 @@
  * auth.addEventListener('sessionend', (e) => showLogin(e.reason));
  */
 
+import { asksForNonce, stepUpOf } from './challenge.ts';
 import { DeviceTokens } from './device.ts';
 import { type AuthError, errorOf, readJson, throwFor } from './errors.ts';
 import {
-  type ClientEventMap,
-  type Listener,
-  type ListenerOptions,
+  ClientEvents,
   SessionEndEvent,
   type SessionEndReason,
   type TokenChangeCause,
   TokenChangeEvent,
 } from './events.ts';
-import {
-  authPost,
-  type Credentials,
-  type Prepared,
-  prepare,
-  type Registration,
-  type User,
-  withToken,
-} from './http.ts';
+import { type Credentials, type Prepared, prepare, type Registration, type User } from './http.ts';
 import { type ClientOptions, resolveClientOptions, type Settings } from './options.ts';
+import { Requests } from './requests.ts';
 import { nextTask, openChannel, type TabMessage, withLock } from './tabs.ts';
 import {
   type AccessToken,
@@ -56,6 +48,7 @@ import {
   type TokenResponse,
 } from './tokens.ts';
 
+export type { StepUpChallenge } from './challenge.ts';
 export { AuthError } from './errors.ts';
 export {
   type ClientEventMap,
@@ -66,11 +59,13 @@ export {
 } from './events.ts';
 export type { Credentials, Registration, User } from './http.ts';
 export type { ClientOptions, DeviceTokenStorage, RefreshTokenStorage } from './options.ts';
-export type { AccessToken } from './tokens.ts';
+export type { AccessToken, TokenScheme } from './tokens.ts';
 
-export class LaissezClient extends EventTarget {
+export class LaissezClient extends ClientEvents {
   readonly #o: Settings;
   readonly #devices: DeviceTokens;
+  /** The requests, with DPoP proofs and nonces when on, and the step-up hook. */
+  readonly #requests: Requests;
 
   #access: AccessToken | null = null;
   /** Memory mode only. */
@@ -81,7 +76,7 @@ export class LaissezClient extends EventTarget {
   #session = false;
   /** Bumped whenever the session changes hands (log-in, end): late refresh results are dropped. */
   #epoch = 0;
-  #refreshing: Promise<string | null> | null = null;
+  #refreshing: Promise<AccessToken | null> | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #channel: InstanceType<typeof BroadcastChannel> | null = null;
   /** The `sid` claims (refresh token families) of sessions that ended: never adopted again. */
@@ -92,6 +87,7 @@ export class LaissezClient extends EventTarget {
     super();
     this.#o = resolveClientOptions(options);
     this.#devices = new DeviceTokens(this.#o.deviceToken, this.#o.base);
+    this.#requests = new Requests(this.#o);
     this.#mode = this.#o.refreshToken === 'auto' ? null : this.#o.refreshToken;
     if (this.#o.crossTab && this.#mode !== 'memory') this.#openChannel();
   }
@@ -106,45 +102,18 @@ export class LaissezClient extends EventTarget {
     return this.#session;
   }
 
+  /**
+   * With `dpop`: the RFC 7638 thumbprint of this client's key (the `jkt` that bound tokens carry
+   * in `cnf`) and where the key is kept; null without DPoP. Loads or makes the key on first use.
+   */
+  async dpopKey(): Promise<{ jkt: string; storage: 'indexeddb' | 'memory' } | null> {
+    const key = await this.#requests.dpop?.key();
+    return key === undefined ? null : { jkt: key.jkt, storage: key.storage };
+  }
+
   /** Where the refresh token is kept, once known. */
   get storage(): 'cookie' | 'memory' | null {
     return this.#mode;
-  }
-
-  override addEventListener<K extends keyof ClientEventMap>(
-    type: K,
-    listener: Listener<ClientEventMap[K]> | null,
-    options?: ListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: Listener<Event> | null,
-    options?: ListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: Listener<Event> | null,
-    options?: ListenerOptions,
-  ): void {
-    if (listener) super.addEventListener(type, listener, options);
-  }
-
-  override removeEventListener<K extends keyof ClientEventMap>(
-    type: K,
-    listener: Listener<ClientEventMap[K]> | null,
-    options?: ListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: Listener<Event> | null,
-    options?: ListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: Listener<Event> | null,
-    options?: ListenerOptions,
-  ): void {
-    if (listener) super.removeEventListener(type, listener, options);
   }
 
   /** `POST /auth/register`. Does not log in. */
@@ -166,6 +135,8 @@ export class LaissezClient extends EventTarget {
     const response = await this.#auth(
       'auth/login',
       device === undefined ? credentials : { ...credentials, device_token: device },
+      true,
+      true,
     );
     const body = (await readJson(response)) as TokenResponse;
     this.#epoch++;
@@ -198,8 +169,8 @@ export class LaissezClient extends EventTarget {
     if (this.#mode === 'memory') return false;
     const epoch = this.#epoch;
     const token = await this.#exclusive(async () => {
-      if (this.#session && this.#access) return this.#access.token; // another tab shared one
-      const response = await this.#auth('auth/refresh', undefined, false);
+      if (this.#session && this.#access) return this.#access; // another tab shared one
+      const response = await this.#auth('auth/refresh', undefined, false, true);
       if (response.status === 429 || response.status >= 500) throw await errorOf(response);
       if (!response.ok) {
         await response.body?.cancel();
@@ -208,7 +179,7 @@ export class LaissezClient extends EventTarget {
       const body = (await response.json()) as TokenResponse;
       if (epoch !== this.#epoch) return null;
       this.#mode = 'cookie';
-      return this.#accept(body, 'restore').token;
+      return this.#accept(body, 'restore');
     });
     return token !== null;
   }
@@ -217,7 +188,11 @@ export class LaissezClient extends EventTarget {
    * Exchanges the refresh token for a new pair now. Concurrent calls share one request. Resolves
    * the new access token, or null when the session has ended (a `sessionend` event says why).
    */
-  refresh(): Promise<string | null> {
+  async refresh(): Promise<string | null> {
+    return (await this.#refreshShared())?.token ?? null;
+  }
+
+  #refreshShared(): Promise<AccessToken | null> {
     if (!this.#session) return Promise.resolve(null);
     if (this.#refreshing) return this.#refreshing;
     const promise = this.#refresh().finally(() => {
@@ -231,20 +206,32 @@ export class LaissezClient extends EventTarget {
    * `fetch` with the access token: refreshes first when it has expired, and when the answer is
    * 401 refreshes once and sends the request once more. The token goes only to `tokenOrigins`;
    * requests that carry it omit cookies unless `init.credentials` says otherwise (a laissez
-   * server refuses a token in both the header and the cookie).
+   * server refuses a token in both the header and the cookie). With `dpop`, each carries a proof
+   * and is sent once more when the server asks for a new nonce. A step-up challenge (RFC 9470)
+   * goes to `onStepUp`, and the request is sent once more after it.
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const prepared = prepare(input, init, this.#o.base);
     if (!this.#o.tokenOrigins.has(new URL(prepared.request.url).origin)) {
       return this.#o.fetch(prepared.request);
     }
-    const token = await this.#usableToken();
-    const first = await this.#send(prepared, token, true);
+    const access = await this.#usableToken();
+    const first = await this.#send(prepared, access);
     if (first.status !== 401 || !this.#session) return first;
-    const fresh = await this.#refreshAfter(token);
+    const challenge = stepUpOf(first);
+    if (challenge !== undefined) {
+      // RFC 9470 §3: the token is good, the log-in behind it not strong or recent enough; a
+      // refresh would not change that (it keeps amr and auth_time), a new authentication does.
+      if (access === null || !(await this.#requests.stepUp(challenge))) return first;
+      await first.body?.cancel();
+      return this.#send(prepared, await this.#usableToken());
+    }
+    // Still asking for a nonce after the retry with one: the token is not the trouble.
+    if (this.#requests.dpop !== null && (await asksForNonce(first))) return first;
+    const fresh = await this.#refreshAfter(access);
     if (fresh === null) return first;
     await first.body?.cancel();
-    return this.#send(prepared, fresh, false);
+    return this.#send(prepared, fresh);
   }
 
   /** `GET /auth/me` through `fetch`. Throws `AuthError` when refused. */
@@ -307,26 +294,28 @@ export class LaissezClient extends EventTarget {
         token: access.token,
         expiresAt: access.expiresAt,
         lifetime: access.lifetime,
+        scheme: access.scheme,
       });
     }
     return access;
   }
 
   /** A token to send: the current one, or a refreshed one when it has (nearly) expired. */
-  async #usableToken(): Promise<string | null> {
-    const fresh = freshToken(this.#access, this.#o.now());
-    if (fresh !== undefined) return fresh;
+  async #usableToken(): Promise<AccessToken | null> {
+    if (freshToken(this.#access, this.#o.now()) !== undefined) return this.#access;
     if (!this.#session) return null;
-    return this.#refreshAfter(this.#access?.token ?? null);
+    return this.#refreshAfter(this.#access);
   }
 
   /** After `failed` was refused or expired: a newer token if one came meanwhile, else refresh. */
-  #refreshAfter(failed: string | null): Promise<string | null> {
+  #refreshAfter(failed: AccessToken | null): Promise<AccessToken | null> {
     const fresh = freshToken(this.#access, this.#o.now());
-    return fresh !== undefined && fresh !== failed ? Promise.resolve(fresh) : this.refresh();
+    return fresh !== undefined && fresh !== failed?.token
+      ? Promise.resolve(this.#access)
+      : this.#refreshShared();
   }
 
-  async #refresh(): Promise<string | null> {
+  async #refresh(): Promise<AccessToken | null> {
     const epoch = this.#epoch;
     const stale = this.#access?.token ?? null;
     return this.#exclusive(async () => {
@@ -335,17 +324,17 @@ export class LaissezClient extends EventTarget {
       // Its message may trail the lock by a task: give it that task before spending the cookie.
       if (this.#mode === 'cookie' && this.#o.crossTab) await nextTask();
       const fresh = freshToken(this.#access, this.#o.now());
-      if (fresh !== undefined && fresh !== stale) return fresh;
+      if (fresh !== undefined && fresh !== stale) return this.#access;
       const refreshToken = this.#refreshToken;
       const body =
         this.#mode === 'memory' && refreshToken ? { refresh_token: refreshToken } : undefined;
-      const response = await this.#auth('auth/refresh', body, false);
+      const response = await this.#auth('auth/refresh', body, false, true);
       if (epoch !== this.#epoch) {
         await response.body?.cancel();
         return null;
       }
       if (response.ok) {
-        return this.#accept((await response.json()) as TokenResponse, 'refresh').token;
+        return this.#accept((await response.json()) as TokenResponse, 'refresh');
       }
       const error = await errorOf(response);
       if (response.status >= 400 && response.status < 500 && response.status !== 429) {
@@ -438,6 +427,7 @@ export class LaissezClient extends EventTarget {
         token: message.token,
         expiresAt: message.expiresAt,
         lifetime: message.lifetime,
+        scheme: message.scheme === 'DPoP' ? 'DPoP' : 'Bearer',
       };
       this.#schedule();
       this.dispatchEvent(new TokenChangeEvent(this.#access, 'other-tab'));
@@ -448,16 +438,13 @@ export class LaissezClient extends EventTarget {
 
   // ---- HTTP ----
 
-  /** Sends a prepared request with `token`; keeps the original for a retry when asked. */
-  #send(prepared: Prepared, token: string | null, keep: boolean): Promise<Response> {
-    return this.#o.fetch(withToken(prepared, token, keep));
+  #send(prepared: Prepared, access: AccessToken | null): Promise<Response> {
+    return this.#requests.send(prepared, access);
   }
 
-  /** A POST to the auth server, with its cookies; throws `AuthError` unless `ok` or not `check`. */
-  async #auth(path: string, body: object | undefined, check = true): Promise<Response> {
-    const response = await this.#o.fetch(authPost(this.#o.base, path, body));
-    if (check && !response.ok) await throwFor(response);
-    return response;
+  /** A POST to the auth server (with a DPoP proof when `prove`); see Requests.auth. */
+  #auth(path: string, body: object | undefined, check = true, prove = false): Promise<Response> {
+    return this.#requests.auth(path, body, check, prove);
   }
 }
 

@@ -4,6 +4,7 @@
 // The one import from outside src/client: a file with no imports of its own (no node:), served
 // to the page beside these.
 import { checkOptions, optionNames } from '../jwt/lib/options.ts';
+import type { StepUpChallenge } from './challenge.ts';
 
 /**
  * Where the refresh token is kept. `cookie`: the server's HttpOnly cookie (run the server with
@@ -45,6 +46,21 @@ export interface ClientOptions {
   fetch?: (request: Request) => Promise<Response>;
   /** The clock in ms (tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * DPoP (RFC 9449): sign a proof for log-in, refresh and every request to the token origins with
+   * a non-extractable P-256 key kept in IndexedDB (one per auth server; in memory where IndexedDB
+   * is unavailable), so that tokens the server binds to it are useless without it. Default
+   * false. Needs WebCrypto (a secure context: https, or localhost).
+   */
+  dpop?: boolean;
+  /**
+   * Called when a request is answered with the step-up challenge of RFC 9470
+   * (`insufficient_user_authentication`): re-authenticate the user as `acrValues`/`maxAge` ask
+   * (a second factor, a passkey, a fresh log-in through this client), then resolve. The request
+   * is sent once more unless it resolves `false`; a rejection rejects the `fetch`. Concurrent
+   * challenges share one call. Without it, the challenge is returned as it came.
+   */
+  onStepUp?: (challenge: StepUpChallenge) => unknown;
 }
 
 const OPTION_NAMES = optionNames<ClientOptions>({
@@ -57,6 +73,8 @@ const OPTION_NAMES = optionNames<ClientOptions>({
   channelName: true,
   fetch: true,
   now: true,
+  dpop: true,
+  onStepUp: true,
 });
 
 const REFRESH_TOKEN_STORAGES: readonly string[] = ['auto', 'cookie', 'memory'];
@@ -74,6 +92,8 @@ export interface Settings {
   readonly channelName: string;
   readonly fetch: (request: Request) => Promise<Response>;
   readonly now: () => number;
+  readonly dpop: boolean;
+  readonly onStepUp: ClientOptions['onStepUp'];
 }
 
 /** Checks `options` once and applies the defaults; a caller's mistake is a TypeError. */
@@ -92,6 +112,17 @@ export function resolveClientOptions(options: ClientOptions): Settings {
   if (!DEVICE_TOKEN_STORAGES.includes(deviceToken)) {
     throw new TypeError(`createClient: deviceToken must be "localStorage", "memory" or "off"`);
   }
+  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') {
+    throw new TypeError('createClient: dpop must be true or false');
+  }
+  if (options.dpop === true && typeof globalThis.crypto?.subtle?.sign !== 'function') {
+    throw new TypeError(
+      'createClient: dpop needs WebCrypto (crypto.subtle), which browsers offer to secure contexts only (https, or localhost)',
+    );
+  }
+  if (options.onStepUp !== undefined && typeof options.onStepUp !== 'function') {
+    throw new TypeError('createClient: onStepUp must be a function');
+  }
   const page = pageLocation();
   const given = options.baseUrl ?? page?.origin;
   if (given === undefined) throw new TypeError('baseUrl is required outside a browser page');
@@ -107,6 +138,8 @@ export function resolveClientOptions(options: ClientOptions): Settings {
     channelName: options.channelName ?? `laissez:${base.origin}`,
     fetch: options.fetch ?? ((request: Request) => globalThis.fetch(request)),
     now: options.now ?? Date.now,
+    dpop: options.dpop ?? false,
+    onStepUp: options.onStepUp,
   };
 }
 

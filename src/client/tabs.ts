@@ -2,10 +2,11 @@
 // refreshes and a BroadcastChannel carries the outcome (docs/client.md, "Across tabs").
 
 import type { SessionEndReason } from './events.ts';
+import type { TokenScheme } from './tokens.ts';
 
 /** What tabs tell each other (cookie mode). Never the refresh token, which no script can read. */
 export type TabMessage =
-  | { type: 'token'; token: string; expiresAt: number; lifetime: number }
+  | { type: 'token'; token: string; expiresAt: number; lifetime: number; scheme: TokenScheme }
   | { type: 'end'; reason: SessionEndReason; sid: string | undefined };
 
 interface LockManagerLike {

@@ -7,7 +7,14 @@ export interface AccessToken {
   readonly expiresAt: number;
   /** Seconds the server gave it (`expires_in`). */
   readonly lifetime: number;
+  /**
+   * How it is sent: `DPoP` when the server bound it to this client's key (`token_type: DPoP`,
+   * RFC 9449 §5), with a proof per request; else `Bearer`.
+   */
+  readonly scheme: TokenScheme;
 }
+
+export type TokenScheme = 'Bearer' | 'DPoP';
 
 /** The body of a token answer (`/auth/login`, `/auth/refresh`); not exported by laissez/client. */
 export interface TokenResponse {
@@ -32,6 +39,9 @@ export function accessTokenOf(body: TokenResponse, now: number): AccessToken {
     token: body.access_token,
     expiresAt: now + body.expires_in * 1000,
     lifetime: body.expires_in,
+    // RFC 9449 §5: token_type is case-insensitive; a server without DPoP answers Bearer.
+    scheme:
+      typeof body.token_type === 'string' && /^dpop$/i.test(body.token_type) ? 'DPoP' : 'Bearer',
   };
 }
 

@@ -20,6 +20,7 @@ import {
   type VerifiedJwt,
 } from '../jwt/index.ts';
 import { DEFAULT_COOLDOWN } from '../jwt/jwks/remote.ts';
+import { parseDuration } from '../jwt/lib/duration.ts';
 import { checkOptions } from '../jwt/lib/options.ts';
 import {
   type AuthFailure,
@@ -131,6 +132,16 @@ export interface Requirement {
   roles?: string[];
   /** The token's scopes must include every one of these. */
   scopes?: string[];
+  /**
+   * The token's `amr` (RFC 8176 authentication methods, e.g. `['mfa']`) must include every one
+   * of these. Refused: 401 `insufficient_user_authentication` with `acr_values` (RFC 9470 §3).
+   */
+  amr?: string[];
+  /**
+   * The log-in behind the token (`auth_time`) must be at most this old (`'10m'`, or seconds).
+   * Refused: 401 `insufficient_user_authentication` with `max_age` in seconds (RFC 9470 §3).
+   */
+  maxAge?: Duration;
 }
 
 export interface Authenticator<P extends JwtPayload = JwtPayload> {
@@ -172,7 +183,7 @@ const OPTION_NAMES = [
   'publicUrl',
   'dpopOptions',
 ] as const;
-const REQUIREMENT_NAMES = ['roles', 'scopes'] as const;
+const REQUIREMENT_NAMES = ['roles', 'scopes', 'amr', 'maxAge'] as const;
 
 function checkStringList(value: unknown, name: string): string[] | undefined {
   if (value === undefined) return undefined;
@@ -232,6 +243,8 @@ export interface AuthenticatorSettings {
   dpop?: DpopMode | undefined;
   publicUrl?: string | URL | undefined;
   dpopOptions?: DpopOptions | undefined;
+  /** The clock in milliseconds, for `maxAge` (tests). Default Date.now. */
+  now?: (() => number) | undefined;
 }
 
 /**
@@ -304,6 +317,7 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
       options.jwksUri !== undefined
         ? Math.max(1, Math.ceil((options.jwksOptions?.cooldown ?? DEFAULT_COOLDOWN) / 1000))
         : RETRY_AFTER,
+    now: options.now,
     // With the verify cache, a hit returns the same frozen result object: its context is built
     // once too (the token is the cache key, so it is the same token).
     ...(options.cache ? { shareContexts: true } : {}),
@@ -330,6 +344,7 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
     settings.onUnavailable ??
     ((error: Error) => console.error(`laissez: access tokens cannot be checked: ${error.message}`));
   const isRevoked = settings.isRevoked;
+  const clock = settings.now ?? Date.now;
   const keysUnavailable = unavailableFailure(
     KEYS_UNAVAILABLE_TEXT,
     settings.keysRetryAfter ?? RETRY_AFTER,
@@ -474,7 +489,31 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
       return accept(accepted, verified, request, withProof);
     },
     authorize(auth, requirement) {
-      const { roles, scopes } = requirement;
+      const { roles, scopes, amr, maxAge } = requirement;
+      // RFC 9470 §3: the token is good but the log-in behind it is not strong or recent enough:
+      // 401 with what would do, so that the client can log in again and retry.
+      if (amr !== undefined || maxAge !== undefined) {
+        const claims = auth.claims as Record<string, unknown>;
+        const has = Array.isArray(claims['amr']) ? strings(claims['amr'] as unknown[]) : NONE;
+        const missing = amr?.filter((m) => !has.includes(m)) ?? [];
+        const at = claims['auth_time'];
+        const seconds = maxAge === undefined ? undefined : parseDuration(maxAge, 'maxAge');
+        const stale =
+          seconds !== undefined &&
+          !(typeof at === 'number' && Number.isFinite(at) && clock() / 1000 - at <= seconds);
+        if (missing.length > 0 || stale) {
+          const why =
+            missing.length > 0
+              ? `this needs a log-in with ${missing.map(named).join(' and ')}`
+              : `this needs a log-in within the last ${seconds} seconds`;
+          return fail(
+            401,
+            'insufficient_user_authentication',
+            why,
+            `${amr !== undefined ? `, acr_values=${quoted(amr.join(' '))}` : ''}${seconds !== undefined ? `, max_age=${quoted(String(seconds))}` : ''}`,
+          ).failure;
+        }
+      }
       if (roles !== undefined && !roles.some((role) => auth.roles.includes(role))) {
         return fail(
           403,
@@ -503,9 +542,23 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
       checkOptions('require', requirement, REQUIREMENT_NAMES);
       const roles = checkStringList(requirement.roles, 'roles');
       const scopes = checkStringList(requirement.scopes, 'scopes');
-      if (roles === undefined && scopes === undefined) {
+      const amr = checkStringList(requirement.amr, 'amr');
+      const maxAge =
+        requirement.maxAge === undefined ? undefined : parseDuration(requirement.maxAge, 'maxAge');
+      if (
+        roles === undefined &&
+        scopes === undefined &&
+        amr === undefined &&
+        maxAge === undefined
+      ) {
         throw new TypeError(
-          'a requirement names roles or scopes: { roles: [...] } or { scopes: [...] }',
+          'a requirement names roles or scopes, or amr or maxAge: { roles: [...] }, { scopes: [...] }, { amr: ["mfa"], maxAge: "10m" }',
+        );
+      }
+      const badAmr = amr?.find((m) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(m));
+      if (badAmr !== undefined) {
+        throw new TypeError(
+          `amr value ${named(badAmr)} must be printable ASCII without space, " or \\`,
         );
       }
       // RFC 6749 §3.3: a scope-token is printable ASCII without space, `"` or `\`; the challenge
@@ -516,7 +569,12 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
           `scope ${named(badScope)} is not a scope-token (RFC 6749 §3.3: printable ASCII, no space, " or \\)`,
         );
       }
-      return { ...(roles ? { roles } : {}), ...(scopes ? { scopes } : {}) };
+      return {
+        ...(roles ? { roles } : {}),
+        ...(scopes ? { scopes } : {}),
+        ...(amr ? { amr } : {}),
+        ...(maxAge !== undefined ? { maxAge } : {}),
+      };
     },
   };
 }

@@ -17,6 +17,7 @@ export interface AuthFailure {
     | 'invalid_request'
     | 'invalid_token'
     | 'insufficient_scope'
+    | 'insufficient_user_authentication'
     | 'temporarily_unavailable'
     // RFC 9449 §7.1 and §8: a DPoP proof refused, or a server nonce needed.
     | 'invalid_dpop_proof'

@@ -115,6 +115,26 @@ interface FeedConnection extends RedisConnection {
   destroy(): void;
 }
 
+/**
+ * Drops a connection, also one still connecting: node-redis keeps a socket that was connecting
+ * when its client was destroyed, which would hold the process open after close (a server that
+ * never exits on SIGTERM). It is destroyed again as soon as it connects.
+ */
+function drop(conn: FeedConnection): void {
+  const destroy = () => {
+    try {
+      conn.destroy();
+    } catch {
+      // Already gone.
+    }
+  };
+  // node-redis emits both; RedisConnection types only the ones the stores listen to.
+  const events = conn as unknown as { on(event: 'connect' | 'ready', listener: () => void): void };
+  events.on('connect', destroy);
+  events.on('ready', destroy);
+  destroy();
+}
+
 type Message = { id: string; sid: unknown; until: number; n: number };
 
 /** The messages of an XREAD reply, whichever RESP version the client speaks. */
@@ -316,11 +336,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
         report(error);
       } finally {
         current = undefined;
-        try {
-          conn.destroy();
-        } catch {
-          // Already gone.
-        }
+        drop(conn);
       }
       if (closed) break;
       // A fresh connection and a full load after every failure, backing off up to 2 s.
@@ -398,11 +414,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       closed = true;
       clearInterval(sweep);
       wake?.();
-      try {
-        current?.destroy();
-      } catch {
-        // Already gone.
-      }
+      if (current) drop(current);
       await list.close();
     },
   };

@@ -15,6 +15,8 @@ export interface AccountMailRouteHelpers {
   noStore(reply: FastifyReply): unknown;
   userSchema: Record<string, unknown>;
   tokenSchema: Record<string, unknown>;
+  /** The 401 `mfa_required` answer (a sign-in link for an account with a second factor). */
+  mfaRequiredSchema: Record<string, unknown>;
 }
 
 const errors = (...codes: number[]) =>
@@ -179,7 +181,11 @@ export async function accountMailRoutes(
         schema: {
           summary: 'Exchange a sign-in link for tokens, as a log-in does',
           body: tokenBody,
-          response: { 200: h.tokenSchema, ...errors(400, 403, 429) },
+          response: {
+            200: h.tokenSchema,
+            ...errors(400, 403, 429, 503),
+            401: h.mfaRequiredSchema,
+          },
         },
       },
       async (request, reply) => {
@@ -187,6 +193,7 @@ export async function accountMailRoutes(
           token: (request.body as { token: string }).token,
           ip: ipOf(request),
         });
+        // The link stands in for the password only: a second factor still answers mfa_required.
         return h.deliver(reply, await app.auth.startSession(user));
       },
     );

@@ -131,6 +131,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     revocation: resolved.oauthRevocation,
     introspection: resolved.oauthIntrospection,
     accessTtl: resolved.accessTtl,
+    roleScopes: resolved.roleScopes,
     checker,
     revocations,
     now: resolved.now,
@@ -225,7 +226,7 @@ function toHttpError(error: FastifyError | Error, request: FastifyRequest): Http
   if (error instanceof AuthServiceError) {
     const headers: Record<string, string> = {};
     if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
-    return new HttpError(error.code, error.message, headers);
+    return new HttpError(error.code, error.message, headers, error.details);
   }
   if (error instanceof StoreUnavailableError) {
     return new HttpError(
@@ -288,5 +289,5 @@ function sendError(
   status: number = ERROR_CATALOGUE[error.code].status,
 ): FastifyReply {
   reply.code(status).headers({ 'cache-control': 'no-store', ...error.headers });
-  return reply.send({ error: error.code, error_description: error.message });
+  return reply.send({ ...error.details, error: error.code, error_description: error.message });
 }

@@ -42,7 +42,22 @@ export const ERROR_CATALOGUE = {
   invalid_grant: {
     status: 401,
     meaning:
-      'The refresh token is unknown, spent, revoked or expired: log in again. 400 at POST /oauth/token (RFC 6749 §5.2).',
+      'The refresh token, or the mfa_token of a second step, is unknown, spent, revoked or expired: log in again. 400 at POST /oauth/token (RFC 6749 §5.2).',
+  },
+  mfa_required: {
+    status: 401,
+    meaning:
+      'The password is right but the account has a second factor: the body carries `mfa_token` (single-use, 5 minutes), `expires_in` and `factors`; finish with POST /auth/mfa/verify.',
+  },
+  invalid_code: {
+    status: 401,
+    meaning:
+      "The TOTP or recovery code is not right, or was used already (each counts against the account's second-factor budget).",
+  },
+  insufficient_user_authentication: {
+    status: 401,
+    meaning:
+      'The access token is valid but the log-in behind it is not strong or recent enough for the route (RFC 9470): the WWW-Authenticate challenge names acr_values and/or max_age; log in again with a second factor.',
   },
   invalid_client: {
     status: 401,
@@ -56,7 +71,8 @@ export const ERROR_CATALOGUE = {
   },
   unauthorized_client: {
     status: 400,
-    meaning: 'OAuth token endpoint: the client is not allowed this grant type (RFC 6749 §5.2).',
+    meaning:
+      "OAuth token endpoint: the client is not allowed this grant type, or its id is the first-party client's (RFC 6749 §5.2).",
   },
   unsupported_grant_type: {
     status: 400,
@@ -114,6 +130,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       "The request line and headers, or the whole request, did not arrive within the server's timeouts.",
   },
+  factor_conflict: {
+    status: 409,
+    meaning:
+      'The second factor is not in the state this needs: TOTP already on (turn it off first), no enrolment pending, or none on.',
+  },
   username_taken: {
     status: 409,
     meaning:
@@ -152,10 +173,18 @@ export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 export class HttpError extends Error {
   readonly code: ErrorCode;
   readonly headers: Record<string, string>;
-  constructor(code: ErrorCode, description: string, headers: Record<string, string> = {}) {
+  /** Members of the body beside `error` and `error_description` (mfa_required's challenge). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  constructor(
+    code: ErrorCode,
+    description: string,
+    headers: Record<string, string> = {},
+    details?: Readonly<Record<string, unknown>>,
+  ) {
     super(description);
     this.code = code;
     this.headers = headers;
+    this.details = details;
   }
   get status(): number {
     return ERROR_CATALOGUE[this.code].status;

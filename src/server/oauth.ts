@@ -6,9 +6,8 @@
 // Requests are application/x-www-form-urlencoded (RFC 6749 Appendix B); answers are JSON with
 // `Cache-Control: no-store` (RFC 6749 §5.1); errors are `{error, error_description}` with the
 // statuses of RFC 6749 §5.2 (400, and 401 for invalid_client).
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { signClientAccessToken } from '../auth/client-token.ts';
 import {
   ASSERTION_ALGORITHMS,
   ClientAuthenticator,
@@ -17,8 +16,8 @@ import {
   InvalidClientError,
 } from '../auth/clients.ts';
 import { AuthServiceError } from '../auth/errors.ts';
+import type { RoleScopes } from '../auth/scopes.ts';
 import type { AccessClaims, RevocationSink } from '../auth/service.ts';
-import { FIRST_PARTY_CLIENT_ID } from '../auth/tokens.ts';
 import { type RevocationChecker, RevocationUnavailableError } from '../redis/revocation.ts';
 import { DPOP_ALGORITHMS, type TokenDpop } from './dpop.ts';
 import { errorSchema, HttpError } from './errors.ts';
@@ -31,6 +30,8 @@ export interface OAuthRouteOptions {
   revocation: boolean;
   introspection: boolean;
   accessTtl: number;
+  /** Scopes each role allows (log-ins' scopes), advertised with the clients' in scopes_supported. */
+  roleScopes?: RoleScopes | undefined;
   checker: RevocationChecker | undefined;
   revocations: RevocationSink | undefined;
   now: () => number;
@@ -55,8 +56,14 @@ export const INTROSPECTION_PATH = '/oauth/introspect';
 
 const FORM = 'application/x-www-form-urlencoded';
 const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
-/** The session ids of client-credentials tokens (src/auth/client-token.ts). */
+/**
+ * The session ids of client-credentials tokens: `cc_` and 96 random bits. A service token has no
+ * refresh family, but a `sid` of its own lets a revocation (RFC 7009) reach resource servers
+ * through the revocation list like an ended log-in, and lets verifiers that require `sid`
+ * (checkSessions) accept it.
+ */
 const CLIENT_SID = /^cc_[A-Za-z0-9_-]{16}$/;
+const newClientSid = () => `cc_${randomBytes(12).toString('base64url')}`;
 /** RFC 6749 §3.2: a request with more parameters than this is not a token request. */
 const MAX_PARAMS = 32;
 
@@ -76,6 +83,12 @@ function formOf(request: FastifyRequest): Form {
       : new HttpError('unsupported_media_type', `send the body as ${FORM}`);
   }
   return request.body as Form;
+}
+
+/** Where a token request came from, for the claims function (as /auth routes give it). */
+function requestContextOf(request: FastifyRequest): { ip: string; userAgent?: string } {
+  const agent = request.headers['user-agent'];
+  return { ip: request.ip, ...(typeof agent === 'string' ? { userAgent: agent } : {}) };
 }
 
 const credentialsOf = (request: FastifyRequest, form: Form): ClientCredentials => ({
@@ -132,11 +145,15 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
   app.addSchema({ $id: 'Error', ...errorSchema });
   const { auth, store } = app;
   const keyRing = auth.keyRing;
+  // The configured first-party client (firstPartyClientId): the public client that refreshes
+  // log-ins' families, and the `client_id` of their tokens (RFC 9068 §2.2).
+  const firstParty = auth.clientId;
   const tokenEndpoint = endpoint(options.issuer, TOKEN_PATH);
   const clients = new ClientAuthenticator({
     store,
     issuer: options.issuer,
     tokenEndpoint,
+    firstPartyClientId: firstParty,
     now: options.now,
     ...(options.remoteJwks ? { remoteJwks: options.remoteJwks } : {}),
   });
@@ -224,6 +241,14 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
           const { client } = await clients.authenticate(credentialsOf(request, form), {
             allowPublic: false,
           });
+          if (client?.id === firstParty) {
+            // A registered client under the first-party id (registered before firstPartyClientId
+            // was set to it) would get tokens no verifier could tell from a log-in's.
+            throw new AuthServiceError(
+              'unauthorized_client',
+              "the client's id is the first-party client's (firstPartyClientId): register it under another id",
+            );
+          }
           if (!client?.grantTypes.includes('client_credentials')) {
             throw new AuthServiceError(
               'unauthorized_client',
@@ -240,8 +265,19 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
               `the client may not ask for the scope "${refused.slice(0, 64)}"`,
             );
           }
-          // RFC 9449 §5: a proof binds the token to its key (a confidential client's: no refresh).
-          const accessToken = signClientAccessToken(keyRing, { clientId: client.id, scopes, jkt });
+          // The one token builder (src/auth/tokens.ts): the claims function, the reserved claims
+          // and the size budget apply to service tokens as to log-ins'. RFC 9068 §2.2: a token
+          // with no resource owner names its client as subject. RFC 9449 §5: a proof binds the
+          // token to its key (`cnf`, a reserved claim; a confidential client gets no refresh).
+          const accessToken = await auth.accessTokens.issue({
+            subject: client.id,
+            clientId: client.id,
+            scope: scopes,
+            user: null,
+            session: { id: newClientSid(), createdAt: options.now() },
+            request: requestContextOf(request),
+            ...(jkt !== undefined ? { jkt } : {}),
+          });
           noStore(reply);
           return {
             access_token: accessToken,
@@ -263,14 +299,13 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
             'the refresh token was not issued to this client',
           );
         }
-        if (form['scope'] !== undefined) {
-          // RFC 6749 §6: no scope beyond the original grant, and a log-in grants none yet.
-          throw new AuthServiceError(
-            'invalid_scope',
-            'the session was granted no scopes to ask for',
-          );
-        }
-        const tokens = await auth.refresh(refreshToken, jkt !== undefined ? { jkt } : {});
+        // RFC 6749 §6: `scope` may narrow the session's grant for this token, never widen it
+        // (invalid_scope), exactly as at /auth/refresh.
+        const tokens = await auth.refresh(refreshToken, {
+          ...(form['scope'] !== undefined ? { scope: form['scope'] } : {}),
+          request: requestContextOf(request),
+          ...(jkt !== undefined ? { jkt } : {}),
+        });
         noStore(reply);
         return tokens;
       },
@@ -344,7 +379,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
       }
       return {
         active: true,
-        client_id: FIRST_PARTY_CLIENT_ID,
+        client_id: firstParty,
         token_type: 'refresh_token',
         sub: user.id,
         username: user.username,
@@ -380,8 +415,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
       // RFC 9449 §6.2: a bound token is a DPoP token, and its binding is told (`cnf`).
       token_type: claims['cnf'] === undefined ? 'Bearer' : 'DPoP',
       // First-party log-ins name the first-party client (RFC 9068 §2.2).
-      client_id:
-        typeof claims['client_id'] === 'string' ? claims['client_id'] : FIRST_PARTY_CLIENT_ID,
+      client_id: typeof claims['client_id'] === 'string' ? claims['client_id'] : firstParty,
       ...pick(['scope', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti', 'sid', 'roles', 'cnf']),
     };
   };
@@ -423,6 +457,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
     const signing = { token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS] };
     const scopes = new Set<string>();
     for (const client of await store.listClients()) for (const s of client.scopes) scopes.add(s);
+    for (const allowed of Object.values(options.roleScopes ?? {}))
+      for (const s of allowed) scopes.add(s);
     return {
       issuer: options.issuer,
       jwks_uri: endpoint(options.issuer, '/.well-known/jwks.json'),

@@ -30,16 +30,20 @@ export interface WebPagesOptions {
 
 /** The modules the pages load, as paths under src/ without an extension. */
 export const BROWSER_MODULES = [
+  'client/challenge',
   'client/device',
+  'client/dpop',
   'client/errors',
   'client/events',
   'client/http',
   'client/index',
   'client/options',
+  'client/requests',
   'client/tabs',
   'client/tokens',
   // Shared with laissez/jwt: the debugger takes its algorithm facts, canonical base64url rule and
   // private JWK members from the library itself (modules with no node: import; test/layers.test.ts).
+  'jwt/dpop/htu',
   'jwt/lib/algorithms',
   'jwt/lib/base64url',
   'jwt/lib/errors',

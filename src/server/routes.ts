@@ -18,6 +18,7 @@ import { accountMailRoutes } from './account-mail-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import type { TokenDpop } from './dpop.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
+import { mfaRequiredSchema, mfaRoutes } from './mfa-routes.ts';
 
 export interface RouteOptions {
   cookies: boolean;
@@ -135,6 +136,7 @@ const REFUSALS: Record<AuthFailure['error'], ErrorCode> = {
   invalid_request: 'invalid_request',
   invalid_token: 'invalid_token',
   insufficient_scope: 'insufficient_scope',
+  insufficient_user_authentication: 'insufficient_user_authentication',
   temporarily_unavailable: 'temporarily_unavailable',
   invalid_dpop_proof: 'invalid_dpop_proof',
   use_dpop_nonce: 'use_dpop_nonce',
@@ -172,6 +174,19 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     // The refresh token stays in the HttpOnly cookie, out of reach of scripts.
     const { refresh_token: _kept, ...body } = tokens;
     return body;
+  };
+
+  /** A completed log-in (a password, or a password and a second factor): tokens and device token. */
+  const loggedIn = (reply: FastifyReply, tokens: TokenSet, deviceToken: string) => {
+    const delivered = deliver(reply, tokens);
+    if (!options.cookies) return { ...delivered, device_token: deviceToken };
+    reply.setCookie(DEVICE_COOKIE, deviceToken, {
+      ...cookieBase,
+      sameSite: 'strict',
+      path: '/auth/login',
+      maxAge: DEVICE_TOKEN_TTL,
+    });
+    return delivered;
   };
 
   const clearCookies = (reply: FastifyReply) => {
@@ -303,7 +318,11 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
             scope: scopeField,
           },
         },
-        response: { 200: tokenSchema, ...errors(400, 401, 403, 429, 503) },
+        response: {
+          200: tokenSchema,
+          ...errors(400, 401, 403, 429, 503),
+          401: mfaRequiredSchema(errorSchema),
+        },
       },
     },
     async (request, reply) => {
@@ -329,17 +348,20 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         ...(deviceToken !== undefined ? { deviceToken } : {}),
         ...(jkt !== undefined ? { jkt } : {}),
       });
-      const delivered = deliver(reply, result.tokens);
-      if (!options.cookies) return { ...delivered, device_token: result.deviceToken };
-      reply.setCookie(DEVICE_COOKIE, result.deviceToken, {
-        ...cookieBase,
-        sameSite: 'strict',
-        path: '/auth/login',
-        maxAge: DEVICE_TOKEN_TTL,
-      });
-      return delivered;
+      return loggedIn(reply, result.tokens, result.deviceToken);
     },
   );
+
+  await mfaRoutes(app, {
+    authenticate,
+    subjectOf: (request) => authOf(request).subject,
+    noStore,
+    loggedIn,
+    errors,
+    tokenSchema,
+    scopeField,
+    requestContextOf,
+  });
 
   app.post(
     '/auth/refresh',
@@ -463,6 +485,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       noStore,
       userSchema,
       tokenSchema,
+      mfaRequiredSchema: mfaRequiredSchema(errorSchema),
     });
   }
 

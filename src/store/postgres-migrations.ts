@@ -41,6 +41,9 @@ export const CONSTRAINTS = {
   kid: 'signing_keys_pkey',
   oneTimeToken: 'one_time_tokens_pkey',
   oneTimeTokenUser: 'one_time_tokens_user_id_fkey',
+  totpUser: 'totp_factors_user_id_fkey',
+  recoveryUser: 'recovery_codes_user_id_fkey',
+  challengeUser: 'mfa_challenges_user_id_fkey',
 } as const;
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -239,6 +242,50 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD CONSTRAINT users_app_metadata_object
         CHECK (jsonb_typeof(app_metadata) = 'object');
       ALTER TABLE refresh_tokens ADD COLUMN scope TEXT, ADD COLUMN auth_time BIGINT;
+    `,
+  },
+  {
+    // Second factors (RFC 6238 TOTP, recovery codes, the log-in's second step) and how each
+    // refresh-token family's user got in (RFC 8176 amr as JSON text), kept across rotations.
+    // When they got in is the family's auth_time, added by the step before.
+    name: 'second factors; amr of refresh-token families',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN amr TEXT;
+
+      CREATE TABLE totp_factors (
+        user_id      TEXT COLLATE "C" NOT NULL,
+        secret       TEXT   NOT NULL,
+        created_at   BIGINT NOT NULL,
+        confirmed_at BIGINT,
+        last_step    BIGINT,
+        CONSTRAINT totp_factors_pkey PRIMARY KEY (user_id),
+        CONSTRAINT totp_factors_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+
+      CREATE TABLE recovery_codes (
+        user_id    TEXT COLLATE "C" NOT NULL,
+        code_hash  TEXT COLLATE "C" NOT NULL,
+        created_at BIGINT NOT NULL,
+        used_at    BIGINT,
+        CONSTRAINT recovery_codes_pkey PRIMARY KEY (user_id, code_hash),
+        CONSTRAINT recovery_codes_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+
+      CREATE TABLE mfa_challenges (
+        token_hash TEXT COLLATE "C" NOT NULL,
+        user_id    TEXT COLLATE "C" NOT NULL,
+        amr        TEXT   NOT NULL,
+        auth_time  BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at    BIGINT,
+        CONSTRAINT mfa_challenges_pkey PRIMARY KEY (token_hash),
+        CONSTRAINT mfa_challenges_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES users (id) ON DELETE CASCADE
+      );
+      CREATE INDEX mfa_challenges_user_id ON mfa_challenges (user_id);
+      CREATE INDEX mfa_challenges_expires_at ON mfa_challenges (expires_at);
     `,
   },
   {

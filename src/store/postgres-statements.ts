@@ -26,13 +26,21 @@ function parseObject(value: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken, toClient } =
-  rowMappers({
-    num,
-    flag: (value) => value === true,
-    roles: parseRoles,
-    object: parseObject,
-  });
+export const {
+  toUser,
+  toRefreshToken,
+  toSigningKey,
+  toSession,
+  toOneTimeToken,
+  toClient,
+  toTotpFactor,
+  toMfaChallenge,
+} = rowMappers({
+  num,
+  flag: (value) => value === true,
+  roles: parseRoles,
+  object: parseObject,
+});
 
 /** Times go to BIGINT columns: a fraction or NaN is a caller's mistake, not an outage. */
 export function ms(value: number, what: string): number {
@@ -99,8 +107,8 @@ export const SQL = {
      RETURNING *`,
   deleteExpiredOneTime: 'DELETE FROM one_time_tokens WHERE expires_at <= $1',
 
-  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time, jkt)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time, amr, jkt)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
   tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
   /** A token and its owner in one round trip: each row as JSON, so their columns stay apart. */
   tokenWithUser: `SELECT row_to_json(t) AS token, row_to_json(u) AS owner
@@ -113,9 +121,9 @@ export const SQL = {
    * deleted meanwhile leaves nothing to spend; the token is spent if it is still live (of
    * concurrent callers the first locks the row, the others wait for its commit, find `used_at` set
    * on the row's new version, and update nothing); the successor is stored only when the update
-   * took, with the spent token's scope, log-in time and DPoP key (the family's: a refresh never widens the
-   * scope). `owners` is 0 when the token or its user does not exist; the token's columns are null
-   * when nothing was spent.
+   * took, with the spent token's scope, log-in time, amr and DPoP key (the family's: a refresh
+   * never widens the scope). `owners` is 0 when the token or its user does not exist; the token's
+   * columns are null when nothing was spent.
    */
   rotate: `WITH owner AS (
        SELECT u.id FROM users u
@@ -127,9 +135,9 @@ export const SQL = {
          AND EXISTS (SELECT 1 FROM owner)
        RETURNING *
      ), successor AS (
-       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time, jkt)
+       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time, amr, jkt)
        SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint, spent.scope, spent.auth_time,
-         spent.jkt
+         spent.amr, spent.jkt
        FROM spent
      )
      SELECT (SELECT count(*) FROM owner)::int AS owners, spent.*
@@ -177,4 +185,33 @@ export const SQL = {
   /** Nothing is written when the jti is recorded already (a replay). */
   useAssertion: `INSERT INTO oauth_client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)
      ON CONFLICT (client_id, jti) DO NOTHING`,
+
+  totpByUser: 'SELECT * FROM totp_factors WHERE user_id = $1',
+  /** An upsert whose WHERE leaves a confirmed factor as it is (no row: refused). */
+  saveTotp: `INSERT INTO totp_factors (user_id, secret, created_at) VALUES ($1, $2, $3)
+     ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret,
+       created_at = excluded.created_at, last_step = NULL
+     WHERE totp_factors.confirmed_at IS NULL`,
+  confirmTotp: `UPDATE totp_factors SET confirmed_at = $1, last_step = $2
+     WHERE user_id = $3 AND secret = $4 AND confirmed_at IS NULL`,
+  /**
+   * The second of two racers waits on the row lock, then re-checks the condition on the row's
+   * new version (READ COMMITTED): `last_step < $1` is false by then, so it updates nothing.
+   */
+  useTotpStep: `UPDATE totp_factors SET last_step = $1
+     WHERE user_id = $2 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $1)`,
+  deleteTotp: 'DELETE FROM totp_factors WHERE user_id = $1',
+  deleteRecoveryCodes: 'DELETE FROM recovery_codes WHERE user_id = $1',
+  insertRecoveryCodes: `INSERT INTO recovery_codes (user_id, code_hash, created_at)
+     SELECT $1, hash, $3 FROM unnest($2::text[]) AS hash`,
+  useRecoveryCode: `UPDATE recovery_codes SET used_at = $1
+     WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL`,
+  countRecoveryCodes:
+    'SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL',
+  insertChallenge: `INSERT INTO mfa_challenges (token_hash, user_id, amr, auth_time, expires_at)
+     VALUES ($1, $2, $3, $4, $5)`,
+  challengeByHash: 'SELECT * FROM mfa_challenges WHERE token_hash = $1',
+  consumeChallenge: `UPDATE mfa_challenges SET used_at = $1
+     WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1`,
+  deleteExpiredChallenges: 'DELETE FROM mfa_challenges WHERE expires_at <= $1',
 } as const;

@@ -39,10 +39,12 @@ import {
   num,
   SQL,
   toClient,
+  toMfaChallenge,
   toOneTimeToken,
   toRefreshToken,
   toSession,
   toSigningKey,
+  toTotpFactor,
   toUser,
 } from './postgres-statements.ts';
 import {
@@ -50,6 +52,8 @@ import {
   ConflictError,
   type ConsumeResult,
   checkReason,
+  type MfaChallenge,
+  type NewMfaChallenge,
   type NewOneTimeToken,
   type NewRefreshToken,
   type NewUser,
@@ -62,6 +66,7 @@ import {
   type SigningKey,
   type Store,
   StoreUnavailableError,
+  type TotpFactor,
   type User,
   unconsumed,
   unrotatable,
@@ -78,6 +83,10 @@ async function lockNames(
   for (const name of [...names].sort()) await query(SQL.lockName, [name]);
 }
 
+/** A family's amr as JSON text, or NULL when not recorded. */
+function amrText(amr: readonly string[] | undefined): string | null {
+  return amr === undefined ? null : JSON.stringify([...amr]);
+}
 export function openPostgresStore(options: PostgresStoreOptions): Store {
   return new PostgresStore(options);
 }
@@ -368,6 +377,7 @@ export class PostgresStore implements Store {
         token.client?.device ?? null,
         token.scope ?? null,
         msOrNull(token.authTime ?? null, 'authTime'),
+        amrText(token.amr),
         token.jkt ?? null,
       ],
       postgresTokenConstraint,
@@ -656,5 +666,113 @@ export class PostgresStore implements Store {
       await query(SQL.deleteExpiredAssertions, [at]);
       return (await query(SQL.useAssertion, [clientId, jti, until])).rowCount === 1;
     });
+  }
+
+  async findTotpFactor(userId: string): Promise<TotpFactor | null> {
+    const { rows } = await this.#query('reading a TOTP factor', SQL.totpByUser, [userId]);
+    return rows[0] ? toTotpFactor(rows[0]) : null;
+  }
+
+  async saveTotpFactor(factor: {
+    userId: string;
+    secret: string;
+    createdAt: number;
+  }): Promise<boolean> {
+    const result = await this.#query('storing a TOTP factor', SQL.saveTotp, [
+      factor.userId,
+      factor.secret,
+      ms(factor.createdAt, 'createdAt'),
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async confirmTotpFactor(
+    userId: string,
+    secret: string,
+    step: number,
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.#query('confirming a TOTP factor', SQL.confirmTotp, [
+      ms(now, 'now'),
+      ms(step, 'step'),
+      userId,
+      secret,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    const result = await this.#query('using a TOTP code', SQL.useTotpStep, [
+      ms(step, 'step'),
+      userId,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async deleteTotpFactor(userId: string): Promise<boolean> {
+    const result = await this.#query('deleting a TOTP factor', SQL.deleteTotp, [userId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async replaceRecoveryCodes(
+    userId: string,
+    codeHashes: readonly string[],
+    now: number,
+  ): Promise<void> {
+    this.#check();
+    const at = ms(now, 'now');
+    await this.#transaction('storing recovery codes', async (query) => {
+      await query(SQL.deleteRecoveryCodes, [userId]);
+      if (codeHashes.length > 0)
+        await query(SQL.insertRecoveryCodes, [userId, [...codeHashes], at]);
+    });
+  }
+
+  async useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean> {
+    const result = await this.#query('using a recovery code', SQL.useRecoveryCode, [
+      ms(now, 'now'),
+      userId,
+      codeHash,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    const { rows } = await this.#query('counting recovery codes', SQL.countRecoveryCodes, [userId]);
+    return num(rows[0]?.['n'] ?? 0);
+  }
+
+  async createMfaChallenge(challenge: NewMfaChallenge): Promise<void> {
+    await this.#query('storing a log-in challenge', SQL.insertChallenge, [
+      challenge.tokenHash,
+      challenge.userId,
+      JSON.stringify([...challenge.amr]),
+      ms(challenge.authTime, 'authTime'),
+      ms(challenge.expiresAt, 'expiresAt'),
+    ]);
+  }
+
+  async findMfaChallenge(tokenHash: string): Promise<MfaChallenge | null> {
+    const { rows } = await this.#query('reading a log-in challenge', SQL.challengeByHash, [
+      tokenHash,
+    ]);
+    return rows[0] ? toMfaChallenge(rows[0]) : null;
+  }
+
+  async consumeMfaChallenge(tokenHash: string, now: number): Promise<boolean> {
+    const result = await this.#query('spending a log-in challenge', SQL.consumeChallenge, [
+      ms(now, 'now'),
+      tokenHash,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async deleteExpiredMfaChallenges(now: number): Promise<number> {
+    const result = await this.#query(
+      'deleting expired log-in challenges',
+      SQL.deleteExpiredChallenges,
+      [ms(now, 'now')],
+    );
+    return result.rowCount ?? 0;
   }
 }

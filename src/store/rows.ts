@@ -2,17 +2,34 @@
 // The column lists are the same in both schemas; what differs is how a column's value reads
 // (SQLite's INTEGER 0/1 and JSON text, PostgreSQL's BOOLEAN and JSONB, and how strictly a number
 // is checked), so each store passes its own readers.
-import type {
-  Client,
-  ClientAuthMethod,
-  OneTimePurpose,
-  OneTimeToken,
-  RefreshToken,
-  RevocationReason,
-  Session,
-  SigningKey,
-  User,
+import {
+  type Client,
+  type ClientAuthMethod,
+  type MfaChallenge,
+  type OneTimePurpose,
+  type OneTimeToken,
+  type RefreshToken,
+  type RevocationReason,
+  type Session,
+  type SigningKey,
+  StoreUnavailableError,
+  type TotpFactor,
+  type User,
 } from './types.ts';
+
+/** An `amr` column: JSON text of an array of strings (both stores). */
+function readAmr(value: unknown): string[] {
+  let amr: unknown;
+  try {
+    amr = JSON.parse(String(value));
+  } catch {
+    amr = undefined;
+  }
+  if (!Array.isArray(amr) || !amr.every((m) => typeof m === 'string')) {
+    throw new StoreUnavailableError('store: a row holds a malformed amr');
+  }
+  return amr;
+}
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -36,6 +53,8 @@ export interface RowMappers {
   toSession(row: Row): Session;
   toOneTimeToken(row: Row): OneTimeToken;
   toClient(row: Row): Client;
+  toTotpFactor(row: Row): TotpFactor;
+  toMfaChallenge(row: Row): MfaChallenge;
 }
 
 export function rowMappers(read: ColumnReaders): RowMappers {
@@ -68,6 +87,8 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       revokedReason: strOrNull(row['revoked_reason']) as RevocationReason | null,
       scope: strOrNull(row['scope']),
       authTime: numOrNull(row['auth_time']),
+      // Present only when recorded: families from before amr was kept have none.
+      ...(row['amr'] === null || row['amr'] === undefined ? {} : { amr: readAmr(row['amr']) }),
       jkt: strOrNull(row['jkt']),
     }),
     toSigningKey: (row) => ({
@@ -108,6 +129,21 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       jwksUri: strOrNull(row['jwks_uri']),
       createdAt: read.num(row['created_at']),
       secretRotatedAt: numOrNull(row['secret_rotated_at']),
+    }),
+    toTotpFactor: (row) => ({
+      userId: String(row['user_id']),
+      secret: String(row['secret']),
+      createdAt: read.num(row['created_at']),
+      confirmedAt: numOrNull(row['confirmed_at']),
+      lastStep: numOrNull(row['last_step']),
+    }),
+    toMfaChallenge: (row) => ({
+      tokenHash: String(row['token_hash']),
+      userId: String(row['user_id']),
+      amr: readAmr(row['amr']),
+      authTime: read.num(row['auth_time']),
+      expiresAt: read.num(row['expires_at']),
+      usedAt: numOrNull(row['used_at']),
     }),
   };
 }

@@ -196,6 +196,42 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // Second factors (RFC 6238 TOTP, recovery codes, the log-in's second step) and how each
+    // refresh-token family's user got in (RFC 8176 amr), kept across rotations. When they got in
+    // is the family's auth_time, added by the step before.
+    name: 'second factors; amr of refresh-token families',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN amr TEXT;
+
+      CREATE TABLE totp_factors (
+        user_id      TEXT    PRIMARY KEY NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        secret       TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        confirmed_at INTEGER,
+        last_step    INTEGER
+      );
+
+      CREATE TABLE recovery_codes (
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        code_hash  TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        used_at    INTEGER,
+        PRIMARY KEY (user_id, code_hash)
+      );
+
+      CREATE TABLE mfa_challenges (
+        token_hash TEXT    PRIMARY KEY NOT NULL,
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        amr        TEXT    NOT NULL,
+        auth_time  INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+      );
+      CREATE INDEX mfa_challenges_user_id ON mfa_challenges (user_id);
+      CREATE INDEX mfa_challenges_expires_at ON mfa_challenges (expires_at);
+    `,
+  },
+  {
     // DPoP (RFC 9449 §5): the thumbprint of the key a public client's refresh-token family is
     // bound to, inherited by every rotation (docs/server.md, "Stolen tokens (DPoP)").
     name: 'DPoP key binding of refresh-token families',

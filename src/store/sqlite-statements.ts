@@ -20,13 +20,21 @@ function parseObject(text: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-export const { toUser, toRefreshToken, toSigningKey, toSession, toOneTimeToken, toClient } =
-  rowMappers({
-    num: (value) => Number(value),
-    flag: (value) => Number(value) !== 0,
-    roles: parseRoles,
-    object: parseObject,
-  });
+export const {
+  toUser,
+  toRefreshToken,
+  toSigningKey,
+  toSession,
+  toOneTimeToken,
+  toClient,
+  toTotpFactor,
+  toMfaChallenge,
+} = rowMappers({
+  num: (value) => Number(value),
+  flag: (value) => Number(value) !== 0,
+  roles: parseRoles,
+  object: parseObject,
+});
 
 export function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
@@ -85,12 +93,12 @@ export function prepareStatements(db: DatabaseSync) {
     deleteExpiredOneTime: p('DELETE FROM one_time_tokens WHERE expires_at <= ?'),
 
     insertToken: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time, jkt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time, amr, jkt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertFirstToken: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time, jkt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time, amr, jkt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     tokenByHash: p('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
     spendToken: p(
@@ -160,6 +168,44 @@ export function prepareStatements(db: DatabaseSync) {
       `INSERT INTO oauth_client_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)
        ON CONFLICT (client_id, jti) DO NOTHING`,
     ),
+
+    totpByUser: p('SELECT * FROM totp_factors WHERE user_id = ?'),
+    saveTotp: p(
+      `INSERT INTO totp_factors (user_id, secret, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at,
+         last_step = NULL
+       WHERE totp_factors.confirmed_at IS NULL`,
+    ),
+    confirmTotp: p(
+      `UPDATE totp_factors SET confirmed_at = ?, last_step = ?
+       WHERE user_id = ? AND secret = ? AND confirmed_at IS NULL`,
+    ),
+    useTotpStep: p(
+      `UPDATE totp_factors SET last_step = ?
+       WHERE user_id = ? AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < ?)`,
+    ),
+    deleteTotp: p('DELETE FROM totp_factors WHERE user_id = ?'),
+    deleteRecoveryCodes: p('DELETE FROM recovery_codes WHERE user_id = ?'),
+    insertRecoveryCode: p(
+      'INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)',
+    ),
+    useRecoveryCode: p(
+      `UPDATE recovery_codes SET used_at = ?
+       WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
+    ),
+    countRecoveryCodes: p(
+      'SELECT count(*) AS n FROM recovery_codes WHERE user_id = ? AND used_at IS NULL',
+    ),
+    insertChallenge: p(
+      `INSERT INTO mfa_challenges (token_hash, user_id, amr, auth_time, expires_at)
+       VALUES (?, ?, ?, ?, ?)`,
+    ),
+    challengeByHash: p('SELECT * FROM mfa_challenges WHERE token_hash = ?'),
+    consumeChallenge: p(
+      `UPDATE mfa_challenges SET used_at = ?
+       WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`,
+    ),
+    deleteExpiredChallenges: p('DELETE FROM mfa_challenges WHERE expires_at <= ?'),
   };
 }
 

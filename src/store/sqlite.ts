@@ -24,10 +24,12 @@ import {
   prepareStatements,
   type Statements,
   toClient,
+  toMfaChallenge,
   toOneTimeToken,
   toRefreshToken,
   toSession,
   toSigningKey,
+  toTotpFactor,
   toUser,
 } from './sqlite-statements.ts';
 import {
@@ -35,6 +37,8 @@ import {
   ConflictError,
   type ConsumeResult,
   checkReason,
+  type MfaChallenge,
+  type NewMfaChallenge,
   type NewOneTimeToken,
   type NewRefreshToken,
   type NewUser,
@@ -47,6 +51,7 @@ import {
   type SigningKey,
   type Store,
   StoreUnavailableError,
+  type TotpFactor,
   type User,
   unconsumed,
   unrotatable,
@@ -66,6 +71,11 @@ export interface SqliteStoreOptions {
 }
 
 const OPTION_NAMES = optionNames<SqliteStoreOptions>({ path: true, busyTimeout: true });
+
+/** A family's amr as JSON text, or NULL when not recorded. */
+function amrText(amr: readonly string[] | undefined): string | null {
+  return amr === undefined ? null : JSON.stringify([...amr]);
+}
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options);
@@ -346,6 +356,7 @@ export class SqliteStore implements Store {
           token.client?.device ?? null,
           token.scope ?? null,
           token.authTime ?? null,
+          amrText(token.amr),
           token.jkt ?? null,
         ),
       sqliteTokenConstraint,
@@ -401,9 +412,11 @@ export class SqliteStore implements Store {
             successor.userId,
             successor.createdAt,
             successor.expiresAt,
-            // The family's scope, log-in time and DPoP key, from the spent token: never the caller's.
+            // The family's scope, log-in time, methods and DPoP key, from the spent token: never
+            // the caller's.
             token.scope,
             token.authTime,
+            amrText(token.amr),
             token.jkt,
           );
           return {
@@ -641,5 +654,105 @@ export class SqliteStore implements Store {
         return Number(this.#s.useAssertion.run(clientId, jti, expiresAt).changes) === 1;
       }),
     );
+  }
+
+  async findTotpFactor(userId: string): Promise<TotpFactor | null> {
+    const row = this.#run('reading a TOTP factor', () => this.#s.totpByUser.get(userId));
+    return row ? toTotpFactor(row) : null;
+  }
+
+  async saveTotpFactor(factor: {
+    userId: string;
+    secret: string;
+    createdAt: number;
+  }): Promise<boolean> {
+    // One statement: the upsert's WHERE leaves a confirmed factor as it is (no change).
+    const result = this.#run('storing a TOTP factor', () =>
+      this.#s.saveTotp.run(factor.userId, factor.secret, factor.createdAt),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async confirmTotpFactor(
+    userId: string,
+    secret: string,
+    step: number,
+    now: number,
+  ): Promise<boolean> {
+    const result = this.#run('confirming a TOTP factor', () =>
+      this.#s.confirmTotp.run(now, step, userId, secret),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    // The condition and the write are one statement: of racers with one code, one changes the row.
+    const result = this.#run('using a TOTP code', () =>
+      this.#s.useTotpStep.run(step, userId, step),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async deleteTotpFactor(userId: string): Promise<boolean> {
+    const result = this.#run('deleting a TOTP factor', () => this.#s.deleteTotp.run(userId));
+    return Number(result.changes) > 0;
+  }
+
+  async replaceRecoveryCodes(
+    userId: string,
+    codeHashes: readonly string[],
+    now: number,
+  ): Promise<void> {
+    this.#run('storing recovery codes', () =>
+      this.#transaction(() => {
+        this.#s.deleteRecoveryCodes.run(userId);
+        for (const hash of codeHashes) this.#s.insertRecoveryCode.run(userId, hash, now);
+      }),
+    );
+  }
+
+  async useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean> {
+    const result = this.#run('using a recovery code', () =>
+      this.#s.useRecoveryCode.run(now, userId, codeHash),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    const row = this.#run('counting recovery codes', () => this.#s.countRecoveryCodes.get(userId));
+    return Number(row?.['n'] ?? 0);
+  }
+
+  async createMfaChallenge(challenge: NewMfaChallenge): Promise<void> {
+    this.#run('storing a log-in challenge', () =>
+      this.#s.insertChallenge.run(
+        challenge.tokenHash,
+        challenge.userId,
+        JSON.stringify([...challenge.amr]),
+        challenge.authTime,
+        challenge.expiresAt,
+      ),
+    );
+  }
+
+  async findMfaChallenge(tokenHash: string): Promise<MfaChallenge | null> {
+    const row = this.#run('reading a log-in challenge', () =>
+      this.#s.challengeByHash.get(tokenHash),
+    );
+    return row ? toMfaChallenge(row) : null;
+  }
+
+  async consumeMfaChallenge(tokenHash: string, now: number): Promise<boolean> {
+    const result = this.#run('spending a log-in challenge', () =>
+      this.#s.consumeChallenge.run(now, tokenHash, now),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  async deleteExpiredMfaChallenges(now: number): Promise<number> {
+    const result = this.#run('deleting expired log-in challenges', () =>
+      this.#s.deleteExpiredChallenges.run(now),
+    );
+    return Number(result.changes);
   }
 }

@@ -52,7 +52,14 @@ async function loggedFetch(request: Request): Promise<Response> {
   }
 }
 
-const client = createClient({ refreshToken: cookieMode ? 'cookie' : 'memory', fetch: loggedFetch });
+// DPoP where WebCrypto is (secure contexts: https, localhost): every request carries a proof by a
+// non-extractable key in IndexedDB, and a server that binds tokens makes them useless elsewhere.
+const dpop = typeof globalThis.crypto?.subtle?.sign === 'function';
+const client = createClient({
+  refreshToken: cookieMode ? 'cookie' : 'memory',
+  fetch: loggedFetch,
+  dpop,
+});
 let refreshes = 0;
 
 function showSignedIn(): void {
@@ -91,6 +98,18 @@ async function loadProfile(): Promise<void> {
     if (client.authenticated)
       say(status, `Could not load the profile: ${describe(error)}`, 'error');
   }
+}
+
+/** The DPoP key's thumbprint (the `cnf.jkt` of bound tokens) and where it is kept. */
+async function renderDpopKey(): Promise<void> {
+  const key = await client.dpopKey();
+  if (key === null) return;
+  byId('dpop-jkt').textContent = key.jkt;
+  byId('dpop-note').textContent =
+    key.storage === 'indexeddb'
+      ? 'non-extractable P-256, kept in IndexedDB; its RFC 7638 thumbprint'
+      : 'non-extractable P-256, in memory only (IndexedDB is unavailable); its RFC 7638 thumbprint';
+  byId('dpop').hidden = false;
 }
 
 function renderToken(): void {
@@ -276,6 +295,11 @@ async function start(): Promise<void> {
   }
 }
 
-void start().finally(() => {
-  document.documentElement.dataset.ready = 'true';
-});
+void renderDpopKey()
+  .catch(() => {
+    // No key to show: the proofs' own failures surface with the requests.
+  })
+  .then(start)
+  .finally(() => {
+    document.documentElement.dataset.ready = 'true';
+  });

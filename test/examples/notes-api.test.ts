@@ -1,7 +1,8 @@
 // examples/notes-api as a second service: the auth server and the notes API run as two real
 // processes on loopback. The notes API is given the auth server's URL and nothing else, and
-// checks tokens with the public keys of its JWKS: per-user notes, refused tokens, and a key
-// rotation that it follows without a restart.
+// checks tokens with the public keys of its JWKS: per-user notes, refused tokens, a key
+// rotation that it follows without a restart, and a third process, the stats reporter, that
+// calls it with a client-credentials token of its own.
 
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +15,8 @@ import {
   headerOf,
   NOTES_API,
   request,
+  runScript,
+  STATS_REPORTER,
   startAuthServer,
   waitFor,
   withBadSignature,
@@ -45,6 +48,8 @@ describe('examples/notes-api: a resource server that trusts the auth server thro
       LAISSEZ_KEY_RELOAD: '1s',
       LAISSEZ_KEY_PUBLISH_DELAY: '2s',
       LAISSEZ_LOG_LEVEL: 'warn',
+      // Admins' log-ins carry notes:stats, the scope of GET /admin/stats.
+      LAISSEZ_ROLE_SCOPES: 'admin=notes:stats',
     });
     // Everything the notes API is told: where the auth server is, and its own settings. It runs
     // in a directory of its own (its database is the default ./notes.db there), away from the
@@ -234,6 +239,81 @@ describe('examples/notes-api: a resource server that trusts the auth server thro
     const notAdmin = await request(notesUrl('/admin/stats'), { token: tokens.alice });
     assert.equal(notAdmin.status, 403);
     assert.equal(notAdmin.body!['error'], 'insufficient_scope');
+  });
+
+  test('a second service reads /admin/stats with a client-credentials token; without the scope it is refused', async () => {
+    const added = await laissez([
+      'clients',
+      'add',
+      'stats-reporter',
+      '--scopes',
+      'notes:stats',
+      '--data-dir',
+      authData,
+      '--json',
+    ]);
+    assert.equal(added.code, 0, added.stderr);
+    const secret = (JSON.parse(added.stdout) as { client_secret: string }).client_secret;
+    const reporterEnv = {
+      AUTH_ISSUER: auth!.issuer,
+      NOTES_URL: notes!.url,
+      CLIENT_ID: 'stats-reporter',
+      CLIENT_SECRET: secret,
+    };
+    const report = await runScript(STATS_REPORTER, reporterEnv);
+    assert.equal(report.code, 0, report.stderr);
+    // The users of the earlier tests have written notes.
+    const stats = JSON.parse(report.stdout) as { owners: number; notes: number };
+    assert.deepEqual(Object.keys(stats), ['owners', 'notes']);
+    assert.ok(stats.owners >= 1 && stats.notes >= stats.owners, report.stdout);
+
+    // The token it gets: the client is its subject, no user, no roles, the scope it asked for.
+    const token = await request(`${auth!.url}/oauth/token`, {
+      form: { grant_type: 'client_credentials', scope: 'notes:stats' },
+      basic: ['stats-reporter', secret],
+    });
+    assert.equal(token.status, 200, JSON.stringify(token.body));
+    const claims = JSON.parse(
+      Buffer.from((token.body!['access_token'] as string).split('.')[1]!, 'base64url').toString(),
+    ) as Record<string, unknown>;
+    assert.equal(claims['sub'], 'stats-reporter');
+    assert.equal(claims['client_id'], 'stats-reporter');
+    assert.equal(claims['scope'], 'notes:stats');
+    assert.equal('roles' in claims, false);
+
+    // A client registered without the scope cannot ask for it; a wrong secret is no client.
+    const other = await laissez(['clients', 'add', 'mailer', '--data-dir', authData, '--json']);
+    assert.equal(other.code, 0, other.stderr);
+    const otherSecret = (JSON.parse(other.stdout) as { client_secret: string }).client_secret;
+    const noScope = await runScript(STATS_REPORTER, {
+      ...reporterEnv,
+      CLIENT_ID: 'mailer',
+      CLIENT_SECRET: otherSecret,
+    });
+    assert.equal(noScope.code, 1);
+    assert.match(noScope.stderr, /the token endpoint answered 400 \(invalid_scope: /);
+    const wrong = await runScript(STATS_REPORTER, {
+      ...reporterEnv,
+      CLIENT_SECRET: `cs_${'A'.repeat(43)}`,
+    });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /answered 401 \(invalid_client: /);
+    // A token without the scope (the mailer's) is refused by the notes API itself.
+    const mailerToken = await request(`${auth!.url}/oauth/token`, {
+      form: { grant_type: 'client_credentials' },
+      basic: ['mailer', otherSecret],
+    });
+    const refused = await request(notesUrl('/admin/stats'), {
+      token: mailerToken.body!['access_token'] as string,
+    });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body!['error'], 'insufficient_scope');
+    for (const run of [report, noScope, wrong]) {
+      assert.ok(!`${run.stdout}${run.stderr}`.includes(secret), 'the secret is never printed');
+    }
+    const missing = await runScript(STATS_REPORTER, { AUTH_ISSUER: auth!.issuer });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /CLIENT_ID and CLIENT_SECRET/);
   });
 
   test('a key rotation needs no restart: new tokens carry the new kid, old ones still work', async () => {

@@ -2,14 +2,44 @@
 // notes API, and the HTTP and token helpers the example tests share. Starting and stopping
 // processes is test/helpers/processes.ts.
 
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { cleanEnv, LAISSEZ, type Service, startService } from '../helpers/processes.ts';
+import {
+  cleanEnv,
+  LAISSEZ,
+  type Result,
+  type Service,
+  startService,
+} from '../helpers/processes.ts';
 
 export const NOTES_API = fileURLToPath(
   new URL('../../examples/notes-api/server.ts', import.meta.url),
 );
+
+/** The second service: gets a client-credentials token and reads the notes API's stats. */
+export const STATS_REPORTER = fileURLToPath(
+  new URL('../../examples/notes-api/stats-reporter.ts', import.meta.url),
+);
+
+/** Runs a Node script to its exit with `env` on top of a clean environment. */
+export function runScript(file: string, env: Record<string, string>): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], { env: cleanEnv(env), stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+}
 
 /** A port that was free a moment ago. */
 async function freePort(): Promise<number> {
@@ -74,18 +104,38 @@ export interface Reply {
   body: Record<string, unknown> | undefined;
 }
 
-/** An HTTP request with an optional JSON body and bearer token; the reply's JSON, if any. */
+/**
+ * An HTTP request with an optional JSON or form body, and a bearer token or Basic credentials
+ * (`[id, secret]`, form-encoded as RFC 6749 §2.3.1 has it); the reply's JSON, if any.
+ */
 export async function request(
   url: string,
-  options: { method?: string; token?: string; json?: unknown } = {},
+  options: {
+    method?: string;
+    token?: string;
+    json?: unknown;
+    form?: Record<string, string>;
+    basic?: [string, string];
+  } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = {};
   if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
-  if (options.json !== undefined) headers['content-type'] = 'application/json';
+  if (options.basic !== undefined) {
+    const [id, secret] = options.basic.map(encodeURIComponent);
+    headers['authorization'] = `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+  }
+  let body: string | undefined;
+  if (options.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.json);
+  } else if (options.form !== undefined) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(options.form).toString();
+  }
   const response = await fetch(url, {
-    method: options.method ?? (options.json === undefined ? 'GET' : 'POST'),
+    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
     headers,
-    ...(options.json !== undefined ? { body: JSON.stringify(options.json) } : {}),
+    ...(body !== undefined ? { body } : {}),
   });
   const text = await response.text();
   return {

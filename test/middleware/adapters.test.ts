@@ -741,3 +741,45 @@ describe('the verify cache in the middleware', () => {
     }
   });
 });
+
+describe('require({ amr, maxAge }): the RFC 9470 step-up challenge', () => {
+  const t = Math.floor(T0 / 1000);
+  const sign = signer({ audience: 'notes' });
+  const mfa = sign({ sub: 'u7', roles: ['user'], amr: ['pwd', 'otp', 'mfa'], auth_time: t });
+  const pwd = sign({ sub: 'u8', roles: ['user'], amr: ['pwd'], auth_time: t });
+  const none = sign({ sub: 'u9', roles: ['user'] });
+  for (const [name, make] of ADAPTERS) {
+    test(`${name}: mfa within 10 minutes passes; a password-only, old or amr-less log-in gets 401 insufficient_user_authentication`, async () => {
+      const server = await make(options, { amr: ['mfa'], maxAge: '10m' });
+      try {
+        clock = T0 + 60_000;
+        const ok = await get(`${server.url}/guarded`, bearer(mfa));
+        assert.equal(ok.status, 200, JSON.stringify(ok.body));
+        for (const token of [pwd, none]) {
+          const r = await get(`${server.url}/guarded`, bearer(token));
+          assert.equal(r.status, 401);
+          assert.equal(r.body.error, 'insufficient_user_authentication');
+          assert.equal(r.body.error_description, 'this needs a log-in with "mfa"');
+          assert.equal(
+            r.challenge,
+            'Bearer error="insufficient_user_authentication", error_description="this needs a log-in with mfa", acr_values="mfa", max_age="600"',
+          );
+        }
+        clock = T0 + 11 * 60_000;
+        const old = await get(`${server.url}/guarded`, bearer(mfa));
+        assert.equal(old.status, 401);
+        assert.equal(old.body.error, 'insufficient_user_authentication');
+        assert.match(old.challenge!, /max_age="600"$/);
+      } finally {
+        clock = T0;
+        await server.close();
+      }
+    });
+  }
+  test('a bad amr or maxAge is refused when the guard is made', () => {
+    const auth = expressAuth(options);
+    assert.throws(() => auth.require({ amr: [] }), /amr must be a non-empty array/);
+    assert.throws(() => auth.require({ maxAge: 'soon' }), /maxAge must be seconds/);
+    assert.throws(() => auth.require({ amr: ['a b'] }), /printable ASCII/);
+  });
+});

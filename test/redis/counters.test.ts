@@ -372,27 +372,32 @@ describeRedis('RedisCounterStore', ({ prefix, admin }) => {
   });
 });
 
-test('stores closed at any moment let the process exit', async () => {
+test('stores and the revocation feed closed at any moment let the process exit', async () => {
   // node-redis keeps a socket that was still connecting when its client was closed; the stores
   // must not, or a server would never shut down. Each scenario runs in a child process that has
   // to exit on its own.
   const counters = new URL('../../src/redis/counters.ts', import.meta.url).href;
   const revocation = new URL('../../src/redis/revocation.ts', import.meta.url).href;
+  const feedModule = new URL('../../src/redis/revocation-feed.ts', import.meta.url).href;
   const down = `redis://127.0.0.1:${await freePort()}`;
   const script = `
     import { RedisCounterStore } from ${JSON.stringify(counters)};
     import { createRevocationList } from ${JSON.stringify(revocation)};
+    import { createRevocationFeed } from ${JSON.stringify(feedModule)};
     const [url, when] = process.argv.slice(1);
     const quiet = { onError: () => {}, onRecover: () => {} };
     const store = new RedisCounterStore({ url, ...quiet });
     const list = createRevocationList({ url, onUnavailable: 'allow', ...quiet });
+    const feed = createRevocationFeed({ url, onUnavailable: 'allow', onError: () => {} });
     if (when === 'tick') await new Promise((resolve) => setImmediate(resolve));
     if (when === 'used') {
       await store.hit('k', 1000, Date.now());
       await list.isRevoked('s');
+      await feed.isRevoked('s');
     }
     await store.close();
     await list.close();
+    await feed.close();
   `;
   const runs = [];
   for (const url of [REDIS_URL, down]) {

@@ -69,7 +69,10 @@ describe('register, log in, /auth/me, refresh, log out (default argon2id paramet
       // RFC 9068 §2.2: client_id names the first-party client (no scope without --role-scopes).
       assert.equal(payload['client_id'], 'laissez');
       assert.deepEqual(Object.keys(payload).sort(), [
+        // RFC 8176 amr and the log-in's time (OpenID Connect Core §2): how and when the user got in.
+        'amr',
         'aud',
+        'auth_time',
         'client_id',
         'exp',
         'iat',
@@ -82,10 +85,11 @@ describe('register, log in, /auth/me, refresh, log out (default argon2id paramet
       assert.equal((payload.exp as number) - (payload.iat as number), 900);
       // Small: seed 004 puts a JWT holding only a user id at 304 bytes; ours, with every claim
       // above, stayed under that until RFC 9068 §2.2's required client_id (28 characters with
-      // the default "laissez") was added; it stays well inside the 1 KiB size budget. An HMAC
-      // key is never named in the header (see keyring.ts).
+      // the default "laissez") and amr and auth_time (issue 20: how and when the user logged in,
+      // ~50 characters) joined: 379 characters now, under 384; it stays well inside the 1 KiB
+      // size budget. An HMAC key is never named in the header (see keyring.ts).
       assert.equal(header.kid, undefined);
-      assert.ok(r.body.access_token.length < 336, `${r.body.access_token.length} characters`);
+      assert.ok(r.body.access_token.length < 384, `${r.body.access_token.length} characters`);
     }
   });
 

@@ -15,6 +15,7 @@ import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { registerClient } from '../../src/auth/clients.ts';
+import type { ClaimsContext } from '../../src/auth/service.ts';
 import { laissez } from '../../src/middleware/express.ts';
 import { type AuthServerOptions, createAuthServer } from '../../src/server/index.ts';
 import { FAST_ARGON2 } from '../helpers/server.ts';
@@ -509,6 +510,41 @@ describe('OAuth endpoints with openid-client and oauth4webapi', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  test('lists the OAuth routes: form bodies, JSON answers, the RFC 6749 §5.2 errors', async () => {
+    const server = await serve();
+    try {
+      const { paths } = (await (await fetch(`${server.issuer}/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, Record<string, Record<string, unknown>>>>;
+      };
+      for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
+        const post = paths[path]?.['post'];
+        assert.ok(post, path);
+        assert.deepEqual(
+          Object.keys(post['requestBody']?.['content'] as object),
+          ['application/x-www-form-urlencoded'],
+          path,
+        );
+        assert.deepEqual(Object.keys(post['responses'] ?? {}), ['200', '400', '401', '503'], path);
+      }
+      type Content = Record<string, { schema: { properties: Record<string, unknown> } }>;
+      const content = paths['/oauth/token']?.['post']?.['requestBody']?.['content'] as Content;
+      const fields = content['application/x-www-form-urlencoded']?.schema.properties;
+      for (const field of ['grant_type', 'scope', 'refresh_token', 'client_assertion']) {
+        assert.ok(fields && field in fields, field);
+      }
+      for (const path of [
+        '/.well-known/oauth-authorization-server',
+        '/.well-known/openid-configuration',
+      ]) {
+        assert.ok(paths[path]?.['get'], path);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('the metadata never advertises what is off', () => {
   test('token endpoint without refresh_token, no revocation, no introspection', async () => {
     const server = await serve({
@@ -537,6 +573,13 @@ describe('the metadata never advertises what is off', () => {
       for (const path of ['/oauth/revoke', '/oauth/introspect']) {
         assert.equal((await form(`${server.issuer}${path}`, { token: 'x' })).status, 404);
       }
+      // Nor does the OpenAPI document.
+      const openapi = (await (await fetch(`${server.issuer}/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+      };
+      assert.ok('/oauth/token' in openapi.paths);
+      assert.equal('/oauth/revoke' in openapi.paths, false);
+      assert.equal('/oauth/introspect' in openapi.paths, false);
     } finally {
       await server.close();
     }
@@ -557,5 +600,311 @@ describe('the metadata never advertises what is off', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('service tokens are built by the one token builder', () => {
+  let server: Server;
+  let secret: string;
+  // What the claims function does next, and what it was last given.
+  let mode: 'tenant' | 'throws' | 'reserved' | 'big' = 'tenant';
+  let seen: ClaimsContext | undefined;
+
+  before(async () => {
+    server = await serve({
+      accessTokenMaxBytes: 900,
+      claims: (context) => {
+        seen = context;
+        if (mode === 'throws') throw new Error('the tenant service is down');
+        if (mode === 'reserved') return { sub: 'someone-else' };
+        if (mode === 'big') return { blob: 'x'.repeat(2000) };
+        return { tenant: `t-${context.client_id}` };
+      },
+    });
+    secret = (
+      await registerClient(
+        server.app.store,
+        { id: 'billing', scopes: ['invoices:read', 'invoices:write'] },
+        Date.now(),
+      )
+    ).secret!;
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  const token = (params: Record<string, string> = {}) =>
+    form(
+      `${server.issuer}/oauth/token`,
+      { grant_type: 'client_credentials', ...params },
+      { authorization: basic('billing', secret), 'user-agent': 'billing-service/1.0' },
+    );
+
+  test('the claims function sees the client, no user, the session of the token and the request; its claims are in the token', async () => {
+    mode = 'tenant';
+    const answer = await token({ scope: 'invoices:read' });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const claims = jose.decodeJwt(answer.body['access_token'] as string);
+    assert.equal(claims['tenant'], 't-billing');
+    assert.equal(claims.sub, 'billing');
+    assert.equal(claims['client_id'], 'billing');
+    assert.equal(claims['scope'], 'invoices:read');
+    assert.equal('roles' in claims, false);
+    // The client token keeps a session id of its own (for revocation).
+    assert.match(String(claims['sid']), /^cc_[A-Za-z0-9_-]{16}$/);
+    assert.equal(seen?.user, null);
+    assert.equal(seen?.client_id, 'billing');
+    assert.equal(seen?.scope, 'invoices:read');
+    assert.equal(seen?.session?.id, claims['sid']);
+    assert.equal(seen?.request.ip, '127.0.0.1');
+    assert.equal(seen?.request.user_agent, 'billing-service/1.0');
+    // Two tokens, two sessions.
+    const other = jose.decodeJwt((await token()).body['access_token'] as string);
+    assert.notEqual(other['sid'], claims['sid']);
+    assert.equal(other['scope'], 'invoices:read invoices:write');
+  });
+
+  test('a claims function that throws, returns a reserved claim or makes the token too large: the RFC error, never a 500', async () => {
+    for (const what of ['throws', 'reserved', 'big'] as const) {
+      mode = what;
+      const answer = await token();
+      assert.equal(answer.status, 503, what);
+      assert.equal(answer.body['error'], 'temporarily_unavailable', what);
+      assert.equal(typeof answer.body['error_description'], 'string', what);
+      assert.equal('access_token' in answer.body, false, what);
+      assert.equal(answer.headers.get('retry-after'), '5', what);
+      assert.equal(answer.headers.get('cache-control'), 'no-store', what);
+      // The description never carries what the function threw or returned (the log says why).
+      assert.doesNotMatch(JSON.stringify(answer.body), /tenant service|someone-else|xxxx/, what);
+    }
+    // RFC 6749 §5.2's form with the status of the server's trouble (503, as RFC 6749 §4.1.2.1
+    // has it), not a 400 that would blame the client: openid-client hands the response over as
+    // not an error of the client's, its body readable.
+    mode = 'reserved';
+    const config = await client.discovery(
+      new URL(server.issuer),
+      'billing',
+      {},
+      client.ClientSecretBasic(secret),
+      insecure,
+    );
+    await assert.rejects(client.clientCredentialsGrant(config), (error) => {
+      assert.ok(error instanceof client.ClientError);
+      assert.equal(error.code, 'OAUTH_RESPONSE_IS_NOT_CONFORM');
+      const response = error.cause as Response;
+      assert.equal(response.status, 503);
+      return true;
+    });
+    mode = 'tenant';
+    assert.equal((await token()).status, 200);
+  });
+});
+
+describe('the configured first-party client id (firstPartyClientId)', () => {
+  let server: Server;
+  let secret: string;
+
+  before(async () => {
+    server = await serve({
+      firstPartyClientId: 'web-app',
+      roleScopes: { user: ['notes:read', 'notes:write'] },
+    });
+    const store = server.app.store;
+    secret = (await registerClient(store, { id: 'billing', scopes: ['invoices:read'] }, Date.now()))
+      .secret!;
+    await fetch(`${server.issuer}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        username: 'olive',
+        email: 'olive@example.com',
+        password: 'olive password',
+      }),
+    });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  const login = async () =>
+    (await (
+      await fetch(`${server.issuer}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'olive', password: 'olive password' }),
+      })
+    ).json()) as { access_token: string; refresh_token: string };
+
+  test('refresh, introspection and revocation know the first-party client by its configured id', async () => {
+    const tokens = await login();
+    assert.equal(jose.decodeJwt(tokens.access_token)['client_id'], 'web-app');
+    const url = `${server.issuer}/oauth/token`;
+
+    // The default id is no client here: refresh and revocation refuse it.
+    const asDefault = await form(url, {
+      grant_type: 'refresh_token',
+      client_id: 'laissez',
+      refresh_token: tokens.refresh_token,
+    });
+    assert.equal(asDefault.status, 401);
+    assert.equal(asDefault.body['error'], 'invalid_client');
+    const revokeAsDefault = await form(`${server.issuer}/oauth/revoke`, {
+      token: tokens.refresh_token,
+      client_id: 'laissez',
+    });
+    assert.equal(revokeAsDefault.status, 401);
+
+    // The configured id refreshes (openid-client, public client), narrowing the scope (RFC 6749 §6).
+    const webApp = await client.discovery(
+      new URL(server.issuer),
+      'web-app',
+      {},
+      client.None(),
+      insecure,
+    );
+    const refreshed = await client.refreshTokenGrant(webApp, tokens.refresh_token, {
+      scope: 'notes:read',
+    });
+    assert.equal(refreshed.scope, 'notes:read');
+    assert.equal(jose.decodeJwt(refreshed.access_token)['scope'], 'notes:read');
+    // Never wider than the session's grant.
+    const wider = await form(url, {
+      grant_type: 'refresh_token',
+      client_id: 'web-app',
+      refresh_token: refreshed.refresh_token!,
+      scope: 'notes:read admin',
+    });
+    assert.equal(wider.status, 400);
+    assert.equal(wider.body['error'], 'invalid_scope');
+
+    const billing = await client.discovery(
+      new URL(server.issuer),
+      'billing',
+      {},
+      client.ClientSecretBasic(secret),
+      insecure,
+    );
+    const rt = await client.tokenIntrospection(billing, refreshed.refresh_token!);
+    assert.equal(rt.active, true);
+    assert.equal(rt.client_id, 'web-app');
+    // A token signed without client_id (as before RFC 9068 claims) is the first-party client's.
+    const legacy = server.app.auth.keyRing.sign({ sub: 'someone', sid: 'fam' });
+    assert.equal((await client.tokenIntrospection(billing, legacy)).client_id, 'web-app');
+
+    await client.tokenRevocation(webApp, refreshed.refresh_token!);
+    assert.equal(
+      (await client.tokenIntrospection(billing, refreshed.refresh_token!)).active,
+      false,
+    );
+  });
+
+  test('metadata: the scopes of roles and of clients', async () => {
+    const meta = (await (
+      await fetch(`${server.issuer}/.well-known/oauth-authorization-server`)
+    ).json()) as Record<string, unknown>;
+    assert.deepEqual(meta['scopes_supported'], ['invoices:read', 'notes:read', 'notes:write']);
+  });
+
+  test('a registered client under the first-party id gets no service token', async () => {
+    const taken = await registerClient(server.app.store, { id: 'web-app' }, Date.now());
+    const answer = await form(
+      `${server.issuer}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic('web-app', taken.secret!) },
+    );
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body['error'], 'unauthorized_client');
+  });
+});
+
+describe('a private_key_jwt client whose keys are served at its jwks_uri', () => {
+  let server: Server;
+  let jwksServer: import('node:http').Server;
+  let jwksUrl: string;
+  let served: { keys: jose.JWK[] } = { keys: [] };
+  let fetches = 0;
+
+  before(async () => {
+    server = await serve();
+    jwksServer = (await import('node:http')).createServer((_request, response) => {
+      fetches++;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(served));
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks.json`;
+  });
+  after(async () => {
+    await new Promise((resolve) => jwksServer?.close(resolve));
+    await server?.close();
+  });
+
+  test('the keys are fetched from the jwks_uri (loopback http is allowed); another key is refused; an unreachable set is 503', async () => {
+    const keys = await jose.generateKeyPair('ES256', { extractable: true });
+    served = {
+      keys: [{ ...(await jose.exportJWK(keys.publicKey)), alg: 'ES256', use: 'sig', kid: 'k1' }],
+    };
+    await registerClient(
+      server.app.store,
+      {
+        id: 'remote-keys',
+        authMethod: 'private_key_jwt',
+        jwksUri: jwksUrl,
+        scopes: ['reports:run'],
+      },
+      Date.now(),
+    );
+    const config = await client.discovery(
+      new URL(server.issuer),
+      'remote-keys',
+      {},
+      client.PrivateKeyJwt({ key: keys.privateKey, kid: 'k1' }),
+      insecure,
+    );
+    const tokens = await client.clientCredentialsGrant(config);
+    assert.equal(tokens.scope, 'reports:run');
+    assert.equal(jose.decodeJwt(tokens.access_token).sub, 'remote-keys');
+    assert.ok(fetches >= 1);
+
+    // A key the set does not hold.
+    const other = await jose.generateKeyPair('ES256');
+    const stranger = await client.discovery(
+      new URL(server.issuer),
+      'remote-keys',
+      {},
+      client.PrivateKeyJwt({ key: other.privateKey, kid: 'k1' }),
+      insecure,
+    );
+    await assert.rejects(client.clientCredentialsGrant(stranger), (error) => {
+      assert.equal((error as { error?: string }).error, 'invalid_client');
+      return true;
+    });
+
+    // A client whose set cannot be fetched: the server's trouble, not the client's fault.
+    const closed = await freePort();
+    await registerClient(
+      server.app.store,
+      {
+        id: 'unreachable-keys',
+        authMethod: 'private_key_jwt',
+        jwksUri: `http://127.0.0.1:${closed}/jwks.json`,
+      },
+      Date.now(),
+    );
+    const assertion = await new jose.SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer('unreachable-keys')
+      .setSubject('unreachable-keys')
+      .setAudience(server.issuer)
+      .setJti(crypto.randomUUID())
+      .setExpirationTime('60s')
+      .sign(keys.privateKey);
+    const answer = await form(`${server.issuer}/oauth/token`, {
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
+    assert.equal(answer.status, 503);
+    assert.equal(answer.body['error'], 'temporarily_unavailable');
   });
 });

@@ -382,13 +382,16 @@ function defineTests(): void {
       assert.deepEqual(
         tables.rows.map((r) => r.table_name),
         [
+          'mfa_challenges',
           'oauth_client_assertions',
           'oauth_clients',
           'one_time_tokens',
+          'recovery_codes',
           'refresh_tokens',
           'reserved_names',
           'schema_migrations',
           'signing_keys',
+          'totp_factors',
           'users',
         ],
       );

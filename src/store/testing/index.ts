@@ -22,6 +22,7 @@ import { clientTests } from './clients.ts';
 import { oneTimeTokenTests } from './one-time-tokens.ts';
 import { newToken, newUser, type Suite } from './records.ts';
 import { refreshTokenTests } from './refresh-tokens.ts';
+import { secondFactorTests } from './second-factors.ts';
 import { signingKeyTests } from './signing-keys.ts';
 import { userTests } from './users.ts';
 
@@ -157,5 +158,6 @@ export function testStore(factory: StoreFactory, options: TestStoreOptions = {})
     accountTests(suite);
     oneTimeTokenTests(suite);
     clientTests(suite);
+    secondFactorTests(suite);
   });
 }

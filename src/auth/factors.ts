@@ -1,0 +1,441 @@
+// Second factors: TOTP (RFC 6238, through the otpauth library), recovery codes, and the log-in's
+// second step (an `mfa_token` challenge). No HTTP, no SQL. Factors join a small registry
+// (`FACTOR_KINDS`): what a challenge offers is the list of kinds the user has, so a passkey
+// factor can join it later without changing the challenge's shape.
+//
+// Secrets at rest: a TOTP secret is sealed with AES-256-GCM under a key derived from the
+// key-encryption key (HKDF, purpose `TOTP_PURPOSE`), the user's id bound as additional data, so
+// a dump of the database (or a row moved to another user) yields no code. Recovery codes are
+// stored as HMAC-SHA256 under another derived key: ~50 random bits each, which a plain hash of
+// a dumped row would not protect from an offline search.
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  randomBytes,
+  randomInt,
+} from 'node:crypto';
+import { Secret, TOTP } from 'otpauth';
+import encodeQR from 'qr';
+import type { Store, User } from '../store/types.ts';
+import { AuthServiceError } from './errors.ts';
+import type { SecurityEvent, SecurityEventSink } from './events.ts';
+import type { LoginGuard } from './login.ts';
+import { type Argon2Params, verifyPassword } from './password.ts';
+
+/** The HKDF purposes of the keys derived from the key-encryption key. */
+export const TOTP_PURPOSE = 'totp secret encryption v1';
+export const RECOVERY_PURPOSE = 'recovery code hashing v1';
+
+/** RFC 6238 §4: 30-second steps; 6 digits and SHA-1 are what every authenticator app reads. */
+export const TOTP_PERIOD = 30;
+const TOTP_DIGITS = 6;
+/**
+ * RFC 6238 §5.2: one step either side is accepted for clock drift and typing time, so a code is
+ * good for up to 90 s; each step is accepted once per user (the store keeps the last one).
+ */
+const TOTP_WINDOW = 1;
+/** RFC 4226 §4 R6: at least 128 bits of secret; 160 (20 bytes) as RFC 4226 recommends. */
+const SECRET_BYTES = 20;
+export const RECOVERY_CODE_COUNT = 10;
+/** How long the `mfa_token` of a log-in's second step lives, seconds. */
+export const MFA_TOKEN_TTL = 300;
+
+/** The kinds of second factor a user can complete a log-in with. Passkeys will join here. */
+export const FACTOR_KINDS = ['totp', 'recovery_code'] as const;
+export type FactorKind = (typeof FACTOR_KINDS)[number];
+
+/** RFC 8176 §2 values a completed log-in gets. A recovery code is a one-time password too. */
+const AMR_SECOND = ['otp', 'mfa'] as const;
+
+const MFA_TOKEN = /^mfa_[A-Za-z0-9_-]{43}$/;
+const CODE = /^[0-9]{6}$/;
+/** Crockford-like alphabet without look-alikes (no 0/O, 1/I/L): typed from paper. */
+const RECOVERY_ALPHABET = '23456789abcdefghjkmnpqrstuvwxyz';
+const RECOVERY_CODE = /^[a-z0-9]{5}-?[a-z0-9]{5}$/;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+export interface SecondFactorsOptions {
+  store: Store;
+  now: () => number;
+  /** HKDF of the key-encryption key (KeyRing.deriveSecret). */
+  deriveSecret: (purpose: string) => Buffer;
+  logins: LoginGuard;
+  passwordParams: Argon2Params;
+  /** The issuer shown in authenticator apps (`otpauth://totp/<issuer>:<user>`). */
+  totpIssuer: string;
+  events: SecurityEventSink | undefined;
+}
+
+export interface TotpEnrolment {
+  /** Base32, for typing into an app that cannot scan. */
+  secret: string;
+  /** The otpauth:// URI (Key Uri Format) the QR code holds. */
+  uri: string;
+  /** The QR code as an SVG data URL. */
+  qr: string;
+}
+
+/** What a completed second step proved. */
+export interface SecondStep {
+  user: User;
+  amr: string[];
+  /** When the password was checked (ms): the log-in's time. */
+  authTime: number;
+}
+
+export class SecondFactors {
+  readonly #o: SecondFactorsOptions;
+  #sealKey: Buffer | undefined;
+  #codeKey: Buffer | undefined;
+
+  constructor(options: SecondFactorsOptions) {
+    this.#o = options;
+  }
+
+  get #totpKey(): Buffer {
+    this.#sealKey ??= this.#o.deriveSecret(TOTP_PURPOSE);
+    return this.#sealKey;
+  }
+
+  get #recoveryKey(): Buffer {
+    this.#codeKey ??= this.#o.deriveSecret(RECOVERY_PURPOSE);
+    return this.#codeKey;
+  }
+
+  #seal(userId: string, secret: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#totpKey, iv);
+    cipher.setAAD(Buffer.from(JSON.stringify(['laissez totp', 1, userId])));
+    const body = Buffer.concat([
+      cipher.update(secret, 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
+    return `totp:v1:${iv.toString('base64url')}:${body.toString('base64url')}`;
+  }
+
+  #open(userId: string, sealed: string): string {
+    const [, version, ivText, bodyText] = sealed.split(':');
+    const fail = () =>
+      new Error(
+        'a stored TOTP secret does not open under the key-encryption key (altered, moved, or sealed under another key)',
+      );
+    if (version !== 'v1' || ivText === undefined || bodyText === undefined) throw fail();
+    try {
+      const body = Buffer.from(bodyText, 'base64url');
+      const decipher = createDecipheriv(
+        'aes-256-gcm',
+        this.#totpKey,
+        Buffer.from(ivText, 'base64url'),
+      );
+      decipher.setAAD(Buffer.from(JSON.stringify(['laissez totp', 1, userId])));
+      decipher.setAuthTag(body.subarray(body.length - 16));
+      return Buffer.concat([
+        decipher.update(body.subarray(0, body.length - 16)),
+        decipher.final(),
+      ]).toString('utf8');
+    } catch {
+      throw fail();
+    }
+  }
+
+  #totp(user: User, base32: string): TOTP {
+    return new TOTP({
+      issuer: this.#o.totpIssuer,
+      label: user.username,
+      algorithm: 'SHA1',
+      digits: TOTP_DIGITS,
+      period: TOTP_PERIOD,
+      secret: Secret.fromBase32(base32),
+    });
+  }
+
+  /** The RFC 6238 time step a code is good for at now, or undefined. */
+  #stepOf(totp: TOTP, code: string): number | undefined {
+    const timestamp = this.#o.now();
+    const delta = totp.validate({ token: code, timestamp, window: TOTP_WINDOW });
+    if (delta === null) return undefined;
+    return totp.counter({ timestamp }) + delta;
+  }
+
+  #hashRecovery(userId: string, code: string): string {
+    const normal = code.toLowerCase().replace('-', '');
+    return createHmac('sha256', this.#recoveryKey)
+      .update(`${userId}:${normal}`)
+      .digest('base64url');
+  }
+
+  #emit(event: Omit<SecurityEvent, 'at'>): void {
+    const sink = this.#o.events;
+    if (!sink) return;
+    // Reported, never awaited into the answer: an audit or mail outage does not fail a log-in.
+    Promise.resolve()
+      .then(() => sink.emit({ ...event, at: this.#o.now() }))
+      .catch(() => {});
+  }
+
+  /** The kinds of factor the user can finish a log-in with; empty: the password is enough. */
+  async factorsOf(userId: string): Promise<FactorKind[]> {
+    const totp = await this.#o.store.findTotpFactor(userId);
+    if (!totp?.confirmedAt) return [];
+    const kinds: FactorKind[] = ['totp'];
+    if ((await this.#o.store.countRecoveryCodes(userId)) > 0) kinds.push('recovery_code');
+    return kinds;
+  }
+
+  /** Starts (or restarts) a TOTP enrolment; refused while a confirmed factor exists. */
+  async enrolTotp(user: User): Promise<TotpEnrolment> {
+    const base32 = new Secret({ size: SECRET_BYTES }).base32;
+    const saved = await this.#o.store.saveTotpFactor({
+      userId: user.id,
+      secret: this.#seal(user.id, base32),
+      createdAt: this.#o.now(),
+    });
+    if (!saved) {
+      throw new AuthServiceError(
+        'factor_conflict',
+        'TOTP is already on for this account; turn it off first (DELETE /auth/mfa/totp)',
+      );
+    }
+    const uri = this.#totp(user, base32).toString();
+    const qr = `data:image/svg+xml;base64,${Buffer.from(encodeQR(uri, 'svg')).toString('base64')}`;
+    return { secret: base32, uri, qr };
+  }
+
+  /** Confirms a pending enrolment with a first code; returns the ten recovery codes (shown once). */
+  async confirmTotp(user: User, code: unknown): Promise<{ recovery_codes: string[] }> {
+    const text = checkCode(code);
+    const factor = await this.#o.store.findTotpFactor(user.id);
+    if (!factor || factor.confirmedAt !== null) {
+      throw new AuthServiceError(
+        'factor_conflict',
+        factor
+          ? 'TOTP is already on for this account'
+          : 'start an enrolment first (POST /auth/mfa/totp)',
+      );
+    }
+    const giveBack = await this.#o.logins.reserveSecondFactor(user.id);
+    const step = this.#stepOf(this.#totp(user, this.#open(user.id, factor.secret)), text);
+    if (step === undefined) throw wrongCode();
+    // The factor confirmed is the one this code was checked against (a racing re-enrolment
+    // replaces the secret, and then nothing is confirmed).
+    if (!(await this.#o.store.confirmTotpFactor(user.id, factor.secret, step, this.#o.now()))) {
+      throw new AuthServiceError('factor_conflict', 'the enrolment changed meanwhile; start again');
+    }
+    await giveBack();
+    const codes = await this.#newRecoveryCodes(user.id);
+    this.#emit({ type: 'totp_enrolled', userId: user.id });
+    return { recovery_codes: codes };
+  }
+
+  async #newRecoveryCodes(userId: string): Promise<string[]> {
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
+      let text = '';
+      // ~49 bits each (31^10): out of reach online behind the per-account budget.
+      for (let i = 0; i < 10; i++) text += RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)];
+      return `${text.slice(0, 5)}-${text.slice(5)}`;
+    });
+    await this.#o.store.replaceRecoveryCodes(
+      userId,
+      codes.map((c) => this.#hashRecovery(userId, c)),
+      this.#o.now(),
+    );
+    return codes;
+  }
+
+  /**
+   * Checks a code against the user's confirmed factor: a TOTP code (its step spent, atomically)
+   * or a recovery code (spent, atomically). Every check spends one attempt of the account's
+   * budget first, given back when the code was right.
+   */
+  async #prove(
+    user: User,
+    input: { code?: unknown; recovery_code?: unknown },
+  ): Promise<'totp' | 'recovery_code'> {
+    const byRecovery = input.recovery_code !== undefined;
+    if (byRecovery === (input.code !== undefined)) {
+      throw new AuthServiceError('invalid_request', 'send either code or recovery_code', {
+        field: 'code',
+      });
+    }
+    const text = byRecovery ? checkRecoveryCode(input.recovery_code) : checkCode(input.code);
+    const factor = await this.#o.store.findTotpFactor(user.id);
+    if (!factor?.confirmedAt) {
+      throw new AuthServiceError('factor_conflict', 'this account has no second factor on');
+    }
+    const giveBack = await this.#o.logins.reserveSecondFactor(user.id).catch((error: unknown) => {
+      this.#emit({ type: 'second_factor_locked', userId: user.id });
+      throw error;
+    });
+    if (byRecovery) {
+      const ok = await this.#o.store.useRecoveryCode(
+        user.id,
+        this.#hashRecovery(user.id, text),
+        this.#o.now(),
+      );
+      if (!ok) throw wrongCode();
+      await giveBack();
+      this.#emit({
+        type: 'recovery_code_used',
+        userId: user.id,
+        remaining: await this.#o.store.countRecoveryCodes(user.id),
+      });
+      return 'recovery_code';
+    }
+    const step = this.#stepOf(this.#totp(user, this.#open(user.id, factor.secret)), text);
+    // Right code, but its step (or a later one) was used: a replay. Counted as a failure.
+    if (step === undefined || !(await this.#o.store.useTotpStep(user.id, step))) throw wrongCode();
+    await giveBack();
+    return 'totp';
+  }
+
+  /**
+   * The `mfa_required` refusal of a log-in whose first step was right, with its challenge: `amr`
+   * says what that step proved (`['pwd']` for a password; nothing RFC 8176 names for a sign-in
+   * link).
+   */
+  async challenge(
+    user: User,
+    kinds: FactorKind[],
+    amr: readonly string[] = ['pwd'],
+  ): Promise<AuthServiceError> {
+    const now = this.#o.now();
+    const token = `mfa_${randomBytes(32).toString('base64url')}`;
+    await this.#o.store.createMfaChallenge({
+      tokenHash: sha256(token),
+      userId: user.id,
+      amr: [...amr],
+      authTime: now,
+      expiresAt: now + MFA_TOKEN_TTL * 1000,
+    });
+    return new AuthServiceError(
+      'mfa_required',
+      amr.includes('pwd')
+        ? 'the password is right; a second factor is required: POST /auth/mfa/verify'
+        : 'a second factor is required: POST /auth/mfa/verify',
+      { details: { mfa_token: token, expires_in: MFA_TOKEN_TTL, factors: kinds } },
+    );
+  }
+
+  /**
+   * The log-in's second step: the challenge of the password step and a code. The challenge is
+   * spent only once the code is right (a wrong code may be retried within the budget), and then
+   * atomically: of two requests with one challenge, one gets tokens.
+   */
+  async verify(input: {
+    mfa_token?: unknown;
+    code?: unknown;
+    recovery_code?: unknown;
+  }): Promise<SecondStep> {
+    const expired = () =>
+      new AuthServiceError(
+        'invalid_grant',
+        'the mfa_token is unknown, used or expired; log in again',
+      );
+    if (typeof input.mfa_token !== 'string' || !MFA_TOKEN.test(input.mfa_token)) throw expired();
+    const { store } = this.#o;
+    const hash = sha256(input.mfa_token);
+    const challenge = await store.findMfaChallenge(hash);
+    if (!challenge || challenge.usedAt !== null || challenge.expiresAt <= this.#o.now()) {
+      throw expired();
+    }
+    const user = await store.findUserById(challenge.userId);
+    if (!user) throw expired();
+    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
+    await this.#prove(user, input);
+    if (!(await store.consumeMfaChallenge(hash, this.#o.now()))) throw expired();
+    return {
+      user,
+      amr: [...new Set([...challenge.amr, ...AMR_SECOND])],
+      authTime: challenge.authTime,
+    };
+  }
+
+  /** Checks the password (on the second-factor budget) then a code: what disabling needs. */
+  async #reauthenticate(
+    user: User,
+    input: { password?: unknown; code?: unknown; recovery_code?: unknown },
+  ): Promise<void> {
+    if (typeof input.password !== 'string' || input.password === '') {
+      throw new AuthServiceError('invalid_request', 'password is required', { field: 'password' });
+    }
+    const giveBack = await this.#o.logins.reserveSecondFactor(user.id);
+    const { ok } = await verifyPassword(input.password, user.passwordHash, this.#o.passwordParams);
+    if (!ok) {
+      throw new AuthServiceError('invalid_credentials', 'the password is not right');
+    }
+    await giveBack();
+    await this.#prove(user, input);
+  }
+
+  /** Turns TOTP off (and drops the recovery codes): the password and a code. */
+  async disableTotp(
+    user: User,
+    input: { password?: unknown; code?: unknown; recovery_code?: unknown },
+  ): Promise<void> {
+    await this.#reauthenticate(user, input);
+    await this.#o.store.deleteTotpFactor(user.id);
+    await this.#o.store.replaceRecoveryCodes(user.id, [], this.#o.now());
+    this.#emit({ type: 'totp_disabled', userId: user.id });
+  }
+
+  /** New recovery codes (the old ones stop working): the password and a code. */
+  async regenerateRecoveryCodes(
+    user: User,
+    input: { password?: unknown; code?: unknown; recovery_code?: unknown },
+  ): Promise<{ recovery_codes: string[] }> {
+    await this.#reauthenticate(user, input);
+    const codes = await this.#newRecoveryCodes(user.id);
+    this.#emit({ type: 'recovery_codes_regenerated', userId: user.id });
+    return { recovery_codes: codes };
+  }
+
+  /** An administrator's reset: every second factor of the user is removed. */
+  async reset(userId: string): Promise<boolean> {
+    const had = await resetSecondFactors(this.#o.store, userId, this.#o.now());
+    this.#emit({ type: 'second_factors_reset', userId });
+    return had;
+  }
+}
+
+/**
+ * Removes every second factor of a user (TOTP and recovery codes): an administrator's reset for
+ * an owner who lost their device. The CLI calls it on the store directly (no key-encryption key
+ * needed). True when a factor was on or pending.
+ */
+export async function resetSecondFactors(
+  store: Store,
+  userId: string,
+  now: number,
+): Promise<boolean> {
+  const had = await store.deleteTotpFactor(userId);
+  const codes = await store.countRecoveryCodes(userId);
+  if (codes > 0) await store.replaceRecoveryCodes(userId, [], now);
+  return had || codes > 0;
+}
+
+function wrongCode(): AuthServiceError {
+  return new AuthServiceError('invalid_code', 'the code is not right, or was used already');
+}
+
+function checkCode(code: unknown): string {
+  if (typeof code !== 'string' || !CODE.test(code)) {
+    throw new AuthServiceError('invalid_request', 'code must be the 6 digits the app shows', {
+      field: 'code',
+    });
+  }
+  return code;
+}
+
+function checkRecoveryCode(code: unknown): string {
+  const text = typeof code === 'string' ? code.trim().toLowerCase() : '';
+  if (!RECOVERY_CODE.test(text)) {
+    throw new AuthServiceError('invalid_request', 'recovery_code must be a code like abcde-fghjk', {
+      field: 'recovery_code',
+    });
+  }
+  return text;
+}

@@ -1,0 +1,289 @@
+// Second factors over real HTTP on loopback, with a controllable clock: TOTP enrolment and
+// confirmation, the log-in's second step, recovery codes, amr/auth_time kept across refreshes,
+// and the attacks: a replayed code, too many wrong codes, a stolen mfa_token reused, another
+// user's code, and racing requests.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Secret, TOTP } from 'otpauth';
+import { decodeUnverified } from '../../src/jwt/index.ts';
+import { laissez } from '../helpers/processes.ts';
+import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
+
+type Body = Record<string, unknown>;
+
+/** The server's clock: starts at a step boundary, moved by the tests. */
+let clock = Math.floor(Date.UTC(2030, 0, 1) / 30_000) * 30_000 + 1000;
+const codeAt = (secret: string, at = clock) =>
+  TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: at });
+const nextStep = () => {
+  clock += 30_000;
+};
+
+describe('second factors (TOTP, recovery codes, amr) over HTTP', () => {
+  let server: Running;
+  before(async () => {
+    server = await start({ passwordParams: FAST_ARGON2, now: () => clock });
+  });
+  after(() => server.close());
+
+  let n = 0;
+  /** A user logged in with a password, with TOTP on; its secret and recovery codes. */
+  const enrolled = async () => {
+    const user = {
+      username: `mfa_user_${++n}`,
+      email: `m${n}@example.com`,
+      password: 'a long enough password 1',
+    };
+    assert.equal((await call(server.url, 'POST', '/auth/register', { body: user })).status, 201);
+    const login = await call(server.url, 'POST', '/auth/login', {
+      body: { username: user.username, password: user.password },
+    });
+    assert.equal(login.status, 200);
+    const token = login.body.access_token as string;
+    const start = await call(server.url, 'POST', '/auth/mfa/totp', { token });
+    assert.equal(start.status, 200, JSON.stringify(start.body));
+    const secret = start.body.secret as string;
+    const confirm = await call(server.url, 'POST', '/auth/mfa/totp/confirm', {
+      token,
+      body: { code: codeAt(secret) },
+    });
+    assert.equal(confirm.status, 200, JSON.stringify(confirm.body));
+    nextStep();
+    return {
+      user,
+      token,
+      secret,
+      recovery: confirm.body.recovery_codes as string[],
+      enrol: start.body,
+    };
+  };
+  const passwordStep = async (user: { username: string; password: string }) => {
+    const r = await call(server.url, 'POST', '/auth/login', {
+      body: { username: user.username, password: user.password },
+    });
+    assert.equal(r.status, 401, JSON.stringify(r.body));
+    assert.equal(r.body.error, 'mfa_required');
+    return r.body.mfa_token as string;
+  };
+
+  test('enrol: secret, otpauth URI and an SVG QR code; the secret is sealed at rest', async () => {
+    const { user, secret, recovery, enrol } = await enrolled();
+    assert.match(secret, /^[A-Z2-7]{32}$/);
+    assert.match(enrol.uri as string, /^otpauth:\/\/totp\/laissez:mfa_user_\d+\?.*secret=/);
+    assert.match(enrol.qr as string, /^data:image\/svg\+xml;base64,/);
+    assert.match(Buffer.from((enrol.qr as string).split(',')[1]!, 'base64').toString(), /<svg/);
+    assert.equal(recovery.length, 10);
+    assert.equal(new Set(recovery).size, 10);
+    const stored = await server.app.store.findUserByUsername(user.username);
+    const factor = await server.app.store.findTotpFactor(stored!.id);
+    assert.ok(factor?.confirmedAt);
+    assert.ok(!factor.secret.includes(secret), 'never the secret in plain text');
+    assert.match(factor.secret, /^totp:v1:/);
+  });
+
+  test('log-in with TOTP on: 401 mfa_required, then verify → tokens with amr and auth_time kept by refresh', async () => {
+    const { user, secret } = await enrolled();
+    const loginAt = clock;
+    const mfaToken = await passwordStep(user);
+    assert.match(mfaToken, /^mfa_/);
+    clock += 20_000;
+    const done = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, code: codeAt(secret) },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const claims = decodeUnverified(done.body.access_token as string).payload as Body;
+    assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
+    assert.equal(claims.auth_time, Math.floor(loginAt / 1000));
+    clock += 60_000;
+    const refreshed = await call(server.url, 'POST', '/auth/refresh', {
+      body: { refresh_token: done.body.refresh_token },
+    });
+    assert.equal(refreshed.status, 200);
+    const after = decodeUnverified(refreshed.body.access_token as string).payload as Body;
+    assert.deepEqual(after.amr, ['pwd', 'otp', 'mfa']);
+    assert.equal(after.auth_time, Math.floor(loginAt / 1000));
+    nextStep();
+  });
+
+  test('a password-only log-in says amr ["pwd"]', async () => {
+    const user = {
+      username: `plain_${++n}`,
+      email: `p${n}@example.com`,
+      password: 'a long enough password 2',
+    };
+    await call(server.url, 'POST', '/auth/register', { body: user });
+    const r = await call(server.url, 'POST', '/auth/login', {
+      body: { username: user.username, password: user.password },
+    });
+    const claims = decodeUnverified(r.body.access_token as string).payload as Body;
+    assert.deepEqual(claims.amr, ['pwd']);
+    assert.equal(claims.auth_time, Math.floor(clock / 1000));
+  });
+
+  test('attack: a replayed code is refused, in the same step and after', async () => {
+    const { user, secret } = await enrolled();
+    const code = codeAt(secret);
+    const first = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: await passwordStep(user), code },
+    });
+    assert.equal(first.status, 200);
+    const again = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: await passwordStep(user), code },
+    });
+    assert.equal(again.status, 401);
+    assert.equal(again.body.error, 'invalid_code');
+    nextStep();
+  });
+
+  test('attack: a stolen mfa_token cannot be used again once spent', async () => {
+    const { user, secret } = await enrolled();
+    const mfaToken = await passwordStep(user);
+    const ok = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, code: codeAt(secret) },
+    });
+    assert.equal(ok.status, 200);
+    nextStep();
+    const reused = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, code: codeAt(secret) },
+    });
+    assert.equal(reused.status, 401);
+    assert.equal(reused.body.error, 'invalid_grant');
+    // And an expired one.
+    const late = await passwordStep(user);
+    clock += 301_000;
+    const expired = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: late, code: codeAt(secret) },
+    });
+    assert.equal(expired.body.error, 'invalid_grant');
+    nextStep();
+  });
+
+  test("attack: a code of another user's secret is refused", async () => {
+    const a = await enrolled();
+    const b = await enrolled();
+    const r = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: await passwordStep(a.user), code: codeAt(b.secret) },
+    });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, 'invalid_code');
+    nextStep();
+  });
+
+  test('attack: too many wrong codes → 429 for the account, even with the right code', async () => {
+    const { user, secret } = await enrolled();
+    const mfaToken = await passwordStep(user);
+    const right = codeAt(secret);
+    const wrong = right === '000000' ? '000001' : '000000';
+    for (let i = 0; i < 5; i++) {
+      const r = await call(server.url, 'POST', '/auth/mfa/verify', {
+        body: { mfa_token: mfaToken, code: wrong },
+      });
+      assert.equal(r.body.error, 'invalid_code');
+    }
+    const locked = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, code: right },
+    });
+    assert.equal(locked.status, 429);
+    assert.ok(Number(locked.headers.get('retry-after')) > 0);
+    // A new challenge does not reset the account's budget.
+    const fresh = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: await passwordStep(user), code: right },
+    });
+    assert.equal(fresh.status, 429);
+    clock += 16 * 60_000;
+  });
+
+  test('concurrency: ten requests with one code and one challenge → exactly one gets tokens', async () => {
+    const { user, secret } = await enrolled();
+    const mfaToken = await passwordStep(user);
+    const code = codeAt(secret);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        call(server.url, 'POST', '/auth/mfa/verify', { body: { mfa_token: mfaToken, code } }),
+      ),
+    );
+    assert.equal(results.filter((r) => r.status === 200).length, 1);
+    for (const r of results)
+      if (r.status !== 200) assert.match(String(r.body.error), /^(invalid_code|invalid_grant)$/);
+    nextStep();
+  });
+
+  test('recovery codes: each works once; regenerating needs the password and a code; the old ones stop', async () => {
+    const { user, token, secret, recovery } = await enrolled();
+    const used = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: await passwordStep(user), recovery_code: recovery[0] },
+    });
+    assert.equal(used.status, 200);
+    const twice = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: await passwordStep(user), recovery_code: recovery[0] },
+    });
+    assert.equal(twice.body.error, 'invalid_code');
+    const badPassword = await call(server.url, 'POST', '/auth/mfa/recovery-codes', {
+      token,
+      body: { password: 'not it at all', code: codeAt(secret) },
+    });
+    assert.equal(badPassword.status, 401);
+    const fresh = await call(server.url, 'POST', '/auth/mfa/recovery-codes', {
+      token,
+      body: { password: user.password, code: codeAt(secret) },
+    });
+    assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+    nextStep();
+    const old = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: await passwordStep(user), recovery_code: recovery[1] },
+    });
+    assert.equal(old.body.error, 'invalid_code');
+    clock += 16 * 60_000;
+  });
+
+  test('disable: the password and a code; then the password alone logs in', async () => {
+    const { user, token, secret } = await enrolled();
+    const noCode = await call(server.url, 'DELETE', '/auth/mfa/totp', {
+      token,
+      body: { password: user.password },
+    });
+    assert.equal(noCode.status, 400);
+    const off = await call(server.url, 'DELETE', '/auth/mfa/totp', {
+      token,
+      body: { password: user.password, code: codeAt(secret) },
+    });
+    assert.equal(off.status, 204);
+    const r = await call(server.url, 'POST', '/auth/login', {
+      body: { username: user.username, password: user.password },
+    });
+    assert.equal(r.status, 200);
+  });
+
+  test('enrolling again while TOTP is on is a 409; a wrong password at log-in says nothing of factors', async () => {
+    const { user, token } = await enrolled();
+    const again = await call(server.url, 'POST', '/auth/mfa/totp', { token });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error, 'factor_conflict');
+    const wrong = await call(server.url, 'POST', '/auth/login', {
+      body: { username: user.username, password: 'not the password' },
+    });
+    assert.equal(wrong.body.error, 'invalid_credentials');
+    assert.equal(wrong.body.mfa_token, undefined);
+  });
+
+  test('laissez users reset-mfa: the factors go, the password alone logs in again', async () => {
+    const { user } = await enrolled();
+    const r = await laissez(['users', 'reset-mfa', user.username, '--data-dir', server.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^removed the second factors of mfa_user_\d+$/m);
+    const login = await call(server.url, 'POST', '/auth/login', {
+      body: { username: user.username, password: user.password },
+    });
+    assert.equal(login.status, 200);
+    const again = await laissez([
+      'users',
+      'reset-mfa',
+      user.username,
+      '--data-dir',
+      server.dataDir,
+      '--json',
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).reset, false);
+  });
+});

@@ -473,6 +473,93 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
     assert.equal(proof.jkt, result.jkt);
   });
 
+  test('the real auth server with --dpop-nonce on: log-in and refresh each retried once with its nonce', async () => {
+    // A second server, requiring nonces at its token endpoints (RFC 9449 §8), in cookie mode so
+    // that a reloaded page (which has forgotten the nonce) refreshes with none first.
+    const nonceSite = 'http://localhost:3001';
+    const nonceDir = mkdtempSync(join(tmpdir(), 'laissez-dpop-nonce-'));
+    const server = await createAuthServer({
+      issuer: nonceSite,
+      dataDir: nonceDir,
+      logger: false,
+      accessTtl: 60,
+      passwordParams: FAST_ARGON2,
+      cookies: true,
+      dpopNonce: true,
+      // The page's origin: its requests reach the server through routing, under another Host.
+      allowedOrigins: [nonceSite],
+    });
+    const calls: { path: string; status: number; nonce: string | undefined }[] = [];
+    server.addHook('onResponse', async (request, reply) => {
+      if (request.url.startsWith('/auth/')) {
+        const proof = request.headers.dpop as string | undefined;
+        const payload = proof
+          ? JSON.parse(Buffer.from(proof.split('.')[1]!, 'base64url').toString())
+          : {};
+        calls.push({ path: request.url, status: reply.statusCode, nonce: payload.nonce });
+      }
+    });
+    const serverUrl = await server.listen({ port: 0, host: '127.0.0.1' });
+    const on = await browser.newContext();
+    try {
+      await on.route(`${nonceSite}/**`, async (route) => {
+        const target = `${serverUrl}${route.request().url().slice(nonceSite.length)}`;
+        try {
+          await route.fulfill({ response: await route.fetch({ url: target, maxRedirects: 0 }) });
+        } catch (error) {
+          if (!closing) throw error;
+        }
+      });
+      const r = await call(serverUrl, 'POST', '/auth/register', {
+        body: { username: 'noncer', email: 'noncer@example.com', password },
+        headers: { origin: nonceSite },
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const page = await on.newPage();
+      // A page of the origin without the demo (which resumes sessions by itself when it loads).
+      await page.goto(`${nonceSite}/no-such-page`);
+      const login = await page.evaluate(
+        async ({ module, password }) => {
+          const { createClient } = (await import(module)) as ClientModule;
+          const auth = createClient({ dpop: true, autoRefresh: false });
+          const access = await auth.login({ username: 'noncer', password });
+          return { scheme: access.scheme, jkt: (await auth.dpopKey())?.jkt };
+        },
+        { module: CLIENT, password },
+      );
+      assert.equal(login.scheme, 'DPoP', 'the server bound the session to the key');
+      await page.reload();
+      const restored = await page.evaluate(
+        async ({ module }) => {
+          const { createClient } = (await import(module)) as ClientModule;
+          const auth = createClient({ dpop: true, autoRefresh: false, refreshToken: 'cookie' });
+          const held = await auth.restore();
+          const me = await auth.fetch('/auth/me');
+          return { held, me: me.status, jkt: (await auth.dpopKey())?.jkt };
+        },
+        { module: CLIENT },
+      );
+      assert.deepEqual(restored, { held: true, me: 200, jkt: login.jkt });
+      // The server answers a missing nonce with 401 use_dpop_nonce and a DPoP-Nonce; the client
+      // retries once with it. The reloaded page has forgotten it: its refresh is retried too.
+      assert.deepEqual(
+        calls.map((c) => `${c.path} ${c.status} ${c.nonce === undefined ? 'no nonce' : 'nonce'}`),
+        [
+          '/auth/register 201 no nonce',
+          '/auth/login 401 no nonce',
+          '/auth/login 200 nonce',
+          '/auth/refresh 401 no nonce',
+          '/auth/refresh 200 nonce',
+          '/auth/me 200 nonce',
+        ],
+      );
+    } finally {
+      await on.close();
+      await server.close();
+      rmSync(nonceDir, { recursive: true, force: true });
+    }
+  });
+
   test('step-up: one onStepUp call for concurrent challenges, each request retried once with the new token', async () => {
     const username = await newUser();
     const page = await openPage();

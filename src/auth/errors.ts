@@ -27,6 +27,8 @@ export type AuthErrorCode =
   | 'invalid_passkey'
   | 'passkey_taken'
   | 'passkey_not_found'
+  // RFC 9449 §5: a refresh of a DPoP-bound session without a proof.
+  | 'invalid_dpop_proof'
   // RFC 6749 §5.2, at the OAuth endpoints (src/server/oauth.ts).
   | 'invalid_client'
   | 'invalid_scope'

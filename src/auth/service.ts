@@ -388,13 +388,15 @@ export class AuthService {
       scope?: unknown;
       /** The request, for the claims function (`ip` above is the rate-limit key). */
       request?: RequestContext;
+      /** The key thumbprint of the request's valid DPoP proof: binds the token and the family. */
+      jkt?: string | undefined;
     },
   ): Promise<{
     user: User;
     tokens: TokenSet;
     deviceToken: string;
   }> {
-    const { clientIp, userAgent, scope, request, ...credentials } = input;
+    const { clientIp, userAgent, scope, request, jkt, ...credentials } = input;
     const { user, passwordHash } = await this.#logins.check(credentials);
     // Said only after the password proved right, so it tells nothing to a guesser.
     if (this.#requireVerifiedEmail && !user.emailVerified) {
@@ -410,6 +412,7 @@ export class AuthService {
     const tokens = await this.#sessions.start(user, {
       ...(scope !== undefined ? { scope } : {}),
       ...(request ? { request } : {}),
+      ...(jkt !== undefined ? { jkt } : {}),
       client: sessionClient(clientIp ?? credentials.ip, userAgent),
       amr: ['pwd'],
     });
@@ -529,7 +532,7 @@ export class AuthService {
    */
   refresh(
     token: unknown,
-    grant: { scope?: unknown; request?: RequestContext } = {},
+    grant: { scope?: unknown; request?: RequestContext; jkt?: string | undefined } = {},
   ): Promise<TokenSet> {
     return this.#sessions.refresh(token, grant);
   }

@@ -27,7 +27,8 @@ export interface RevocationSink {
 
 export interface TokenSet {
   access_token: string;
-  token_type: 'Bearer';
+  /** RFC 9449 §5: `DPoP` when the access token is bound to the key of the request's proof. */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   refresh_token: string;
   refresh_expires_in: number;
@@ -71,6 +72,12 @@ export interface GrantInput {
   request?: RequestContext;
   /** The client that starts the session (address, device label), for the user's session list. */
   client?: SessionClient;
+  /**
+   * The thumbprint of the key of the request's valid DPoP proof (RFC 9449 §5), if any: the access
+   * token is bound to it; at log-in the family too (the first-party client is public, and RFC
+   * 9449 §5 binds a public client's refresh tokens), so that every refresh needs a proof by it.
+   */
+  jkt?: string | undefined;
 }
 
 /** A log-in's grant and how the user proved who they are. */
@@ -162,10 +169,14 @@ export class Sessions {
     const now = this.#o.now();
     const authTime = grant.authTime ?? now;
     const amr = grant.amr === undefined ? undefined : [...grant.amr];
-    const access = await this.#access(user, familyId, scope, grant.request, {
-      authTime,
-      ...(amr !== undefined ? { amr } : {}),
-    });
+    const access = await this.#access(
+      user,
+      familyId,
+      scope,
+      grant.request,
+      { authTime, ...(amr !== undefined ? { amr } : {}) },
+      grant.jkt,
+    );
     const expiresAt = now + this.#o.refreshTtl * 1000;
     const refresh = `rt_${randomBytes(32).toString('base64url')}`;
     await this.#o.store.createRefreshToken({
@@ -179,8 +190,9 @@ export class Sessions {
       scope: this.#o.roleScopes ? scopeText(scope) : null,
       authTime,
       ...(amr !== undefined ? { amr } : {}),
+      jkt: grant.jkt ?? null,
     });
-    return this.#tokens(access, refresh, expiresAt, now, scope);
+    return this.#tokens(access, refresh, expiresAt, now, scope, grant.jkt);
   }
 
   /**
@@ -193,6 +205,7 @@ export class Sessions {
     scope: readonly string[],
     request: RequestContext | undefined,
     auth: { amr?: readonly string[]; authTime?: number; createdAt?: number },
+    jkt: string | undefined,
   ): Promise<string> {
     return this.#o.tokens.issue({
       subject: user.id,
@@ -207,6 +220,7 @@ export class Sessions {
         ...(auth.authTime !== undefined ? { authTime: auth.authTime } : {}),
       },
       ...(request ? { request } : {}),
+      ...(jkt !== undefined ? { jkt } : {}),
     });
   }
 
@@ -230,10 +244,11 @@ export class Sessions {
     expiresAt: number,
     now: number,
     scope: readonly string[],
+    jkt: string | undefined,
   ): TokenSet {
     return {
       access_token: access,
-      token_type: 'Bearer',
+      token_type: jkt === undefined ? 'Bearer' : 'DPoP',
       expires_in: this.#o.accessTtl,
       refresh_token: refresh,
       refresh_expires_in: Math.max(0, Math.floor((expiresAt - now) / 1000)),
@@ -276,17 +291,35 @@ export class Sessions {
         user ? 'the account is disabled' : 'the session is no longer valid; log in again',
       );
     }
+    // RFC 9449 §5: a family bound at log-in is refreshed only with a proof by its key. Checked
+    // before anything is spent: a thief holding the token without the key burns nothing, and the
+    // family is not revoked (that would let anyone who saw a token end the owner's session).
+    if (record.jkt !== null && grant.jkt !== record.jkt) {
+      throw grant.jkt === undefined
+        ? new AuthServiceError(
+            'invalid_dpop_proof',
+            'this session is bound to a DPoP key: send a DPoP proof made with it',
+          )
+        : invalid('the refresh token is bound to another DPoP key than the proof');
+    }
     // The access token first: a refusal (a scope not granted, a failing claims function) spends
     // nothing, so the client can try again with the same refresh token.
     const scope = this.#refreshScope(record.scope, user, grant.scope);
     // The family's amr and log-in time; families from before they were recorded have none, and
     // their tokens then say nothing of them (a rotation's time is no log-in time: it would make
     // the session look fresher than it is to a max_age check).
-    const access = await this.#access(user, record.familyId, scope, grant.request, {
-      createdAt: record.createdAt,
-      ...(record.amr !== undefined ? { amr: record.amr } : {}),
-      ...(record.authTime !== null ? { authTime: record.authTime } : {}),
-    });
+    const access = await this.#access(
+      user,
+      record.familyId,
+      scope,
+      grant.request,
+      {
+        createdAt: record.createdAt,
+        ...(record.amr !== undefined ? { amr: record.amr } : {}),
+        ...(record.authTime !== null ? { authTime: record.authTime } : {}),
+      },
+      grant.jkt,
+    );
     const secret = this.#secret;
     const next = successorOf(secret, token);
     const successor: NewRefreshToken = {
@@ -299,9 +332,9 @@ export class Sessions {
     const result = await store.rotateRefreshToken(hash, successor, now);
     switch (result.status) {
       case 'rotated':
-        return this.#tokens(access, next, record.expiresAt, now, scope);
+        return this.#tokens(access, next, record.expiresAt, now, scope, grant.jkt);
       case 'spent':
-        return this.#raced(result.token, token, user, secret, now, access, scope);
+        return this.#raced(result.token, token, user, secret, now, access, scope, grant.jkt);
       case 'revoked':
         throw this.#ended(result.token, user);
       case 'expired':
@@ -326,6 +359,7 @@ export class Sessions {
     now: number,
     access: string,
     scope: readonly string[],
+    jkt: string | undefined,
   ): Promise<TokenSet> {
     const grace = this.#o.reuseGrace * 1000;
     let current = spent;
@@ -348,7 +382,7 @@ export class Sessions {
       if (!successor) throw new AuthServiceError('invalid_grant', 'the refresh token is not valid');
       const refused = unrotatable(successor, now);
       if (refused === undefined) {
-        return this.#tokens(access, next, successor.expiresAt, now, scope);
+        return this.#tokens(access, next, successor.expiresAt, now, scope, jkt);
       }
       if (refused.status === 'revoked') throw this.#ended(successor, user);
       if (refused.status === 'expired') {

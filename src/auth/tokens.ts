@@ -2,7 +2,7 @@
 // and, through `AuthService.accessTokens`, the OAuth endpoints (client credentials). An access
 // token is a JWT (`typ: at+jwt`, RFC 9068 §2.1) with the claims the server sets (`iss`, `aud`,
 // `exp`, `iat`, `jti` from the key ring; `sub`, `client_id`, `sid`, `roles`, `scope`, `amr`,
-// `auth_time` from here)
+// `auth_time` and `cnf` from here)
 // and the app's own claims from the claims function. The server's claims cannot be overridden;
 // the token is measured against its size budget before it leaves; a claims function that fails,
 // is slow or returns what cannot go in a token gets `temporarily_unavailable`: nothing is issued
@@ -102,6 +102,11 @@ export interface AccessTokenRequest {
   auth?: { amr?: readonly string[]; authTime?: number };
   /** The request's context for the claims function. */
   request?: { ip?: string | undefined; userAgent?: string | undefined };
+  /**
+   * The RFC 7638 thumbprint of the client's DPoP key, when the request carried a valid proof: the
+   * token is bound to it (`cnf: { jkt }`, RFC 9449 §6.1) and works only with proofs by that key.
+   */
+  jkt?: string | undefined;
 }
 
 /** Why a token was not built, for the server's log (never a claim's value). */
@@ -167,6 +172,7 @@ export class AccessTokens {
       ...(request.auth?.authTime !== undefined
         ? { auth_time: Math.floor(request.auth.authTime / 1000) }
         : {}),
+      ...(request.jkt !== undefined ? { cnf: { jkt: request.jkt } } : {}),
     };
     const extra = this.#o.claims ? await this.#claimsFor(request, scope) : {};
     const token = this.#o.keyRing.sign({ ...own, ...extra });

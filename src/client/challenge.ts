@@ -92,16 +92,18 @@ export function stepUpOf(response: Response): StepUpChallenge | undefined {
 
 /**
  * Whether an answer asks for a DPoP nonce: a resource server's 401 with `error="use_dpop_nonce"` in
- * its DPoP challenge (RFC 9449 §9), or the auth server's 400 with it as the error of the JSON body
- * (§8). The body is read from a clone, so the caller still has it.
+ * its DPoP challenge (RFC 9449 §9), or an auth server's 400 with it as the error of the JSON body
+ * (§8). laissez's own /auth/login and /auth/refresh answer it with 401 and the JSON body (their
+ * errors' status), so a 401 whose body says it counts too. The body is read from a clone, so the
+ * caller still has it. (The caller retries only for a DPoP-Nonce it has not seen: no loop.)
  */
 export async function asksForNonce(response: Response): Promise<boolean> {
   if (response.status === 401) {
-    return parseChallenges(response.headers.get('www-authenticate')).some(
+    const challenged = parseChallenges(response.headers.get('www-authenticate')).some(
       (c) => c.scheme === 'dpop' && c.params.get('error') === 'use_dpop_nonce',
     );
-  }
-  if (response.status !== 400) return false;
+    if (challenged) return true;
+  } else if (response.status !== 400) return false;
   try {
     const body = (await response.clone().json()) as { error?: unknown };
     return body?.error === 'use_dpop_nonce';

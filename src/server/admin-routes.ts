@@ -35,6 +35,10 @@ export function requireCurrentAdmin(
     const outcome = await authenticator.authenticate({
       authorization: authorizationHeaders(request.raw.rawHeaders),
       cookie: undefined,
+      // A DPoP-bound admin token comes with its proof (RFC 9449).
+      method: request.method,
+      url: request.raw.url,
+      dpop: request.headers.dpop,
     });
     if (!outcome.ok) throw refusal(outcome.failure);
     const denied = authenticator.authorize(outcome.auth, { roles: [ADMIN_ROLE] });

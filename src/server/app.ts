@@ -21,6 +21,7 @@ import {
   rawErrorAnswer,
   redactUrl,
 } from './connections.ts';
+import { DPOP_ALGORITHMS, NONCE_PURPOSE, tokenEndpointDpop } from './dpop.ts';
 import { ERROR_CATALOGUE, errorSchema, HttpError } from './errors.ts';
 import { oauthRoutes } from './oauth.ts';
 import { type AuthServerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
@@ -52,7 +53,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
   const resolved = resolveOptions(options);
   const app = fastifyFor(resolved);
   const wiring = await wire(resolved, app.log);
-  const { auth, store, keyRing, checker, revocations } = wiring;
+  const { auth, store, keyRing, checker, revocations, replayCache } = wiring;
+  const onDpopUnavailable = (error: Error) =>
+    app.log.warn({ err: error }, 'a DPoP proof cannot be checked right now (503)');
   app.decorate('auth', auth);
   app.decorate('store', store);
   app.decorateRequest('auth', null);
@@ -65,8 +68,21 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
       ...(checker ? { isRevoked: checkSessions(checker) } : {}),
       onUnavailable: (error) =>
         app.log.warn({ err: error }, 'an access token cannot be checked right now (503)'),
+      // DPoP-bound tokens (RFC 9449 §7) with proofs naming this server's public URL; Bearer too.
+      dpop: 'allowed',
+      publicUrl: resolved.publicUrl,
+      dpopOptions: { algorithms: [...DPOP_ALGORITHMS], replayCache },
     },
   );
+  // Proofs at the token endpoints (log-in, refresh, /oauth/token), with nonces when required.
+  const dpop = tokenEndpointDpop({
+    publicUrl: resolved.publicUrl,
+    nonceSecret: () => keyRing.deriveSecret(NONCE_PURPOSE),
+    requireNonce: resolved.dpopNonce,
+    replayCache,
+    now: resolved.now,
+    onUnavailable: onDpopUnavailable,
+  });
   app.addHook('onClose', () => wiring.close());
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -107,6 +123,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     accessTtl: resolved.accessTtl,
     keyReloadSeconds: resolved.keyReloadInterval / 1000,
     authenticator,
+    dpop,
   });
   await app.register((await import('./admin-routes.ts')).adminRoutes, {
     admin: wiring.admin,
@@ -129,6 +146,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
     now: resolved.now,
     toHttpError,
     sendError,
+    dpop,
   });
   await app.register(appMetadataRoutes, { authenticator, admin: wiring.admin });
   await app.register((await import('./pages.ts')).webPages, {

@@ -87,12 +87,12 @@ export const ERROR_CATALOGUE = {
   invalid_dpop_proof: {
     status: 401,
     meaning:
-      'The DPoP proof is missing, malformed, replayed, too old, signed by another key than the token is bound to, or made for another method, URL or token (RFC 9449 §7.1).',
+      'The DPoP proof is missing, malformed, replayed, too old, signed by another key than the token is bound to, or made for another method, URL or token (RFC 9449 §7.1); at log-in and refresh, a bad proof, or a refresh of a DPoP-bound session without one. 400 at POST /oauth/token (RFC 9449 §5).',
   },
   use_dpop_nonce: {
     status: 401,
     meaning:
-      'The server requires a nonce in the DPoP proof: retry with the value of the DPoP-Nonce header of this answer (RFC 9449 §8).',
+      'The server requires a nonce in the DPoP proof (--dpop-nonce), and the proof has none or a stale one: retry with the value of the DPoP-Nonce header of this answer (RFC 9449 §8). 400 at POST /oauth/token.',
   },
   invalid_passkey: {
     status: 401,

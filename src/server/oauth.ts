@@ -19,6 +19,7 @@ import { AuthServiceError } from '../auth/errors.ts';
 import type { RoleScopes } from '../auth/scopes.ts';
 import type { AccessClaims, RevocationSink } from '../auth/service.ts';
 import { type RevocationChecker, RevocationUnavailableError } from '../redis/revocation.ts';
+import { DPOP_ALGORITHMS, type TokenDpop } from './dpop.ts';
 import { errorSchema, HttpError } from './errors.ts';
 
 export type OAuthGrantType = 'client_credentials' | 'refresh_token';
@@ -43,6 +44,8 @@ export interface OAuthRouteOptions {
     error: HttpError,
     status?: number,
   ) => FastifyReply;
+  /** DPoP proofs at the token endpoint (RFC 9449 §5). */
+  dpop: TokenDpop;
   /** For tests: how client JWK Sets are fetched (`private_key_jwt` with a jwks_uri). */
   remoteJwks?: ClientAuthenticatorOptions['remoteJwks'];
 }
@@ -184,7 +187,10 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
     if (error instanceof InvalidClientError && error.basic) {
       answer.headers['www-authenticate'] = 'Basic realm="laissez", charset="UTF-8"';
     }
-    const status = answer.code === 'invalid_grant' ? 400 : undefined;
+    // RFC 9449 §5 and §8: the DPoP errors of a token endpoint are 400 as well.
+    const status = ['invalid_grant', 'invalid_dpop_proof', 'use_dpop_nonce'].includes(answer.code)
+      ? 400
+      : undefined;
     return options.sendError(request, reply, answer, status);
   });
 
@@ -210,7 +216,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
               required: ['access_token', 'token_type', 'expires_in'],
               properties: {
                 access_token: { type: 'string' },
-                token_type: { type: 'string', enum: ['Bearer'] },
+                token_type: { type: 'string', enum: ['Bearer', 'DPoP'] },
                 expires_in: { type: 'integer' },
                 scope: { type: 'string' },
                 refresh_token: { type: 'string' },
@@ -224,6 +230,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
       async (request, reply) => {
         const form = formOf(request);
         const grant = required(form, 'grant_type');
+        const jkt = await options.dpop.keyOf(request, reply);
         if (!(options.grantTypes as readonly string[]).includes(grant)) {
           throw new AuthServiceError(
             'unsupported_grant_type',
@@ -260,7 +267,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
           }
           // The one token builder (src/auth/tokens.ts): the claims function, the reserved claims
           // and the size budget apply to service tokens as to log-ins'. RFC 9068 §2.2: a token
-          // with no resource owner names its client as subject.
+          // with no resource owner names its client as subject. RFC 9449 §5: a proof binds the
+          // token to its key (`cnf`, a reserved claim; a confidential client gets no refresh).
           const accessToken = await auth.accessTokens.issue({
             subject: client.id,
             clientId: client.id,
@@ -268,11 +276,12 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
             user: null,
             session: { id: newClientSid(), createdAt: options.now() },
             request: requestContextOf(request),
+            ...(jkt !== undefined ? { jkt } : {}),
           });
           noStore(reply);
           return {
             access_token: accessToken,
-            token_type: 'Bearer',
+            token_type: jkt === undefined ? 'Bearer' : 'DPoP',
             expires_in: options.accessTtl,
             ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
           };
@@ -295,6 +304,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
         const tokens = await auth.refresh(refreshToken, {
           ...(form['scope'] !== undefined ? { scope: form['scope'] } : {}),
           request: requestContextOf(request),
+          ...(jkt !== undefined ? { jkt } : {}),
         });
         noStore(reply);
         return tokens;
@@ -402,10 +412,11 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
       Object.fromEntries(names.filter((n) => claims[n] !== undefined).map((n) => [n, claims[n]]));
     return {
       active: true,
-      token_type: 'Bearer',
+      // RFC 9449 §6.2: a bound token is a DPoP token, and its binding is told (`cnf`).
+      token_type: claims['cnf'] === undefined ? 'Bearer' : 'DPoP',
       // First-party log-ins name the first-party client (RFC 9068 §2.2).
       client_id: typeof claims['client_id'] === 'string' ? claims['client_id'] : firstParty,
-      ...pick(['scope', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti', 'sid', 'roles']),
+      ...pick(['scope', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti', 'sid', 'roles', 'cnf']),
     };
   };
 
@@ -480,6 +491,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
           }
         : {}),
       access_token_signing_alg_values_supported: [keyRing.current.alg],
+      // RFC 9449 §5.1: the proof algorithms the token endpoint accepts.
+      ...(grants.length > 0 ? { dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS] } : {}),
     };
   };
   for (const path of [

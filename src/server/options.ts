@@ -68,6 +68,12 @@ export interface AuthServerOptions {
   oauthRevocation?: boolean;
   /** `POST /oauth/introspect` (RFC 7662), for registered clients. Default true. */
   oauthIntrospection?: boolean;
+  /**
+   * DPoP proofs at `/auth/login`, `/auth/refresh` and `/oauth/token` must carry a nonce this
+   * server made (RFC 9449 §8), sent in `DPoP-Nonce`; it bounds a proof made ahead of time by a
+   * thief with the key. Default false.
+   */
+  dpopNonce?: boolean;
   /** TLS: PEM certificate and key. Adds HSTS. */
   https?: { cert: string | Buffer; key: string | Buffer };
   /**
@@ -202,6 +208,7 @@ export interface ResolvedOptions {
   readonly oauthGrantTypes: readonly ('client_credentials' | 'refresh_token')[];
   readonly oauthRevocation: boolean;
   readonly oauthIntrospection: boolean;
+  readonly dpopNonce: boolean;
   readonly https: Readonly<{ cert: string | Buffer; key: string | Buffer }> | undefined;
   /** The trust function built from `trustProxy`, or false. */
   readonly trustProxy: TrustFunction | false;
@@ -285,6 +292,7 @@ export const OPTION_NAMES = optionNames<AuthServerOptions>({
   oauthGrantTypes: true,
   oauthRevocation: true,
   oauthIntrospection: true,
+  dpopNonce: true,
   https: true,
   trustProxy: true,
   headersTimeout: true,
@@ -412,6 +420,7 @@ export function resolveOptions(
     ]),
     oauthRevocation: value('oauthRevocation') as boolean,
     oauthIntrospection: value('oauthIntrospection') as boolean,
+    dpopNonce: value('dpopNonce') as boolean,
     https: input.https
       ? Object.freeze({ cert: input.https.cert, key: input.https.key })
       : undefined,

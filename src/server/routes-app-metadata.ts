@@ -24,7 +24,7 @@ export async function appMetadataRoutes(
   const current = requireCurrentAdmin(app, options.authenticator);
   const admin = async (request: FastifyRequest) => {
     const authorization = authorizationHeaders(request.raw.rawHeaders);
-    if (typeof authorization === 'string' && !/^bearer /i.test(authorization)) {
+    if (typeof authorization === 'string' && !/^(bearer|dpop) /i.test(authorization)) {
       throw new HttpError('invalid_request', 'send the access token as Authorization: Bearer', {
         'www-authenticate': 'Bearer error="invalid_request"',
       });

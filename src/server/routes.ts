@@ -16,6 +16,7 @@ import {
 } from '../middleware/authenticator.ts';
 import { accountMailRoutes } from './account-mail-routes.ts';
 import { accountRoutes } from './account-routes.ts';
+import type { TokenDpop } from './dpop.ts';
 import { type ErrorCode, errorSchema, HttpError } from './errors.ts';
 import { mfaRequiredSchema, mfaRoutes } from './mfa-routes.ts';
 import { passkeyRoutes } from './passkey-routes.ts';
@@ -29,6 +30,8 @@ export interface RouteOptions {
   keyReloadSeconds: number;
   /** Checks access tokens: the resource servers' authenticator, over this server's key ring. */
   authenticator: Authenticator<AccessClaims>;
+  /** DPoP proofs at log-in and refresh (RFC 9449 §5). */
+  dpop: TokenDpop;
 }
 
 export const ACCESS_COOKIE = 'laissez_at';
@@ -75,7 +78,12 @@ const tokenSchema = {
   required: ['access_token', 'token_type', 'expires_in'],
   properties: {
     access_token: { type: 'string' },
-    token_type: { type: 'string', enum: ['Bearer'] },
+    token_type: {
+      type: 'string',
+      enum: ['Bearer', 'DPoP'],
+      description:
+        'DPoP when the request carried a DPoP proof: the access token is bound to its key (RFC 9449 §5).',
+    },
     expires_in: { type: 'integer' },
     refresh_token: {
       type: 'string',
@@ -150,7 +158,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
 
   const deliver = (reply: FastifyReply, tokens: TokenSet): Partial<TokenSet> => {
     noStore(reply);
-    reply.header('authorization', `Bearer ${tokens.access_token}`);
+    reply.header('authorization', `${tokens.token_type} ${tokens.access_token}`);
     if (!options.cookies) return tokens;
     reply.setCookie(ACCESS_COOKIE, tokens.access_token, {
       ...cookieBase,
@@ -232,12 +240,15 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     const outcome = await options.authenticator.authenticate({
       authorization,
       cookie: request.headers.cookie,
+      method: request.method,
+      url: request.raw.url,
+      dpop: request.headers.dpop,
     });
     if (!outcome.ok) throw refusal(outcome.failure);
     // A token from the cookie (also when the header holds another scheme's credentials) is what a
     // cross-site form could send: the origin is checked. A header token was taken only when the
-    // one header says Bearer.
-    const fromHeader = typeof authorization === 'string' && /^bearer /i.test(authorization);
+    // one header says Bearer or DPoP.
+    const fromHeader = typeof authorization === 'string' && /^(bearer|dpop) /i.test(authorization);
     if (options.cookies && !fromHeader && !['GET', 'HEAD'].includes(request.method)) {
       checkOrigin(request);
     }
@@ -326,6 +337,9 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       // The cookie is SameSite=Strict: a cross-site page cannot make the browser send it.
       const deviceToken =
         fromBody ?? (options.cookies ? request.cookies[DEVICE_COOKIE] : undefined);
+      // The proof first: a bad one costs no password attempt, and no password is checked twice
+      // for a client that retries with the nonce it was sent (RFC 9449 §8).
+      const jkt = await options.dpop.keyOf(request, reply);
       const result = await auth.login({
         ...body,
         ip: request.ip,
@@ -333,6 +347,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
         userAgent: request.headers['user-agent'],
         request: requestContextOf(request),
         ...(deviceToken !== undefined ? { deviceToken } : {}),
+        ...(jkt !== undefined ? { jkt } : {}),
       });
       return loggedIn(reply, result.tokens, result.deviceToken);
     },
@@ -362,12 +377,14 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     },
     async (request, reply) => {
       const { scope } = request.body as { scope?: string };
+      const jkt = await options.dpop.keyOf(request, reply);
       try {
         return deliver(
           reply,
           await auth.refresh(refreshTokenOf(request), {
             ...(scope !== undefined ? { scope } : {}),
             request: requestContextOf(request),
+            ...(jkt !== undefined ? { jkt } : {}),
           }),
         );
       } catch (error) {

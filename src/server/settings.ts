@@ -313,6 +313,15 @@ export const SETTINGS: readonly Setting[] = [
     check: kind('boolean'),
   },
   {
+    option: 'dpopNonce',
+    flag: 'dpop-nonce',
+    env: 'LAISSEZ_DPOP_NONCE',
+    default: 'off',
+    help: 'DPoP proofs at log-in, refresh and /oauth/token must carry a server nonce (RFC 9449 §8)',
+    parse: onOff,
+    check: kind('boolean'),
+  },
+  {
     option: 'https.cert',
     flag: 'tls-cert',
     env: 'LAISSEZ_TLS_CERT',

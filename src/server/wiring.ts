@@ -10,8 +10,10 @@ import { KeyRing } from '../auth/keyring.ts';
 import { Mailer, type MailTransport, outboxTransport } from '../auth/mail.ts';
 import { smtpTransport } from '../auth/mail-smtp.ts';
 import { AuthService, type RevocationSink } from '../auth/service.ts';
+import { createMemoryReplayCache, type ReplayCache } from '../middleware/replay.ts';
 import { closeClient, connectRedis } from '../redis/client.ts';
 import { RedisCounterStore } from '../redis/counters.ts';
+import { createRedisReplayCache } from '../redis/replay.ts';
 import type { RevocationChecker } from '../redis/revocation.ts';
 import { createRevocationFeed } from '../redis/revocation-feed.ts';
 import { openPostgresStore } from '../store/postgres.ts';
@@ -34,6 +36,11 @@ export interface Wiring {
   checker: RevocationChecker | undefined;
   /** Where ended sessions are announced (RFC 7009 revocations of access tokens too). */
   revocations: RevocationSink | undefined;
+  /**
+   * Where DPoP proof ids are remembered (RFC 9449 §11.1): Redis when configured, so that a proof
+   * accepted by one instance is refused by all; else this process.
+   */
+  replayCache: ReplayCache;
   /** Stops the timer and closes what was opened here (a given store stays open). */
   close(): Promise<void>;
 }
@@ -112,10 +119,20 @@ function openRedis(options: ResolvedOptions, log: FastifyBaseLogger) {
           onRecover: () => log.info('the revocation feed from Redis is back; the list reloaded'),
         })
       : undefined;
+  const replayCache = redis
+    ? createRedisReplayCache({
+        client: redis,
+        now: options.now,
+        onError: (error) =>
+          log.warn({ err: error }, 'Redis unavailable: DPoP proofs are refused (503)'),
+      })
+    : undefined;
   return {
     counters,
     revocations,
+    replayCache,
     async close() {
+      await replayCache?.close();
       await counters?.close();
       await revocations?.close();
       if (redis) await closeClient(redis);
@@ -275,6 +292,7 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     metrics,
     checker,
     revocations,
+    replayCache: redis.replayCache ?? createMemoryReplayCache({ now: options.now }),
     async close() {
       clearInterval(reload);
       await sweep.stop();

@@ -343,4 +343,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_type ON audit_events (type, at);
     `,
   },
+  {
+    // DPoP (RFC 9449 §5): the thumbprint of the key a public client's refresh-token family is
+    // bound to, inherited by every rotation (docs/server.md, "Stolen tokens (DPoP)").
+    name: 'DPoP key binding of refresh-token families',
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;
+    `,
+  },
 ];

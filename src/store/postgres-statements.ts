@@ -117,8 +117,8 @@ export const SQL = {
      RETURNING *`,
   deleteExpiredOneTime: 'DELETE FROM one_time_tokens WHERE expires_at <= $1',
 
-  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time, amr)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  insertToken: `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time, amr, jkt)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
   tokenByHash: 'SELECT * FROM refresh_tokens WHERE token_hash = $1',
   /** A token and its owner in one round trip: each row as JSON, so their columns stay apart. */
   tokenWithUser: `SELECT row_to_json(t) AS token, row_to_json(u) AS owner
@@ -131,9 +131,9 @@ export const SQL = {
    * deleted meanwhile leaves nothing to spend; the token is spent if it is still live (of
    * concurrent callers the first locks the row, the others wait for its commit, find `used_at` set
    * on the row's new version, and update nothing); the successor is stored only when the update
-   * took, with the spent token's scope, log-in time and amr (the family's: a refresh never widens
-   * the scope). `owners` is 0 when the token or its user does not exist; the token's columns are null
-   * when nothing was spent.
+   * took, with the spent token's scope, log-in time, amr and DPoP key (the family's: a refresh
+   * never widens the scope). `owners` is 0 when the token or its user does not exist; the token's
+   * columns are null when nothing was spent.
    */
   rotate: `WITH owner AS (
        SELECT u.id FROM users u
@@ -145,8 +145,9 @@ export const SQL = {
          AND EXISTS (SELECT 1 FROM owner)
        RETURNING *
      ), successor AS (
-       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time, amr)
-       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint, spent.scope, spent.auth_time, spent.amr
+       INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time, amr, jkt)
+       SELECT $3::text, $4::text, $5::text, $6::bigint, $7::bigint, spent.scope, spent.auth_time,
+         spent.amr, spent.jkt
        FROM spent
      )
      SELECT (SELECT count(*) FROM owner)::int AS owners, spent.*

@@ -407,6 +407,7 @@ export class PostgresStore implements Store {
         token.scope ?? null,
         msOrNull(token.authTime ?? null, 'authTime'),
         amrText(token.amr),
+        token.jkt ?? null,
       ],
       postgresTokenConstraint,
     );

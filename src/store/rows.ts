@@ -89,6 +89,7 @@ export function rowMappers(read: ColumnReaders): RowMappers {
       authTime: numOrNull(row['auth_time']),
       // Present only when recorded: families from before amr was kept have none.
       ...(row['amr'] === null || row['amr'] === undefined ? {} : { amr: readAmr(row['amr']) }),
+      jkt: strOrNull(row['jkt']),
     }),
     toSigningKey: (row) => ({
       kid: String(row['kid']),

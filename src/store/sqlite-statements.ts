@@ -112,12 +112,12 @@ export function prepareStatements(db: DatabaseSync) {
     deleteExpiredOneTime: p('DELETE FROM one_time_tokens WHERE expires_at <= ?'),
 
     insertToken: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time, amr)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, scope, auth_time, amr, jkt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertFirstToken: p(
-      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time, amr)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at, client_ip, client_device, scope, auth_time, amr, jkt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     tokenByHash: p('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
     spendToken: p(

@@ -381,6 +381,7 @@ export class SqliteStore implements Store {
           token.scope ?? null,
           token.authTime ?? null,
           amrText(token.amr),
+          token.jkt ?? null,
         ),
       sqliteTokenConstraint,
     );
@@ -435,10 +436,12 @@ export class SqliteStore implements Store {
             successor.userId,
             successor.createdAt,
             successor.expiresAt,
-            // The family's scope, log-in time and methods, from the spent token: never the caller's.
+            // The family's scope, log-in time, methods and DPoP key, from the spent token: never
+            // the caller's.
             token.scope,
             token.authTime,
             amrText(token.amr),
+            token.jkt,
           );
           return {
             status: 'rotated',

@@ -76,6 +76,12 @@ export interface RefreshToken {
    * null on rows stored before it was recorded.
    */
   readonly authTime: number | null;
+  /**
+   * The RFC 7638 thumbprint of the DPoP key the family is bound to (RFC 9449 §5: a public
+   * client's refresh token is bound to the key of the proof sent at log-in), inherited by every
+   * rotation: a refresh must carry a proof by that key. null for an unbound family.
+   */
+  readonly jkt: string | null;
 }
 
 /**
@@ -115,11 +121,14 @@ export interface NewRefreshToken {
    */
   amr?: readonly string[];
   /**
-   * The first token of a family (`createRefreshToken`): the granted scope and the log-in time
-   * (default null). A successor (`rotateRefreshToken`) ignores both: it inherits the spent token's.
+   * The first token of a family (`createRefreshToken`): the granted scope, the log-in time and
+   * the DPoP key binding (default null). A successor (`rotateRefreshToken`) ignores them: it
+   * inherits the spent token's.
    */
   scope?: string | null;
   authTime?: number | null;
+  /** The DPoP key thumbprint the family is bound to (default null); successors inherit it. */
+  jkt?: string | null;
   /**
    * Who started the session, recorded with the first token of a family (a log-in) and listed by
    * `listSessions`; successors do not repeat it. Bounded by the caller (see src/auth/client-info.ts).

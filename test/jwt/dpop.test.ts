@@ -118,6 +118,54 @@ describe('createProofVerifier', () => {
     assert.equal(typeof v.jti, 'string');
   });
 
+  test('a header seen before is remembered, never trusted: each proof is checked in full', () => {
+    const v = createProofVerifier({ now });
+    const header = { typ: 'dpop+jwt', alg: 'ES256', jwk };
+    const first = forged(header, goodClaims());
+    assert.equal(v(first, { method: 'GET', url: URL_ }).jkt, prove.jkt);
+    // The same header segment: a signature by another key, a tampered payload, another URL.
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    assert.equal(
+      code(() =>
+        v(forged(header, { ...goodClaims(), jti: 'j2' }, other), { method: 'GET', url: URL_ }),
+      ),
+      'ERR_DPOP_PROOF_INVALID:',
+    );
+    const [h, , sig] = first.split('.');
+    const tampered = `${h}.${encode(JSON.stringify({ ...goodClaims(), htm: 'POST' }))}.${sig}`;
+    assert.equal(
+      code(() => v(tampered, { method: 'POST', url: URL_ })),
+      'ERR_DPOP_PROOF_INVALID:',
+    );
+    assert.equal(
+      code(() =>
+        v(forged(header, { ...goodClaims(), htu: `${URL_}/x` }), { method: 'GET', url: URL_ }),
+      ),
+      'ERR_DPOP_PROOF_INVALID:htu',
+    );
+    // A refused header is not remembered as good: the same bad bytes are refused again.
+    const bad = forged({ typ: 'dpop+jwt', alg: 'ES256', jwk, crit: ['x'] }, goodClaims());
+    for (let i = 0; i < 2; i++) {
+      assert.equal(
+        code(() => v(bad, { method: 'GET', url: URL_ })),
+        'ERR_DPOP_PROOF_INVALID:crit',
+      );
+    }
+    // The header handed back is shared between proofs, so it cannot be changed by a caller.
+    const again = v(forged(header, { ...goodClaims(), jti: 'j3' }), { method: 'GET', url: URL_ });
+    assert.ok(Object.isFrozen(again.header));
+    // Past the bound of remembered headers (1000 keys), the first key is checked afresh.
+    for (let i = 0; i < 1001; i++) {
+      const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+      const p = createProofSigner({ key, algorithm: 'ES256', now });
+      v(p({ method: 'GET', url: `${URL_}/${i}` }), { method: 'GET', url: `${URL_}/${i}` });
+    }
+    assert.equal(
+      v(forged(header, { ...goodClaims(), jti: 'j4' }), { method: 'GET', url: URL_ }).jkt,
+      prove.jkt,
+    );
+  });
+
   test('EdDSA proofs too', () => {
     const edProve = createProofSigner({ key: ed.privateKey, algorithm: 'EdDSA', now });
     assert.equal(

@@ -123,7 +123,8 @@ describe('register, log in, /auth/me, refresh, log out (default argon2id paramet
     assert.equal(me.body.user.username, 'alice');
     const none = await call(server.url, 'GET', '/auth/me');
     assert.equal(none.status, 401);
-    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    // RFC 9449 §7.1: both schemes this server accepts are challenged, Bearer first.
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer, DPoP algs="ES256 EdDSA Ed25519"');
     assert.equal(none.body.error, 'invalid_token');
     const forged = `${body.access_token.slice(0, -6)}AAAAAA`;
     const bad = await call(server.url, 'GET', '/auth/me', { token: forged });

@@ -2,9 +2,9 @@
 // server serves it to pages. Every proof the browser sends is checked here, in Node, by laissez's
 // own server-side verifier (createProofVerifier): for the method, the URL without its query, the
 // token it came with. A few test routes on the real auth server play what a resource server does:
-// ask for a nonce, answer the step-up challenge once. Until the auth server binds tokens itself
-// (token_type DPoP), one route under /t/ answers a log-in as a binding server would, so that the
-// `Authorization: DPoP` side is exercised too.
+// ask for a nonce, answer the step-up challenge once. The auth server binds the session to the
+// client's key (token_type DPoP), so its tokens go as `Authorization: DPoP`; one route under /t/
+// also answers a log-in as another binding server might (a nonce asked with 400 first).
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -53,7 +53,15 @@ test('outside a browser (no IndexedDB) the key is made in memory, one per server
 
 describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrowser }, () => {
   let app: FastifyInstance;
+  /** Where the server listens (Node's requests go there). */
   let url: string;
+  /**
+   * Where the page sees it: the server's public URL (its issuer), which the auth server checks
+   * proofs' htu against (RFC 9449 §4.3 step 9; never the Host header). The browser's requests to
+   * it are sent on to `url` (Playwright routing), so the page, its proofs and the server agree.
+   */
+  const site = 'http://localhost:3000';
+  let closing = false;
   let dir: string;
   let browser: Browser;
   let context: BrowserContext;
@@ -73,7 +81,7 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'laissez-dpop-client-'));
     app = await createAuthServer({
-      issuer: 'http://localhost:3000',
+      issuer: site,
       dataDir: dir,
       logger: false,
       accessTtl: 60,
@@ -96,7 +104,7 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
       try {
         verifyProof(String(request.headers.dpop), {
           method: 'POST',
-          url: `${url}/test/nonce`,
+          url: `${site}/test/nonce`,
           accessToken: tokenOf(request.headers.authorization)!,
           nonce: neverAccept ? () => false : current,
         });
@@ -132,7 +140,7 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
       try {
         const { jkt } = verifyProof(String(request.headers.dpop), {
           method: 'POST',
-          url: `${url}/t/auth/login`,
+          url: `${site}/t/auth/login`,
           nonce: 'login-nonce',
         });
         return { access_token: `bound.${jkt}`, token_type: 'DPoP', expires_in: 60 };
@@ -146,16 +154,31 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
     browser = await launch();
-    context = await browser.newContext();
+    context = await toSite(await browser.newContext());
     context.setDefaultTimeout(60_000);
   });
 
   after(async () => {
+    closing = true;
     await context?.close();
     await browser?.close();
     await app?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /** A browser context whose requests to `site` reach the server at `url`. */
+  async function toSite(on: BrowserContext): Promise<BrowserContext> {
+    await on.route(`${site}/**`, async (route) => {
+      const target = `${url}${route.request().url().slice(site.length)}`;
+      try {
+        await route.fulfill({ response: await route.fetch({ url: target, maxRedirects: 0 }) });
+      } catch (error) {
+        // A page's request still in flight when its context closes at the end: nobody waits.
+        if (!closing) throw error;
+      }
+    });
+    return on;
+  }
 
   async function newUser(): Promise<string> {
     const username = `dpop${++users}`;
@@ -168,7 +191,7 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
 
   async function openPage(on: BrowserContext = context): Promise<Page> {
     const page = await on.newPage();
-    await page.goto(`${url}/`);
+    await page.goto(`${site}/`);
     return page;
   }
 
@@ -222,7 +245,7 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
     const page = await openPage();
     const key = await keyOf(page);
     assert.equal(key?.storage, 'indexeddb');
-    const stored = await inspectKey(page, `${url}/`);
+    const stored = await inspectKey(page, `${site}/`);
     assert.ok(stored, 'kept under the server URL');
     assert.equal(stored.type, 'private');
     assert.equal(stored.extractable, false);
@@ -239,9 +262,13 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
     assert.deepEqual(await keyOf(page), key, 'the same key after a reload');
     const second = await openPage();
     assert.deepEqual(await keyOf(second), key, 'and in another tab');
-    assert.notEqual((await keyOf(page, `${url}/t/`))?.jkt, key?.jkt, 'another server: another key');
+    assert.notEqual(
+      (await keyOf(page, `${site}/t/`))?.jkt,
+      key?.jkt,
+      'another server: another key',
+    );
 
-    const stranger = await browser.newContext();
+    const stranger = await toSite(await browser.newContext());
     try {
       assert.notEqual((await keyOf(await openPage(stranger)))?.jkt, key?.jkt, 'another browser');
     } finally {
@@ -258,11 +285,11 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
         put.onsuccess = resolve;
       });
       db.close();
-    }, `${url}/`);
+    }, `${site}/`);
     const replaced = await keyOf(page);
     assert.equal(replaced?.storage, 'indexeddb');
     assert.notEqual(replaced?.jkt, key?.jkt);
-    assert.equal((await inspectKey(page, `${url}/`))?.extractable, false);
+    assert.equal((await inspectKey(page, `${site}/`))?.extractable, false);
   });
 
   test('a proof per request, each accepted by createProofVerifier for its method, URL and token', async () => {
@@ -301,23 +328,28 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
       const token = tokenOf(s.authorization);
       const proof = verifyProof(s.dpop, {
         method: s.method,
-        url: `${url}${s.path}`,
+        url: `${site}${s.path}`,
         ...(token !== undefined ? { accessToken: token } : {}),
       });
       assert.equal(proof.jkt, jkt, 'signed by the client key');
-      assert.equal(proof.payload['htu'], `${url}${s.path.replace(/\?.*$/, '')}`, 'no query');
+      assert.equal(proof.payload['htu'], `${site}${s.path.replace(/\?.*$/, '')}`, 'no query');
       assert.equal(proof.header['alg'], 'ES256');
       jtis.add(proof.jti);
       // Log-in and refresh carry no token, so no ath; every other request names its token.
       assert.equal('ath' in proof.payload, token !== undefined, `${s.path}: ath`);
-      // The server gave a Bearer token (it does not bind yet): sent as Bearer, with the proof.
-      if (token !== undefined) assert.match(s.authorization!, /^Bearer /);
+      // The auth server binds the session to the proof's key (RFC 9449 §5: token_type DPoP): the
+      // token goes as DPoP, with the proof, and names the key (cnf.jkt).
+      if (token !== undefined) {
+        assert.match(s.authorization!, /^DPoP /);
+        const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+        assert.deepEqual(claims.cnf, { jkt });
+      }
       // Made for this request only.
       assert.throws(
         () =>
           verifyProof(s.dpop!, {
             method: s.method === 'GET' ? 'POST' : 'GET',
-            url: `${url}${s.path}`,
+            url: `${site}${s.path}`,
           }),
         /another HTTP method/,
       );
@@ -326,7 +358,7 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
           () =>
             verifyProof(s.dpop!, {
               method: s.method,
-              url: `${url}${s.path}`,
+              url: `${site}${s.path}`,
               accessToken: 'x.y.z',
             }),
           /"ath" does not match/,
@@ -435,10 +467,97 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
     assert.equal(echo.authorization, `DPoP bound.${result.jkt}`);
     const proof = verifyProof(echo.dpop!, {
       method: 'GET',
-      url: `${url}/test/echo`,
+      url: `${site}/test/echo`,
       accessToken: `bound.${result.jkt}`,
     });
     assert.equal(proof.jkt, result.jkt);
+  });
+
+  test('the real auth server with --dpop-nonce on: log-in and refresh each retried once with its nonce', async () => {
+    // A second server, requiring nonces at its token endpoints (RFC 9449 §8), in cookie mode so
+    // that a reloaded page (which has forgotten the nonce) refreshes with none first.
+    const nonceSite = 'http://localhost:3001';
+    const nonceDir = mkdtempSync(join(tmpdir(), 'laissez-dpop-nonce-'));
+    const server = await createAuthServer({
+      issuer: nonceSite,
+      dataDir: nonceDir,
+      logger: false,
+      accessTtl: 60,
+      passwordParams: FAST_ARGON2,
+      cookies: true,
+      dpopNonce: true,
+      // The page's origin: its requests reach the server through routing, under another Host.
+      allowedOrigins: [nonceSite],
+    });
+    const calls: { path: string; status: number; nonce: string | undefined }[] = [];
+    server.addHook('onResponse', async (request, reply) => {
+      if (request.url.startsWith('/auth/')) {
+        const proof = request.headers.dpop as string | undefined;
+        const payload = proof
+          ? JSON.parse(Buffer.from(proof.split('.')[1]!, 'base64url').toString())
+          : {};
+        calls.push({ path: request.url, status: reply.statusCode, nonce: payload.nonce });
+      }
+    });
+    const serverUrl = await server.listen({ port: 0, host: '127.0.0.1' });
+    const on = await browser.newContext();
+    try {
+      await on.route(`${nonceSite}/**`, async (route) => {
+        const target = `${serverUrl}${route.request().url().slice(nonceSite.length)}`;
+        try {
+          await route.fulfill({ response: await route.fetch({ url: target, maxRedirects: 0 }) });
+        } catch (error) {
+          if (!closing) throw error;
+        }
+      });
+      const r = await call(serverUrl, 'POST', '/auth/register', {
+        body: { username: 'noncer', email: 'noncer@example.com', password },
+        headers: { origin: nonceSite },
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const page = await on.newPage();
+      // A page of the origin without the demo (which resumes sessions by itself when it loads).
+      await page.goto(`${nonceSite}/no-such-page`);
+      const login = await page.evaluate(
+        async ({ module, password }) => {
+          const { createClient } = (await import(module)) as ClientModule;
+          const auth = createClient({ dpop: true, autoRefresh: false });
+          const access = await auth.login({ username: 'noncer', password });
+          return { scheme: access.scheme, jkt: (await auth.dpopKey())?.jkt };
+        },
+        { module: CLIENT, password },
+      );
+      assert.equal(login.scheme, 'DPoP', 'the server bound the session to the key');
+      await page.reload();
+      const restored = await page.evaluate(
+        async ({ module }) => {
+          const { createClient } = (await import(module)) as ClientModule;
+          const auth = createClient({ dpop: true, autoRefresh: false, refreshToken: 'cookie' });
+          const held = await auth.restore();
+          const me = await auth.fetch('/auth/me');
+          return { held, me: me.status, jkt: (await auth.dpopKey())?.jkt };
+        },
+        { module: CLIENT },
+      );
+      assert.deepEqual(restored, { held: true, me: 200, jkt: login.jkt });
+      // The server answers a missing nonce with 401 use_dpop_nonce and a DPoP-Nonce; the client
+      // retries once with it. The reloaded page has forgotten it: its refresh is retried too.
+      assert.deepEqual(
+        calls.map((c) => `${c.path} ${c.status} ${c.nonce === undefined ? 'no nonce' : 'nonce'}`),
+        [
+          '/auth/register 201 no nonce',
+          '/auth/login 401 no nonce',
+          '/auth/login 200 nonce',
+          '/auth/refresh 401 no nonce',
+          '/auth/refresh 200 nonce',
+          '/auth/me 200 nonce',
+        ],
+      );
+    } finally {
+      await on.close();
+      await server.close();
+      rmSync(nonceDir, { recursive: true, force: true });
+    }
   });
 
   test('step-up: one onStepUp call for concurrent challenges, each request retried once with the new token', async () => {
@@ -478,7 +597,7 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
       assert.notEqual(tokenOf(s.authorization), weakToken, 'retried with the new token');
       verifyProof(s.dpop!, {
         method: 'GET',
-        url: `${url}/test/step-up`,
+        url: `${site}/test/step-up`,
         accessToken: tokenOf(s.authorization)!,
       });
     }

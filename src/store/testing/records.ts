@@ -42,6 +42,7 @@ export function newToken(
     expiresAt: now + 30 * DAY,
     scope: 'notes:read notes:write',
     authTime: now,
+    jkt: null,
     ...overrides,
   };
 }

@@ -65,6 +65,35 @@ export function refreshTokenTests(suite: Suite): void {
       assert.equal((await store.findRefreshToken(next.tokenHash))?.scope, null);
     });
 
+    test("a family's DPoP key binding is stored at log-in and inherited by every rotation, whatever the successor says", async () => {
+      const user = await createUser();
+      const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+      const first = newToken(user.id, { jkt });
+      await store.createRefreshToken(first);
+      assert.equal((await store.findRefreshToken(first.tokenHash))?.jkt, jkt);
+      const now = first.createdAt + 1000;
+      // A successor naming another key (or none) gets the family's: a thief's proof cannot rebind it.
+      const other = newToken(user.id, { familyId: first.familyId, jkt: 'another-key' });
+      assert.equal((await store.rotateRefreshToken(first.tokenHash, other, now)).status, 'rotated');
+      assert.equal((await store.findRefreshToken(other.tokenHash))?.jkt, jkt);
+      const { jkt: _j, ...bare } = newToken(user.id, { familyId: first.familyId });
+      assert.equal(
+        (await store.rotateRefreshToken(other.tokenHash, bare, now + 1)).status,
+        'rotated',
+      );
+      assert.equal((await store.findRefreshToken(bare.tokenHash))?.jkt, jkt);
+      // Unbound families stay unbound, and a successor cannot bind one either.
+      const { jkt: _k, ...unbound } = newToken(user.id);
+      await store.createRefreshToken(unbound);
+      assert.equal((await store.findRefreshToken(unbound.tokenHash))?.jkt, null);
+      const next = { ...successorOf(unbound, now), jkt };
+      assert.equal(
+        (await store.rotateRefreshToken(unbound.tokenHash, next, now)).status,
+        'rotated',
+      );
+      assert.equal((await store.findRefreshToken(next.tokenHash))?.jkt, null);
+    });
+
     test('findRefreshTokenWithUser reads the token and its owner as the two finds do', async (t) => {
       // Optional for a store of one's own; both built-in stores have it.
       if (!store.findRefreshTokenWithUser) return t.skip('findRefreshTokenWithUser is optional');

@@ -1,0 +1,111 @@
+// DPoP at the auth server's token endpoints (RFC 9449 §5): `POST /auth/login`, `/auth/refresh`
+// and `/oauth/token` take an optional `DPoP` proof; a valid one yields its key's thumbprint, to
+// which the access token (and a log-in's refresh family) is bound. Server nonces (§8) are made
+// from a secret derived from the key-encryption key and the current time window, so every
+// instance that shares the KEK makes and accepts the same nonces, with nothing stored.
+import { createHmac } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Algorithm, createProofVerifier, JwtError } from '../jwt/index.ts';
+import { type ReplayCache, replayKey } from '../middleware/replay.ts';
+import { HttpError } from './errors.ts';
+
+/** Proof algorithms the auth server accepts (what browsers and the laissez client make). */
+export const DPOP_ALGORITHMS: readonly Algorithm[] = Object.freeze(['ES256', 'EdDSA', 'Ed25519']);
+/**
+ * A nonce's time window, in milliseconds. A nonce is accepted in its window and the next one (so
+ * 60 to 120 s after it was made), and one window early, for instances whose clocks differ.
+ */
+export const NONCE_WINDOW = 60_000;
+/** The purpose under which the nonce secret is derived from the key-encryption key. */
+export const NONCE_PURPOSE = 'dpop nonce';
+
+export interface TokenDpopOptions {
+  /** The URL clients call this server at (`htu` is checked against it). */
+  publicUrl: string;
+  /** The nonce secret, derived once when first needed (HKDF of the KEK). */
+  nonceSecret: () => Buffer;
+  /** Proofs must carry a current nonce (`--dpop-nonce`). */
+  requireNonce: boolean;
+  replayCache: ReplayCache;
+  now: () => number;
+  /** Told when the replay cache cannot answer (the request gets a 503). */
+  onUnavailable: (error: Error) => void;
+}
+
+export interface TokenDpop {
+  /**
+   * The thumbprint of the key of the request's DPoP proof, checked against this request (no `ath`:
+   * no access token is sent to a token endpoint), its nonce and the replay cache; undefined when
+   * the request has no `DPoP` header. A bad proof throws `invalid_dpop_proof`, a missing or stale
+   * nonce `use_dpop_nonce` with a fresh `DPoP-Nonce`. With nonces on, every answer carries one.
+   */
+  keyOf(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined>;
+  /** The current nonce (tests, and the answers). */
+  nonce(): string;
+}
+
+export function tokenEndpointDpop(options: TokenDpopOptions): TokenDpop {
+  const base = new URL(options.publicUrl);
+  const origin = base.origin;
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const verifyProof = createProofVerifier({ algorithms: [...DPOP_ALGORITHMS], now: options.now });
+  let secret: Buffer | undefined;
+  const nonceAt = (window: number) => {
+    secret ??= options.nonceSecret();
+    // 128 bits of an HMAC of the window: unguessable without the secret, the same on every instance.
+    return createHmac('sha256', secret).update(`${window}`).digest('base64url').slice(0, 22);
+  };
+  const windowNow = () => Math.floor(options.now() / NONCE_WINDOW);
+  const nonce = () => nonceAt(windowNow());
+  const current = (value: string) => {
+    const w = windowNow();
+    return value === nonceAt(w) || value === nonceAt(w - 1) || value === nonceAt(w + 1);
+  };
+
+  return {
+    nonce,
+    async keyOf(request, reply) {
+      // RFC 9449 §8.2: a fresh nonce on every answer, so that clients keep one that works.
+      if (options.requireNonce) reply.header('dpop-nonce', nonce());
+      const proof = request.headers.dpop;
+      if (proof === undefined) return undefined;
+      const path = request.url.startsWith('/') ? request.url : `/${request.url}`;
+      let verified: ReturnType<typeof verifyProof>;
+      try {
+        verified = verifyProof(typeof proof === 'string' ? proof : '', {
+          method: request.method,
+          url: `${origin}${prefix}${path}`,
+          ...(options.requireNonce ? { nonce: current } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof JwtError)) throw error;
+        if (error.code === 'ERR_DPOP_NONCE_REQUIRED') {
+          throw new HttpError('use_dpop_nonce', error.message, { 'dpop-nonce': nonce() });
+        }
+        throw new HttpError('invalid_dpop_proof', error.message);
+      }
+      // RFC 9449 §11.1: a proof is accepted once, here as at the resource servers.
+      let first: boolean;
+      try {
+        first = await options.replayCache.firstUse(
+          replayKey(verified.jkt, verified.jti),
+          verified.expiresAt * 1000,
+        );
+      } catch (error) {
+        options.onUnavailable(error instanceof Error ? error : new Error(String(error)));
+        throw new HttpError(
+          'temporarily_unavailable',
+          'the DPoP proof cannot be checked right now; try again shortly',
+          { 'retry-after': '5' },
+        );
+      }
+      if (!first) {
+        throw new HttpError(
+          'invalid_dpop_proof',
+          'this DPoP proof was used before: make a new proof for every request',
+        );
+      }
+      return verified.jkt;
+    },
+  };
+}

@@ -447,12 +447,15 @@ export class AuthService {
     clientIp?: string;
     userAgent?: unknown;
     request?: RequestContext;
+    /** RFC 9449: the thumbprint of the DPoP proof's key the tokens are bound to. */
+    jkt?: string;
   }): Promise<{ user: User; tokens: TokenSet; deviceToken: string }> {
-    const { scope, clientIp, userAgent, request, ...proof } = input;
+    const { scope, clientIp, userAgent, request, jkt, ...proof } = input;
     const { user, amr, authTime } = await this.#factors.verify(proof);
     const tokens = await this.#sessions.start(user, {
       ...(scope !== undefined ? { scope } : {}),
       ...(request ? { request } : {}),
+      ...(jkt !== undefined ? { jkt } : {}),
       client: sessionClient(clientIp, userAgent),
       amr,
       authTime,

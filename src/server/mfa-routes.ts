@@ -18,6 +18,8 @@ export interface MfaRouteHelpers {
   scopeField: Record<string, unknown>;
   /** The request's context for the claims function. */
   requestContextOf: (request: FastifyRequest) => RequestContext;
+  /** The thumbprint of the request's DPoP proof key, checked, or undefined without a proof. */
+  dpopKeyOf: (request: FastifyRequest, reply: FastifyReply) => Promise<string | undefined>;
 }
 
 /**
@@ -232,8 +234,11 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
       },
     },
     async (request, reply) => {
+      // The log-in ends here: its tokens are bound to the proof's key, as at /auth/login.
+      const jkt = await h.dpopKeyOf(request, reply);
       const result = await auth.verifySecondFactor({
         ...(request.body as Record<string, unknown>),
+        ...(jkt !== undefined ? { jkt } : {}),
         clientIp: request.ip,
         userAgent: request.headers['user-agent'],
         request: h.requestContextOf(request),

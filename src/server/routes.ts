@@ -362,6 +362,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
     tokenSchema,
     scopeField,
     requestContextOf,
+    dpopKeyOf: (request, reply) => options.dpop.keyOf(request, reply),
   });
 
   app.post(

@@ -45,6 +45,7 @@ export const BROWSER_MODULES = [
   'client/requests',
   'client/tabs',
   'client/tokens',
+  'client/webauthn',
   // Shared with laissez/jwt: the debugger takes its algorithm facts, canonical base64url rule and
   // private JWK members from the library itself (modules with no node: import; test/layers.test.ts).
   'jwt/dpop/htu',

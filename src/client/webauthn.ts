@@ -49,7 +49,10 @@ export function creationOptions(json: Json): PublicKeyCredentialCreationOptions 
   return {
     ...(json as unknown as PublicKeyCredentialCreationOptions),
     challenge: fromBase64url(String(json['challenge'])),
-    user: { ...(user as unknown as PublicKeyCredentialUserEntity), id: fromBase64url(String(user['id'])) },
+    user: {
+      ...(user as unknown as PublicKeyCredentialUserEntity),
+      id: fromBase64url(String(user['id'])),
+    },
     ...(exclude ? { excludeCredentials: exclude } : {}),
   };
 }

@@ -710,8 +710,8 @@ totpManageForm.addEventListener('submit', async (event) => {
     if (action === 'disable') {
       await api('/auth/mfa/totp', 'DELETE', body);
       totpManageForm.reset();
-      say(securityResult, 'The authenticator app is off, and its recovery codes no longer work.');
       await loadSecurity();
+      say(securityResult, 'The authenticator app is off, and its recovery codes no longer work.');
     } else {
       const { recovery_codes: codes } = (await api('/auth/mfa/recovery-codes', 'POST', body)) as {
         recovery_codes: string[];
@@ -736,8 +736,8 @@ passkeyForm.addEventListener('submit', async (event) => {
     const name = String(new FormData(passkeyForm).get('name') ?? '').trim();
     const passkey = await client.addPasskey(name ? { name } : {});
     passkeyForm.reset();
-    say(securityResult, `Passkey “${passkey.name}” added: you can log in with it.`);
     await loadSecurity();
+    say(securityResult, `Passkey “${passkey.name}” added: you can log in with it.`);
   } catch (error) {
     say(errorTarget, describePasskeyError(error), 'error');
   } finally {
@@ -778,8 +778,9 @@ function renderPasskey(passkey: Passkey, index: number): HTMLElement {
     event.preventDefault();
     try {
       await api(`/auth/passkeys/${id}`, 'PATCH', { name: input.value.trim() });
-      say(securityResult, `Passkey renamed to “${input.value.trim()}”.`);
+      const renamed = input.value.trim();
       await loadSecurity();
+      say(securityResult, `Passkey renamed to “${renamed}”.`);
     } catch (error) {
       say(securityResult, describe(error), 'error');
     }
@@ -791,8 +792,8 @@ function renderPasskey(passkey: Passkey, index: number): HTMLElement {
     remove.disabled = true;
     try {
       await api(`/auth/passkeys/${id}`, 'DELETE');
-      say(securityResult, `Passkey “${passkey.name}” removed.`);
       await loadSecurity();
+      say(securityResult, `Passkey “${passkey.name}” removed.`);
     } catch (error) {
       say(securityResult, describe(error), 'error');
       remove.disabled = false;

@@ -47,9 +47,10 @@ import {
   sessionIdOf,
   type TokenResponse,
 } from './tokens.ts';
+import { createCredential, getAssertion } from './webauthn.ts';
 
 export type { StepUpChallenge } from './challenge.ts';
-export { AuthError } from './errors.ts';
+export { AuthError, type Factor, MfaRequiredError } from './errors.ts';
 export {
   type ClientEventMap,
   SessionEndEvent,
@@ -60,6 +61,28 @@ export {
 export type { Credentials, Registration, User } from './http.ts';
 export type { ClientOptions, DeviceTokenStorage, RefreshTokenStorage } from './options.ts';
 export type { AccessToken, TokenScheme } from './tokens.ts';
+export {
+  createCredential,
+  fromBase64url,
+  getAssertion,
+  toBase64url,
+} from './webauthn.ts';
+
+/** The log-in's second step (`verifySecondFactor`): the `mfaToken` and one proof. */
+export type SecondFactor =
+  | { mfaToken: string; code: string }
+  | { mfaToken: string; recoveryCode: string }
+  | { mfaToken: string; passkey: true; signal?: AbortSignal };
+
+/** A passkey as `GET /auth/passkeys` lists it. */
+export interface Passkey {
+  id: string;
+  name: string;
+  transports: string[];
+  backed_up: boolean;
+  created_at: string;
+  last_used_at: string | null;
+}
 
 export class LaissezClient extends ClientEvents {
   readonly #o: Settings;
@@ -142,6 +165,11 @@ export class LaissezClient extends ClientEvents {
       true,
       true,
     );
+    return this.#loggedIn(response);
+  }
+
+  /** The session a log-in's answer gives (password, second step, passkey). */
+  async #loggedIn(response: Response): Promise<AccessToken> {
     const body = (await readJson(response)) as TokenResponse;
     // Each successful log-in gives a fresh token; a server in cookie mode gives none in the body
     // (its cookie holds it), and one kept from before would only shadow the cookie.
@@ -150,6 +178,72 @@ export class LaissezClient extends ClientEvents {
     if (typeof body.device_token === 'string') this.#devices.set(body.device_token);
     else if (mode === 'cookie') this.#devices.delete();
     return this.#begin(body, 'login');
+  }
+
+  /**
+   * `POST /auth/mfa/verify`: the log-in's second step, after `login` (or `signInWithLink`) threw
+   * `MfaRequiredError`: its `mfaToken` with a TOTP `code`, a `recoveryCode`, or `passkey: true`
+   * (asks `/auth/mfa/passkey/options` and the browser's WebAuthn for an assertion). Holds the new
+   * session, as `login` does. Throws `AuthError`: a wrong code keeps the `mfaToken` good for
+   * another try; `invalid_grant` means it is spent or expired (log in again).
+   */
+  async verifySecondFactor(step: SecondFactor): Promise<AccessToken> {
+    const mfaToken = step.mfaToken;
+    let proof: Record<string, unknown>;
+    if ('passkey' in step && step.passkey === true) {
+      const options = await this.#auth('auth/mfa/passkey/options', { mfa_token: mfaToken });
+      const json = (await options.json()) as Record<string, unknown>;
+      proof = { credential: await getAssertion(json, step.signal) };
+    } else if ('recoveryCode' in step && typeof step.recoveryCode === 'string') {
+      proof = { recovery_code: step.recoveryCode.trim() };
+    } else if ('code' in step && typeof step.code === 'string') {
+      proof = { code: step.code.replace(/\s+/g, '') };
+    } else {
+      throw new TypeError('verifySecondFactor needs a code, a recoveryCode or passkey: true');
+    }
+    const response = await this.#auth(
+      'auth/mfa/verify',
+      { mfa_token: mfaToken, ...proof },
+      false,
+      true,
+    );
+    return this.#loggedIn(response);
+  }
+
+  /**
+   * Passwordless log-in with a passkey (a discoverable credential): `POST
+   * /auth/passkeys/login/options`, the browser's WebAuthn, `POST /auth/passkeys/login`. Holds the
+   * new session, as `login` does. Throws `AuthError` when the server refuses the assertion, and
+   * the browser's DOMException (`NotAllowedError`) when the user cancels.
+   */
+  async loginWithPasskey(options: { signal?: AbortSignal } = {}): Promise<AccessToken> {
+    const asked = await this.#auth('auth/passkeys/login/options', {});
+    const json = (await asked.json()) as Record<string, unknown>;
+    const credential = await getAssertion(json, options.signal);
+    const response = await this.#auth('auth/passkeys/login', { credential }, false, true);
+    return this.#loggedIn(response);
+  }
+
+  /**
+   * Registers a passkey for the signed-in user: `POST /auth/passkeys/register/options`, the
+   * browser's WebAuthn (`navigator.credentials.create`), `POST /auth/passkeys/register`. Resolves
+   * the passkey as the server lists it. Throws `AuthError` (e.g. a passkey already registered).
+   */
+  async addPasskey(options: { name?: string; signal?: AbortSignal } = {}): Promise<Passkey> {
+    const asked = await this.fetch(new URL('auth/passkeys/register/options', this.#o.base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const json = (await readJson(asked)) as Record<string, unknown>;
+    const credential = await createCredential(json, options.signal);
+    const name = options.name?.trim();
+    const response = await this.fetch(new URL('auth/passkeys/register', this.#o.base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(name ? { credential, name } : { credential }),
+    });
+    return ((await readJson(response)) as { passkey: Passkey }).passkey;
   }
 
   /**

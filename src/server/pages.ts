@@ -45,6 +45,7 @@ export const BROWSER_MODULES = [
   'client/requests',
   'client/tabs',
   'client/tokens',
+  'client/webauthn',
   // Shared with laissez/jwt: the debugger takes its algorithm facts, canonical base64url rule and
   // private JWK members from the library itself (modules with no node: import; test/layers.test.ts).
   'jwt/dpop/htu',
@@ -76,7 +77,6 @@ const CSP_BASE = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -84,12 +84,18 @@ const CSP_BASE = [
   "trusted-types 'none'",
 ];
 
+/**
+ * The demo page's: it talks to this server, and shows the TOTP enrolment's QR code, which the
+ * server answers as an SVG data URL (an image: SVG in <img> runs no script and loads nothing).
+ */
+const APP_CSP = [...CSP_BASE, "img-src 'self' data:", "connect-src 'self'"].join('; ');
+
 /** The Content-Security-Policy of each page. */
 export const PAGE_CSP = {
-  '/': [...CSP_BASE, "connect-src 'self'"].join('; '),
-  '/reset-password': [...CSP_BASE, "connect-src 'self'"].join('; '),
-  '/sign-in': [...CSP_BASE, "connect-src 'self'"].join('; '),
-  '/debugger': [...CSP_BASE, "connect-src 'none'"].join('; '),
+  '/': APP_CSP,
+  '/reset-password': APP_CSP,
+  '/sign-in': APP_CSP,
+  '/debugger': [...CSP_BASE, "img-src 'self'", "connect-src 'none'"].join('; '),
 } as const;
 
 export interface Asset {

@@ -3,7 +3,15 @@
 // `--cookies on`) keeps the refresh token in an HttpOnly cookie, so a session survives reloads and
 // is shared by tabs; without it the client keeps the refresh token in memory and a reload logs out.
 
-import { AuthError, createClient, type SessionEndEvent, type User } from '../client/index.ts';
+import {
+  AuthError,
+  createClient,
+  type Factor,
+  MfaRequiredError,
+  type Passkey,
+  type SessionEndEvent,
+  type User,
+} from '../client/index.ts';
 import { byId, formatDate, h, relative, renderJson, renderTokenParts, say } from './dom.ts';
 import { decodeToken } from './inspect/decode.ts';
 import { humanDuration } from './inspect/times.ts';
@@ -47,6 +55,8 @@ const resetPanel = byId('reset');
 const verifyBanner = byId('verify-banner');
 const sessionList = byId('sessions');
 const sessionsResult = byId('sessions-result');
+const securityResult = byId('security-result');
+const passkeyList = byId('passkeys');
 
 // The server answers 401 invalid_grant both without a session (no cookie: a body-less restore())
 // and for a refresh token it refuses (expired, revoked, replayed).
@@ -94,6 +104,10 @@ function showSignedOut(): void {
   signedOut.hidden = false;
   profile.replaceChildren();
   sessionList.replaceChildren();
+  passkeyList.replaceChildren();
+  byId('totp-setup').hidden = true;
+  byId('recovery-codes').replaceChildren();
+  byId('recovery').hidden = true;
   verifyBanner.hidden = true;
 }
 
@@ -127,6 +141,7 @@ async function loadProfile(): Promise<void> {
     byId('verify-email').textContent = verifyBanner.hidden ? '' : user.email;
     verifyBanner.dataset.email = user.email;
     await loadSessions();
+    await loadSecurity();
   } catch (error) {
     if (client.authenticated)
       say(status, `Could not load the profile: ${describe(error)}`, 'error');
@@ -216,19 +231,134 @@ loginForm.addEventListener('submit', async (event) => {
       name.includes('@') ? { email: name, password } : { username: name, password },
     );
     loginForm.reset();
-    refreshes = 0;
-    showSignedIn();
-    renderToken();
-    say(status, `Logged in as ${name}.`);
-    byId('profile-h').focus();
-    await loadProfile();
+    await loggedIn(`Logged in as ${name}.`);
   } catch (error) {
+    if (error instanceof MfaRequiredError) {
+      loginForm.reset();
+      askSecondFactor(error);
+      return;
+    }
     say(loginError, describe(error), 'error');
     byId('login-password', HTMLInputElement).focus();
   } finally {
     if (button) button.disabled = false;
   }
 });
+
+/** After any log-in: the signed-in view, its token and profile. */
+async function loggedIn(message: string): Promise<void> {
+  refreshes = 0;
+  mfaStep.hidden = true;
+  pendingMfa = null;
+  showSignedIn();
+  renderToken();
+  say(status, message);
+  byId('profile-h').focus();
+  await loadProfile();
+}
+
+// ---- the log-in's second step (401 mfa_required) ----
+
+const mfaStep = byId('mfa-step');
+const mfaForm = byId('mfa-form', HTMLFormElement);
+const mfaError = byId('mfa-error');
+/** The challenge of the log-in that asked for a second factor; single-use on the server. */
+let pendingMfa: MfaRequiredError | null = null;
+
+const FACTOR_HELP: Record<string, string> = {
+  totp: 'the 6-digit code from your authenticator app',
+  recovery_code: 'one of your recovery codes',
+  passkey: 'a passkey',
+};
+
+function askSecondFactor(challenge: MfaRequiredError): void {
+  pendingMfa = challenge;
+  const typed = challenge.factors.filter((f: Factor) => f !== 'passkey');
+  byId('mfa-help').textContent =
+    `The password is right, and this account has a second factor: use ${challenge.factors
+      .map((f) => FACTOR_HELP[f] ?? f)
+      .join(', or ')}. Within ${Math.round(challenge.expiresIn / 60)} minutes.`;
+  mfaForm.querySelector<HTMLElement>('.field')!.hidden = typed.length === 0;
+  byId('mfa-code', HTMLInputElement).required = typed.length > 0;
+  mfaForm.querySelector<HTMLButtonElement>('button[type="submit"]')!.hidden = typed.length === 0;
+  byId('mfa-passkey').hidden = !challenge.factors.includes('passkey');
+  loginForm.hidden = true;
+  mfaStep.hidden = false;
+  say(mfaError, '');
+  byId('mfa-h').focus();
+}
+
+function cancelSecondFactor(): void {
+  pendingMfa = null;
+  mfaForm.reset();
+  mfaStep.hidden = true;
+  loginForm.hidden = false;
+}
+
+/** Sends the second step; a spent or expired challenge sends the user back to the password. */
+async function secondStep(
+  proof: { code: string } | { recoveryCode: string } | { passkey: true },
+): Promise<void> {
+  if (pendingMfa === null) return;
+  say(mfaError, '');
+  try {
+    await client.verifySecondFactor({ mfaToken: pendingMfa.mfaToken, ...proof });
+    mfaForm.reset();
+    loginForm.hidden = false;
+    await loggedIn('Logged in with your second factor.');
+  } catch (error) {
+    if (error instanceof AuthError && error.code === 'invalid_grant') {
+      cancelSecondFactor();
+      say(loginError, `${describe(error)} Log in again.`, 'error');
+      byId('login-name', HTMLInputElement).focus();
+      return;
+    }
+    say(mfaError, describe(error), 'error');
+    byId('mfa-code', HTMLInputElement).focus();
+  }
+}
+
+onSubmit(mfaForm, mfaError, async (data) => {
+  const given = String(data.get('code') ?? '').trim();
+  // A TOTP code is six digits; a recovery code is longer and has letters (docs/server.md).
+  await secondStep(
+    /^\d{6}$/.test(given.replace(/\s+/g, '')) ? { code: given } : { recoveryCode: given },
+  );
+});
+byId('mfa-passkey', HTMLButtonElement).addEventListener(
+  'click',
+  () => void secondStep({ passkey: true }),
+);
+byId('mfa-cancel', HTMLButtonElement).addEventListener('click', () => {
+  cancelSecondFactor();
+  byId('login-name', HTMLInputElement).focus();
+});
+
+byId('passkey-login', HTMLButtonElement).addEventListener('click', async (event) => {
+  const button = event.currentTarget as HTMLButtonElement;
+  say(loginError, '');
+  button.disabled = true;
+  try {
+    await client.loginWithPasskey();
+    await loggedIn('Logged in with a passkey.');
+  } catch (error) {
+    say(loginError, describePasskeyError(error), 'error');
+  } finally {
+    button.disabled = false;
+  }
+});
+
+/** WebAuthn's own refusals (cancelled, no passkey here) in words, and the server's as usual. */
+function describePasskeyError(error: unknown): string {
+  if (error instanceof DOMException && error.name === 'NotAllowedError') {
+    return 'No passkey was used: the request was cancelled or timed out.';
+  }
+  if (error instanceof DOMException && error.name === 'InvalidStateError') {
+    return 'This authenticator already holds a passkey for this account.';
+  }
+  if (error instanceof TypeError) return error.message;
+  return describe(error);
+}
 
 registerForm.addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -500,6 +630,178 @@ onSubmit(deleteForm, byId('delete-error'), async (data) => {
   byId('login-h').focus();
 });
 
+// ---- the Security panel: TOTP, recovery codes, passkeys ----
+
+async function loadSecurity(): Promise<void> {
+  try {
+    const { factors } = (await api('/auth/mfa', 'GET')) as { factors: Factor[] };
+    const on = factors.includes('totp');
+    byId('totp-state').textContent = on
+      ? 'On: logging in with the password asks for a code from your app.'
+      : 'Off: add an authenticator app, and logging in with the password asks for its code.';
+    byId('totp-enrol').hidden = on || !byId('totp-setup').hidden;
+    byId('totp-manage-form').hidden = !on;
+    const { passkeys } = (await api('/auth/passkeys', 'GET')) as { passkeys: Passkey[] };
+    passkeyList.replaceChildren(...passkeys.map(renderPasskey));
+  } catch (error) {
+    if (client.authenticated) say(securityResult, describe(error), 'error');
+  }
+}
+
+function showRecoveryCodes(codes: string[]): void {
+  byId('recovery-codes').replaceChildren(...codes.map((code) => h('li', '', h('code', '', code))));
+  byId('recovery').hidden = false;
+  byId('recovery-h').focus();
+}
+
+byId('recovery-done', HTMLButtonElement).addEventListener('click', () => {
+  byId('recovery-codes').replaceChildren();
+  byId('recovery').hidden = true;
+  byId('security-h').focus();
+});
+
+byId('totp-enrol', HTMLButtonElement).addEventListener('click', async (event) => {
+  const button = event.currentTarget as HTMLButtonElement;
+  button.disabled = true;
+  say(securityResult, '');
+  try {
+    const enrolment = (await api('/auth/mfa/totp', 'POST')) as { secret: string; qr: string };
+    // The server's own SVG, as an image (CSP img-src data:): never parsed into the page.
+    if (enrolment.qr.startsWith('data:image/svg+xml'))
+      byId('totp-qr', HTMLImageElement).src = enrolment.qr;
+    byId('totp-secret').textContent = enrolment.secret.replace(/(.{4})(?=.)/g, '$1 ');
+    byId('totp-setup').hidden = false;
+    button.hidden = true;
+    byId('totp-confirm-code', HTMLInputElement).focus();
+  } catch (error) {
+    say(securityResult, describe(error), 'error');
+  } finally {
+    button.disabled = false;
+  }
+});
+
+const totpConfirmForm = byId('totp-confirm-form', HTMLFormElement);
+onSubmit(totpConfirmForm, byId('totp-confirm-error'), async (data) => {
+  const { recovery_codes: codes } = (await api('/auth/mfa/totp/confirm', 'POST', {
+    code: String(data.get('code') ?? '').trim(),
+  })) as { recovery_codes: string[] };
+  totpConfirmForm.reset();
+  byId('totp-setup').hidden = true;
+  byId('totp-qr', HTMLImageElement).removeAttribute('src');
+  byId('totp-secret').textContent = '';
+  say(securityResult, 'The authenticator app is on.');
+  await loadSecurity();
+  showRecoveryCodes(codes);
+});
+
+const totpManageForm = byId('totp-manage-form', HTMLFormElement);
+totpManageForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const errorTarget = byId('totp-manage-error');
+  say(errorTarget, '');
+  const data = new FormData(totpManageForm);
+  const given = String(data.get('code') ?? '').trim();
+  const body = {
+    password: String(data.get('password') ?? ''),
+    ...(/^\d{6}$/.test(given) ? { code: given } : { recovery_code: given }),
+  };
+  const action = (event.submitter as HTMLButtonElement | null)?.value;
+  try {
+    if (action === 'disable') {
+      await api('/auth/mfa/totp', 'DELETE', body);
+      totpManageForm.reset();
+      await loadSecurity();
+      say(securityResult, 'The authenticator app is off, and its recovery codes no longer work.');
+    } else {
+      const { recovery_codes: codes } = (await api('/auth/mfa/recovery-codes', 'POST', body)) as {
+        recovery_codes: string[];
+      };
+      totpManageForm.reset();
+      say(securityResult, 'Ten new recovery codes: the old ones no longer work.');
+      showRecoveryCodes(codes);
+    }
+  } catch (error) {
+    say(errorTarget, describe(error), 'error');
+  }
+});
+
+const passkeyForm = byId('passkey-form', HTMLFormElement);
+passkeyForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const errorTarget = byId('passkey-error');
+  say(errorTarget, '');
+  const button = passkeyForm.querySelector('button');
+  if (button) button.disabled = true;
+  try {
+    const name = String(new FormData(passkeyForm).get('name') ?? '').trim();
+    const passkey = await client.addPasskey(name ? { name } : {});
+    passkeyForm.reset();
+    await loadSecurity();
+    say(securityResult, `Passkey “${passkey.name}” added: you can log in with it.`);
+  } catch (error) {
+    say(errorTarget, describePasskeyError(error), 'error');
+  } finally {
+    if (button) button.disabled = false;
+  }
+});
+
+function renderPasskey(passkey: Passkey, index: number): HTMLElement {
+  const headingId = `passkey-${index}-h`;
+  const heading = h('h4', '', passkey.name);
+  heading.id = headingId;
+  const rows: [string, string][] = [
+    ['Added', formatDate(new Date(passkey.created_at))],
+    ['Last used', passkey.last_used_at ? relative(new Date(passkey.last_used_at)) : 'never'],
+    ['Synced', passkey.backed_up ? 'yes' : 'no, kept on one device'],
+  ];
+  const details = h(
+    'dl',
+    '',
+    ...rows.flatMap(([term, value]) => [h('dt', '', term), h('dd', '', value)]),
+  );
+  const rename = h('form', 'inline') as HTMLFormElement;
+  const inputId = `passkey-${index}-name`;
+  const label = h('label', '', 'New name');
+  label.setAttribute('for', inputId);
+  const input = h('input') as HTMLInputElement;
+  input.id = inputId;
+  input.name = 'name';
+  input.required = true;
+  input.maxLength = 64;
+  input.value = passkey.name;
+  const renameButton = h('button', 'secondary', 'Rename') as HTMLButtonElement;
+  renameButton.type = 'submit';
+  renameButton.setAttribute('aria-describedby', headingId);
+  rename.append(label, input, renameButton);
+  const id = encodeURIComponent(passkey.id);
+  rename.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api(`/auth/passkeys/${id}`, 'PATCH', { name: input.value.trim() });
+      const renamed = input.value.trim();
+      await loadSecurity();
+      say(securityResult, `Passkey renamed to “${renamed}”.`);
+    } catch (error) {
+      say(securityResult, describe(error), 'error');
+    }
+  });
+  const remove = h('button', 'danger', 'Remove') as HTMLButtonElement;
+  remove.type = 'button';
+  remove.setAttribute('aria-describedby', headingId);
+  remove.addEventListener('click', async () => {
+    remove.disabled = true;
+    try {
+      await api(`/auth/passkeys/${id}`, 'DELETE');
+      await loadSecurity();
+      say(securityResult, `Passkey “${passkey.name}” removed.`);
+    } catch (error) {
+      say(securityResult, describe(error), 'error');
+      remove.disabled = false;
+    }
+  });
+  return h('li', '', heading, details, rename, remove);
+}
+
 /** `/reset-password`: the form for the new password, or why the link cannot be used. */
 function showReset(): void {
   showSignedOut();
@@ -526,14 +828,15 @@ async function signInWithLink(): Promise<void> {
   try {
     await client.signInWithLink(mailedToken);
     history.replaceState(null, '', '/');
-    refreshes = 0;
-    showSignedIn();
-    renderToken();
-    say(status, 'Logged in with the link from your mail.');
-    byId('profile-h').focus();
-    await loadProfile();
+    await loggedIn('Logged in with the link from your mail.');
   } catch (error) {
     showSignedOut();
+    if (error instanceof MfaRequiredError) {
+      history.replaceState(null, '', '/');
+      say(status, '');
+      askSecondFactor(error);
+      return;
+    }
     say(status, `The sign-in link did not work: ${describe(error)}`, 'error');
   }
 }

@@ -226,12 +226,15 @@ export class AuthService {
       onRevocationError: options.onRevocationError ?? (() => {}),
       audit: this.#audit,
     });
-    const issuer = new URL(options.keyRing.issuer);
+    // Passkeys default to the issuer's host and origin (a key ring always has an issuer; a
+    // stand-in without one, in tests of other parts, gets a relying party no browser matches).
+    const issuerText: unknown = options.keyRing.issuer;
+    const issuer = typeof issuerText === 'string' ? new URL(issuerText) : undefined;
     const passkeys = new Passkeys({
       store: options.store,
       now: this.#now,
-      rpId: options.passkeys?.rpId ?? issuer.hostname,
-      rpOrigins: options.passkeys?.rpOrigins ?? [issuer.origin],
+      rpId: options.passkeys?.rpId ?? issuer?.hostname ?? 'localhost',
+      rpOrigins: options.passkeys?.rpOrigins ?? (issuer ? [issuer.origin] : []),
       rpName: options.passkeys?.rpName ?? 'laissez',
       ...(options.passkeys?.onCloned ? { onCloned: options.passkeys.onCloned } : {}),
       events: options.events,

@@ -16,6 +16,7 @@ import express from 'express';
 import { auth as auth0 } from 'express-oauth2-jwt-bearer';
 import type { FastifyInstance } from 'fastify';
 import * as oauth from 'oauth4webapi';
+import { Secret, TOTP } from 'otpauth';
 import { registerClient } from '../../src/auth/clients.ts';
 import { createProofSigner, type ProofSigner } from '../../src/jwt/index.ts';
 import { laissez } from '../../src/middleware/express.ts';
@@ -251,6 +252,45 @@ describe('DPoP with oauth4webapi and express-oauth2-jwt-bearer', () => {
       dpop: signer()({ method: 'GET', url: `${server.issuer}/auth/me`, accessToken: access }),
     });
     assert.equal(otherKey.status, 401);
+  });
+
+  test('a log-in finished by a second factor (TOTP) is bound to the key of its proofs', async () => {
+    await post(`${server.issuer}/auth/register`, {
+      username: 'dora_mfa',
+      email: 'dora.mfa@example.com',
+      password: 'dora mfa password',
+    });
+    const credentials = { username: 'dora_mfa', password: 'dora mfa password' };
+    const plain = await post(`${server.issuer}/auth/login`, credentials);
+    const bearer = { authorization: `Bearer ${plain.body['access_token'] as string}` };
+    const enrol = await post(`${server.issuer}/auth/mfa/totp`, {}, bearer);
+    assert.equal(enrol.status, 200, JSON.stringify(enrol.body));
+    const code = (at: number) =>
+      TOTP.generate({ secret: Secret.fromBase32(enrol.body['secret'] as string), timestamp: at });
+    const confirmed = await post(
+      `${server.issuer}/auth/mfa/totp/confirm`,
+      { code: code(Date.now()) },
+      bearer,
+    );
+    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+
+    const prove = signer();
+    const first = await post(`${server.issuer}/auth/login`, credentials, {
+      dpop: prove({ method: 'POST', url: `${server.issuer}/auth/login` }),
+    });
+    assert.equal(first.status, 401);
+    assert.equal(first.body['error'], 'mfa_required');
+    // The next time step: the server takes one step either side, and each step once.
+    const done = await post(
+      `${server.issuer}/auth/mfa/verify`,
+      { mfa_token: first.body['mfa_token'], code: code(Date.now() + 30_000) },
+      { dpop: prove({ method: 'POST', url: `${server.issuer}/auth/mfa/verify` }) },
+    );
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body['token_type'], 'DPoP');
+    const claims = claimsOf(done.body['access_token'] as string);
+    assert.deepEqual(claims['cnf'], { jkt: prove.jkt });
+    assert.deepEqual(claims['amr'], ['pwd', 'otp', 'mfa']);
   });
 
   test('a bound refresh family: refreshed by oauth4webapi with its key; without a proof or with another key refused, and nothing spent', async () => {

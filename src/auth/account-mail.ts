@@ -3,6 +3,7 @@
 // address. Each sends a single-use link whose token is stored hashed (SHA-256, as refresh tokens
 // are) with its purpose and expiry; the store consumes it exactly once. No HTTP here: routes in
 // src/server/account-mail-routes.ts.
+
 import { createHash, randomBytes } from 'node:crypto';
 import { ConflictError, type OneTimePurpose, type Store, type User } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
@@ -15,6 +16,7 @@ import {
 } from './accounts.ts';
 import { type AuditSink, NO_AUDIT } from './audit.ts';
 import { AuthServiceError } from './errors.ts';
+import type { SecurityEvent } from './events.ts';
 import type { Limit } from './limits.ts';
 import {
   MailDeliveryError,
@@ -82,6 +84,24 @@ export interface AccountMailOptions {
 const words = (seconds: number) =>
   seconds >= 3600 ? `${seconds / 3600} hours` : `${seconds / 60} minutes`;
 
+/** The owner's mail for each security event; none for an administrator's reset (told apart). */
+const SECURITY_NOTICES: Partial<Record<SecurityEvent['type'], (event: SecurityEvent) => string>> = {
+  totp_enrolled: () => 'An authenticator app (TOTP) was set up as a second factor.',
+  totp_disabled: () => 'The authenticator app (TOTP) was turned off as a second factor.',
+  recovery_codes_regenerated: () => 'New recovery codes were made; the old ones no longer work.',
+  recovery_code_used: (event) =>
+    `A recovery code was used to sign in${
+      event.remaining === undefined ? '' : `; ${event.remaining} unused codes are left`
+    }.`,
+  second_factor_locked: () =>
+    'Too many wrong second-factor codes were entered: the second step is locked for a while.',
+  second_factors_reset: () => 'An administrator removed every second factor of the account.',
+  passkey_added: () => 'A passkey was added to the account.',
+  passkey_removed: () => 'A passkey was removed from the account.',
+  passkey_cloned: () =>
+    'A passkey of the account was used by a copy of its authenticator, and refused. Remove that passkey.',
+};
+
 export class AccountMail {
   readonly #o: AccountMailOptions;
   readonly #base: string;
@@ -136,10 +156,22 @@ export class AccountMail {
     return this.#mail(purpose, to, { link, validFor: words(LINK_TTL[purpose]) });
   }
 
+  /**
+   * Tells the owner of a change to the account's second factors (issue 20: using a recovery code
+   * is a mail). Queued, never awaited into an answer; an unknown user gets nothing.
+   */
+  async notifySecurityEvent(event: SecurityEvent): Promise<void> {
+    const notice = SECURITY_NOTICES[event.type]?.(event);
+    if (notice === undefined) return;
+    const user = await this.#o.store.findUserById(event.userId);
+    if (!user) return;
+    this.#o.mailer.enqueue(this.#mail('security_notice', user.email, { notice }));
+  }
+
   #mail(
     kind: MailKind,
     to: string,
-    context: { link?: string; validFor?: string; address?: string },
+    context: { link?: string; validFor?: string; address?: string; notice?: string },
   ) {
     return {
       from: this.#o.mailer.from,

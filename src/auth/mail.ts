@@ -34,7 +34,8 @@ export type MailKind =
   | 'sign_in'
   | 'change_email'
   | 'email_change_requested'
-  | 'email_taken_notice';
+  | 'email_taken_notice'
+  | 'security_notice';
 
 export interface MailerOptions {
   transport: MailTransport;
@@ -189,6 +190,8 @@ export interface TemplateContext {
   validFor?: string;
   /** The other address in a change-of-address mail. */
   address?: string;
+  /** What happened, in a security notice ("A recovery code was used to sign in."). */
+  notice?: string;
 }
 
 /** Paragraphs of a template; `{link}` stands alone on its own line. */
@@ -237,6 +240,13 @@ const TEMPLATES: Record<MailKind, (c: TemplateContext) => { subject: string; lin
     lines: [
       `Someone signed in to your ${c.product} account asked to change its email address to ${c.address}.`,
       'The change happens only when a link sent to that address is opened. If it was not you, change your password now: your account may be in someone else’s hands.',
+    ],
+  }),
+  security_notice: (c) => ({
+    subject: `A security change on your ${c.product} account`,
+    lines: [
+      c.notice ?? 'The security settings of your account changed.',
+      'If it was you, nothing more is needed. If not, change your password now and review your second factors and sessions: your account may be in someone else’s hands.',
     ],
   }),
   email_taken_notice: (c) => ({

@@ -226,6 +226,14 @@ export class AuthService {
       onRevocationError: options.onRevocationError ?? (() => {}),
       audit: this.#audit,
     });
+    // Security events go to the audit log, to the owner by mail (when the server has mail), and
+    // to the caller's own sink. The mail flows are built below: the sink reads them when it fires.
+    const events = auditedEvents(this.#audit, {
+      emit: async (event) => {
+        await this.#mail?.notifySecurityEvent(event);
+        await options.events?.emit(event);
+      },
+    });
     // Passkeys default to the issuer's host and origin (a key ring always has an issuer; a
     // stand-in without one, in tests of other parts, gets a relying party no browser matches).
     const issuerText: unknown = options.keyRing.issuer;
@@ -237,7 +245,7 @@ export class AuthService {
       rpOrigins: options.passkeys?.rpOrigins ?? (issuer ? [issuer.origin] : []),
       rpName: options.passkeys?.rpName ?? 'laissez',
       ...(options.passkeys?.onCloned ? { onCloned: options.passkeys.onCloned } : {}),
-      events: options.events,
+      events,
     });
     this.#factors = new SecondFactors({
       store: options.store,
@@ -246,7 +254,7 @@ export class AuthService {
       logins: this.#logins,
       passwordParams: this.#passwordParams,
       totpIssuer: options.totpIssuer ?? 'laissez',
-      events: auditedEvents(this.#audit, options.events),
+      events,
       passkeys,
     });
     this.#account = new AccountChanges({

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
+import type { MailMessage } from '../../src/auth/mail.ts';
 import { decodeUnverified } from '../../src/jwt/index.ts';
 import { laissez } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
@@ -21,8 +22,14 @@ const nextStep = () => {
 
 describe('second factors (TOTP, recovery codes, amr) over HTTP', () => {
   let server: Running;
+  /** What the server mailed (its mail transport). */
+  const mailed: MailMessage[] = [];
   before(async () => {
-    server = await start({ passwordParams: FAST_ARGON2, now: () => clock });
+    server = await start({
+      passwordParams: FAST_ARGON2,
+      now: () => clock,
+      mailTransport: { send: async (message) => void mailed.push(message) },
+    });
   });
   after(() => server.close());
 
@@ -214,6 +221,19 @@ describe('second factors (TOTP, recovery codes, amr) over HTTP', () => {
       body: { mfa_token: await passwordStep(user), recovery_code: recovery[0] },
     });
     assert.equal(used.status, 200);
+    // Using a recovery code is a mail to the owner (after the enrolment's own notice).
+    const notices = async () => {
+      for (let i = 0; i < 50 && !mailed.some((m) => /recovery code was used/.test(m.text)); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return mailed.filter((m) => m.to === user.email.toLowerCase());
+    };
+    const mine = await notices();
+    assert.ok(mine.some((m) => /authenticator app \(TOTP\) was set up/.test(m.text)));
+    const recoveryMail = mine.find((m) => /recovery code was used/.test(m.text));
+    assert.ok(recoveryMail, 'a mail tells the owner that a recovery code was used');
+    assert.match(recoveryMail.text, /9 unused codes are left/);
+    assert.ok(!recoveryMail.text.includes(recovery[0]!), 'the code itself is never mailed');
     const twice = await call(server.url, 'POST', '/auth/mfa/verify', {
       body: { mfa_token: await passwordStep(user), recovery_code: recovery[0] },
     });

@@ -335,6 +335,8 @@ describe('with --verify-email and --require-verified-email', () => {
     const token = login.body.access_token;
     const codeNow = (secret: string) =>
       TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: clock });
+    const address = 'idun.new@example.com';
+    const before = mailsTo(address).length;
     const enrol = await call<{ secret: string }>(server.url, 'POST', '/auth/mfa/totp', { token });
     assert.equal(enrol.status, 200);
     const on = await call(server.url, 'POST', '/auth/mfa/totp/confirm', {
@@ -343,9 +345,9 @@ describe('with --verify-email and --require-verified-email', () => {
     });
     assert.equal(on.status, 200);
     clock += 30_000; // the next TOTP step: a code is accepted once
-
-    const address = 'idun.new@example.com';
-    const count = mailsTo(address).length + 1;
+    // The owner is told that TOTP was set up; the sign-in link is the mail after that notice.
+    assert.match((await nextMailTo(address, before + 1)).raw, /TOTP\) was set up/);
+    const count = before + 2;
     const asked = await call(server.url, 'POST', '/auth/sign-in-link', {
       body: { email: address },
     });

@@ -93,8 +93,8 @@ export function stepUpOf(response: Response): StepUpChallenge | undefined {
 /**
  * Whether an answer asks for a DPoP nonce: a resource server's 401 with `error="use_dpop_nonce"` in
  * its DPoP challenge (RFC 9449 §9), or an auth server's 400 with it as the error of the JSON body
- * (§8). laissez's own /auth/login and /auth/refresh answer it with 401 and the JSON body (their
- * errors' status), so a 401 whose body says it counts too. The body is read from a clone, so the
+ * (§8). Earlier laissez servers answered it at /auth/login and /auth/refresh with 401 and the JSON
+ * body, so a 401 whose body says it counts too. The body is read from a clone, so the
  * caller still has it. (The caller retries only for a DPoP-Nonce it has not seen: no loop.)
  */
 export async function asksForNonce(response: Response): Promise<boolean> {

@@ -22,7 +22,7 @@ import {
   redactUrl,
 } from './connections.ts';
 import { DPOP_ALGORITHMS, NONCE_PURPOSE, tokenEndpointDpop } from './dpop.ts';
-import { ERROR_CATALOGUE, errorSchema, HttpError } from './errors.ts';
+import { errorSchema, HttpError } from './errors.ts';
 import { oauthRoutes } from './oauth.ts';
 import { type AuthServerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { ACCESS_COOKIE, authRoutes } from './routes.ts';
@@ -299,7 +299,7 @@ function sendError(
   _request: FastifyRequest,
   reply: FastifyReply,
   error: HttpError,
-  status: number = ERROR_CATALOGUE[error.code].status,
+  status: number = error.status,
 ): FastifyReply {
   reply.code(status).headers({ 'cache-control': 'no-store', ...error.headers });
   return reply.send({ ...error.details, error: error.code, error_description: error.message });

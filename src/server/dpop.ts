@@ -37,7 +37,7 @@ export interface TokenDpop {
    * The thumbprint of the key of the request's DPoP proof, checked against this request (no `ath`:
    * no access token is sent to a token endpoint), its nonce and the replay cache; undefined when
    * the request has no `DPoP` header. A bad proof throws `invalid_dpop_proof`, a missing or stale
-   * nonce `use_dpop_nonce` with a fresh `DPoP-Nonce`. With nonces on, every answer carries one.
+   * nonce a 400 `use_dpop_nonce` with a fresh `DPoP-Nonce`. With nonces on, every answer carries one.
    */
   keyOf(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined>;
   /** The current nonce (tests, and the answers). */
@@ -80,7 +80,15 @@ export function tokenEndpointDpop(options: TokenDpopOptions): TokenDpop {
       } catch (error) {
         if (!(error instanceof JwtError)) throw error;
         if (error.code === 'ERR_DPOP_NONCE_REQUIRED') {
-          throw new HttpError('use_dpop_nonce', error.message, { 'dpop-nonce': nonce() });
+          // RFC 9449 §8: an authorization server answers 400 (a token endpoint's error, RFC 6749
+          // §5.2); the catalogue's 401 with a challenge is a resource server's answer (§9).
+          throw new HttpError(
+            'use_dpop_nonce',
+            error.message,
+            { 'dpop-nonce': nonce() },
+            undefined,
+            400,
+          );
         }
         throw new HttpError('invalid_dpop_proof', error.message);
       }

@@ -92,7 +92,7 @@ export const ERROR_CATALOGUE = {
   use_dpop_nonce: {
     status: 401,
     meaning:
-      'The server requires a nonce in the DPoP proof (--dpop-nonce), and the proof has none or a stale one: retry with the value of the DPoP-Nonce header of this answer (RFC 9449 §8). 400 at POST /oauth/token.',
+      'The server requires a nonce in the DPoP proof (--dpop-nonce), and the proof has none or a stale one: retry with the value of the DPoP-Nonce header of this answer. 401 with a WWW-Authenticate: DPoP challenge where an access token is checked (RFC 9449 §9); 400 at the token endpoints (POST /auth/login, /auth/refresh, /auth/mfa/verify, /oauth/token: RFC 9449 §8).',
   },
   invalid_passkey: {
     status: 401,
@@ -193,19 +193,27 @@ export class HttpError extends Error {
   readonly headers: Record<string, string>;
   /** Members of the body beside `error` and `error_description` (mfa_required's challenge). */
   readonly details: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * A status other than the catalogue's, for a code whose status depends on who answers: RFC 9449
+   * §8 has an authorization server answer `use_dpop_nonce` with 400, a resource server (§9) with
+   * 401 (the catalogue's).
+   */
+  readonly #status: number | undefined;
   constructor(
     code: ErrorCode,
     description: string,
     headers: Record<string, string> = {},
     details?: Readonly<Record<string, unknown>>,
+    status?: 400 | 401,
   ) {
     super(description);
     this.code = code;
     this.headers = headers;
     this.details = details;
+    this.#status = status;
   }
   get status(): number {
-    return ERROR_CATALOGUE[this.code].status;
+    return this.#status ?? ERROR_CATALOGUE[this.code].status;
   }
 }
 

@@ -526,14 +526,77 @@ describe('DPoP server nonces (RFC 9449 §8)', () => {
     assert.equal(stale.status, 400);
     assert.equal(stale.body['error'], 'use_dpop_nonce');
     assert.notEqual(stale.headers.get('dpop-nonce'), nonce);
-    // At log-in too (401 there: laissez's own endpoint, errors from the catalogue).
+    // At log-in too (400 there as well: a token endpoint of an authorization server, §8).
     const login = await post(
       `${one.issuer}/auth/login`,
       { username: 'nobody', password: 'whatever it is' },
       { dpop: prove({ method: 'POST', url: `${one.issuer}/auth/login` }) },
     );
-    assert.equal(login.status, 401);
+    assert.equal(login.status, 400);
     assert.equal(login.body['error'], 'use_dpop_nonce');
     assert.ok(login.headers.get('dpop-nonce'));
+  });
+
+  test("every token endpoint of the auth server answers a nonce-less proof with 400 use_dpop_nonce (RFC 9449 §8), no challenge; the server's own routes, a resource server's, ask for no nonce", async () => {
+    // Back to the real time: the server's own routes check proofs against it.
+    clock = Date.now();
+    const prove = signer(() => clock);
+    const at = (path: string, body: unknown) =>
+      post(`${one.issuer}${path}`, body, {
+        dpop: prove({ method: 'POST', url: `${one.issuer}${path}` }),
+      });
+    const endpoints: [string, unknown][] = [
+      ['/auth/login', { username: 'nobody', password: 'whatever it is' }],
+      ['/auth/refresh', { refresh_token: 'not-a-refresh-token' }],
+      ['/auth/mfa/verify', { mfa_token: 'not-an-mfa-token', code: '123456' }],
+    ];
+    for (const [path, body] of endpoints) {
+      const answer = await at(path, body);
+      assert.equal(answer.status, 400, `${path}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body['error'], 'use_dpop_nonce', path);
+      assert.equal(typeof answer.body['error_description'], 'string', path);
+      assert.match(answer.headers.get('dpop-nonce') ?? '', /^[A-Za-z0-9_-]{22}$/, path);
+      // The resource server's form (§9) is a 401 with a challenge; an authorization server's is not.
+      assert.equal(answer.headers.get('www-authenticate'), null, path);
+    }
+
+    // A log-in with the nonce it was sent: bound tokens, then the server's own route (the
+    // middleware's authenticator, a resource server) takes a proof without a nonce.
+    await post(`${one.issuer}/auth/register`, {
+      username: 'nina',
+      email: 'nina@example.com',
+      password: 'nina password',
+    });
+    const first = await at('/auth/login', { username: 'nina', password: 'nina password' });
+    assert.equal(first.status, 400);
+    const login = await post(
+      `${one.issuer}/auth/login`,
+      { username: 'nina', password: 'nina password' },
+      {
+        dpop: prove({
+          method: 'POST',
+          url: `${one.issuer}/auth/login`,
+          nonce: first.headers.get('dpop-nonce')!,
+        }),
+      },
+    );
+    assert.equal(login.status, 200, JSON.stringify(login.body));
+    const access = login.body['access_token'] as string;
+    const me = await fetch(`${one.issuer}/auth/me`, {
+      headers: {
+        authorization: `DPoP ${access}`,
+        dpop: prove({ method: 'GET', url: `${one.issuer}/auth/me`, accessToken: access }),
+      },
+    });
+    assert.equal(me.status, 200, (await me.text()).slice(0, 200));
+    // Its DPoP refusals stay a resource server's: 401 with a DPoP challenge (RFC 9449 §7.1).
+    const refused = await fetch(`${one.issuer}/auth/me`, {
+      headers: {
+        authorization: `DPoP ${access}`,
+        dpop: prove({ method: 'GET', url: `${one.issuer}/auth/other`, accessToken: access }),
+      },
+    });
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('www-authenticate')!, /^DPoP error="invalid_dpop_proof"/);
   });
 });

@@ -540,15 +540,16 @@ describe('laissez/client with dpop and onStepUp, in Chromium', { skip: skipBrows
         { module: CLIENT },
       );
       assert.deepEqual(restored, { held: true, me: 200, jkt: login.jkt });
-      // The server answers a missing nonce with 401 use_dpop_nonce and a DPoP-Nonce; the client
+      // The server answers a missing nonce with 400 use_dpop_nonce and a DPoP-Nonce (an
+      // authorization server's answer, RFC 9449 §8); the client
       // retries once with it. The reloaded page has forgotten it: its refresh is retried too.
       assert.deepEqual(
         calls.map((c) => `${c.path} ${c.status} ${c.nonce === undefined ? 'no nonce' : 'nonce'}`),
         [
           '/auth/register 201 no nonce',
-          '/auth/login 401 no nonce',
+          '/auth/login 400 no nonce',
           '/auth/login 200 nonce',
-          '/auth/refresh 401 no nonce',
+          '/auth/refresh 400 no nonce',
           '/auth/refresh 200 nonce',
           '/auth/me 200 nonce',
         ],

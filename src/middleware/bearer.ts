@@ -46,6 +46,8 @@ export interface RequestParts {
   method?: string;
   url?: string;
   dpop?: string | readonly string[] | undefined;
+  /** The origin the request arrived at (the auth server's own routes; see DpopRequestParts). */
+  origin?: string;
 }
 
 /** RFC 6750 §2.1: the b64token (token68) syntax of a bearer credential. */

@@ -45,6 +45,13 @@ export interface DpopRequestParts {
   method?: string;
   /** The request target as received: path and query (`/notes?page=2`). */
   url?: string;
+  /**
+   * The origin the request arrived at, as the server sees it (scheme and Host, through its
+   * trusted proxies). A proof that names it is checked against it; any other against
+   * `publicUrl`. Either way the proof is bound to this method and path (RFC 9449 §4.3: the htu is
+   * the URI of the request). The auth server passes it; resource servers need not.
+   */
+  origin?: string;
   /** The `DPoP` header (Node joins several copies with ", ", which fails as malformed). */
   dpop?: string | readonly string[] | undefined;
 }
@@ -190,7 +197,11 @@ export function prepareDpop(
       const proof = request.dpop;
       if (typeof proof !== 'string' || proof === '') return NO_PROOF;
       const path = request.url ?? '/';
-      const url = `${origin}${prefix}${path.startsWith('/') ? path : `/${path}`}`;
+      const target = path.startsWith('/') ? path : `/${path}`;
+      const url =
+        request.origin !== undefined && htuOrigin(proof) === request.origin
+          ? `${request.origin}${target}`
+          : `${origin}${prefix}${target}`;
       let verified: ReturnType<typeof verifyProof>;
       try {
         verified = verifyProof(proof, {
@@ -243,4 +254,18 @@ export function prepareDpop(
       },
     },
   };
+}
+
+/** The origin a proof's `htu` names, read unverified (the signature is checked after), or undefined. */
+export function htuOrigin(proof: string): string | undefined {
+  try {
+    const payload = proof.split('.')[1];
+    if (payload === undefined || payload.length > 8192) return undefined;
+    const htu = (
+      JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { htu?: unknown }
+    ).htu;
+    return typeof htu === 'string' ? new URL(htu).origin : undefined;
+  } catch {
+    return undefined;
+  }
 }

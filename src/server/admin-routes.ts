@@ -38,6 +38,7 @@ export function requireCurrentAdmin(
       // A DPoP-bound admin token comes with its proof (RFC 9449).
       method: request.method,
       url: request.raw.url,
+      origin: `${request.protocol}://${request.host}`,
       dpop: request.headers.dpop,
     });
     if (!outcome.ok) throw refusal(outcome.failure);

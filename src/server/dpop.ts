@@ -3,9 +3,11 @@
 // which the access token (and a log-in's refresh family) is bound. Server nonces (§8) are made
 // from a secret derived from the key-encryption key and the current time window, so every
 // instance that shares the KEK makes and accepts the same nonces, with nothing stored.
+
 import { createHmac } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Algorithm, createProofVerifier, JwtError } from '../jwt/index.ts';
+import { htuOrigin } from '../middleware/dpop.ts';
 import { type ReplayCache, replayKey } from '../middleware/replay.ts';
 import { HttpError } from './errors.ts';
 
@@ -70,11 +72,16 @@ export function tokenEndpointDpop(options: TokenDpopOptions): TokenDpop {
       const proof = request.headers.dpop;
       if (proof === undefined) return undefined;
       const path = request.url.startsWith('/') ? request.url : `/${request.url}`;
+      const text = typeof proof === 'string' ? proof : '';
+      // RFC 9449 §4.3: the htu is the URI of the request: the public URL, or the origin this
+      // request arrived at (through the trusted proxies), the method and path being the same.
+      const arrived = `${request.protocol}://${request.host}`;
+      const url = htuOrigin(text) === arrived ? `${arrived}${path}` : `${origin}${prefix}${path}`;
       let verified: ReturnType<typeof verifyProof>;
       try {
-        verified = verifyProof(typeof proof === 'string' ? proof : '', {
+        verified = verifyProof(text, {
           method: request.method,
-          url: `${origin}${prefix}${path}`,
+          url,
           ...(options.requireNonce ? { nonce: current } : {}),
         });
       } catch (error) {

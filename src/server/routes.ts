@@ -242,6 +242,7 @@ export async function authRoutes(app: FastifyInstance, options: RouteOptions): P
       cookie: request.headers.cookie,
       method: request.method,
       url: request.raw.url,
+      origin: `${request.protocol}://${request.host}`,
       dpop: request.headers.dpop,
     });
     if (!outcome.ok) throw refusal(outcome.failure);

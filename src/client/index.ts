@@ -75,7 +75,7 @@ export type SecondFactor =
   | { mfaToken: string; passkey: true; signal?: AbortSignal };
 
 /** A passkey as `GET /auth/passkeys` lists it. */
-export interface Passkey {
+export interface PasskeySummary {
   id: string;
   name: string;
   transports: string[];
@@ -229,7 +229,7 @@ export class LaissezClient extends ClientEvents {
    * browser's WebAuthn (`navigator.credentials.create`), `POST /auth/passkeys/register`. Resolves
    * the passkey as the server lists it. Throws `AuthError` (e.g. a passkey already registered).
    */
-  async addPasskey(options: { name?: string; signal?: AbortSignal } = {}): Promise<Passkey> {
+  async addPasskey(options: { name?: string; signal?: AbortSignal } = {}): Promise<PasskeySummary> {
     const asked = await this.fetch(new URL('auth/passkeys/register/options', this.#o.base), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -243,7 +243,7 @@ export class LaissezClient extends ClientEvents {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(name ? { credential, name } : { credential }),
     });
-    return ((await readJson(response)) as { passkey: Passkey }).passkey;
+    return ((await readJson(response)) as { passkey: PasskeySummary }).passkey;
   }
 
   /**

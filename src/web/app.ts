@@ -8,7 +8,7 @@ import {
   createClient,
   type Factor,
   MfaRequiredError,
-  type Passkey,
+  type PasskeySummary,
   type SessionEndEvent,
   type User,
 } from '../client/index.ts';
@@ -641,7 +641,7 @@ async function loadSecurity(): Promise<void> {
       : 'Off: add an authenticator app, and logging in with the password asks for its code.';
     byId('totp-enrol').hidden = on || !byId('totp-setup').hidden;
     byId('totp-manage-form').hidden = !on;
-    const { passkeys } = (await api('/auth/passkeys', 'GET')) as { passkeys: Passkey[] };
+    const { passkeys } = (await api('/auth/passkeys', 'GET')) as { passkeys: PasskeySummary[] };
     passkeyList.replaceChildren(...passkeys.map(renderPasskey));
   } catch (error) {
     if (client.authenticated) say(securityResult, describe(error), 'error');
@@ -745,7 +745,7 @@ passkeyForm.addEventListener('submit', async (event) => {
   }
 });
 
-function renderPasskey(passkey: Passkey, index: number): HTMLElement {
+function renderPasskey(passkey: PasskeySummary, index: number): HTMLElement {
   const headingId = `passkey-${index}-h`;
   const heading = h('h4', '', passkey.name);
   heading.id = headingId;

@@ -38,6 +38,8 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.passkey_added',
   'mfa.passkey_removed',
   'mfa.passkey_cloned',
+  'mfa.code_refused',
+  'mfa.passkey_refused',
   // The account flows (account-mail.ts, account-changes.ts).
   'password.reset_requested',
   'password.reset_done',

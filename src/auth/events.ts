@@ -23,7 +23,18 @@ export interface SecurityEvent {
      * A passkey's signature counter did not grow (WebAuthn §6.1.1): two authenticators may hold
      * its private key. The assertion was refused; the owner should remove that passkey.
      */
-    | 'passkey_cloned';
+    | 'passkey_cloned'
+    /**
+     * A second-factor code (TOTP or recovery) was refused: `reason` is `wrong` (no step or code
+     * matched) or `replayed` (a TOTP code whose step was already spent, RFC 6238 §5.2). Audit only:
+     * the lock (`second_factor_locked`) is what mails the owner.
+     */
+    | 'code_refused'
+    /**
+     * A passkey's assertion was refused (WebAuthn §7.2): `reason` is `origin`, `rp_id`,
+     * `challenge`, `signature`, `user_handle`, `user_verification` or `malformed`. Audit only.
+     */
+    | 'passkey_refused';
   readonly userId: string;
   /** Milliseconds since 1970. */
   readonly at: number;
@@ -31,6 +42,10 @@ export interface SecurityEvent {
   readonly remaining?: number;
   /** For the passkey events: the credential id (public, base64url; never key material). */
   readonly credentialId?: string;
+  /** For code_refused and passkey_refused: why, in one word (never what was sent). */
+  readonly reason?: string;
+  /** For code_refused: which kind of code was refused. */
+  readonly factor?: 'totp' | 'recovery_code';
 }
 
 export interface SecurityEventSink {
@@ -76,6 +91,27 @@ function auditRecordOf(event: SecurityEvent): AuditRecord | null {
       return { type: 'mfa.locked', actor: 'anonymous', subject: event.userId };
     case 'second_factors_reset':
       return null;
+    // Sent by whoever holds the challenge or the session: not necessarily the owner.
+    case 'code_refused':
+      return {
+        type: 'mfa.code_refused',
+        actor: 'anonymous',
+        subject: event.userId,
+        details: {
+          reason: event.reason ?? 'wrong',
+          ...(event.factor === undefined ? {} : { factor: event.factor }),
+        },
+      };
+    case 'passkey_refused':
+      return {
+        type: 'mfa.passkey_refused',
+        actor: 'anonymous',
+        subject: event.userId,
+        details: {
+          reason: event.reason ?? 'malformed',
+          ...(event.credentialId === undefined ? {} : { credential_id: event.credentialId }),
+        },
+      };
     case 'passkey_added':
     case 'passkey_removed':
     case 'passkey_cloned':

@@ -180,6 +180,16 @@ export class SecondFactors {
       .digest('base64url');
   }
 
+  /** The refusal of a code, reported (`code_refused`: why and which kind, never the code). */
+  #refused(
+    userId: string,
+    factor: 'totp' | 'recovery_code',
+    reason: 'wrong' | 'replayed',
+  ): AuthServiceError {
+    this.#emit({ type: 'code_refused', userId, factor, reason });
+    return wrongCode();
+  }
+
   #emit(event: Omit<SecurityEvent, 'at'>): void {
     // Reported, never awaited into the answer: an audit or mail outage does not fail a log-in.
     report(this.#o.events, event, this.#o.now());
@@ -234,7 +244,7 @@ export class SecondFactors {
     }
     const giveBack = await this.#o.logins.reserveSecondFactor(user.id);
     const step = this.#stepOf(this.#totp(user, this.#open(user.id, factor.secret)), text);
-    if (step === undefined) throw wrongCode();
+    if (step === undefined) throw this.#refused(user.id, 'totp', 'wrong');
     // The factor confirmed is the one this code was checked against (a racing re-enrolment
     // replaces the secret, and then nothing is confirmed).
     if (!(await this.#o.store.confirmTotpFactor(user.id, factor.secret, step, this.#o.now()))) {
@@ -288,7 +298,7 @@ export class SecondFactors {
         this.#hashRecovery(user.id, text),
         this.#o.now(),
       );
-      if (!ok) throw wrongCode();
+      if (!ok) throw this.#refused(user.id, 'recovery_code', 'wrong');
       await giveBack();
       this.#emit({
         type: 'recovery_code_used',
@@ -298,8 +308,12 @@ export class SecondFactors {
       return 'recovery_code';
     }
     const step = this.#stepOf(this.#totp(user, this.#open(user.id, factor.secret)), text);
-    // Right code, but its step (or a later one) was used: a replay. Counted as a failure.
-    if (step === undefined || !(await this.#o.store.useTotpStep(user.id, step))) throw wrongCode();
+    if (step === undefined) throw this.#refused(user.id, 'totp', 'wrong');
+    // Right code, but its step (or a later one) was used: a replay (RFC 6238 §5.2). Counted as a
+    // failure.
+    if (!(await this.#o.store.useTotpStep(user.id, step))) {
+      throw this.#refused(user.id, 'totp', 'replayed');
+    }
     await giveBack();
     return 'totp';
   }

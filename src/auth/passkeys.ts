@@ -87,7 +87,10 @@ export interface PasskeysOptions {
   rpName: string;
   /** Told of a counter that went backwards: the credential is refused, and this is logged. */
   onCloned?: (event: ClonedAuthenticator) => void;
-  /** Where passkey_added, passkey_removed and passkey_cloned go (events.ts). Default: dropped. */
+  /**
+   * Where passkey_added, passkey_removed, passkey_cloned and passkey_refused go (events.ts).
+   * Default: dropped.
+   */
   events?: SecurityEventSink | undefined;
 }
 
@@ -241,6 +244,16 @@ export class Passkeys {
     report(this.#o.events, { type, userId, credentialId }, this.#o.now());
   }
 
+  /** The refusal of a registered passkey's assertion, reported (`passkey_refused`: why). */
+  #refusedAssertion(passkey: Passkey, why: PasskeyRefusal, message: string): AuthServiceError {
+    report(
+      this.#o.events,
+      { type: 'passkey_refused', userId: passkey.userId, credentialId: passkey.id, reason: why },
+      this.#o.now(),
+    );
+    return refused(message);
+  }
+
   /**
    * Options for `navigator.credentials.get()` without a user (WebAuthn §5.5): no
    * allowCredentials, so the browser offers the discoverable credentials it holds for the RP ID.
@@ -304,11 +317,16 @@ export class Passkeys {
       throw refused('this passkey is not registered here (it may have been removed)');
     }
     const taken: { userId: string | null | undefined } = { userId: undefined };
+    let challengeOk: boolean | undefined;
+    const take = this.#taker('login', taken);
     let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
       result = await verifyAuthenticationResponse({
         response: body as AuthenticationResponseJSON,
-        expectedChallenge: this.#taker('login', taken),
+        expectedChallenge: async (challenge: string) => {
+          challengeOk = await take(challenge);
+          return challengeOk;
+        },
         expectedOrigin: [...this.#o.rpOrigins],
         expectedRPID: this.#o.rpId,
         // Counter 0 here: the check of WebAuthn §7.2 step 22 is ours, below, so that a clone is
@@ -322,12 +340,28 @@ export class Passkeys {
         requireUserVerification: forUser === null,
       });
     } catch (error) {
-      throw refused(`the passkey was not accepted: ${reason(error)}`);
+      throw this.#refusedAssertion(
+        passkey,
+        challengeOk === false ? 'challenge' : refusalOf(error),
+        `the passkey was not accepted: ${reason(error)}`,
+      );
     }
     // The challenge must be one made for this ceremony: no user (passwordless), or this user.
     const expectedUser = forUser?.id ?? null;
-    if (!result.verified || taken.userId !== expectedUser) {
-      throw refused('the passkey was not accepted: the challenge is unknown, used or expired');
+    if (taken.userId !== expectedUser) {
+      throw this.#refusedAssertion(
+        passkey,
+        'challenge',
+        'the passkey was not accepted: the challenge is unknown, used or expired',
+      );
+    }
+    // WebAuthn §7.2 step 21: the signature over authenticatorData and the client data's hash.
+    if (!result.verified) {
+      throw this.#refusedAssertion(
+        passkey,
+        'signature',
+        'the passkey was not accepted: its signature does not verify',
+      );
     }
     const info = result.authenticationInfo;
     // WebAuthn §7.2 step 6: the user handle, when given, names the credential's owner.
@@ -337,7 +371,11 @@ export class Passkeys {
       handle !== null &&
       Buffer.from(handle, 'base64url').toString('utf8') !== passkey.userId
     ) {
-      throw refused('the passkey was not accepted: its user handle names another account');
+      throw this.#refusedAssertion(
+        passkey,
+        'user_handle',
+        'the passkey was not accepted: its user handle names another account',
+      );
     }
     const stored = passkey.signCount;
     const received = info.newCounter;
@@ -421,4 +459,30 @@ const notFound = () =>
 function reason(error: unknown): string {
   const message = error instanceof Error ? error.message : 'malformed';
   return message.replace(/[\p{Cc}]/gu, ' ').slice(0, 200);
+}
+
+/** Why an assertion of a registered passkey was refused, as `passkey_refused` says it. */
+type PasskeyRefusal =
+  | 'origin'
+  | 'rp_id'
+  | 'challenge'
+  | 'signature'
+  | 'user_handle'
+  | 'user_verification'
+  | 'malformed';
+
+/**
+ * The check the library's error names (WebAuthn §7.2 steps 13, 15, 16/17): by its error code
+ * for the origin and the RP ID hash; the flags by their message; the rest is a malformed
+ * assertion (a signature that cannot even be parsed included).
+ */
+function refusalOf(error: unknown): PasskeyRefusal {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'UNEXPECTED_ORIGIN') return 'origin';
+  if (code === 'UNEXPECTED_RP_ID') return 'rp_id';
+  const message = error instanceof Error ? error.message : '';
+  // A cross-origin response (an iframe's top origin, WebAuthn §5.8.1): an origin refused too.
+  if (/\btop origin\b/.test(message)) return 'origin';
+  if (/^User (not present|verification required)/.test(message)) return 'user_verification';
+  return 'malformed';
 }

@@ -142,6 +142,69 @@ describe('second factors (TOTP, recovery codes, amr) over HTTP', () => {
     nextStep();
   });
 
+  /** The user's `mfa.…` audit events of `type` (recorded without blocking the answer: polled). */
+  const auditedFor = async (username: string, type: string, count: number) => {
+    const stored = await server.app.store.findUserByUsername(username);
+    let events: Awaited<ReturnType<typeof server.app.store.listAuditEvents>> = [];
+    for (let i = 0; i < 100 && events.length < count; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 20));
+      events = await server.app.store.listAuditEvents({ subject: stored!.id, type, limit: 20 });
+    }
+    return events;
+  };
+
+  test('audit: a replayed code and a wrong code each leave mfa.code_refused with the reason, never the code; no mail', async () => {
+    const { user, secret, recovery } = await enrolled();
+    const code = codeAt(secret);
+    const first = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: await passwordStep(user), code },
+    });
+    assert.equal(first.status, 200);
+    const mfaToken = await passwordStep(user);
+    const replayed = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, code },
+    });
+    assert.equal(replayed.status, 401);
+    assert.equal(replayed.body.error, 'invalid_code');
+    // A code of no step in the window (the one before, this one, the next).
+    const near = new Set([-30_000, 0, 30_000].map((d) => codeAt(secret, clock + d)));
+    let wrong = '123456';
+    while (near.has(wrong)) wrong = String((Number(wrong) + 1) % 1_000_000).padStart(6, '0');
+    const refused = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, code: wrong },
+    });
+    assert.equal(refused.body.error, 'invalid_code');
+    const badRecovery = recovery[0]!.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'));
+    const refusedRecovery = await call(server.url, 'POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, recovery_code: badRecovery },
+    });
+    assert.equal(refusedRecovery.body.error, 'invalid_code');
+    const events = await auditedFor(user.username, 'mfa.code_refused', 3);
+    assert.deepEqual(
+      events
+        .map((e) => e.details)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [
+        { reason: 'replayed', factor: 'totp' },
+        { reason: 'wrong', factor: 'recovery_code' },
+        { reason: 'wrong', factor: 'totp' },
+      ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
+    for (const event of events) {
+      assert.equal(event.actor, 'anonymous');
+      const text = JSON.stringify(event);
+      for (const typed of [code, wrong, badRecovery]) assert.ok(!text.includes(typed));
+    }
+    // The owner is mailed for a lock, not for each refused code: only the set-up notice.
+    await new Promise((r) => setTimeout(r, 50));
+    const mine = mailed.filter((m) => m.to === user.email.toLowerCase());
+    assert.ok(
+      mine.every((m) => /\(TOTP\) was set up/.test(m.text)),
+      mine.map((m) => m.text).join(),
+    );
+    nextStep();
+  });
+
   test('attack: a stolen mfa_token cannot be used again once spent', async () => {
     const { user, secret } = await enrolled();
     const mfaToken = await passwordStep(user);

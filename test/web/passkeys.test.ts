@@ -313,6 +313,54 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: skipBrowser }, 
     assert.match(String(refused.body['error_description']), /RP ID/i);
   });
 
+  test('an assertion from an origin the server does not allow is refused and audited as mfa.passkey_refused', async () => {
+    const owner = await open();
+    const user = await newUser();
+    assert.equal((await register(owner.page, user.token)).status, 201);
+    // A phishing page at other.localhost, holding the same key pair and credential id (copied
+    // into its authenticator for its own RP ID, as a browser allows): its assertion is signed
+    // right, but names an origin the server does not allow (WebAuthn §7.2 step 13).
+    const { credentials } = await owner.cdp.send('WebAuthn.getCredentials', {
+      authenticatorId: owner.id,
+    });
+    const [copied] = credentials;
+    assert.ok(copied);
+    const other = await open(OTHER_ORIGIN);
+    await other.cdp.send('WebAuthn.addCredential', {
+      authenticatorId: other.id,
+      credential: { ...copied, rpId: 'other.localhost' },
+    });
+    const refused = (await other.page.evaluate(async () => {
+      const w = window as never as {
+        post: (path: string, body?: unknown) => Promise<Answer>;
+      } & PageApi;
+      const options = await w.post('/auth/passkeys/login/options');
+      const credential = await w.assertWith({ ...options.body, rpId: 'other.localhost' });
+      return w.post('/auth/passkeys/login', { credential });
+    })) as Answer;
+    assert.equal(refused.status, 401, JSON.stringify(refused.body));
+    assert.equal(refused.body['error'], 'invalid_passkey');
+    assert.match(String(refused.body['error_description']), /origin/i);
+    const credentialId = Buffer.from(copied.credentialId, 'base64').toString('base64url');
+    let audited: Awaited<ReturnType<typeof server.app.store.listAuditEvents>> = [];
+    for (let i = 0; i < 100 && audited.length === 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 20));
+      audited = await server.app.store.listAuditEvents({
+        subject: user.id,
+        type: 'mfa.passkey_refused',
+        limit: 10,
+      });
+    }
+    assert.equal(audited.length, 1);
+    assert.equal(audited[0]?.actor, 'anonymous');
+    assert.deepEqual(audited[0]?.details, { reason: 'origin', credential_id: credentialId });
+    assert.ok(!JSON.stringify(audited).includes(copied.privateKey), 'never key material');
+    const reported = events.find((e) => e.type === 'passkey_refused' && e.userId === user.id);
+    assert.equal(reported?.reason, 'origin');
+    // The owner, at an allowed origin, still logs in.
+    assert.equal((await login(owner.page)).status, 200);
+  });
+
   test('a cloned authenticator (its counter behind) is refused and logged', async () => {
     const original = await open();
     const user = await newUser();

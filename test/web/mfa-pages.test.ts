@@ -40,6 +40,9 @@ describe('second factors on the page in Chromium', { skip: skipBrowser }, () => 
 
   before(async () => {
     server = await start({
+      // The page is at ORIGIN (Playwright forwards it to the server): that is the server's public
+      // URL, which DPoP proofs name (htu) and passkeys expect.
+      issuer: ORIGIN,
       passwordParams: FAST_ARGON2,
       rpId: 'localhost',
       rpOrigins: [ORIGIN],

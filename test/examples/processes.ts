@@ -3,9 +3,9 @@
 // processes is test/helpers/processes.ts.
 
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/ports.ts';
 import {
   cleanEnv,
   LAISSEZ,
@@ -39,15 +39,6 @@ export function runScript(file: string, env: Record<string, string>): Promise<Re
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end();
   });
-}
-
-/** A port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface AuthServer extends Service {

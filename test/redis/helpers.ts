@@ -5,10 +5,10 @@
 // without Redis may opt out with LAISSEZ_TEST_REDIS=off (refused when CI is set).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type RedisClientType } from '@redis/client';
+import { freePort } from '../helpers/ports.ts';
 
 export const REDIS_URL = process.env.LAISSEZ_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -76,19 +76,6 @@ export async function deleteByPrefix(client: RedisClientType, prefix: string): P
     if (keys.length > 0) deleted += await client.del(keys);
   }
   return deleted;
-}
-
-/** A TCP port that nothing listens on (it was free a moment ago). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** Polls `check` until it returns true, or fails after `ms`. */
@@ -242,3 +229,5 @@ export function reports() {
     },
   };
 }
+
+export { freePort };

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,15 +21,8 @@ import { createProofSigner, type ProofSigner } from '../../src/jwt/index.ts';
 import { laissez } from '../../src/middleware/express.ts';
 import { NONCE_WINDOW } from '../../src/server/dpop.ts';
 import { type AuthServerOptions, createAuthServer } from '../../src/server/index.ts';
+import { freePort } from '../helpers/ports.ts';
 import { FAST_ARGON2 } from '../helpers/server.ts';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 interface Server {
   app: FastifyInstance;

@@ -5,7 +5,6 @@
 // RFC 6749 §5.2 error, never a 500.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,15 +17,8 @@ import { registerClient } from '../../src/auth/clients.ts';
 import type { ClaimsContext } from '../../src/auth/service.ts';
 import { laissez } from '../../src/middleware/express.ts';
 import { type AuthServerOptions, createAuthServer } from '../../src/server/index.ts';
+import { freePort } from '../helpers/ports.ts';
 import { FAST_ARGON2 } from '../helpers/server.ts';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 interface Server {
   app: FastifyInstance;

@@ -9,40 +9,34 @@
 // Writes bench/results/revocation-latest.{json,md}.
 //
 // Options: --revocations N (default 200), --rounds N (default 5), --duration S (seconds per slice,
-// default 2), --connections N (default 32). Redis at REDIS_URL (default redis://127.0.0.1:6379);
+// default 2), --connections N (default 32), --quick (50 revocations, 2 rounds of 1 s), --no-write. Redis at REDIS_URL (default redis://127.0.0.1:6379);
 // the keys are under a random prefix, deleted at the end.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createSigner } from '../src/jwt/index.ts';
 import { closeClient, connectRedis } from '../src/redis/client.ts';
 import { createRevocationList, revocationKeys } from '../src/redis/revocation.ts';
 import {
+  benchFlags,
+  loadAverage,
   machineLine,
   machineMeta,
   markdownTable,
   percentile,
-  positiveNumber,
   round2,
   textTable,
 } from './lib/common.ts';
 import { median } from './lib/measure.ts';
 import { spawnScript } from './lib/spawn.ts';
 
-const { values: flags } = parseArgs({
-  options: {
-    revocations: { type: 'string' },
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    connections: { type: 'string' },
-  },
-});
-const revocations = positiveNumber('--revocations', flags.revocations, 200, true);
-const rounds = positiveNumber('--rounds', flags.rounds, 5, true);
-const duration = positiveNumber('--duration', flags.duration, 2);
-const connections = positiveNumber('--connections', flags.connections, 32, true);
+const flags = benchFlags(['revocations', 'rounds', 'duration', 'connections']);
+const revocations = flags.int('revocations', undefined, flags.quick ? 50 : 200);
+const rounds = flags.int('rounds', undefined, flags.quick ? 2 : 5);
+const duration = flags.number('duration', undefined, flags.quick ? 1 : 2);
+const connections = flags.int('connections', undefined, 32);
+const loadBefore = loadAverage();
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `laissez-bench:${randomBytes(6).toString('hex')}:`;
 const secret = randomBytes(32).toString('base64url');
@@ -173,26 +167,29 @@ try {
     ['protected req/s, revocation off', String(result.reqPerSec.off), ''],
     ['on ÷ off (median of rounds)', round2(ratio).toFixed(2), `>= ${RATIO_GOAL}`],
   ];
-  const line = `${revocations} revocations, one at a time; ${rounds} interleaved rounds of ${duration} s, ${connections} connections`;
+  const load = loadBefore.map((n) => n.toFixed(2)).join(' / ');
+  const line = `${revocations} revocations, one at a time; ${rounds} interleaved rounds of ${duration} s, ${connections} connections; load average ${load} before`;
   process.stdout.write(
     `\nRevocation pushed to three verifiers, ${machineLine(meta)}\n${line}\n\n${textTable({ headers, rows, right: new Set([1]) })}\n\ngoals ${result.goals.met ? 'met' : 'NOT met'}\n`,
   );
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}revocation-latest.json`, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(
-    `${dir}revocation-latest.md`,
-    [
-      `# bench:revocation (${meta.date})`,
-      '',
-      `${machineLine(meta)}. ${line}. Redis on loopback.`,
-      '',
-      ...markdownTable({ headers, rows, right: new Set([1]) }),
-      '',
-      `Goals ${result.goals.met ? 'met' : 'NOT met'}.`,
-      '',
-    ].join('\n'),
-  );
+  if (flags.write) {
+    const dir = fileURLToPath(new URL('./results/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}revocation-latest.json`, `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(
+      `${dir}revocation-latest.md`,
+      [
+        `# bench:revocation (${meta.date})`,
+        '',
+        `${machineLine(meta)}. ${line}. Redis on loopback.`,
+        '',
+        ...markdownTable({ headers, rows, right: new Set([1]) }),
+        '',
+        `Goals ${result.goals.met ? 'met' : 'NOT met'}.`,
+        '',
+      ].join('\n'),
+    );
+  }
 } finally {
   await Promise.all(verifiers.map((v) => v.stop()));
   await list.close();

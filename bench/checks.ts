@@ -4,9 +4,12 @@
 //
 // Options (flags or environment): --rounds N (BENCH_ROUNDS, default 7), --slice MS
 // (BENCH_SLICE_MS, default 300), --quick (3 rounds of 100 ms), --no-write.
-import { checkPasswordStrength, commonPasswords } from '../src/auth/password-policy.ts';
-import { checkUsername } from '../src/auth/username.ts';
-import { usernameKey, usernameSkeleton } from '../src/store/username-key.ts';
+import {
+  checkPasswordStrength,
+  commonPasswords,
+} from '../packages/server/src/auth/password-policy.ts';
+import { checkUsername } from '../packages/server/src/auth/username.ts';
+import { usernameKey, usernameSkeleton } from '../packages/server/src/store/username-key.ts';
 import { benchFlags, loadAverage, machineLine, machineMeta, report, round2 } from './lib/common.ts';
 import { type BenchCase, median, relativeMad, runRounds } from './lib/measure.ts';
 

@@ -14,9 +14,9 @@
 // --quick (3 micro rounds of 100 ms, 2 HTTP rounds of 1 s), --no-write.
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createProofSigner, createSigner, type Jwk } from '../src/jwt/index.ts';
-import { prepareDpop } from '../src/middleware/dpop.ts';
-import { createMemoryReplayCache } from '../src/middleware/replay.ts';
+import { createProofSigner, createSigner, type Jwk } from '@laissez/jwt';
+import { prepareDpop } from '../packages/middleware/src/dpop.ts';
+import { createMemoryReplayCache } from '../packages/middleware/src/replay.ts';
 import { benchFlags, loadAverage, machineLine, machineMeta, report, round2 } from './lib/common.ts';
 import { load } from './lib/load.ts';
 import { type BenchCase, median, relativeMad, runRounds } from './lib/measure.ts';

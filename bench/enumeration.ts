@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuthServer } from '../src/server/index.ts';
+import { createAuthServer } from '../packages/server/src/server/index.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const dir = mkdtempSync(join(tmpdir(), 'laissez-bench-enum-'));

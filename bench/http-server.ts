@@ -11,9 +11,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type {} from '../src/middleware/express.ts'; // types of req.auth
-import type {} from '../src/middleware/fastify.ts'; // types of app.authenticate, request.auth
-import type { LaissezEnv } from '../src/middleware/hono.ts';
+import type {} from '../packages/middleware/src/express.ts'; // types of req.auth
+import type {} from '../packages/middleware/src/fastify.ts'; // types of app.authenticate, request.auth
+import type { LaissezEnv } from '../packages/middleware/src/hono.ts';
 import { serveUntilStopped } from './lib/common.ts';
 import {
   type CpuReply,
@@ -49,7 +49,7 @@ async function start(): Promise<{ url: string; close: () => Promise<void> }> {
     case 'fastify-laissez':
     case 'fastify-laissez-cache': {
       const { default: Fastify } = await import('fastify');
-      const { laissez } = await import('../src/middleware/fastify.ts');
+      const { laissez } = await import('../packages/middleware/src/fastify.ts');
       const app = Fastify({ logger: false });
       await app.register(laissez, laissezOptions);
       app.get(ROUTES.unprotected, async () => UNPROTECTED_BODY);
@@ -107,7 +107,7 @@ async function start(): Promise<{ url: string; close: () => Promise<void> }> {
         };
         subject = (_req, res) => (res.locals.user as { sub: string }).sub;
       } else {
-        const { laissez } = await import('../src/middleware/express.ts');
+        const { laissez } = await import('../packages/middleware/src/express.ts');
         auth = laissez(laissezOptions);
         subject = (req) => req.auth!.subject;
       }
@@ -129,7 +129,7 @@ async function start(): Promise<{ url: string; close: () => Promise<void> }> {
     case 'hono-laissez-cache': {
       const { Hono } = await import('hono');
       const { serve } = await import('@hono/node-server');
-      const { laissez } = await import('../src/middleware/hono.ts');
+      const { laissez } = await import('../packages/middleware/src/hono.ts');
       const app = new Hono<LaissezEnv>();
       app.get(ROUTES.unprotected, (c) => c.json(UNPROTECTED_BODY));
       app.get(ROUTES.protected, laissez(laissezOptions), (c) =>

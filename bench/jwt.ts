@@ -109,12 +109,12 @@ const keyMakers: Record<Alg, () => Keys> = {
 // ---------------------------------------------------------------------------------------------
 // laissez is loaded dynamically so that the peers can still be measured while it is unfinished.
 
-type Laissez = typeof import('../src/jwt/index.ts');
+type Laissez = typeof import('@laissez/jwt');
 let laissez: Laissez | undefined;
 let laissezProblem = '';
 if (settings.libraries.includes('laissez')) {
   try {
-    const mod = (await import('../src/jwt/index.ts')) as Partial<Laissez>;
+    const mod = (await import('@laissez/jwt')) as Partial<Laissez>;
     if (typeof mod.createSigner === 'function' && typeof mod.createVerifier === 'function') {
       laissez = mod as Laissez;
     } else {

@@ -13,7 +13,7 @@ import { argon2, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OWASP_ARGON2ID } from '../src/auth/password.ts';
+import { OWASP_ARGON2ID } from '../packages/server/src/auth/password.ts';
 import {
   assert,
   benchFlags,

@@ -14,10 +14,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createSigner } from '@laissez/jwt';
 import autocannon from 'autocannon';
-import { createSigner } from '../src/jwt/index.ts';
-import { closeClient, connectRedis } from '../src/redis/client.ts';
-import { createRevocationList, revocationKeys } from '../src/redis/revocation.ts';
+import { closeClient, connectRedis } from '../packages/middleware/src/redis/client.ts';
+import {
+  createRevocationList,
+  revocationKeys,
+} from '../packages/middleware/src/redis/revocation.ts';
 import {
   benchFlags,
   loadAverage,

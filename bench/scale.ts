@@ -20,8 +20,8 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { generateKekText } from '../src/auth/kek.ts';
-import { OWASP_ARGON2ID } from '../src/auth/password.ts';
+import { generateKekText } from '../packages/server/src/auth/kek.ts';
+import { OWASP_ARGON2ID } from '../packages/server/src/auth/password.ts';
 import {
   benchFlags,
   columnsFrom,

@@ -16,10 +16,10 @@
 // --wait-max S (wait for a quieter machine first), --quick (3 rounds of 1 s), --no-write.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { createSigner, generateKey } from '@laissez/jwt';
 import { createClient } from '@redis/client';
 import pg from 'pg';
-import { createSigner, generateKey } from '../src/jwt/index.ts';
-import { createRevocationList } from '../src/redis/index.ts';
+import { createRevocationList } from '../packages/server/src/redis/index.ts';
 import {
   assert,
   benchFlags,

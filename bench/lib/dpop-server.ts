@@ -5,9 +5,10 @@
 // clients call, as behind a proxy), so the URL it listens on does not matter. Settings come as
 // JSON in BENCH_DPOP: { jwk, publicUrl } (the tokens' public key, the URL proofs name). Prints its
 // URL once listening.
+
+import type { Jwk } from '@laissez/jwt';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Jwk } from '../../src/jwt/index.ts';
-import { laissez } from '../../src/middleware/fastify.ts';
+import { laissez } from '../../packages/middleware/src/fastify.ts';
 import { serveUntilStopped } from './common.ts';
 
 const { jwk, publicUrl } = JSON.parse(process.env.BENCH_DPOP ?? '{}') as {

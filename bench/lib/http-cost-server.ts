@@ -2,14 +2,14 @@
 // different onRequest hooks. Each hook is also timed here, in a tight loop on one request object,
 // so the driver can set what a hook costs inside a server under load against its cost alone.
 import { hash } from 'node:crypto';
+import { createVerifier } from '@laissez/jwt';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
   type onRequestHookHandler,
 } from 'fastify';
-import { createVerifier } from '../../src/jwt/index.ts';
-import { laissez } from '../../src/middleware/fastify.ts';
+import { laissez } from '../../packages/middleware/src/fastify.ts';
 import { serveUntilStopped } from './common.ts';
 import type { CostConfig, CostMessage, CostRoute } from './http-cost-types.ts';
 

@@ -1,6 +1,6 @@
 // What `npm run bench:http` measures, shared by the driver (bench/http.ts) and the server script
 // (bench/http-server.ts). Nothing here imports a framework, so the driver stays light.
-import { createSigner } from '../../src/jwt/index.ts';
+import { createSigner } from '@laissez/jwt';
 
 /** Every server the benchmark can start: a framework with one way of checking tokens. */
 export const VARIANTS = [

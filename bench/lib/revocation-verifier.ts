@@ -3,9 +3,9 @@
 // revocation check, so that the driver can compare them on the same server. Settings come as JSON
 // in BENCH_REVOCATION: { url, prefix, secret }. Prints its URL once the feed has loaded.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { laissez } from '../../src/middleware/fastify.ts';
-import { checkSessions } from '../../src/redis/revocation.ts';
-import { createRevocationFeed } from '../../src/redis/revocation-feed.ts';
+import { laissez } from '../../packages/middleware/src/fastify.ts';
+import { checkSessions } from '../../packages/middleware/src/redis/revocation.ts';
+import { createRevocationFeed } from '../../packages/middleware/src/redis/revocation-feed.ts';
 import { serveUntilStopped } from './common.ts';
 
 const { url, prefix, secret } = JSON.parse(process.env.BENCH_REVOCATION ?? '{}') as Record<

@@ -9,17 +9,17 @@
 // a `pg` pool of 10 connections (the same as the laissez PostgreSQL store's), one node-redis
 // client (commands are pipelined over its one connection).
 import cookie from '@fastify/cookie';
+import type { Jwk } from '@laissez/jwt';
 import { createClient } from '@redis/client';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import pg from 'pg';
-import type { Jwk } from '../../src/jwt/index.ts';
-import { laissez } from '../../src/middleware/fastify.ts';
+import { laissez } from '../../packages/middleware/src/fastify.ts';
 import {
   checkSessions,
   closeClient,
   connectRedis,
   createRevocationList,
-} from '../../src/redis/index.ts';
+} from '../../packages/server/src/redis/index.ts';
 import { serveUntilStopped } from './common.ts';
 import {
   ROUTE,

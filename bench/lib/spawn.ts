@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_RATE_LIMITS, type RateLimits } from '../../src/auth/limits.ts';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '../../packages/server/src/auth/limits.ts';
 
 /**
  * Every rate limit of the auth server raised out of reach (all the load comes from 127.0.0.1 and

@@ -13,8 +13,8 @@ import { after, describe, test } from 'node:test';
 import { forgedTokens, pickList } from '../../bench/lib/common.ts';
 import { load } from '../../bench/lib/load.ts';
 import { BENCH_RATE_LIMITS, spawnServer } from '../../bench/lib/spawn.ts';
-import { DEFAULT_RATE_LIMITS, resolveRateLimits } from '../../src/auth/limits.ts';
-import { createSigner, createVerifier } from '../../src/jwt/index.ts';
+import { createSigner, createVerifier } from '../../packages/jwt/src/index.ts';
+import { DEFAULT_RATE_LIMITS, resolveRateLimits } from '../../packages/server/src/auth/limits.ts';
 
 describe('the auth server of the log-in benchmarks', () => {
   test('every rate-limit budget is raised out of reach, and the server accepts them', () => {

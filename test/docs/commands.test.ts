@@ -27,7 +27,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { cleanEnv } from '../helpers/processes.ts';
+import { cleanEnv } from '../../packages/server/test/helpers/processes.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -42,7 +42,7 @@ const FILES = [
 ];
 
 /** What a checkout holds that the commands use; linked into each run's directory. */
-const CHECKOUT = ['package.json', 'bin', 'src', 'dist', 'examples', 'tsconfig.json'];
+const CHECKOUT = ['package.json', 'packages', 'examples', 'tsconfig.json'];
 
 interface Step {
   readonly line: number;
@@ -194,11 +194,11 @@ async function runFile(file: string, steps: readonly Step[]): Promise<void> {
     }
     await writeFile(
       join(bin, 'laissez'),
-      `#!/bin/sh\nexec ${q(process.execPath)} ${q(join(root, 'bin/laissez.mjs'))} "$@"\n`,
+      `#!/bin/sh\nexec ${q(process.execPath)} ${q(join(root, 'packages/server/bin/laissez.mjs'))} "$@"\n`,
     );
     await chmod(join(bin, 'laissez'), 0o755);
-    // `npx laissez` finds node_modules/.bin/laissez in a project that installed laissez; in this
-    // checkout, whose own name is laissez, npm would install the checkout into its cache instead.
+    // `npx laissez` finds node_modules/.bin/laissez in a project that installed laissez; here it
+    // runs the launcher above directly, so that npx never looks anything up.
     const npx =
       (process.env['PATH'] ?? '')
         .split(':')

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
-import { laissez } from '../helpers/processes.ts';
+import { laissez } from '../../packages/server/test/helpers/processes.ts';
 import {
   type AuthServer,
   headerOf,

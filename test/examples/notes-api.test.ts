@@ -9,7 +9,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanEnv, laissez, type Service, startService } from '../helpers/processes.ts';
+import {
+  cleanEnv,
+  laissez,
+  type Service,
+  startService,
+} from '../../packages/server/test/helpers/processes.ts';
 import {
   type AuthServer,
   headerOf,

@@ -5,14 +5,14 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../packages/server/test/helpers/ports.ts';
 import {
   cleanEnv,
   LAISSEZ,
   type Result,
   type Service,
   startService,
-} from '../helpers/processes.ts';
+} from '../../packages/server/test/helpers/processes.ts';
 
 export const NOTES_API = fileURLToPath(
   new URL('../../examples/notes-api/server.ts', import.meta.url),

@@ -1,0 +1,182 @@
+// The signed-in user's own account: the sessions per device (list, end one), a password change
+// and the account's deletion. Every route is behind the shared bearer authenticator (the same
+// checks as /auth/me) and the `accountPerUser` rate limit; a password confirmation also spends
+// the log-in failure budgets.
+
+import type { AuthContext } from '@laissez/middleware';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientKeyOf } from '../auth/addresses.ts';
+import type { AccessClaims } from '../auth/service.ts';
+
+export interface AccountRouteHelpers {
+  /** Verifies the access token and sets `request.auth` (routes.ts). */
+  authenticate: (request: FastifyRequest) => Promise<void>;
+  authOf: (request: FastifyRequest) => AuthContext<AccessClaims>;
+  noStore: (reply: FastifyReply) => FastifyReply;
+  /** Clears the token cookies (cookie mode): the session that sent the request has ended. */
+  clearCookies: (reply: FastifyReply) => void;
+}
+
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
+
+/** A session id as the server makes them (newId: 9 random bytes, base64url); bounded. */
+const SESSION_ID = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' };
+
+const sessionSchema = {
+  type: 'object',
+  required: ['id', 'created_at', 'last_used_at', 'ip', 'device', 'current'],
+  properties: {
+    id: { type: 'string', description: 'The session id: the `sid` of its access tokens.' },
+    created_at: { type: 'string', format: 'date-time' },
+    last_used_at: {
+      type: 'string',
+      format: 'date-time',
+      description: 'The log-in or the latest refresh.',
+    },
+    ip: { type: ['string', 'null'], description: 'The address the session logged in from.' },
+    device: {
+      type: ['string', 'null'],
+      description: 'A label from the User-Agent at log-in ("Firefox on Linux"); never the header.',
+    },
+    current: { type: 'boolean', description: 'The session of the token that asked.' },
+  },
+} as const;
+
+/** Password fields: the same bounds as log-in's (the policy then applies to the new one). */
+const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+
+export async function accountRoutes(
+  app: FastifyInstance,
+  helpers: AccountRouteHelpers,
+): Promise<void> {
+  const { auth } = app;
+  const { authenticate, authOf, noStore, clearCookies } = helpers;
+
+  app.get(
+    '/auth/sessions',
+    {
+      preValidation: authenticate,
+      schema: {
+        summary: "The user's live sessions, one per device, most recently used first",
+        security: [{ bearer: [] }],
+        response: {
+          200: {
+            type: 'object',
+            required: ['sessions'],
+            properties: { sessions: { type: 'array', items: sessionSchema } },
+          },
+          ...errors(401, 403, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { claims } = authOf(request);
+      const sessions = await auth.listSessions(claims);
+      noStore(reply);
+      return {
+        sessions: sessions.map((s) => ({
+          id: s.id,
+          created_at: new Date(s.createdAt).toISOString(),
+          last_used_at: new Date(s.lastUsedAt).toISOString(),
+          ip: s.ip,
+          device: s.device,
+          current: s.id === claims.sid,
+        })),
+      };
+    },
+  );
+
+  app.delete(
+    '/auth/sessions/:id',
+    {
+      preValidation: authenticate,
+      schema: {
+        summary: 'End one session (its refresh family is revoked and the revocation published)',
+        security: [{ bearer: [] }],
+        params: {
+          type: 'object',
+          required: ['id'],
+          additionalProperties: false,
+          properties: { id: SESSION_ID },
+        },
+        response: { ...errors(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { claims } = authOf(request);
+      const { id } = request.params as { id: string };
+      await auth.endSession(claims, id, { ip: clientKeyOf(request.ip) });
+      if (id === claims.sid) clearCookies(reply);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/auth/password',
+    {
+      schema: {
+        summary: 'Change the password: every other session ends, this one stays',
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['current_password', 'new_password'],
+          properties: { current_password: password, new_password: password },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['ended_sessions'],
+            properties: {
+              ended_sessions: {
+                type: 'integer',
+                description: 'How many other sessions were ended.',
+              },
+            },
+          },
+          ...errors(400, 401, 403, 429),
+        },
+      },
+      preValidation: authenticate,
+    },
+    async (request, reply) => {
+      const body = request.body as { current_password: string; new_password: string };
+      const ended = await auth.changePassword(authOf(request).claims, {
+        currentPassword: body.current_password,
+        newPassword: body.new_password,
+        ip: clientKeyOf(request.ip),
+      });
+      noStore(reply);
+      return { ended_sessions: ended };
+    },
+  );
+
+  app.delete(
+    '/auth/account',
+    {
+      preValidation: authenticate,
+      schema: {
+        summary:
+          'Delete the account (password required): every session ends, the names stay reserved',
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['password'],
+          properties: { password },
+        },
+        response: { ...errors(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { password: given } = request.body as { password: string };
+      await auth.deleteAccount(authOf(request).claims, {
+        password: given,
+        ip: clientKeyOf(request.ip),
+      });
+      clearCookies(reply);
+      return reply.code(204).send();
+    },
+  );
+}

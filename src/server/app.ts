@@ -72,6 +72,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
       dpop: 'allowed',
       publicUrl: resolved.publicUrl,
       dpopOptions: { algorithms: [...DPOP_ALGORITHMS], replayCache },
+      // The server's clock (`now`, tests), as the key ring's for the token: a proof's `iat` at the
+      // server's own routes is judged by the same time as at its token endpoints.
+      now: resolved.now,
     },
   );
   // Proofs at the token endpoints (log-in, refresh, /oauth/token), with nonces when required.

@@ -530,8 +530,9 @@ describe('DPoP server nonces (RFC 9449 §8)', () => {
   });
 
   test("every token endpoint of the auth server answers a nonce-less proof with 400 use_dpop_nonce (RFC 9449 §8), no challenge; the server's own routes, a resource server's, ask for no nonce", async () => {
-    // Back to the real time: the server's own routes check proofs against it.
-    clock = Date.now();
+    // Ten minutes ahead of the real time: the server's own routes judge a proof's iat by the
+    // server's clock too (its `now`), as its token endpoints do.
+    clock = Date.now() + 10 * 60_000;
     const prove = signer(() => clock);
     const at = (path: string, body: unknown) =>
       post(`${one.issuer}${path}`, body, {

@@ -77,7 +77,7 @@ export interface AuthOptions {
   allowWeakKey?: boolean;
   /** Longest token accepted, in characters. Default 16384. */
   maxTokenLength?: number;
-  /** The clock in milliseconds (tests). */
+  /** The clock in milliseconds (tests): for the token's times, `maxAge` and DPoP proofs' `iat`. */
   now?: () => number;
   /**
    * Checks, after the signature and claims, whether the token's session was revoked (log out
@@ -243,7 +243,7 @@ export interface AuthenticatorSettings {
   dpop?: DpopMode | undefined;
   publicUrl?: string | URL | undefined;
   dpopOptions?: DpopOptions | undefined;
-  /** The clock in milliseconds, for `maxAge` (tests). Default Date.now. */
+  /** The clock in milliseconds, for `maxAge` and DPoP proofs' `iat` (tests). Default Date.now. */
   now?: (() => number) | undefined;
 }
 
@@ -393,7 +393,13 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
   }
   const dpop: DpopLayer | undefined =
     settings.dpop !== undefined
-      ? prepareDpop(settings.dpop, settings.publicUrl, settings.dpopOptions, onUnavailable)
+      ? prepareDpop(
+          settings.dpop,
+          settings.publicUrl,
+          settings.dpopOptions,
+          onUnavailable,
+          settings.now,
+        )
       : undefined;
   // RFC 9449 §7.2: a token bound to a key is worth nothing without a proof by that key; accepted
   // as Bearer, a stolen bound token would work after all. Refused in every mode.

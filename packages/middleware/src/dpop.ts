@@ -126,12 +126,16 @@ function checkPublicUrl(value: unknown): { origin: string; prefix: string } {
   return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
 }
 
-/** Prepares the DPoP layer once; a bad option is a TypeError here. */
+/**
+ * Prepares the DPoP layer once; a bad option is a TypeError here. `now` is the authenticator's
+ * clock (its `now` option, tests), so that a proof's `iat` is judged by the same time as the token.
+ */
 export function prepareDpop(
   mode: unknown,
   publicUrl: unknown,
   options: DpopOptions | undefined,
   onUnavailable: (error: Error) => void,
+  now?: () => number,
 ): DpopLayer {
   if (mode !== 'required' && mode !== 'allowed') {
     throw new TypeError("dpop must be 'required' or 'allowed' (or left out: Bearer only)");
@@ -146,6 +150,7 @@ export function prepareDpop(
     ...(opts.algorithms !== undefined ? { algorithms: opts.algorithms } : {}),
     ...(opts.maxAge !== undefined ? { maxAge: opts.maxAge } : {}),
     ...(opts.clockTolerance !== undefined ? { clockTolerance: opts.clockTolerance } : {}),
+    ...(now !== undefined ? { now } : {}),
   });
   const algs = (opts.algorithms ?? ['ES256', 'EdDSA', 'Ed25519']).join(' ');
   const replay = opts.replayCache ?? createMemoryReplayCache();

@@ -72,6 +72,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Fast
       dpop: 'allowed',
       publicUrl: resolved.publicUrl,
       dpopOptions: { algorithms: [...DPOP_ALGORITHMS], replayCache },
+      // The server's clock (`now`, tests), as the key ring's for the token: a proof's `iat` at the
+      // server's own routes is judged by the same time as at its token endpoints.
+      now: resolved.now,
     },
   );
   // Proofs at the token endpoints (log-in, refresh, /oauth/token), with nonces when required.
@@ -239,7 +242,10 @@ function toHttpError(error: FastifyError | Error, request: FastifyRequest): Http
   if (error instanceof AuthServiceError) {
     const headers: Record<string, string> = {};
     if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
-    return new HttpError(error.code, error.message, headers, error.details);
+    // The service refuses a DPoP proof only where tokens are issued (a bound session refreshed
+    // without one): a token endpoint's 400 (RFC 9449 §5), not a resource server's 401.
+    const status = error.code === 'invalid_dpop_proof' ? 400 : undefined;
+    return new HttpError(error.code, error.message, headers, error.details, status);
   }
   if (error instanceof StoreUnavailableError) {
     return new HttpError(

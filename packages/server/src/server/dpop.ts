@@ -37,13 +37,22 @@ export interface TokenDpop {
   /**
    * The thumbprint of the key of the request's DPoP proof, checked against this request (no `ath`:
    * no access token is sent to a token endpoint), its nonce and the replay cache; undefined when
-   * the request has no `DPoP` header. A bad proof throws `invalid_dpop_proof`, a missing or stale
-   * nonce a 400 `use_dpop_nonce` with a fresh `DPoP-Nonce`. With nonces on, every answer carries one.
+   * the request has no `DPoP` header. A bad proof throws a 400 `invalid_dpop_proof`, a missing or
+   * stale nonce a 400 `use_dpop_nonce` with a fresh `DPoP-Nonce`. With nonces on, every answer
+   * carries one.
    */
   keyOf(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined>;
   /** The current nonce (tests, and the answers). */
   nonce(): string;
 }
+
+/**
+ * A bad proof at a token endpoint: RFC 9449 §5 has the authorization server answer
+ * `invalid_dpop_proof` as an OAuth error, 400 (RFC 6749 §5.2), with no challenge; the catalogue's
+ * 401 with `WWW-Authenticate: DPoP` is a resource server's answer (§7.1).
+ */
+export const badProof = (description: string): HttpError =>
+  new HttpError('invalid_dpop_proof', description, {}, undefined, 400);
 
 export function tokenEndpointDpop(options: TokenDpopOptions): TokenDpop {
   const base = new URL(options.publicUrl);
@@ -96,7 +105,7 @@ export function tokenEndpointDpop(options: TokenDpopOptions): TokenDpop {
             400,
           );
         }
-        throw new HttpError('invalid_dpop_proof', error.message);
+        throw badProof(error.message);
       }
       // RFC 9449 §11.1: a proof is accepted once, here as at the resource servers.
       let first: boolean;
@@ -114,10 +123,7 @@ export function tokenEndpointDpop(options: TokenDpopOptions): TokenDpop {
         );
       }
       if (!first) {
-        throw new HttpError(
-          'invalid_dpop_proof',
-          'this DPoP proof was used before: make a new proof for every request',
-        );
+        throw badProof('this DPoP proof was used before: make a new proof for every request');
       }
       return verified.jkt;
     },

@@ -88,7 +88,7 @@ export const ERROR_CATALOGUE = {
   invalid_dpop_proof: {
     status: 401,
     meaning:
-      'The DPoP proof is missing, malformed, replayed, too old, signed by another key than the token is bound to, or made for another method, URL or token (RFC 9449 §7.1); at log-in and refresh, a bad proof, or a refresh of a DPoP-bound session without one. 400 at POST /oauth/token (RFC 9449 §5).',
+      'The DPoP proof is missing, malformed, replayed, too old, signed by another key than the token is bound to, or made for another method, URL or token: 401 with a WWW-Authenticate: DPoP challenge where an access token is checked (RFC 9449 §7.1). At the token endpoints (POST /auth/login, /auth/refresh, /auth/mfa/verify, /oauth/token) a bad proof, or a refresh of a DPoP-bound session without one, is 400 with no challenge (RFC 9449 §5).',
   },
   use_dpop_nonce: {
     status: 401,
@@ -196,8 +196,8 @@ export class HttpError extends Error {
   readonly details: Readonly<Record<string, unknown>> | undefined;
   /**
    * A status other than the catalogue's, for a code whose status depends on who answers: RFC 9449
-   * §8 has an authorization server answer `use_dpop_nonce` with 400, a resource server (§9) with
-   * 401 (the catalogue's).
+   * has an authorization server answer `invalid_dpop_proof` (§5) and `use_dpop_nonce` (§8) with
+   * 400, a resource server (§7.1, §9) with 401 (the catalogue's).
    */
   readonly #status: number | undefined;
   constructor(

@@ -316,9 +316,11 @@ describe('DPoP with oauth4webapi and express-oauth2-jwt-bearer', () => {
     });
     assert.equal(thief.status, 400);
     assert.equal(thief.body['error'], 'invalid_grant');
+    // At laissez's own refresh endpoint too: a token endpoint's 400, no challenge (RFC 9449 §5).
     const viaAuth = await post(`${server.issuer}/auth/refresh`, { refresh_token: refreshToken });
-    assert.equal(viaAuth.status, 401);
+    assert.equal(viaAuth.status, 400);
     assert.equal(viaAuth.body['error'], 'invalid_dpop_proof');
+    assert.equal(viaAuth.headers.get('www-authenticate'), null);
 
     // The owner's refresh still works: the refusals spent nothing.
     const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, {
@@ -431,10 +433,56 @@ describe('DPoP with oauth4webapi and express-oauth2-jwt-bearer', () => {
       { username: 'nobody', password: 'whatever it is' },
       { dpop: 'not.a.proof' },
     );
-    assert.equal(junk.status, 401);
+    assert.equal(junk.status, 400);
     assert.equal(junk.body['error'], 'invalid_dpop_proof');
     // Nothing of the proof or token comes back in the answer.
     assert.doesNotMatch(JSON.stringify(again.body), /eyJ/);
+  });
+
+  test("every token endpoint answers a bad proof with 400 invalid_dpop_proof (RFC 9449 §5), no challenge; the server's own routes with a resource server's 401", async () => {
+    const prove = signer();
+    const basic = `Basic ${Buffer.from(`billing:${secret}`).toString('base64')}`;
+    // Each request is fine but for its proof, checked first: nothing else is tried or spent.
+    const endpoints: [string, unknown, Record<string, string>][] = [
+      ['/auth/login', { username: 'nobody', password: 'whatever it is' }, {}],
+      ['/auth/refresh', { refresh_token: 'not-a-refresh-token' }, {}],
+      ['/auth/mfa/verify', { mfa_token: 'not-an-mfa-token', code: '123456' }, {}],
+      ['/oauth/token', 'grant_type=client_credentials', { authorization: basic }],
+    ];
+    for (const [path, body, headers] of endpoints) {
+      const url = `${server.issuer}${path}`;
+      const bad: [string, string][] = [
+        ['for another URL', prove({ method: 'POST', url: `${server.issuer}/elsewhere` })],
+        ['for another method', prove({ method: 'GET', url })],
+        ['too old', signer(() => Date.now() - 10 * 60_000)({ method: 'POST', url })],
+        ['not a proof', 'not.a.proof'],
+      ];
+      for (const [what, proof] of bad) {
+        const answer = await post(url, body, { ...headers, dpop: proof });
+        assert.equal(answer.status, 400, `${path}, ${what}: ${JSON.stringify(answer.body)}`);
+        assert.equal(answer.body['error'], 'invalid_dpop_proof', `${path}, ${what}`);
+        assert.equal(typeof answer.body['error_description'], 'string', `${path}, ${what}`);
+        assert.equal(answer.headers.get('www-authenticate'), null, `${path}, ${what}`);
+      }
+    }
+
+    // A bound token at the server's own route with a proof for another URL: a resource server's
+    // answer, 401 with a DPoP challenge (RFC 9449 §7.1).
+    const key = signer();
+    const issued = await post(`${server.issuer}/oauth/token`, 'grant_type=client_credentials', {
+      authorization: basic,
+      dpop: key({ method: 'POST', url: `${server.issuer}/oauth/token` }),
+    });
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+    const access = issued.body['access_token'] as string;
+    const me = await fetch(`${server.issuer}/auth/me`, {
+      headers: {
+        authorization: `DPoP ${access}`,
+        dpop: key({ method: 'GET', url: `${server.issuer}/auth/other`, accessToken: access }),
+      },
+    });
+    assert.equal(me.status, 401);
+    assert.match(me.headers.get('www-authenticate')!, /^DPoP error="invalid_dpop_proof"/);
   });
 });
 
@@ -530,8 +578,9 @@ describe('DPoP server nonces (RFC 9449 §8)', () => {
   });
 
   test("every token endpoint of the auth server answers a nonce-less proof with 400 use_dpop_nonce (RFC 9449 §8), no challenge; the server's own routes, a resource server's, ask for no nonce", async () => {
-    // Back to the real time: the server's own routes check proofs against it.
-    clock = Date.now();
+    // Ten minutes ahead of the real time: the server's own routes judge a proof's iat by the
+    // server's clock too (its `now`), as its token endpoints do.
+    clock = Date.now() + 10 * 60_000;
     const prove = signer(() => clock);
     const at = (path: string, body: unknown) =>
       post(`${one.issuer}${path}`, body, {

@@ -1,10 +1,16 @@
 // The second factors on the demo page, in Chromium (headless) against a real auth server on
 // loopback: TOTP enrolled from the Security panel (the test is the user's authenticator app: it
-// computes codes with otpauth from the key the page shows, for the real time), the log-in's second
-// step with a code and with a recovery code (once only), passkeys added, renamed and removed from
-// the page and used to sign in, with Chromium's virtual authenticator (DevTools protocol
-// WebAuthn.addVirtualAuthenticator). WebAuthn needs a domain for its RP ID, so the page is served
-// at http://localhost:4000 through Playwright's routing, which forwards every request to the server.
+// computes codes with otpauth from the key the page shows), the log-in's second step with a code
+// and with a recovery code (once only), the one step of drift a code is allowed either side,
+// passkeys added, renamed and removed from the page and used to sign in, with Chromium's virtual
+// authenticator (DevTools protocol WebAuthn.addVirtualAuthenticator). WebAuthn needs a domain for
+// its RP ID, so the page is served at http://localhost:4000 through Playwright's routing, which
+// forwards every request to the server.
+//
+// Time is the test's, not the machine's: one clock that the server reads (its `now` option), the
+// page reads (Playwright's page.clock fixes the page's Date.now: the DPoP proofs it signs carry
+// that `iat`) and the codes are computed for. It stands still unless a test moves it, so a code
+// never lands on the wrong side of a 30-second step while the machine is slow.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -18,9 +24,21 @@ import { launch, skipBrowser } from './browser.ts';
 const ORIGIN = 'http://localhost:4000';
 const password = 'a long enough password';
 
-/** The code an authenticator app shows for `secret`, `steps` 30-second steps from now. */
+/**
+ * The test's time in ms, for the server, the page and the codes: a fixed instant, 10 s into a
+ * 30-second TOTP step (and in the future, so that nothing lines up with the real time by chance).
+ */
+let clock = Date.UTC(2031, 4, 6, 9, 0, 10);
+
+/** The code an authenticator app shows for `secret`, `steps` 30-second steps from the clock. */
 const codeFor = (secret: string, steps = 0) =>
-  TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + steps * 30_000 });
+  TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: clock + steps * 30_000 });
+
+/** Moves the test's time: the server's at once, the page's with it. */
+async function setClock(page: Page, time: number): Promise<void> {
+  clock = time;
+  await page.clock.setFixedTime(time);
+}
 
 /** Errors the page itself raised: exceptions, CSP or Trusted Types violations. */
 function watchErrors(page: Page): string[] {
@@ -47,6 +65,7 @@ describe('second factors on the page in Chromium', { skip: skipBrowser }, () => 
       rpId: 'localhost',
       rpOrigins: [ORIGIN],
       rateLimits: { ...DEFAULT_RATE_LIMITS, registerPerIp: { max: 100, window: 600 } },
+      now: () => clock,
     });
     browser = await launch();
   });
@@ -70,6 +89,8 @@ describe('second factors on the page in Chromium', { skip: skipBrowser }, () => 
         .catch(() => undefined);
     });
     const page = await context.newPage();
+    // Before the page loads: its client's proofs must name the server's time from the first one.
+    await setClock(page, clock);
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable', { enableUI: false });
     await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -183,6 +204,67 @@ describe('second factors on the page in Chromium', { skip: skipBrowser }, () => 
     // Another recovery code still does.
     await page.getByLabel('Code', { exact: true }).fill(recovery[1]!);
     await page.getByRole('button', { name: 'Verify' }).click();
+    await profileOf(page, name);
+    assert.deepEqual(errors, []);
+  });
+
+  test("the page's clock is the server's: a code of the step before or after is accepted (one step of drift), two steps away refused", async () => {
+    const page = await open();
+    const errors = watchErrors(page);
+    const name = await newUser();
+    await passwordLogIn(page, name);
+    const security = page.getByRole('region', { name: /Security/ });
+    await security.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    await security.getByRole('img', { name: 'QR code of the authenticator key' }).waitFor();
+    const secret = ((await security.locator('#totp-secret').textContent()) ?? '').replace(
+      /\s/g,
+      '',
+    );
+    await security.getByLabel('Code from the app').fill(codeFor(secret));
+    await security.getByRole('button', { name: 'Turn on' }).click();
+    await security.getByText('On: logging in with the password asks for a code').waitFor();
+    await security.getByRole('button', { name: 'I have kept them' }).click();
+    await logOut(page);
+
+    // Ten minutes on, for both: the step used to turn TOTP on is long past, and the page still
+    // logs in (its proofs' iat is the server's time, not the machine's).
+    await setClock(page, clock + 10 * 60_000);
+    assert.equal(await page.evaluate(() => Date.now()), clock);
+    /** Enters `code` in the second step; the status of the server's answer to it. */
+    const step = async (code: string) => {
+      const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/auth/mfa/verify');
+      await page.getByLabel('Code', { exact: true }).fill(code);
+      await page.getByRole('button', { name: 'Verify' }).click();
+      return (await answer).status();
+    };
+    await passwordLogIn(page, name, false);
+    await page.getByRole('heading', { name: 'Second step' }).waitFor();
+    // Two steps away, either way: refused (one chance in about 300,000 that such a code has the
+    // same six digits as one within the drift; it then proves nothing and is skipped).
+    const near = new Set([-1, 0, 1].map((n) => codeFor(secret, n)));
+    for (const far of [-2, 2]) {
+      const code = codeFor(secret, far);
+      if (near.has(code)) continue;
+      assert.equal(await step(code), 401, `${far} steps away`);
+      await page.locator('#mfa-error').filter({ hasText: /\S/ }).waitFor();
+    }
+    // The step before: accepted, in the same second step.
+    assert.equal(await step(codeFor(secret, -1)), 200);
+    await profileOf(page, name);
+    assert.deepEqual(await amrOf(page), ['pwd', 'otp', 'mfa']);
+    // The step after, at a new log-in.
+    await logOut(page);
+    await passwordLogIn(page, name, false);
+    assert.equal(await step(codeFor(secret, 1)), 200);
+    await profileOf(page, name);
+    // No code of a step at or before the last one used is accepted: the current step's is refused.
+    await logOut(page);
+    await passwordLogIn(page, name, false);
+    assert.equal(await step(codeFor(secret, 0)), 401);
+    assert.equal(await page.locator('#signed-in').isVisible(), false);
+    // Thirty seconds on, for both: the step after the last one used is within the drift.
+    await setClock(page, clock + 30_000);
+    assert.equal(await step(codeFor(secret, 1)), 200);
     await profileOf(page, name);
     assert.deepEqual(errors, []);
   });

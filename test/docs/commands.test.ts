@@ -190,6 +190,8 @@ async function runFile(file: string, steps: readonly Step[]): Promise<void> {
       if (entry !== '.bin') await symlink(join(root, 'node_modules', entry), join(modules, entry));
     }
     for (const entry of readdirSync(join(root, 'node_modules/.bin'))) {
+      // `laissez` and `npx` are written below: never through a link to the checkout's own files.
+      if (entry === 'laissez' || entry === 'npx') continue;
       await symlink(join(root, 'node_modules/.bin', entry), join(bin, entry));
     }
     await writeFile(

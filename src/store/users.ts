@@ -35,6 +35,25 @@ export interface NewUser {
   createdAt: number;
 }
 
+/**
+ * The user `createUser` stores and returns for `user`: email lower-cased, roles copied, neither
+ * disabled nor verified, no app metadata, `updatedAt` = `createdAt`.
+ */
+export function createdUser(user: NewUser): User {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email.toLowerCase(),
+    passwordHash: user.passwordHash,
+    roles: [...user.roles],
+    disabled: false,
+    emailVerified: false,
+    createdAt: user.createdAt,
+    updatedAt: user.createdAt,
+    appMetadata: {},
+  };
+}
+
 /** Users: accounts, looked up by id, username key or email, and the names a deletion reserves. */
 export interface UserStore {
   /**

@@ -52,7 +52,8 @@ export interface StoreParts {
 
 /**
  * A `Store` whose methods are its parts': a subclass opens the connection, makes the parts over
- * it, and adds `migrate()` and `close()`.
+ * it, and adds `migrate()` and `close()`. The methods stay `async`, as they were on each store,
+ * so that every call gives a promise, whatever goes wrong.
  */
 export abstract class AssembledStore implements Store {
   readonly #parts: StoreParts;
@@ -65,43 +66,43 @@ export abstract class AssembledStore implements Store {
   abstract close(): Promise<void>;
 
   // UserStore (users.ts)
-  createUser(user: NewUser): Promise<User> {
+  async createUser(user: NewUser): Promise<User> {
     return this.#parts.users.createUser(user);
   }
 
-  findUserById(id: string): Promise<User | null> {
+  async findUserById(id: string): Promise<User | null> {
     return this.#parts.users.findUserById(id);
   }
 
-  findUserByUsername(username: string): Promise<User | null> {
+  async findUserByUsername(username: string): Promise<User | null> {
     return this.#parts.users.findUserByUsername(username);
   }
 
-  findUserByEmail(email: string): Promise<User | null> {
+  async findUserByEmail(email: string): Promise<User | null> {
     return this.#parts.users.findUserByEmail(email);
   }
 
-  listUsers(options: { limit: number; after?: string; prefix?: string }): Promise<User[]> {
+  async listUsers(options: { limit: number; after?: string; prefix?: string }): Promise<User[]> {
     return this.#parts.users.listUsers(options);
   }
 
-  setUserRoles(id: string, roles: readonly string[], now: number): Promise<boolean> {
+  async setUserRoles(id: string, roles: readonly string[], now: number): Promise<boolean> {
     return this.#parts.users.setUserRoles(id, roles, now);
   }
 
-  updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
+  async updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
     return this.#parts.users.updatePasswordHash(id, passwordHash, now);
   }
 
-  replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean> {
+  async replacePasswordHash(id: string, from: string, to: string, now: number): Promise<boolean> {
     return this.#parts.users.replacePasswordHash(id, from, to, now);
   }
 
-  setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
+  async setUserDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
     return this.#parts.users.setUserDisabled(id, disabled, now);
   }
 
-  setUserAppMetadata(
+  async setUserAppMetadata(
     id: string,
     metadata: Readonly<Record<string, unknown>>,
     now: number,
@@ -109,38 +110,38 @@ export abstract class AssembledStore implements Store {
     return this.#parts.users.setUserAppMetadata(id, metadata, now);
   }
 
-  markEmailVerified(id: string, email: string, now: number): Promise<boolean> {
+  async markEmailVerified(id: string, email: string, now: number): Promise<boolean> {
     return this.#parts.users.markEmailVerified(id, email, now);
   }
 
-  changeEmail(id: string, from: string, to: string, now: number): Promise<boolean> {
+  async changeEmail(id: string, from: string, to: string, now: number): Promise<boolean> {
     return this.#parts.users.changeEmail(id, from, to, now);
   }
 
-  deleteUser(id: string, options?: { reserveUntil?: number }): Promise<boolean> {
+  async deleteUser(id: string, options?: { reserveUntil?: number }): Promise<boolean> {
     return this.#parts.users.deleteUser(id, options);
   }
 
-  deleteExpiredReservations(now: number): Promise<number> {
+  async deleteExpiredReservations(now: number): Promise<number> {
     return this.#parts.users.deleteExpiredReservations(now);
   }
 
   // RefreshTokenStore (refresh-tokens.ts)
-  createRefreshToken(token: NewRefreshToken): Promise<void> {
+  async createRefreshToken(token: NewRefreshToken): Promise<void> {
     return this.#parts.refreshTokens.createRefreshToken(token);
   }
 
-  findRefreshToken(tokenHash: string): Promise<RefreshToken | null> {
+  async findRefreshToken(tokenHash: string): Promise<RefreshToken | null> {
     return this.#parts.refreshTokens.findRefreshToken(tokenHash);
   }
 
-  findRefreshTokenWithUser(
+  async findRefreshTokenWithUser(
     tokenHash: string,
   ): Promise<{ token: RefreshToken; user: User | null } | null> {
     return this.#parts.refreshTokens.findRefreshTokenWithUser(tokenHash);
   }
 
-  rotateRefreshToken(
+  async rotateRefreshToken(
     tokenHash: string,
     successor: NewRefreshToken,
     now: number,
@@ -148,19 +149,19 @@ export abstract class AssembledStore implements Store {
     return this.#parts.refreshTokens.rotateRefreshToken(tokenHash, successor, now);
   }
 
-  revokeFamily(familyId: string, now: number, reason?: RevocationReason): Promise<number> {
+  async revokeFamily(familyId: string, now: number, reason?: RevocationReason): Promise<number> {
     return this.#parts.refreshTokens.revokeFamily(familyId, now, reason);
   }
 
-  listLiveFamilies(userId: string, now: number): Promise<string[]> {
+  async listLiveFamilies(userId: string, now: number): Promise<string[]> {
     return this.#parts.refreshTokens.listLiveFamilies(userId, now);
   }
 
-  listSessions(userId: string, now: number): Promise<Session[]> {
+  async listSessions(userId: string, now: number): Promise<Session[]> {
     return this.#parts.refreshTokens.listSessions(userId, now);
   }
 
-  revokeSession(
+  async revokeSession(
     userId: string,
     familyId: string,
     now: number,
@@ -169,24 +170,24 @@ export abstract class AssembledStore implements Store {
     return this.#parts.refreshTokens.revokeSession(userId, familyId, now, reason);
   }
 
-  revokeUserTokens(userId: string, now: number, reason?: RevocationReason): Promise<number> {
+  async revokeUserTokens(userId: string, now: number, reason?: RevocationReason): Promise<number> {
     return this.#parts.refreshTokens.revokeUserTokens(userId, now, reason);
   }
 
-  deleteExpiredRefreshTokens(now: number): Promise<number> {
+  async deleteExpiredRefreshTokens(now: number): Promise<number> {
     return this.#parts.refreshTokens.deleteExpiredRefreshTokens(now);
   }
 
   // OneTimeTokenStore (one-time-tokens.ts)
-  createOneTimeToken(token: NewOneTimeToken, options?: { replace?: boolean }): Promise<void> {
+  async createOneTimeToken(token: NewOneTimeToken, options?: { replace?: boolean }): Promise<void> {
     return this.#parts.oneTimeTokens.createOneTimeToken(token, options);
   }
 
-  findOneTimeToken(tokenHash: string): Promise<OneTimeToken | null> {
+  async findOneTimeToken(tokenHash: string): Promise<OneTimeToken | null> {
     return this.#parts.oneTimeTokens.findOneTimeToken(tokenHash);
   }
 
-  consumeOneTimeToken(
+  async consumeOneTimeToken(
     tokenHash: string,
     purpose: OneTimePurpose,
     now: number,
@@ -194,32 +195,32 @@ export abstract class AssembledStore implements Store {
     return this.#parts.oneTimeTokens.consumeOneTimeToken(tokenHash, purpose, now);
   }
 
-  deleteExpiredOneTimeTokens(now: number): Promise<number> {
+  async deleteExpiredOneTimeTokens(now: number): Promise<number> {
     return this.#parts.oneTimeTokens.deleteExpiredOneTimeTokens(now);
   }
 
   // ClientStore (clients.ts)
-  createClient(client: Client): Promise<boolean> {
+  async createClient(client: Client): Promise<boolean> {
     return this.#parts.clients.createClient(client);
   }
 
-  findClient(id: string): Promise<Client | null> {
+  async findClient(id: string): Promise<Client | null> {
     return this.#parts.clients.findClient(id);
   }
 
-  listClients(): Promise<Client[]> {
+  async listClients(): Promise<Client[]> {
     return this.#parts.clients.listClients();
   }
 
-  deleteClient(id: string): Promise<boolean> {
+  async deleteClient(id: string): Promise<boolean> {
     return this.#parts.clients.deleteClient(id);
   }
 
-  setClientSecret(id: string, secretHash: string, now: number): Promise<boolean> {
+  async setClientSecret(id: string, secretHash: string, now: number): Promise<boolean> {
     return this.#parts.clients.setClientSecret(id, secretHash, now);
   }
 
-  useClientAssertion(
+  async useClientAssertion(
     clientId: string,
     jti: string,
     expiresAt: number,
@@ -229,27 +230,27 @@ export abstract class AssembledStore implements Store {
   }
 
   // PasskeyStore (passkeys.ts)
-  createPasskey(passkey: NewPasskey): Promise<boolean> {
+  async createPasskey(passkey: NewPasskey): Promise<boolean> {
     return this.#parts.passkeys.createPasskey(passkey);
   }
 
-  findPasskey(id: string): Promise<Passkey | null> {
+  async findPasskey(id: string): Promise<Passkey | null> {
     return this.#parts.passkeys.findPasskey(id);
   }
 
-  listPasskeys(userId: string): Promise<Passkey[]> {
+  async listPasskeys(userId: string): Promise<Passkey[]> {
     return this.#parts.passkeys.listPasskeys(userId);
   }
 
-  renamePasskey(userId: string, id: string, name: string, now: number): Promise<boolean> {
+  async renamePasskey(userId: string, id: string, name: string, now: number): Promise<boolean> {
     return this.#parts.passkeys.renamePasskey(userId, id, name, now);
   }
 
-  deletePasskey(userId: string, id: string): Promise<boolean> {
+  async deletePasskey(userId: string, id: string): Promise<boolean> {
     return this.#parts.passkeys.deletePasskey(userId, id);
   }
 
-  usePasskey(
+  async usePasskey(
     id: string,
     counter: { from: number; to: number },
     backedUp: boolean,
@@ -258,11 +259,11 @@ export abstract class AssembledStore implements Store {
     return this.#parts.passkeys.usePasskey(id, counter, backedUp, now);
   }
 
-  createWebAuthnChallenge(challenge: WebAuthnChallenge): Promise<void> {
+  async createWebAuthnChallenge(challenge: WebAuthnChallenge): Promise<void> {
     return this.#parts.passkeys.createWebAuthnChallenge(challenge);
   }
 
-  consumeWebAuthnChallenge(
+  async consumeWebAuthnChallenge(
     challengeHash: string,
     ceremony: WebAuthnCeremony,
     now: number,
@@ -271,91 +272,110 @@ export abstract class AssembledStore implements Store {
   }
 
   // SigningKeyStore (signing-keys.ts)
-  listSigningKeys(): Promise<SigningKey[]> {
+  async listSigningKeys(): Promise<SigningKey[]> {
     return this.#parts.signingKeys.listSigningKeys();
   }
 
-  addSigningKey(key: SigningKey): Promise<void> {
+  async addSigningKey(key: SigningKey): Promise<void> {
     return this.#parts.signingKeys.addSigningKey(key);
   }
 
-  retireKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number): Promise<void> {
+  async retireKeysBefore(
+    key: { kid: string; activatesAt: number },
+    retiresAt: number,
+  ): Promise<void> {
     return this.#parts.signingKeys.retireKeysBefore(key, retiresAt);
   }
 
-  withdrawKeysBefore(key: { kid: string; activatesAt: number }, retiresAt: number): Promise<void> {
+  async withdrawKeysBefore(
+    key: { kid: string; activatesAt: number },
+    retiresAt: number,
+  ): Promise<void> {
     return this.#parts.signingKeys.withdrawKeysBefore(key, retiresAt);
   }
 
-  replaceSigningKeyMaterial(
+  async replaceSigningKeyMaterial(
     changes: readonly { kid: string; from: string; to: string }[],
   ): Promise<number> {
     return this.#parts.signingKeys.replaceSigningKeyMaterial(changes);
   }
 
-  deleteRetiredKeys(now: number): Promise<number> {
+  async deleteRetiredKeys(now: number): Promise<number> {
     return this.#parts.signingKeys.deleteRetiredKeys(now);
   }
 
   // SecondFactorStore (second-factors.ts)
-  findTotpFactor(userId: string): Promise<TotpFactor | null> {
+  async findTotpFactor(userId: string): Promise<TotpFactor | null> {
     return this.#parts.secondFactors.findTotpFactor(userId);
   }
 
-  saveTotpFactor(factor: { userId: string; secret: string; createdAt: number }): Promise<boolean> {
+  async saveTotpFactor(factor: {
+    userId: string;
+    secret: string;
+    createdAt: number;
+  }): Promise<boolean> {
     return this.#parts.secondFactors.saveTotpFactor(factor);
   }
 
-  confirmTotpFactor(userId: string, secret: string, step: number, now: number): Promise<boolean> {
+  async confirmTotpFactor(
+    userId: string,
+    secret: string,
+    step: number,
+    now: number,
+  ): Promise<boolean> {
     return this.#parts.secondFactors.confirmTotpFactor(userId, secret, step, now);
   }
 
-  useTotpStep(userId: string, step: number): Promise<boolean> {
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
     return this.#parts.secondFactors.useTotpStep(userId, step);
   }
 
-  deleteTotpFactor(userId: string): Promise<boolean> {
+  async deleteTotpFactor(userId: string): Promise<boolean> {
     return this.#parts.secondFactors.deleteTotpFactor(userId);
   }
 
-  replaceRecoveryCodes(userId: string, codeHashes: readonly string[], now: number): Promise<void> {
+  async replaceRecoveryCodes(
+    userId: string,
+    codeHashes: readonly string[],
+    now: number,
+  ): Promise<void> {
     return this.#parts.secondFactors.replaceRecoveryCodes(userId, codeHashes, now);
   }
 
-  useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean> {
+  async useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean> {
     return this.#parts.secondFactors.useRecoveryCode(userId, codeHash, now);
   }
 
-  countRecoveryCodes(userId: string): Promise<number> {
+  async countRecoveryCodes(userId: string): Promise<number> {
     return this.#parts.secondFactors.countRecoveryCodes(userId);
   }
 
-  createMfaChallenge(challenge: NewMfaChallenge): Promise<void> {
+  async createMfaChallenge(challenge: NewMfaChallenge): Promise<void> {
     return this.#parts.secondFactors.createMfaChallenge(challenge);
   }
 
-  findMfaChallenge(tokenHash: string): Promise<MfaChallenge | null> {
+  async findMfaChallenge(tokenHash: string): Promise<MfaChallenge | null> {
     return this.#parts.secondFactors.findMfaChallenge(tokenHash);
   }
 
-  consumeMfaChallenge(tokenHash: string, now: number): Promise<boolean> {
+  async consumeMfaChallenge(tokenHash: string, now: number): Promise<boolean> {
     return this.#parts.secondFactors.consumeMfaChallenge(tokenHash, now);
   }
 
-  deleteExpiredMfaChallenges(now: number): Promise<number> {
+  async deleteExpiredMfaChallenges(now: number): Promise<number> {
     return this.#parts.secondFactors.deleteExpiredMfaChallenges(now);
   }
 
   // AuditStore (audit.ts)
-  appendAuditEvent(event: AuditEvent): Promise<void> {
+  async appendAuditEvent(event: AuditEvent): Promise<void> {
     return this.#parts.audit.appendAuditEvent(event);
   }
 
-  listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
+  async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
     return this.#parts.audit.listAuditEvents(query);
   }
 
-  deleteAuditEventsBefore(before: number): Promise<number> {
+  async deleteAuditEventsBefore(before: number): Promise<number> {
     return this.#parts.audit.deleteAuditEventsBefore(before);
   }
 }

@@ -364,7 +364,7 @@ export class PostgresConnection {
 
   /**
    * `fn` inside BEGIN … COMMIT on one connection (`PostgresPool.transaction`). It does not
-   * `check()`: callers do, before they check their own arguments, as a single statement would.
+   * `check()`: its callers do, first thing (migrate() runs one before the store is ready).
    */
   transaction<T>(doing: string, fn: InTransaction<T>, unbounded = false): Promise<T> {
     return this.pool.transaction(doing, fn, unbounded);

@@ -74,10 +74,12 @@ export function auditLimit(limit: number): number {
   return floor > 0 ? Math.min(floor, 10_000) : 0;
 }
 
-/** The username key and email forms a `listUsers` prefix is matched in. */
-export function prefixForms(
-  prefix: string,
-  key: (text: string) => string,
-): { key: string; email: string } {
-  return { key: key(prefix), email: prefix.normalize('NFC').toLowerCase() };
+/** The audit log: appended, listed, deleted by age. */
+export interface AuditStore {
+  /** Appends a security event to the audit log. Events are never changed afterwards. */
+  appendAuditEvent(event: AuditEvent): Promise<void>;
+  /** Events newest first (`at`, then id, descending), filtered; see `AuditQuery`. */
+  listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Deletes the events older than `before` (ms; `at < before`): retention. Returns how many. */
+  deleteAuditEventsBefore(before: number): Promise<number>;
 }

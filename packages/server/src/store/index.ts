@@ -53,4 +53,10 @@ export {
   type WebAuthnCeremony,
   type WebAuthnChallenge,
 } from './types.ts';
-export { usernameKey, usernameSkeleton } from './username-key.ts';
+export {
+  prefixNames,
+  type UserNames,
+  userNames,
+  usernameKey,
+  usernameSkeleton,
+} from './username-key.ts';

@@ -8,7 +8,7 @@
  * TEXT[]. Ids, hashes and lookup keys use the "C" collation: equality is by bytes whatever the
  * database's locale, and ordering (user pages) is the same everywhere.
  *
- * The constraint names are part of the store: `postgres.ts` maps unique violations to
+ * The constraint names are part of the store: `postgres-*.ts` map unique violations to
  * `ConflictError` by them (`CONSTRAINTS` below). They are spelt out in the SQL rather than
  * interpolated, so that no edit elsewhere can change the text of a shipped step.
  */
@@ -30,7 +30,7 @@ export interface Migration {
   readonly backfill?: (query: MigrationQuery) => Promise<void>;
 }
 
-/** The constraint names that `postgres.ts` recognises in unique and foreign-key violations. */
+/** The constraint names that the store's parts (`postgres-users.ts`, …) recognise in violations. */
 export const CONSTRAINTS = {
   userId: 'users_pkey',
   username: 'users_username_key_unique',

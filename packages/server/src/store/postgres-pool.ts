@@ -1,7 +1,8 @@
 // The PostgreSQL store's connection: its options, checked once; the `pg` pool made from them
 // (BIGINT read as numbers, the schema on every connection's search_path, statement and query
 // timeouts); and one statement or one transaction on it, with every failure mapped to the
-// store's errors (postgres-errors.ts) and never a secret in them.
+// store's errors (postgres-errors.ts) and never a secret in them. Then how the store's parts use
+// it (`PostgresConnection`): refused before `migrate()` and after `close()`.
 import { inspect } from 'node:util';
 import { checkOptions, optionNames } from '@laissez/jwt/options';
 import type { DatabaseError, PoolClient, PoolConfig, QueryResult } from 'pg';
@@ -319,5 +320,60 @@ export class PostgresPool {
   /** Closes every connection (waiting for those checked out). */
   end(): Promise<void> {
     return this.#pool.end();
+  }
+}
+
+/**
+ * The pool as every part of the PostgreSQL store uses it: refused after `close()`
+ * (StoreUnavailableError) and before `migrate()` (an Error: a caller's mistake).
+ */
+export class PostgresConnection {
+  readonly pool: PostgresPool;
+  #ready = false;
+  #closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    this.pool = new PostgresPool(options);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Throws unless the store is migrated and not closed. */
+  check(): void {
+    if (this.#closed) throw new StoreUnavailableError('PostgreSQL store: the store is closed');
+    if (!this.#ready) throw new Error('PostgreSQL store: call migrate() before using the store');
+  }
+
+  /** `migrate()` is done: from now on every method may run. */
+  migrated(): void {
+    this.#ready = true;
+  }
+
+  /** One statement on any pooled connection, in a transaction of its own. */
+  async query(
+    doing: string,
+    text: string,
+    values?: unknown[],
+    onConstraint?: OnConstraint,
+  ): Promise<QueryResult<Row>> {
+    this.check();
+    return this.pool.query(doing, text, values, onConstraint);
+  }
+
+  /**
+   * `fn` inside BEGIN … COMMIT on one connection (`PostgresPool.transaction`). It does not
+   * `check()`: its callers do, first thing (migrate() runs one before the store is ready).
+   */
+  transaction<T>(doing: string, fn: InTransaction<T>, unbounded = false): Promise<T> {
+    return this.pool.transaction(doing, fn, unbounded);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ready = false;
+    await this.pool.end();
   }
 }

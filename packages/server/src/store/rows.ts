@@ -16,6 +16,7 @@ import {
   type TotpFactor,
   type User,
 } from './types.ts';
+import { type UserNames, usernameSkeleton } from './username-key.ts';
 
 /** An `amr` column: JSON text of an array of strings (both stores). */
 function readAmr(value: unknown): string[] {
@@ -32,6 +33,24 @@ function readAmr(value: unknown): string[] {
 }
 
 type Row = Readonly<Record<string, unknown>>;
+
+/** A family's amr as the column's JSON text, or NULL when not recorded (both stores). */
+export function amrText(amr: readonly string[] | undefined): string | null {
+  return amr === undefined ? null : JSON.stringify([...amr]);
+}
+
+/**
+ * The names a users row holds, which its deletion reserves. Rows migrated before skeletons
+ * existed may lack one: it is computed, as createUser would.
+ */
+export function rowNames(row: Row): UserNames {
+  const key = String(row['username_key']);
+  return {
+    key,
+    skeleton: String(row['username_skeleton'] ?? usernameSkeleton(key)),
+    email: String(row['email']),
+  };
+}
 
 /** How one store reads its column values. */
 export interface ColumnReaders {

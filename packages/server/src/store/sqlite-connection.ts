@@ -1,9 +1,18 @@
-// Opening the SQLite file: private on disk (0600 file, 0700 directory, whatever the umask), then
-// the connection settings every store relies on (busy timeout, WAL, foreign keys).
+// The SQLite store's connection. Opening the file: private on disk (0600 file, 0700 directory,
+// whatever the umask), then the connection settings every store relies on (busy timeout, WAL,
+// foreign keys). Then how the store's parts use it (`SqliteConnection`): its statements, prepared
+// once migrated, and one call or one transaction on it with SQLite's failures mapped to the
+// store's errors.
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { sqliteUnavailable } from './sqlite-errors.ts';
+import {
+  isConstraintError,
+  isSqliteError,
+  type SqliteError,
+  sqliteUnavailable,
+} from './sqlite-errors.ts';
+import { prepareStatements, type Statements } from './sqlite-statements.ts';
 import { StoreUnavailableError } from './types.ts';
 
 /** Group and other bits: none on the database, which holds password hashes and session tokens. */
@@ -92,4 +101,74 @@ export function openDatabase(path: string, busyTimeout: number): DatabaseSync {
     throw sqliteUnavailable(error, 'opening the database');
   }
   return db;
+}
+
+/**
+ * The database as every part of the SQLite store uses it: refused after `close()`
+ * (StoreUnavailableError), and its statements refused before `prepare()` (an Error: a caller's
+ * mistake, migrate() not called).
+ */
+export class SqliteConnection {
+  readonly db: DatabaseSync;
+  #statements: Statements | null = null;
+  #closed = false;
+
+  constructor(path: string, busyTimeout: number) {
+    this.db = openDatabase(path, busyTimeout);
+  }
+
+  /** Runs `fn`, turning SQLite failures into the store's errors; constraint errors go to `onConstraint`. */
+  run<T>(doing: string, fn: () => T, onConstraint?: (error: SqliteError) => Error): T {
+    if (this.#closed) throw new StoreUnavailableError('SQLite store: the store is closed');
+    try {
+      return fn();
+    } catch (error) {
+      if (isConstraintError(error)) {
+        throw onConstraint
+          ? onConstraint(error)
+          : new Error(`SQLite store: ${doing} violated a constraint`, { cause: error });
+      }
+      if (isSqliteError(error)) throw sqliteUnavailable(error, doing);
+      throw error;
+    }
+  }
+
+  /** `fn` inside BEGIN IMMEDIATE … COMMIT: the write lock is held from the first read. */
+  transaction<T>(fn: () => T): T {
+    const db = this.db;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (db.isTransaction) {
+        try {
+          db.exec('ROLLBACK');
+        } catch {
+          // The original error matters more; SQLite rolls back on its own when it must.
+        }
+      }
+      throw error;
+    }
+  }
+
+  /** The prepared statements; only once migrated, since they name every table. */
+  get s(): Statements {
+    if (this.#statements) return this.#statements;
+    if (this.#closed) throw new StoreUnavailableError('SQLite store: the store is closed');
+    throw new Error('SQLite store: call migrate() before using the store');
+  }
+
+  /** Prepares the statements (once), after migrating. */
+  prepare(): void {
+    this.#statements ??= prepareStatements(this.db);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements = null;
+    this.db.close();
+  }
 }

@@ -53,6 +53,37 @@ export function usernameSkeleton(key: string): string {
   return caseFold(mapped.normalize('NFD')).normalize('NFD');
 }
 
+/**
+ * The names a user holds, each unique among users, and reserved together when the user is
+ * deleted with a reservation: its username's key and skeleton, and its email.
+ */
+export interface UserNames {
+  /** `usernameKey` of the username. */
+  readonly key: string;
+  /** `usernameSkeleton` of that key. */
+  readonly skeleton: string;
+  /** The email, lower-cased. */
+  readonly email: string;
+}
+
+/**
+ * The names of a user as a store keeps them unique (`createUser`) and reserves them
+ * (`deleteUser`): one helper, so that every store, the built-in ones and yours, compares the same.
+ */
+export function userNames(user: { readonly username: string; readonly email: string }): UserNames {
+  const key = usernameKey(user.username);
+  return { key, skeleton: usernameSkeleton(key), email: user.email.toLowerCase() };
+}
+
+/**
+ * What a `listUsers` prefix is compared with: the start of a user's username key (`key`, the
+ * prefix keyed the same way: `ODI` finds `odin`) or of their email (`email`, the prefix in NFC,
+ * lower-cased).
+ */
+export function prefixNames(prefix: string): { key: string; email: string } {
+  return { key: usernameKey(prefix), email: prefix.normalize('NFC').toLowerCase() };
+}
+
 /** The keys a migration gives a user row written before keys and skeletons existed. */
 export interface UsernameKeys {
   id: string;

@@ -13,8 +13,8 @@ import type { Actor, AdminService } from '../auth/admin.ts';
 import type { AccessClaims } from '../auth/service.ts';
 import { type Authenticator, authorizationHeaders } from '../middleware/authenticator.ts';
 import type { AuditEvent, User } from '../store/types.ts';
+import { refusal } from './auth-helpers.ts';
 import { errorSchema, HttpError } from './errors.ts';
-import { refusal } from './routes.ts';
 
 export interface AdminRouteOptions {
   admin: AdminService;

@@ -9,8 +9,8 @@ import { APP_METADATA_MAX_BYTES } from '../auth/app-metadata.ts';
 import { type AccessClaims, toPublicUser } from '../auth/service.ts';
 import { type Authenticator, authorizationHeaders } from '../middleware/authenticator.ts';
 import { actorOf, requireCurrentAdmin } from './admin-routes.ts';
+import { meSchema } from './auth-schemas.ts';
 import { errorSchema, HttpError } from './errors.ts';
-import { meSchema } from './routes.ts';
 
 export interface AppMetadataRouteOptions {
   authenticator: Authenticator<AccessClaims>;

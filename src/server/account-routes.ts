@@ -42,6 +42,12 @@ export async function accountRoutes(
   app: FastifyInstance,
   helpers: AccountRouteHelpers,
 ): Promise<void> {
+  await sessionRoutes(app, helpers);
+  await credentialRoutes(app, helpers);
+}
+
+/** The user's sessions, one per device: listed, and ended one at a time. */
+async function sessionRoutes(app: FastifyInstance, helpers: AccountRouteHelpers): Promise<void> {
   const { auth } = app;
   const { authenticate, authOf, clearCookies } = helpers;
 
@@ -98,7 +104,12 @@ export async function accountRoutes(
       return reply.code(204).send();
     },
   );
+}
 
+/** What needs the password again: changing it, and deleting the account. */
+async function credentialRoutes(app: FastifyInstance, helpers: AccountRouteHelpers): Promise<void> {
+  const { auth } = app;
+  const { authenticate, authOf, clearCookies } = helpers;
   app.post(
     '/auth/password',
     {

@@ -96,6 +96,12 @@ const idParams = {
 } as const;
 
 export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers): Promise<void> {
+  await ownPasskeyRoutes(app, h);
+  await passkeyLoginRoutes(app, h);
+}
+
+/** A signed-in user's passkeys: the registration ceremony, the list, rename and removal. */
+async function ownPasskeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers): Promise<void> {
   const { auth } = app;
   const bearer = { preValidation: h.authenticate } as const;
   const claimsOf = (request: FastifyRequest) => h.authOf(request).claims;
@@ -198,7 +204,11 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
       return reply.code(204).send();
     },
   );
+}
 
+/** The passwordless log-in ceremony: options, then the assertion for tokens. */
+async function passkeyLoginRoutes(app: FastifyInstance, h: PasskeyRouteHelpers): Promise<void> {
+  const { auth } = app;
   app.post(
     '/auth/passkeys/login/options',
     {

@@ -1,9 +1,9 @@
 // What the CLI reads: a token (argument or standard input), key files and secrets, bounded in size
 // and never echoed in a message.
 
-import { readFileSync } from 'node:fs';
 import type { Algorithm, Jwk, Jwks } from '@laissez/jwt';
 import { ALGORITHMS } from '@laissez/jwt';
+import { readNamedFile } from '../server/named-file.ts';
 import { expectPositionals, type Io, quoteArg, UsageError, warn } from './io.ts';
 
 const MAX_STDIN_BYTES = 1024 * 1024;
@@ -46,21 +46,7 @@ export async function readToken(positionals: string[], io: Io): Promise<string> 
 }
 
 function readSmallFile(path: string, flag: string): Buffer {
-  let data: Buffer;
-  try {
-    data = readFileSync(path);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : (code ?? 'unreadable');
-    throw new UsageError(`${flag} ${JSON.stringify(path)} cannot be read: ${why}`);
-  }
+  const data = readNamedFile(path, flag, (message) => new UsageError(message));
   if (data.byteLength > MAX_KEY_FILE_BYTES) {
     throw new UsageError(`${flag} ${JSON.stringify(path)} is larger than 1 MiB; is it a key?`);
   }

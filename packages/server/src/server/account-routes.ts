@@ -2,23 +2,15 @@
 // and the account's deletion. Every route is behind the shared bearer authenticator (the same
 // checks as /auth/me) and the `accountPerUser` rate limit; a password confirmation also spends
 // the log-in failure budgets.
+import type { FastifyInstance } from 'fastify';
+import type { AuthRouteHelpers } from './auth-helpers.ts';
+import { BEARER, errors, FIELDS, ipOf, noStore, strictObject } from './route-common.ts';
 
-import type { AuthContext } from '@laissez/middleware';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clientKeyOf } from '../auth/addresses.ts';
-import type { AccessClaims } from '../auth/service.ts';
-
-export interface AccountRouteHelpers {
-  /** Verifies the access token and sets `request.auth` (routes.ts). */
-  authenticate: (request: FastifyRequest) => Promise<void>;
-  authOf: (request: FastifyRequest) => AuthContext<AccessClaims>;
-  noStore: (reply: FastifyReply) => FastifyReply;
-  /** Clears the token cookies (cookie mode): the session that sent the request has ended. */
-  clearCookies: (reply: FastifyReply) => void;
-}
-
-const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
+/** What the account routes use of authRoutes' helpers (auth-helpers.ts). */
+export type AccountRouteHelpers = Pick<
+  AuthRouteHelpers,
+  'authenticate' | 'authOf' | 'clearCookies'
+>;
 
 /** A session id as the server makes them (newId: 9 random bytes, base64url); bounded. */
 const SESSION_ID = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' };
@@ -44,14 +36,20 @@ const sessionSchema = {
 } as const;
 
 /** Password fields: the same bounds as log-in's (the policy then applies to the new one). */
-const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const password = FIELDS.password;
 
 export async function accountRoutes(
   app: FastifyInstance,
   helpers: AccountRouteHelpers,
 ): Promise<void> {
+  await sessionRoutes(app, helpers);
+  await credentialRoutes(app, helpers);
+}
+
+/** The user's sessions, one per device: listed, and ended one at a time. */
+async function sessionRoutes(app: FastifyInstance, helpers: AccountRouteHelpers): Promise<void> {
   const { auth } = app;
-  const { authenticate, authOf, noStore, clearCookies } = helpers;
+  const { authenticate, authOf, clearCookies } = helpers;
 
   app.get(
     '/auth/sessions',
@@ -59,7 +57,7 @@ export async function accountRoutes(
       preValidation: authenticate,
       schema: {
         summary: "The user's live sessions, one per device, most recently used first",
-        security: [{ bearer: [] }],
+        security: BEARER,
         response: {
           200: {
             type: 'object',
@@ -93,37 +91,35 @@ export async function accountRoutes(
       preValidation: authenticate,
       schema: {
         summary: 'End one session (its refresh family is revoked and the revocation published)',
-        security: [{ bearer: [] }],
-        params: {
-          type: 'object',
-          required: ['id'],
-          additionalProperties: false,
-          properties: { id: SESSION_ID },
-        },
+        security: BEARER,
+        params: strictObject(['id'], { id: SESSION_ID }),
         response: { ...errors(400, 401, 403, 404, 429) },
       },
     },
     async (request, reply) => {
       const { claims } = authOf(request);
       const { id } = request.params as { id: string };
-      await auth.endSession(claims, id, { ip: clientKeyOf(request.ip) });
+      await auth.endSession(claims, id, { ip: ipOf(request) });
       if (id === claims.sid) clearCookies(reply);
       return reply.code(204).send();
     },
   );
+}
 
+/** What needs the password again: changing it, and deleting the account. */
+async function credentialRoutes(app: FastifyInstance, helpers: AccountRouteHelpers): Promise<void> {
+  const { auth } = app;
+  const { authenticate, authOf, clearCookies } = helpers;
   app.post(
     '/auth/password',
     {
       schema: {
         summary: 'Change the password: every other session ends, this one stays',
-        security: [{ bearer: [] }],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['current_password', 'new_password'],
-          properties: { current_password: password, new_password: password },
-        },
+        security: BEARER,
+        body: strictObject(['current_password', 'new_password'], {
+          current_password: password,
+          new_password: password,
+        }),
         response: {
           200: {
             type: 'object',
@@ -145,7 +141,7 @@ export async function accountRoutes(
       const ended = await auth.changePassword(authOf(request).claims, {
         currentPassword: body.current_password,
         newPassword: body.new_password,
-        ip: clientKeyOf(request.ip),
+        ip: ipOf(request),
       });
       noStore(reply);
       return { ended_sessions: ended };
@@ -159,13 +155,8 @@ export async function accountRoutes(
       schema: {
         summary:
           'Delete the account (password required): every session ends, the names stay reserved',
-        security: [{ bearer: [] }],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['password'],
-          properties: { password },
-        },
+        security: BEARER,
+        body: strictObject(['password'], { password }),
         response: { ...errors(400, 401, 403, 429) },
       },
     },
@@ -173,7 +164,7 @@ export async function accountRoutes(
       const { password: given } = request.body as { password: string };
       await auth.deleteAccount(authOf(request).claims, {
         password: given,
-        ip: clientKeyOf(request.ip),
+        ip: ipOf(request),
       });
       clearCookies(reply);
       return reply.code(204).send();

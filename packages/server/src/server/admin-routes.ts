@@ -14,8 +14,9 @@ import { clientKeyOf } from '../auth/addresses.ts';
 import type { Actor, AdminService } from '../auth/admin.ts';
 import type { AccessClaims } from '../auth/service.ts';
 import type { AuditEvent, User } from '../store/types.ts';
+import { refusal } from './auth-helpers.ts';
 import { errorSchema, HttpError } from './errors.ts';
-import { refusal } from './routes.ts';
+import { BEARER, defined, errors, strictObject, userAnswer } from './route-common.ts';
 
 export interface AdminRouteOptions {
   admin: AdminService;
@@ -63,9 +64,6 @@ export const actorOf = (request: FastifyRequest): Actor => ({
   ip: clientKeyOf(request.ip),
 });
 
-const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
-
 const adminUserSchema = {
   type: 'object',
   required: ['id', 'username', 'email', 'roles', 'disabled', 'created_at', 'updated_at'],
@@ -102,6 +100,28 @@ const idParams = {
 
 /** Query strings are text: a page size is digits. */
 const limitQuery = { type: 'string', pattern: '^[0-9]{1,3}$' } as const;
+/** The page size when the query names none (the AdminService's). */
+const DEFAULT_LIMIT = 50;
+
+/** A page of a list: its rows under `name`, and where the next page starts. */
+const pageSchema = (name: string, items: Record<string, unknown>, next: string) =>
+  ({
+    type: 'object',
+    required: [name, 'next'],
+    properties: {
+      [name]: { type: 'array', items },
+      next: { type: ['string', 'null'], description: next },
+    },
+  }) as const;
+
+/** Where the next page starts: after the last row of a full page; null after the last page. */
+const nextOf = (rows: readonly { id: string }[], limit: number | undefined): string | null =>
+  rows.length === (limit ?? DEFAULT_LIMIT) ? rows.at(-1)!.id : null;
+
+/** A page size from the query (digits, by its schema). */
+const limitOf = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
+const userAnswerSchema = userAnswer(adminUserSchema);
 
 function toAdminUser(user: User) {
   return {
@@ -135,28 +155,29 @@ function timeOf(text: string | undefined, field: string): number | undefined {
 }
 
 export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptions) {
-  const { admin, authenticator } = options;
   // Each route plugin is its own context: the error body's schema is declared here too.
   app.addSchema({ $id: 'Error', ...errorSchema });
-
-  const requireAdmin = requireCurrentAdmin(app, authenticator);
-  const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
-  const limitOf = (text: string | undefined) => (text === undefined ? undefined : Number(text));
-  const guarded = { preHandler: requireAdmin };
-  const security = [{ bearer: [] }];
-
   // Admin answers concern other people's accounts: never cached.
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
   });
+  const guarded = { preHandler: requireCurrentAdmin(app, options.authenticator) };
+  userRoutes(app, options.admin, guarded);
+  accountActionRoutes(app, options.admin, guarded);
+  auditRoute(app, options.admin, guarded);
+}
 
+type Guard = { preHandler: (request: FastifyRequest) => Promise<void> };
+
+/** The users: listed a page at a time, one read, roles replaced. */
+function userRoutes(app: FastifyInstance, admin: AdminService, guarded: Guard): void {
   app.get(
     '/admin/users',
     {
       ...guarded,
       schema: {
         summary: 'List users in registration order, optionally by username or email prefix',
-        security,
+        security: BEARER,
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -167,17 +188,11 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
           },
         },
         response: {
-          200: {
-            type: 'object',
-            required: ['users', 'next'],
-            properties: {
-              users: { type: 'array', items: adminUserSchema },
-              next: {
-                type: ['string', 'null'],
-                description: 'pass as `after` for the next page; null on the last',
-              },
-            },
-          },
+          200: pageSchema(
+            'users',
+            adminUserSchema,
+            'pass as `after` for the next page; null on the last',
+          ),
           ...errors(400, 401, 403),
         },
       },
@@ -185,13 +200,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
     async (request) => {
       const query = request.query as { q?: string; limit?: string; after?: string };
       const limit = limitOf(query.limit);
-      const users = await admin.listUsers({
-        ...(query.q !== undefined ? { q: query.q } : {}),
-        ...(limit !== undefined ? { limit } : {}),
-        ...(query.after !== undefined ? { after: query.after } : {}),
-      });
-      const full = users.length === (limit ?? 50);
-      return { users: users.map(toAdminUser), next: full ? users.at(-1)!.id : null };
+      const users = await admin.listUsers(defined({ q: query.q, limit, after: query.after }));
+      return { users: users.map(toAdminUser), next: nextOf(users, limit) };
     },
   );
 
@@ -201,12 +211,9 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
       ...guarded,
       schema: {
         summary: 'One user',
-        security,
+        security: BEARER,
         params: idParams,
-        response: {
-          200: { type: 'object', required: ['user'], properties: { user: adminUserSchema } },
-          ...errors(401, 403, 404),
-        },
+        response: { 200: userAnswerSchema, ...errors(401, 403, 404) },
       },
     },
     async (request) => ({ user: toAdminUser(await admin.user(idOf(request))) }),
@@ -218,20 +225,12 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
       ...guarded,
       schema: {
         summary: 'Replace the roles of a user (from their next log-in or refresh)',
-        security,
+        security: BEARER,
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['roles'],
-          properties: {
-            roles: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 32 } },
-          },
-        },
-        response: {
-          200: { type: 'object', required: ['user'], properties: { user: adminUserSchema } },
-          ...errors(400, 401, 403, 404),
-        },
+        body: strictObject(['roles'], {
+          roles: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 32 } },
+        }),
+        response: { 200: userAnswerSchema, ...errors(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -239,29 +238,30 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
       return { user: toAdminUser(await admin.setRoles(actorOf(request), idOf(request), roles)) };
     },
   );
+}
 
+/** What an administrator does to an account: disable, enable, end sessions, unlock, reset. */
+function accountActionRoutes(app: FastifyInstance, admin: AdminService, guarded: Guard): void {
+  const action = (summary: string, response: Record<number, unknown>) => ({
+    ...guarded,
+    schema: { summary, security: BEARER, params: idParams, response },
+  });
   for (const verb of ['disable', 'enable'] as const) {
     app.post(
       `/admin/users/:id/${verb}`,
-      {
-        ...guarded,
-        schema: {
-          summary:
-            verb === 'disable'
-              ? 'Disable a user and end every session they have'
-              : 'Enable a disabled user',
-          security,
-          params: idParams,
-          response: {
-            200: {
-              type: 'object',
-              required: ['user', 'revoked'],
-              properties: { user: adminUserSchema, revoked: { type: 'integer' } },
-            },
-            ...errors(400, 401, 403, 404),
+      action(
+        verb === 'disable'
+          ? 'Disable a user and end every session they have'
+          : 'Enable a disabled user',
+        {
+          200: {
+            type: 'object',
+            required: ['user', 'revoked'],
+            properties: { user: adminUserSchema, revoked: { type: 'integer' } },
           },
+          ...errors(400, 401, 403, 404),
         },
-      },
+      ),
       async (request) => {
         const id = idOf(request);
         const { revoked } = await admin.setDisabled(actorOf(request), id, verb === 'disable');
@@ -272,36 +272,20 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
 
   app.delete(
     '/admin/users/:id/sessions',
-    {
-      ...guarded,
-      schema: {
-        summary: 'End every session of a user (refresh tokens revoked, revocations published)',
-        security,
-        params: idParams,
-        response: {
-          200: {
-            type: 'object',
-            required: ['revoked'],
-            properties: { revoked: { type: 'integer' } },
-          },
-          ...errors(401, 403, 404),
-        },
+    action('End every session of a user (refresh tokens revoked, revocations published)', {
+      200: {
+        type: 'object',
+        required: ['revoked'],
+        properties: { revoked: { type: 'integer' } },
       },
-    },
+      ...errors(401, 403, 404),
+    }),
     async (request) => admin.endSessions(actorOf(request), idOf(request)),
   );
 
   app.post(
     '/admin/users/:id/unlock',
-    {
-      ...guarded,
-      schema: {
-        summary: 'Lift the lock-out of an account after failed log-ins',
-        security,
-        params: idParams,
-        response: { ...errors(401, 403, 404) },
-      },
-    },
+    action('Lift the lock-out of an account after failed log-ins', { ...errors(401, 403, 404) }),
     async (request, reply) => {
       await admin.unlock(actorOf(request), idOf(request));
       return reply.code(204).send();
@@ -310,15 +294,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
 
   app.post(
     '/admin/users/:id/password-reset',
-    {
-      ...guarded,
-      schema: {
-        summary: 'Send the user a password-reset mail',
-        security,
-        params: idParams,
-        response: { ...errors(401, 403, 404, 429, 503) },
-      },
-    },
+    action('Send the user a password-reset mail', { ...errors(401, 403, 404, 429, 503) }),
     async (request, reply) => {
       await admin.sendPasswordReset(actorOf(request), idOf(request));
       return reply.code(202).send();
@@ -327,36 +303,31 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
 
   app.delete(
     '/admin/users/:id/second-factors',
-    {
-      ...guarded,
-      schema: {
-        summary: "Remove a user's second factors (TOTP, recovery codes); their sessions stay",
-        security,
-        params: idParams,
-        response: {
-          200: {
-            type: 'object',
-            required: ['reset'],
-            properties: {
-              reset: { type: 'boolean', description: 'false: the user had no second factor' },
-            },
-          },
-          ...errors(401, 403, 404),
+    action("Remove a user's second factors (TOTP, recovery codes); their sessions stay", {
+      200: {
+        type: 'object',
+        required: ['reset'],
+        properties: {
+          reset: { type: 'boolean', description: 'false: the user had no second factor' },
         },
       },
-    },
+      ...errors(401, 403, 404),
+    }),
     async (request) => ({
       reset: await admin.resetSecondFactors(actorOf(request), idOf(request)),
     }),
   );
+}
 
+/** The audit log, newest first, a page at a time. */
+function auditRoute(app: FastifyInstance, admin: AdminService, guarded: Guard): void {
   app.get(
     '/admin/audit',
     {
       ...guarded,
       schema: {
         summary: 'The audit log, newest first',
-        security,
+        security: BEARER,
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -370,17 +341,11 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
           },
         },
         response: {
-          200: {
-            type: 'object',
-            required: ['events', 'next'],
-            properties: {
-              events: { type: 'array', items: eventSchema },
-              next: {
-                type: ['string', 'null'],
-                description: 'pass as `before` for the next (older) page; null on the last',
-              },
-            },
-          },
+          200: pageSchema(
+            'events',
+            eventSchema,
+            'pass as `before` for the next (older) page; null on the last',
+          ),
           ...errors(400, 401, 403),
         },
       },
@@ -388,18 +353,17 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
     async (request) => {
       const q = request.query as Record<string, string | undefined>;
       const limit = limitOf(q['limit']);
-      const since = timeOf(q['since'], 'since');
-      const until = timeOf(q['until'], 'until');
-      const events = await admin.audit({
-        ...(q['type'] !== undefined ? { type: q['type'] } : {}),
-        ...(q['user'] !== undefined ? { subject: q['user'] } : {}),
-        ...(since !== undefined ? { since } : {}),
-        ...(until !== undefined ? { until } : {}),
-        ...(limit !== undefined ? { limit } : {}),
-        ...(q['before'] !== undefined ? { before: q['before'] } : {}),
-      });
-      const full = events.length === (limit ?? 50);
-      return { events: events.map(toEventBody), next: full ? events.at(-1)!.id : null };
+      const events = await admin.audit(
+        defined({
+          type: q['type'],
+          subject: q['user'],
+          since: timeOf(q['since'], 'since'),
+          until: timeOf(q['until'], 'until'),
+          limit,
+          before: q['before'],
+        }),
+      );
+      return { events: events.map(toEventBody), next: nextOf(events, limit) };
     },
   );
 }

@@ -1,26 +1,27 @@
 // The second-factor routes (/auth/mfa/…): TOTP enrolment, confirmation and removal, recovery
-// codes, and the log-in's second step (a code, a recovery code or a passkey). Registered by authRoutes, with its token delivery and
-// its authenticate hook, so both kinds of log-in answer alike.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// codes, and the log-in's second step (a code, a recovery code or a passkey). Registered by
+// authRoutes, with its token delivery and its authenticate hook, so both kinds of log-in answer
+// alike.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { FACTOR_KINDS } from '../auth/factors.ts';
-import type { RequestContext, TokenSet } from '../auth/service.ts';
+import type { AuthRouteHelpers } from './auth-helpers.ts';
+import { scopeField, tokenSchema } from './auth-schemas.ts';
 import { assertion, optionsSchema } from './passkey-routes.ts';
+import {
+  BEARER,
+  defined,
+  errors,
+  FIELDS,
+  noStore,
+  requestContextOf,
+  strictObject,
+} from './route-common.ts';
 
-export interface MfaRouteHelpers {
-  authenticate: (request: FastifyRequest) => Promise<void>;
-  subjectOf: (request: FastifyRequest) => string;
-  noStore: (reply: FastifyReply) => FastifyReply;
-  /** Answers a completed log-in as /auth/login does (tokens, cookies, device token). */
-  loggedIn: (reply: FastifyReply, tokens: TokenSet, deviceToken: string) => unknown;
-  errors: (...codes: number[]) => Record<number, { $ref: string }>;
-  tokenSchema: Record<string, unknown>;
-  /** The `scope` property of /auth/login's body (RFC 6749 §3.3). */
-  scopeField: Record<string, unknown>;
-  /** The request's context for the claims function. */
-  requestContextOf: (request: FastifyRequest) => RequestContext;
-  /** The thumbprint of the request's DPoP proof key, checked, or undefined without a proof. */
-  dpopKeyOf: (request: FastifyRequest, reply: FastifyReply) => Promise<string | undefined>;
-}
+/** What the second-factor routes use of authRoutes' helpers (auth-helpers.ts). */
+export type MfaRouteHelpers = Pick<
+  AuthRouteHelpers,
+  'authenticate' | 'authOf' | 'loggedIn' | 'dpopKeyOf'
+>;
 
 /**
  * The 401 answer of a first step (/auth/login, a sign-in link) that needs a second factor: the
@@ -51,7 +52,6 @@ export function mfaRequiredSchema(errorSchema: { properties: Record<string, unkn
 // an assertion's members are bounded by its schema (passkey-routes.ts).
 const code = { type: 'string', minLength: 1, maxLength: 16 } as const;
 const recoveryCode = { type: 'string', minLength: 1, maxLength: 32 } as const;
-const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 const mfaToken = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const codesSchema = {
   type: 'object',
@@ -64,16 +64,22 @@ const codesSchema = {
     },
   },
 } as const;
-const reauthBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['password'],
-  properties: { password, code, recovery_code: recoveryCode },
-} as const;
+const reauthBody = strictObject(['password'], {
+  password: FIELDS.password,
+  code,
+  recovery_code: recoveryCode,
+});
 
 export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promise<void> {
+  await totpRoutes(app, h);
+  await secondStepRoutes(app, h);
+}
+
+/** The signed-in user's second factors: TOTP on and off, recovery codes, the list. */
+async function totpRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promise<void> {
   const { auth } = app;
   const bearer = { preHandler: h.authenticate } as const;
+  const subjectOf = (request: FastifyRequest) => h.authOf(request).subject;
 
   app.post(
     '/auth/mfa/totp',
@@ -81,7 +87,7 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
       ...bearer,
       schema: {
         summary: 'Start a TOTP enrolment: a secret, its otpauth:// URI and a QR code',
-        security: [{ bearer: [] }],
+        security: BEARER,
         response: {
           200: {
             type: 'object',
@@ -92,13 +98,13 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
               qr: { type: 'string', description: 'The URI as a QR code: an SVG data URL' },
             },
           },
-          ...h.errors(401, 403, 409),
+          ...errors(401, 403, 409),
         },
       },
     },
     async (request, reply) => {
-      const enrolment = await auth.enrolTotp(h.subjectOf(request));
-      h.noStore(reply);
+      const enrolment = await auth.enrolTotp(subjectOf(request));
+      noStore(reply);
       return enrolment;
     },
   );
@@ -109,20 +115,15 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
       ...bearer,
       schema: {
         summary: 'Turn TOTP on with a first code; answers the recovery codes (shown once)',
-        security: [{ bearer: [] }],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['code'],
-          properties: { code },
-        },
-        response: { 200: codesSchema, ...h.errors(400, 401, 403, 409, 429) },
+        security: BEARER,
+        body: strictObject(['code'], { code }),
+        response: { 200: codesSchema, ...errors(400, 401, 403, 409, 429) },
       },
     },
     async (request, reply) => {
       const { code: given } = request.body as { code: string };
-      const codes = await auth.confirmTotp(h.subjectOf(request), given);
-      h.noStore(reply);
+      const codes = await auth.confirmTotp(subjectOf(request), given);
+      noStore(reply);
       return codes;
     },
   );
@@ -133,13 +134,13 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
       ...bearer,
       schema: {
         summary: 'Turn TOTP off (and drop the recovery codes): the password and a code',
-        security: [{ bearer: [] }],
+        security: BEARER,
         body: reauthBody,
-        response: { ...h.errors(400, 401, 403, 409, 429) },
+        response: { ...errors(400, 401, 403, 409, 429) },
       },
     },
     async (request, reply) => {
-      await auth.disableTotp(h.subjectOf(request), request.body as Record<string, unknown>);
+      await auth.disableTotp(subjectOf(request), request.body as Record<string, unknown>);
       return reply.code(204).send();
     },
   );
@@ -150,17 +151,17 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
       ...bearer,
       schema: {
         summary: 'Ten new recovery codes (the old ones stop working): the password and a code',
-        security: [{ bearer: [] }],
+        security: BEARER,
         body: reauthBody,
-        response: { 200: codesSchema, ...h.errors(400, 401, 403, 409, 429) },
+        response: { 200: codesSchema, ...errors(400, 401, 403, 409, 429) },
       },
     },
     async (request, reply) => {
       const codes = await auth.regenerateRecoveryCodes(
-        h.subjectOf(request),
+        subjectOf(request),
         request.body as Record<string, unknown>,
       );
-      h.noStore(reply);
+      noStore(reply);
       return codes;
     },
   );
@@ -171,7 +172,7 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
       ...bearer,
       schema: {
         summary: 'The second factors the user has on',
-        security: [{ bearer: [] }],
+        security: BEARER,
         response: {
           200: {
             type: 'object',
@@ -179,35 +180,34 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
               factors: { type: 'array', items: { type: 'string', enum: [...FACTOR_KINDS] } },
             },
           },
-          ...h.errors(401, 403),
+          ...errors(401, 403),
         },
       },
     },
     async (request, reply) => {
-      h.noStore(reply);
-      return { factors: await auth.factorsOf(h.subjectOf(request)) };
+      noStore(reply);
+      return { factors: await auth.factorsOf(subjectOf(request)) };
     },
   );
+}
 
+/** The log-in's second step, after /auth/login (or a sign-in link) answered mfa_required. */
+async function secondStepRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promise<void> {
+  const { auth } = app;
   app.post(
     '/auth/mfa/passkey/options',
     {
       schema: {
         summary:
           "A passkey as the log-in's second step: options for navigator.credentials.get() with the user's passkeys",
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['mfa_token'],
-          properties: { mfa_token: mfaToken },
-        },
-        response: { 200: optionsSchema, ...h.errors(400, 401, 403, 409, 429, 503) },
+        body: strictObject(['mfa_token'], { mfa_token: mfaToken }),
+        response: { 200: optionsSchema, ...errors(400, 401, 403, 409, 429, 503) },
       },
     },
     async (request, reply) => {
       const { mfa_token } = request.body as { mfa_token: string };
       const options = await auth.passkeySecondFactorOptions({ mfa_token, ip: request.ip });
-      h.noStore(reply);
+      noStore(reply);
       return options;
     },
   );
@@ -218,19 +218,14 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
       schema: {
         summary:
           "The log-in's second step: the mfa_token of /auth/login and a code, a recovery code or a passkey's assertion",
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['mfa_token'],
-          properties: {
-            mfa_token: mfaToken,
-            code,
-            recovery_code: recoveryCode,
-            credential: assertion,
-            scope: h.scopeField,
-          },
-        },
-        response: { 200: h.tokenSchema, ...h.errors(400, 401, 403, 409, 429, 503) },
+        body: strictObject(['mfa_token'], {
+          mfa_token: mfaToken,
+          code,
+          recovery_code: recoveryCode,
+          credential: assertion,
+          scope: scopeField,
+        }),
+        response: { 200: tokenSchema, ...errors(400, 401, 403, 409, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -238,10 +233,10 @@ export async function mfaRoutes(app: FastifyInstance, h: MfaRouteHelpers): Promi
       const jkt = await h.dpopKeyOf(request, reply);
       const result = await auth.verifySecondFactor({
         ...(request.body as Record<string, unknown>),
-        ...(jkt !== undefined ? { jkt } : {}),
+        ...defined({ jkt }),
         clientIp: request.ip,
         userAgent: request.headers['user-agent'],
-        request: h.requestContextOf(request),
+        request: requestContextOf(request),
       });
       return h.loggedIn(reply, result.tokens, result.deviceToken);
     },

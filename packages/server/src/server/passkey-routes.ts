@@ -1,25 +1,21 @@
 // The passkey routes (/auth/passkeys/…): a signed-in user's registration ceremony and list
 // (rename, remove), and the passwordless log-in ceremony. Registered by authRoutes with its
 // token delivery and its authenticate hook, so a passkey log-in answers as a password log-in.
-
-import type { AuthContext } from '@laissez/middleware';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CREDENTIAL_ID_MAX, PASSKEY_NAME_MAX } from '../auth/passkeys.ts';
-import type { AccessClaims, RequestContext, TokenSet } from '../auth/service.ts';
+import type { AuthRouteHelpers } from './auth-helpers.ts';
+import { scopeField, tokenSchema } from './auth-schemas.ts';
+import {
+  BEARER,
+  defined,
+  errors,
+  noStore,
+  requestContextOf,
+  strictObject,
+} from './route-common.ts';
 
-export interface PasskeyRouteHelpers {
-  authenticate: (request: FastifyRequest) => Promise<void>;
-  authOf: (request: FastifyRequest) => AuthContext<AccessClaims>;
-  noStore: (reply: FastifyReply) => FastifyReply;
-  /** Answers tokens as /auth/login does (headers, cookies in cookie mode). */
-  deliver: (reply: FastifyReply, tokens: TokenSet) => Partial<TokenSet>;
-  requestContextOf: (request: FastifyRequest) => RequestContext;
-  tokenSchema: Record<string, unknown>;
-  scopeField: Record<string, unknown>;
-}
-
-const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, { $ref: 'Error#' }]));
+/** What the passkey routes use of authRoutes' helpers (auth-helpers.ts). */
+export type PasskeyRouteHelpers = Pick<AuthRouteHelpers, 'authenticate' | 'authOf' | 'deliver'>;
 
 /** base64url, bounded: what every binary member of a WebAuthn JSON response is. */
 const b64 = (maxLength: number) =>
@@ -100,6 +96,12 @@ const idParams = {
 } as const;
 
 export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers): Promise<void> {
+  await ownPasskeyRoutes(app, h);
+  await passkeyLoginRoutes(app, h);
+}
+
+/** A signed-in user's passkeys: the registration ceremony, the list, rename and removal. */
+async function ownPasskeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers): Promise<void> {
   const { auth } = app;
   const bearer = { preValidation: h.authenticate } as const;
   const claimsOf = (request: FastifyRequest) => h.authOf(request).claims;
@@ -110,12 +112,12 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
       ...bearer,
       schema: {
         summary: 'Start adding a passkey: options for navigator.credentials.create()',
-        security: [{ bearer: [] }],
+        security: BEARER,
         response: { 200: optionsSchema, ...errors(400, 401, 403, 429) },
       },
     },
     async (request, reply) => {
-      h.noStore(reply);
+      noStore(reply);
       return auth.passkeys.registrationOptions(claimsOf(request));
     },
   );
@@ -126,13 +128,8 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
       ...bearer,
       schema: {
         summary: 'Finish adding a passkey: the credential navigator.credentials.create() made',
-        security: [{ bearer: [] }],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['credential'],
-          properties: { credential: registration, name },
-        },
+        security: BEARER,
+        body: strictObject(['credential'], { credential: registration, name }),
         response: {
           201: { type: 'object', required: ['passkey'], properties: { passkey: passkeySchema } },
           ...errors(400, 401, 403, 409, 429),
@@ -142,7 +139,7 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
     async (request, reply) => {
       const body = request.body as { credential: unknown; name?: string };
       const passkey = await auth.passkeys.register(claimsOf(request), body.credential, body.name);
-      h.noStore(reply);
+      noStore(reply);
       return reply.code(201).send({ passkey });
     },
   );
@@ -153,7 +150,7 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
       ...bearer,
       schema: {
         summary: "The user's passkeys, oldest first",
-        security: [{ bearer: [] }],
+        security: BEARER,
         response: {
           200: {
             type: 'object',
@@ -165,7 +162,7 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
       },
     },
     async (request, reply) => {
-      h.noStore(reply);
+      noStore(reply);
       return { passkeys: await auth.passkeys.list(claimsOf(request)) };
     },
   );
@@ -176,14 +173,9 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
       ...bearer,
       schema: {
         summary: 'Rename one of your passkeys',
-        security: [{ bearer: [] }],
+        security: BEARER,
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { name },
-        },
+        body: strictObject(['name'], { name }),
         response: { ...errors(400, 401, 403, 404, 429) },
       },
     },
@@ -201,7 +193,7 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
       ...bearer,
       schema: {
         summary: 'Remove one of your passkeys',
-        security: [{ bearer: [] }],
+        security: BEARER,
         params: idParams,
         response: { ...errors(400, 401, 403, 404, 429) },
       },
@@ -212,7 +204,11 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
       return reply.code(204).send();
     },
   );
+}
 
+/** The passwordless log-in ceremony: options, then the assertion for tokens. */
+async function passkeyLoginRoutes(app: FastifyInstance, h: PasskeyRouteHelpers): Promise<void> {
+  const { auth } = app;
   app.post(
     '/auth/passkeys/login/options',
     {
@@ -222,7 +218,7 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
       },
     },
     async (request, reply) => {
-      h.noStore(reply);
+      noStore(reply);
       return auth.passkeys.loginOptions(request.ip);
     },
   );
@@ -232,13 +228,8 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
     {
       schema: {
         summary: 'Log in with a passkey: the assertion navigator.credentials.get() made',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['credential'],
-          properties: { credential: assertion, scope: h.scopeField },
-        },
-        response: { 200: h.tokenSchema, ...errors(400, 401, 403, 429, 503) },
+        body: strictObject(['credential'], { credential: assertion, scope: scopeField }),
+        response: { 200: tokenSchema, ...errors(400, 401, 403, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -247,8 +238,8 @@ export async function passkeyRoutes(app: FastifyInstance, h: PasskeyRouteHelpers
         response: body.credential,
         ip: request.ip,
         userAgent: request.headers['user-agent'],
-        request: h.requestContextOf(request),
-        ...(body.scope !== undefined ? { scope: body.scope } : {}),
+        request: requestContextOf(request),
+        ...defined({ scope: body.scope }),
       });
       return h.deliver(reply, result.tokens);
     },

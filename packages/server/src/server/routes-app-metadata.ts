@@ -10,8 +10,9 @@ import type { AdminService } from '../auth/admin.ts';
 import { APP_METADATA_MAX_BYTES } from '../auth/app-metadata.ts';
 import { type AccessClaims, toPublicUser } from '../auth/service.ts';
 import { actorOf, requireCurrentAdmin } from './admin-routes.ts';
+import { meSchema } from './auth-schemas.ts';
 import { errorSchema, HttpError } from './errors.ts';
-import { meSchema } from './routes.ts';
+import { BEARER, strictObject, userAnswer } from './route-common.ts';
 
 export interface AppMetadataRouteOptions {
   authenticator: Authenticator<AccessClaims>;
@@ -41,20 +42,17 @@ export async function appMetadataRoutes(
       schema: {
         summary: "Replace a user's app metadata (administrators only)",
         description: `A JSON object of at most ${APP_METADATA_MAX_BYTES} bytes, replaced whole ({} clears it). The claims function reads it at the next log-in or refresh; tokens issued before keep what they carry until they expire.`,
-        security: [{ bearer: [] }],
+        security: BEARER,
         params: {
           type: 'object',
           required: ['id'],
           properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
         },
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['app_metadata'],
-          properties: { app_metadata: { type: 'object', additionalProperties: true } },
-        },
+        body: strictObject(['app_metadata'], {
+          app_metadata: { type: 'object', additionalProperties: true },
+        }),
         response: {
-          200: { type: 'object', required: ['user'], properties: { user: meSchema } },
+          200: userAnswer(meSchema),
           // The shared `Error` schema is registered inside the /auth routes' scope, not this one.
           ...Object.fromEntries([400, 401, 403, 404].map((c) => [c, errorSchema])),
         },

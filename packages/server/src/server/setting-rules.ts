@@ -1,12 +1,12 @@
 // The parsers (command-line text to the library's value) and checks (of the library's value)
 // that the rows of the settings table (src/server/settings.ts) are made of.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync as readFile } from 'node:fs';
 import { parseDuration } from '@laissez/jwt';
 import { checkOptions } from '@laissez/jwt/options';
 import { KeyEncryptionKey } from '../auth/kek.ts';
 import { RETIRE_LEEWAY } from '../auth/keyring.ts';
 import { proxyTrust, type TrustProxy } from './connections.ts';
+import { readNamedFile } from './named-file.ts';
 import type { Naming } from './options.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -59,21 +59,7 @@ export function trustProxyText(value: string, name: string): TrustProxy {
 /** Reads a TLS file, naming the setting and the file when it cannot. */
 export function tlsFile(kind: 'cert' | 'key') {
   return (file: string, name: string): Buffer => {
-    let pem: Buffer;
-    try {
-      pem = readFile(file);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why =
-        code === 'ENOENT'
-          ? 'no such file'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : code === 'EISDIR'
-              ? 'it is a directory'
-              : (code ?? 'unreadable');
-      throw new Error(`${name} ${JSON.stringify(file)} cannot be read: ${why}`);
-    }
+    const pem = readNamedFile(file, name, (message) => new Error(message));
     const problem = kind === 'cert' ? certificateProblem(pem) : keyProblem(pem);
     if (problem) throw new Error(`${name} ${JSON.stringify(file)} ${problem}`);
     return pem;

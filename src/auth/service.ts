@@ -602,7 +602,6 @@ export class AuthService {
   async endSession(claims: AccessClaims, sid: string, context: ClientContext = {}): Promise<void> {
     const user = await this.currentUser(claims);
     await this.#countAccountRequest(user);
-    await this.#countAccountRequest(user);
     if (!(await this.#sessions.end(user.id, sid))) {
       throw new AuthServiceError('session_not_found', 'no such session of yours');
     }

@@ -54,8 +54,10 @@ export const BROWSER_MODULES = [
   'jwt/lib/errors',
   'jwt/lib/jwk-members',
   'jwt/lib/options',
+  'web/account',
   'web/app',
   'web/debugger',
+  'web/demo',
   'web/dom',
   'web/inspect/algorithms',
   'web/inspect/base64url',
@@ -66,6 +68,12 @@ export const BROWSER_MODULES = [
   'web/inspect/refusal',
   'web/inspect/times',
   'web/inspect/verify',
+  'web/log-in',
+  'web/mail-links',
+  'web/passkeys',
+  'web/second-factors',
+  'web/sessions',
+  'web/token-view',
 ] as const;
 
 const STATIC_FILES: Record<string, string> = {

@@ -1,12 +1,12 @@
 // The account flows that go through the owner's mailbox: email verification, registration that
 // says nothing about which addresses have accounts, password reset, sign-in links and change of
 // address. Each sends a single-use link whose token is stored hashed (SHA-256, as refresh tokens
-// are) with its purpose and expiry; the store consumes it exactly once. No HTTP here: routes in
-// src/server/account-mail-routes.ts.
+// are) with its purpose and expiry; the store consumes it exactly once (account-links.ts). No
+// HTTP here: routes in src/server/account-mail-routes.ts.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { ConflictError, type OneTimePurpose, type Store, type User } from '../store/types.ts';
+import { ConflictError, type Store, type User } from '../store/types.ts';
 import { usernameKey } from '../store/username-key.ts';
+import { AccountLinks, linkError } from './account-links.ts';
 import {
   checkEmail,
   checkPassword,
@@ -17,14 +17,9 @@ import {
 import { type AuditSink, NO_AUDIT } from './audit.ts';
 import { AuthServiceError } from './errors.ts';
 import type { SecurityEvent } from './events.ts';
+import { sha256 } from './hash.ts';
 import type { Limit } from './limits.ts';
-import {
-  MailDeliveryError,
-  type Mailer,
-  type MailKind,
-  type MailMessage,
-  renderMail,
-} from './mail.ts';
+import type { Mailer } from './mail.ts';
 import { type Argon2Params, hashPassword, verifyPassword } from './password.ts';
 import {
   type BreachedPasswordOptions,
@@ -32,13 +27,7 @@ import {
   isBreachedPassword,
 } from './password-policy.ts';
 
-/** How long each kind of link works, seconds. */
-export const LINK_TTL: Readonly<Record<OneTimePurpose, number>> = Object.freeze({
-  verify_email: 24 * 3600,
-  reset_password: 30 * 60,
-  sign_in: 15 * 60,
-  change_email: 24 * 3600,
-});
+export { LINK_TTL } from './account-links.ts';
 
 /**
  * Mail requests per address and per account, and link confirmations per client address. Counted
@@ -51,10 +40,6 @@ export const MAIL_LIMITS = Object.freeze({
   perIp: { max: 20, window: 15 * 60 },
   confirmPerIp: { max: 30, window: 15 * 60 },
 });
-
-/** What a link's token looks like: `lz1_` and 32 random bytes, base64url. */
-const LINK_TOKEN = /^lz1_[A-Za-z0-9_-]{43}$/;
-const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 
 export interface AccountMailOptions {
   store: Store;
@@ -81,9 +66,6 @@ export interface AccountMailOptions {
   audit?: AuditSink;
 }
 
-const words = (seconds: number) =>
-  seconds >= 3600 ? `${seconds / 3600} hours` : `${seconds / 60} minutes`;
-
 /** The owner's mail for each security event; none for an administrator's reset (told apart). */
 const SECURITY_NOTICES: Partial<Record<SecurityEvent['type'], (event: SecurityEvent) => string>> = {
   totp_enrolled: () => 'An authenticator app (TOTP) was set up as a second factor.',
@@ -104,12 +86,20 @@ const SECURITY_NOTICES: Partial<Record<SecurityEvent['type'], (event: SecurityEv
 
 export class AccountMail {
   readonly #o: AccountMailOptions;
-  readonly #base: string;
+  readonly #links: AccountLinks;
   readonly #audit: AuditSink;
 
   constructor(options: AccountMailOptions) {
     this.#o = options;
-    this.#base = options.publicUrl.replace(/\/+$/, '');
+    this.#links = new AccountLinks({
+      store: options.store,
+      mailer: options.mailer,
+      now: options.now,
+      publicUrl: options.publicUrl,
+      product: options.product,
+      count: (key, limit) => options.count(key, limit),
+      confirmPerIp: MAIL_LIMITS.confirmPerIp,
+    });
     this.#audit = options.audit ?? NO_AUDIT;
   }
 
@@ -121,41 +111,6 @@ export class AccountMail {
     return this.#o.signInLinks;
   }
 
-  /** Where each link lands (docs/server.md, "Mail"). */
-  #link(purpose: OneTimePurpose, token: string): string {
-    switch (purpose) {
-      case 'verify_email':
-        return `${this.#base}/auth/verify-email?token=${token}`;
-      case 'change_email':
-        return `${this.#base}/auth/email/confirm?token=${token}`;
-      // Reset and sign-in links carry the token in the fragment, which browsers never send: a
-      // page reads it and posts it, so neither a log nor a link-scanning proxy can spend it.
-      case 'reset_password':
-        return `${this.#base}/reset-password#token=${token}`;
-      case 'sign_in':
-        return `${this.#base}/sign-in#token=${token}`;
-    }
-  }
-
-  /** Makes a token of `purpose` for `user` (replacing their older unused ones) and its mail. */
-  async #issue(user: User, purpose: OneTimePurpose, payload: string | null, to: string) {
-    const token = `lz1_${randomBytes(32).toString('base64url')}`;
-    const now = this.#o.now();
-    await this.#o.store.createOneTimeToken(
-      {
-        tokenHash: sha256(token),
-        purpose,
-        userId: user.id,
-        payload,
-        createdAt: now,
-        expiresAt: now + LINK_TTL[purpose] * 1000,
-      },
-      { replace: true },
-    );
-    const link = this.#link(purpose, token);
-    return this.#mail(purpose, to, { link, validFor: words(LINK_TTL[purpose]) });
-  }
-
   /**
    * Tells the owner of a change to the account's second factors (issue 20: using a recovery code
    * is a mail). Queued, never awaited into an answer; an unknown user gets nothing.
@@ -165,21 +120,7 @@ export class AccountMail {
     if (notice === undefined) return;
     const user = await this.#o.store.findUserById(event.userId);
     if (!user) return;
-    this.#o.mailer.enqueue(this.#mail('security_notice', user.email, { notice }));
-  }
-
-  #mail(
-    kind: MailKind,
-    to: string,
-    context: { link?: string; validFor?: string; address?: string; notice?: string },
-  ) {
-    return {
-      from: this.#o.mailer.from,
-      to,
-      kind,
-      ...renderMail(kind, { product: this.#o.product, ...context }),
-      ...(context.link ? { link: context.link } : {}),
-    };
+    this.#o.mailer.enqueue(this.#links.mail('security_notice', user.email, { notice }));
   }
 
   /** Counts a mail request against the address, the client and (when known) the account. */
@@ -227,7 +168,7 @@ export class AccountMail {
       user = await insertUserAccount(this.#o.store, prepared);
     } catch (error) {
       if (!(error instanceof AuthServiceError && error.code === 'email_taken')) throw error;
-      this.#o.mailer.enqueue(this.#mail('already_registered', prepared.email, {}));
+      this.#o.mailer.enqueue(this.#links.mail('already_registered', prepared.email, {}));
       return;
     }
     await this.#audit.record({
@@ -236,7 +177,7 @@ export class AccountMail {
       subject: user.id,
       ip: input.ip ?? null,
     });
-    this.#o.mailer.enqueue(await this.#issue(user, 'verify_email', user.email, user.email));
+    this.#o.mailer.enqueue(await this.#links.issue(user, 'verify_email', user.email, user.email));
   }
 
   /**
@@ -249,12 +190,12 @@ export class AccountMail {
     const user = await this.#o.store.findUserByEmail(email);
     if (!user || user.disabled || user.emailVerified) return;
     if (!(await this.#accountBudget(user))) return;
-    this.#o.mailer.enqueue(await this.#issue(user, 'verify_email', user.email, user.email));
+    this.#o.mailer.enqueue(await this.#links.issue(user, 'verify_email', user.email, user.email));
   }
 
   /** Consumes a verification link: the account's email is verified (if it is still that one). */
   async confirmVerification(input: { token: unknown; ip?: string }): Promise<User> {
-    const { user, payload } = await this.#consume(input, 'verify_email');
+    const { user, payload } = await this.#links.consume(input, 'verify_email');
     if (
       payload === null ||
       !(await this.#o.store.markEmailVerified(user.id, payload, this.#o.now()))
@@ -279,7 +220,7 @@ export class AccountMail {
     const user = await this.#o.store.findUserByEmail(email);
     if (!user || user.disabled) return;
     if (!(await this.#accountBudget(user))) return;
-    this.#o.mailer.enqueue(await this.#issue(user, 'reset_password', user.email, user.email));
+    this.#o.mailer.enqueue(await this.#links.issue(user, 'reset_password', user.email, user.email));
     // Only for an account that gets the mail: what was typed for an unknown one is not kept.
     await this.#audit.record({
       type: 'password.reset_requested',
@@ -297,8 +238,8 @@ export class AccountMail {
    */
   async sendPasswordReset(user: User): Promise<void> {
     await this.#o.count(`mail:account:${user.id}`, MAIL_LIMITS.perAccount);
-    await this.#deliver(
-      await this.#issue(user, 'reset_password', user.email, user.email),
+    await this.#links.deliver(
+      await this.#links.issue(user, 'reset_password', user.email, user.email),
       'the reset mail',
     );
   }
@@ -313,7 +254,7 @@ export class AccountMail {
     password: unknown;
     ip?: string;
   }): Promise<User> {
-    const token = this.#tokenOf(input.token);
+    const token = this.#links.tokenOf(input.token);
     if (input.ip !== undefined)
       await this.#o.count(`link:ip:${input.ip}`, MAIL_LIMITS.confirmPerIp);
     const password = checkPassword(input.password);
@@ -343,7 +284,7 @@ export class AccountMail {
       }
     }
     const hash = await hashPassword(password, this.#o.passwordParams);
-    const { user, payload } = await this.#consume({ token }, 'reset_password', true);
+    const { user, payload } = await this.#links.consume({ token }, 'reset_password', true);
     const now = this.#o.now();
     await this.#o.store.updatePasswordHash(user.id, hash, now);
     const ended = await this.#o.endSessions(user.id);
@@ -366,12 +307,12 @@ export class AccountMail {
     const user = await this.#o.store.findUserByEmail(email);
     if (!user || user.disabled) return;
     if (!(await this.#accountBudget(user))) return;
-    this.#o.mailer.enqueue(await this.#issue(user, 'sign_in', user.email, user.email));
+    this.#o.mailer.enqueue(await this.#links.issue(user, 'sign_in', user.email, user.email));
   }
 
   /** Consumes a sign-in link; the caller starts a session for the user it returns. */
   async confirmSignIn(input: { token: unknown; ip?: string }): Promise<User> {
-    const { user, payload } = await this.#consume(input, 'sign_in');
+    const { user, payload } = await this.#links.consume(input, 'sign_in');
     // The link reached the mailbox: that proves the address, as a verification link does.
     if (
       payload !== null &&
@@ -410,10 +351,12 @@ export class AccountMail {
     await this.#o.count(`mail:address:${email}`, MAIL_LIMITS.perAddress);
     const holder = await this.#o.store.findUserByEmail(email);
     const toNew = holder
-      ? this.#mail('email_taken_notice', email, {})
-      : await this.#issue(user, 'change_email', email, email);
-    await this.#deliver(toNew, 'the confirmation mail');
-    this.#o.mailer.enqueue(this.#mail('email_change_requested', user.email, { address: email }));
+      ? this.#links.mail('email_taken_notice', email, {})
+      : await this.#links.issue(user, 'change_email', email, email);
+    await this.#links.deliver(toNew, 'the confirmation mail');
+    this.#o.mailer.enqueue(
+      this.#links.mail('email_change_requested', user.email, { address: email }),
+    );
     // Recorded alike whether the address was taken (its owner got a notice): the log says what
     // the account holder did, and no address (personal data) goes into it.
     await this.#audit.record({
@@ -424,25 +367,9 @@ export class AccountMail {
     });
   }
 
-  /** Sends one mail now; a delivery that failed every retry is `temporarily_unavailable`. */
-  async #deliver(message: MailMessage, what = 'the mail'): Promise<void> {
-    try {
-      await this.#o.mailer.deliver(message);
-    } catch (error) {
-      if (error instanceof MailDeliveryError) {
-        throw new AuthServiceError(
-          'temporarily_unavailable',
-          `${what} could not be sent; try again later`,
-          { retryAfter: 60 },
-        );
-      }
-      throw error;
-    }
-  }
-
   /** Consumes a change-of-address link: the email changes now, if no one took it meanwhile. */
   async confirmEmailChange(input: { token: unknown; ip?: string }): Promise<User> {
-    const { user, payload } = await this.#consume(input, 'change_email');
+    const { user, payload } = await this.#links.consume(input, 'change_email');
     if (payload === null) throw linkError('this link is not valid');
     try {
       const changed = await this.#o.store.changeEmail(user.id, user.email, payload, this.#o.now());
@@ -477,38 +404,4 @@ export class AccountMail {
       throw error;
     }
   }
-
-  #tokenOf(value: unknown): string {
-    if (typeof value !== 'string' || !LINK_TOKEN.test(value))
-      throw linkError('this link is not valid (copy the whole link)');
-    return value;
-  }
-
-  /** Consumes a link of `purpose`, or says precisely why not; the owner must be active. */
-  async #consume(
-    input: { token: unknown; ip?: string },
-    purpose: OneTimePurpose,
-    counted = false,
-  ): Promise<{ user: User; payload: string | null }> {
-    const token = this.#tokenOf(input.token);
-    if (!counted && input.ip !== undefined)
-      await this.#o.count(`link:ip:${input.ip}`, MAIL_LIMITS.confirmPerIp);
-    const result = await this.#o.store.consumeOneTimeToken(sha256(token), purpose, this.#o.now());
-    switch (result.status) {
-      case 'missing':
-        throw linkError(
-          'this link is not valid: unknown, replaced by a newer one, or meant for something else',
-        );
-      case 'used':
-        throw linkError('this link was already used; ask for a new one');
-      case 'expired':
-        throw linkError('this link has expired; ask for a new one');
-    }
-    const user = await this.#o.store.findUserById(result.token.userId);
-    if (!user) throw linkError('this link is not valid');
-    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
-    return { user, payload: result.token.payload };
-  }
 }
-
-const linkError = (description: string) => new AuthServiceError('invalid_link', description);

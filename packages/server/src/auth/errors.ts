@@ -15,6 +15,7 @@ export type AuthErrorCode =
   | 'email_not_verified'
   | 'invalid_link'
   | 'invalid_grant'
+  // RFC 6749 §5.2, at log-in, refresh and the OAuth endpoints alike (src/auth/scopes.ts).
   | 'invalid_scope'
   | 'invalid_token'
   | 'too_many_requests'
@@ -31,7 +32,6 @@ export type AuthErrorCode =
   | 'invalid_dpop_proof'
   // RFC 6749 §5.2, at the OAuth endpoints (src/server/oauth.ts).
   | 'invalid_client'
-  | 'invalid_scope'
   | 'unauthorized_client'
   | 'unsupported_grant_type';
 

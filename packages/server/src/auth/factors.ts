@@ -1,46 +1,20 @@
-// Second factors: TOTP (RFC 6238, through the otpauth library), recovery codes, and the log-in's
-// second step (an `mfa_token` challenge). No HTTP, no SQL. Factors join a small registry
-// (`FACTOR_KINDS`): what a challenge offers is the list of kinds the user has. A passkey is one
-// of them: its ceremony is passkeys.ts's, asked for with the challenge (`passkeyOptions`).
-//
-// Secrets at rest: a TOTP secret is sealed with AES-256-GCM under a key derived from the
-// key-encryption key (HKDF, purpose `TOTP_PURPOSE`), the user's id bound as additional data, so
-// a dump of the database (or a row moved to another user) yields no code. Recovery codes are
-// stored as HMAC-SHA256 under another derived key: ~50 random bits each, which a plain hash of
-// a dumped row would not protect from an offline search.
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createHmac,
-  randomBytes,
-  randomInt,
-} from 'node:crypto';
-import { Secret, TOTP } from 'otpauth';
+// Second factors: TOTP, recovery codes, and the log-in's second step (an `mfa_token`
+// challenge). No HTTP, no SQL. Factors join a small registry (`FACTOR_KINDS`): what a challenge
+// offers is the list of kinds the user has. A passkey is one of them: its ceremony is
+// passkeys.ts's, asked for with the challenge (`passkeyOptions`). The codes themselves (TOTP
+// secrets sealed at rest, recovery codes hashed) are factor-codes.ts's.
+import { randomBytes } from 'node:crypto';
 import encodeQR from 'qr';
 import type { Store, User } from '../store/types.ts';
 import { clientKeyOf } from './addresses.ts';
 import { AuthServiceError } from './errors.ts';
 import { report, type SecurityEvent, type SecurityEventSink } from './events.ts';
+import { checkCode, checkRecoveryCode, FactorCodes } from './factor-codes.ts';
+import { sha256 } from './hash.ts';
 import type { LoginGuard } from './login.ts';
 import type { Passkeys } from './passkeys.ts';
 import { type Argon2Params, verifyPassword } from './password.ts';
 
-/** The HKDF purposes of the keys derived from the key-encryption key. */
-export const TOTP_PURPOSE = 'totp secret encryption v1';
-export const RECOVERY_PURPOSE = 'recovery code hashing v1';
-
-/** RFC 6238 §4: 30-second steps; 6 digits and SHA-1 are what every authenticator app reads. */
-export const TOTP_PERIOD = 30;
-const TOTP_DIGITS = 6;
-/**
- * RFC 6238 §5.2: one step either side is accepted for clock drift and typing time, so a code is
- * good for up to 90 s; each step is accepted once per user (the store keeps the last one).
- */
-const TOTP_WINDOW = 1;
-/** RFC 4226 §4 R6: at least 128 bits of secret; 160 (20 bytes) as RFC 4226 recommends. */
-const SECRET_BYTES = 20;
-export const RECOVERY_CODE_COUNT = 10;
 /** How long the `mfa_token` of a log-in's second step lives, seconds. */
 export const MFA_TOKEN_TTL = 300;
 
@@ -52,12 +26,6 @@ export type FactorKind = (typeof FACTOR_KINDS)[number];
 const AMR_SECOND = ['otp', 'mfa'] as const;
 
 const MFA_TOKEN = /^mfa_[A-Za-z0-9_-]{43}$/;
-const CODE = /^[0-9]{6}$/;
-/** Crockford-like alphabet without look-alikes (no 0/O, 1/I/L): typed from paper. */
-const RECOVERY_ALPHABET = '23456789abcdefghjkmnpqrstuvwxyz';
-const RECOVERY_CODE = /^[a-z0-9]{5}-?[a-z0-9]{5}$/;
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 
 export interface SecondFactorsOptions {
   store: Store;
@@ -100,84 +68,11 @@ export interface SecondStep {
 
 export class SecondFactors {
   readonly #o: SecondFactorsOptions;
-  #sealKey: Buffer | undefined;
-  #codeKey: Buffer | undefined;
+  readonly #codes: FactorCodes;
 
   constructor(options: SecondFactorsOptions) {
     this.#o = options;
-  }
-
-  get #totpKey(): Buffer {
-    this.#sealKey ??= this.#o.deriveSecret(TOTP_PURPOSE);
-    return this.#sealKey;
-  }
-
-  get #recoveryKey(): Buffer {
-    this.#codeKey ??= this.#o.deriveSecret(RECOVERY_PURPOSE);
-    return this.#codeKey;
-  }
-
-  #seal(userId: string, secret: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.#totpKey, iv);
-    cipher.setAAD(Buffer.from(JSON.stringify(['laissez totp', 1, userId])));
-    const body = Buffer.concat([
-      cipher.update(secret, 'utf8'),
-      cipher.final(),
-      cipher.getAuthTag(),
-    ]);
-    return `totp:v1:${iv.toString('base64url')}:${body.toString('base64url')}`;
-  }
-
-  #open(userId: string, sealed: string): string {
-    const [, version, ivText, bodyText] = sealed.split(':');
-    const fail = () =>
-      new Error(
-        'a stored TOTP secret does not open under the key-encryption key (altered, moved, or sealed under another key)',
-      );
-    if (version !== 'v1' || ivText === undefined || bodyText === undefined) throw fail();
-    try {
-      const body = Buffer.from(bodyText, 'base64url');
-      const decipher = createDecipheriv(
-        'aes-256-gcm',
-        this.#totpKey,
-        Buffer.from(ivText, 'base64url'),
-      );
-      decipher.setAAD(Buffer.from(JSON.stringify(['laissez totp', 1, userId])));
-      decipher.setAuthTag(body.subarray(body.length - 16));
-      return Buffer.concat([
-        decipher.update(body.subarray(0, body.length - 16)),
-        decipher.final(),
-      ]).toString('utf8');
-    } catch {
-      throw fail();
-    }
-  }
-
-  #totp(user: User, base32: string): TOTP {
-    return new TOTP({
-      issuer: this.#o.totpIssuer,
-      label: user.username,
-      algorithm: 'SHA1',
-      digits: TOTP_DIGITS,
-      period: TOTP_PERIOD,
-      secret: Secret.fromBase32(base32),
-    });
-  }
-
-  /** The RFC 6238 time step a code is good for at now, or undefined. */
-  #stepOf(totp: TOTP, code: string): number | undefined {
-    const timestamp = this.#o.now();
-    const delta = totp.validate({ token: code, timestamp, window: TOTP_WINDOW });
-    if (delta === null) return undefined;
-    return totp.counter({ timestamp }) + delta;
-  }
-
-  #hashRecovery(userId: string, code: string): string {
-    const normal = code.toLowerCase().replace('-', '');
-    return createHmac('sha256', this.#recoveryKey)
-      .update(`${userId}:${normal}`)
-      .digest('base64url');
+    this.#codes = new FactorCodes(options);
   }
 
   /** The refusal of a code, reported (`code_refused`: why and which kind, never the code). */
@@ -213,10 +108,10 @@ export class SecondFactors {
 
   /** Starts (or restarts) a TOTP enrolment; refused while a confirmed factor exists. */
   async enrolTotp(user: User): Promise<TotpEnrolment> {
-    const base32 = new Secret({ size: SECRET_BYTES }).base32;
+    const base32 = this.#codes.newSecret();
     const saved = await this.#o.store.saveTotpFactor({
       userId: user.id,
-      secret: this.#seal(user.id, base32),
+      secret: this.#codes.seal(user.id, base32),
       createdAt: this.#o.now(),
     });
     if (!saved) {
@@ -225,7 +120,7 @@ export class SecondFactors {
         'TOTP is already on for this account; turn it off first (DELETE /auth/mfa/totp)',
       );
     }
-    const uri = this.#totp(user, base32).toString();
+    const uri = this.#codes.uri(user, base32);
     const qr = `data:image/svg+xml;base64,${Buffer.from(encodeQR(uri, 'svg')).toString('base64')}`;
     return { secret: base32, uri, qr };
   }
@@ -243,7 +138,7 @@ export class SecondFactors {
       );
     }
     const giveBack = await this.#o.logins.reserveSecondFactor(user.id);
-    const step = this.#stepOf(this.#totp(user, this.#open(user.id, factor.secret)), text);
+    const step = this.#codes.stepOf(user, factor.secret, text);
     if (step === undefined) throw this.#refused(user.id, 'totp', 'wrong');
     // The factor confirmed is the one this code was checked against (a racing re-enrolment
     // replaces the secret, and then nothing is confirmed).
@@ -257,15 +152,10 @@ export class SecondFactors {
   }
 
   async #newRecoveryCodes(userId: string): Promise<string[]> {
-    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
-      let text = '';
-      // ~49 bits each (31^10): out of reach online behind the per-account budget.
-      for (let i = 0; i < 10; i++) text += RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)];
-      return `${text.slice(0, 5)}-${text.slice(5)}`;
-    });
+    const codes = this.#codes.newRecoveryCodes();
     await this.#o.store.replaceRecoveryCodes(
       userId,
-      codes.map((c) => this.#hashRecovery(userId, c)),
+      codes.map((c) => this.#codes.hashRecovery(userId, c)),
       this.#o.now(),
     );
     return codes;
@@ -295,7 +185,7 @@ export class SecondFactors {
     if (byRecovery) {
       const ok = await this.#o.store.useRecoveryCode(
         user.id,
-        this.#hashRecovery(user.id, text),
+        this.#codes.hashRecovery(user.id, text),
         this.#o.now(),
       );
       if (!ok) throw this.#refused(user.id, 'recovery_code', 'wrong');
@@ -307,7 +197,7 @@ export class SecondFactors {
       });
       return 'recovery_code';
     }
-    const step = this.#stepOf(this.#totp(user, this.#open(user.id, factor.secret)), text);
+    const step = this.#codes.stepOf(user, factor.secret, text);
     if (step === undefined) throw this.#refused(user.id, 'totp', 'wrong');
     // Right code, but its step (or a later one) was used: a replay (RFC 6238 §5.2). Counted as a
     // failure.
@@ -503,23 +393,4 @@ function expiredChallenge(): AuthServiceError {
 
 function wrongCode(): AuthServiceError {
   return new AuthServiceError('invalid_code', 'the code is not right, or was used already');
-}
-
-function checkCode(code: unknown): string {
-  if (typeof code !== 'string' || !CODE.test(code)) {
-    throw new AuthServiceError('invalid_request', 'code must be the 6 digits the app shows', {
-      field: 'code',
-    });
-  }
-  return code;
-}
-
-function checkRecoveryCode(code: unknown): string {
-  const text = typeof code === 'string' ? code.trim().toLowerCase() : '';
-  if (!RECOVERY_CODE.test(text)) {
-    throw new AuthServiceError('invalid_request', 'recovery_code must be a code like abcde-fghjk', {
-      field: 'recovery_code',
-    });
-  }
-  return text;
 }

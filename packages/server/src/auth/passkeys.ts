@@ -7,7 +7,7 @@
 // their SHA-256 only, single-use and short-lived (WebAuthn §13.4.3): an assertion is accepted
 // once, on whatever instance it reaches. The expected origin and RP ID come from the server's
 // settings, never from the request.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   type AuthenticationResponseJSON,
   generateAuthenticationOptions,
@@ -21,6 +21,7 @@ import {
 import type { Passkey, Store, User, WebAuthnCeremony } from '../store/types.ts';
 import { AuthServiceError } from './errors.ts';
 import { report, type SecurityEventSink } from './events.ts';
+import { sha256 } from './hash.ts';
 
 /** Seconds a ceremony's challenge lives: long enough for a prompt, short for a replay. */
 export const PASSKEY_CHALLENGE_TTL = 300;
@@ -32,7 +33,6 @@ export const PASSKEY_NAME_MAX = 64;
 export const CREDENTIAL_ID_MAX = 1364;
 
 const CHALLENGE_BYTES = 32;
-const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**

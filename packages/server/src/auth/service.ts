@@ -1,42 +1,28 @@
 // The auth domain's facade: register, log in, refresh (rotate, detect reuse), log out. No HTTP,
 // no SQL: it speaks to a Store and a KeyRing, and reports failures as AuthServiceError. The work is done
 // beside it, one concern per file: accounts.ts (new accounts and their policies), login.ts (the
-// password check behind its budgets), sessions.ts (refresh-token families and their end).
+// password check behind its budgets), sessions.ts (refresh-token families and their end). Its
+// options are in service-options.ts, and service-parts.ts builds and wires those parts.
 import { type Session, type Store, StoreUnavailableError, type User } from '../store/types.ts';
-import { AccountChanges, DEFAULT_NAME_RESERVATION } from './account-changes.ts';
-import { AccountMail } from './account-mail.ts';
+import type { AccountChanges } from './account-changes.ts';
+import type { AccountMail } from './account-mail.ts';
 import { createUserAccount } from './accounts.ts';
 import { clientKeyOf } from './addresses.ts';
 import { setAppMetadata } from './app-metadata.ts';
-import { type AuditSink, NO_AUDIT } from './audit.ts';
+import type { AuditSink } from './audit.ts';
 import { sessionClient } from './client-info.ts';
 import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
-import { auditedEvents, type SecurityEventSink } from './events.ts';
-import { SecondFactors, type TotpEnrolment } from './factors.ts';
+import type { SecondFactors, TotpEnrolment } from './factors.ts';
 import type { KeyRing } from './keyring.ts';
-import { type CounterStore, MemoryCounterStore, type RateLimits } from './limits.ts';
-import { LoginGuard, type LoginInput } from './login.ts';
-import type { Mailer } from './mail.ts';
-import { PasskeyAccount } from './passkey-account.ts';
-import { type ClonedAuthenticator, Passkeys } from './passkeys.ts';
-import { type Argon2Params, OWASP_ARGON2ID } from './password.ts';
+import type { LoginGuard, LoginInput } from './login.ts';
+import type { PasskeyAccount } from './passkey-account.ts';
+import type { Argon2Params } from './password.ts';
 import type { BreachedPasswordOptions } from './password-policy.ts';
-import { checkRoleScopes, type RoleScopes } from './scopes.ts';
-import {
-  type AccessClaims,
-  type GrantInput,
-  type RequestContext,
-  type RevocationSink,
-  Sessions,
-  type TokenSet,
-} from './sessions.ts';
-import {
-  AccessTokens,
-  type ClaimsFunction,
-  FIRST_PARTY_CLIENT_ID,
-  type TokenRefusal,
-} from './tokens.ts';
+import type { AuthServiceOptions, ClientContext, ReauthInput } from './service-options.ts';
+import { buildServiceParts } from './service-parts.ts';
+import type { AccessClaims, GrantInput, RequestContext, Sessions, TokenSet } from './sessions.ts';
+import type { AccessTokens } from './tokens.ts';
 
 export {
   type AccountInput,
@@ -51,6 +37,13 @@ export { type AuditRecord, type AuditSink, storeAuditSink } from './audit.ts';
 export type { SecurityEvent, SecurityEventSink } from './events.ts';
 export { FACTOR_KINDS, type FactorKind, MFA_TOKEN_TTL, type TotpEnrolment } from './factors.ts';
 export type { RoleScopes } from './scopes.ts';
+export type {
+  AuthServiceOptions,
+  ClientContext,
+  MailSettings,
+  PasskeySettings,
+  ReauthInput,
+} from './service-options.ts';
 export {
   type AccessClaims,
   type GrantInput,
@@ -73,99 +66,6 @@ export {
   type TokenRefusal,
 } from './tokens.ts';
 
-export interface AuthServiceOptions {
-  store: Store;
-  keyRing: KeyRing;
-  /** Access-token lifetime, seconds. */
-  accessTtl: number;
-  /** Refresh-token lifetime (absolute, from log-in), seconds. */
-  refreshTtl: number;
-  /** How long after a rotation the spent token may still be exchanged (racing tabs), seconds. */
-  reuseGrace: number;
-  now?: () => number;
-  passwordParams?: Argon2Params;
-  rateLimits?: RateLimits;
-  counters?: CounterStore;
-  /** Roles given to a new user. */
-  defaultRoles?: string[];
-  /**
-   * Where ended sessions are announced to resource servers that check access tokens against a
-   * revocation list (e.g. Redis): `revoke(sid, until)` for each session logged out, logged out
-   * everywhere or revoked for reuse, until its last access token has expired.
-   */
-  revocations?: RevocationSink;
-  /** Told when `revocations` fails; the log-out itself has happened. Default: ignored. */
-  onRevocationError?: (error: unknown) => void;
-  /** A k-anonymity range service that new passwords are checked against. Default: none. */
-  breachedPasswords?: BreachedPasswordOptions;
-  /** Where security events are recorded (src/auth/audit.ts). Default: nowhere. */
-  audit?: AuditSink;
-  /**
-   * Seconds the username and email of a deleted account stay reserved (registration refuses
-   * them as taken). Default 30 days.
-   */
-  nameReservation?: number;
-  /** Mail: the account flows that send links (account-mail.ts). Default: none of them. */
-  mail?: MailSettings;
-  /** The app's extra claims for each access token (docs/server.md, "Tokens"). Default: none. */
-  claims?: ClaimsFunction;
-  /** Milliseconds the claims function has. Default 1000. */
-  claimsTimeout?: number;
-  /** Largest access token, in bytes; a bigger one is refused, never sent. Default 1024. */
-  accessTokenMaxBytes?: number;
-  /** Scopes each role allows (`{ user: ['notes:read'] }`). Default: tokens carry no scope. */
-  roleScopes?: RoleScopes;
-  /** `client_id` of the tokens of log-ins (RFC 9068 §2.2). Default `laissez`. */
-  clientId?: string;
-  /** Told why an access token was not built (a failing claims function, the size budget). */
-  onTokenRefusal?: (refusal: TokenRefusal) => void;
-  /** The name authenticator apps show beside TOTP codes. Default `laissez`. */
-  totpIssuer?: string;
-  /**
-   * Where security events go (a factor enrolled or removed, a recovery code used, too many wrong
-   * codes): the seam of the audit log and the owner's mail. Default: dropped.
-   */
-  events?: SecurityEventSink;
-  /** Passkeys (WebAuthn): the relying party. Default: the issuer's host and origin. */
-  passkeys?: PasskeySettings;
-}
-
-/** The WebAuthn relying party (W3C WebAuthn §5.1.3) and where a cloned authenticator is told. */
-export interface PasskeySettings {
-  rpId: string;
-  rpOrigins: readonly string[];
-  /** The name browsers show. Default `laissez`. */
-  rpName?: string;
-  onCloned?: (event: ClonedAuthenticator) => void;
-}
-
-export interface MailSettings {
-  mailer: Mailer;
-  /** Where links point (the server's public URL). */
-  publicUrl: string;
-  /** The product's name in mails. */
-  product: string;
-  /** Registration sends a verification link and answers alike for new and taken emails. */
-  verifyEmail: boolean;
-  /** Log-in is refused (`email_not_verified`) until the email is verified. */
-  requireVerifiedEmail: boolean;
-  /** Sign-in links are offered. */
-  signInLinks: boolean;
-}
-
-/** What a signed-in user's request brings besides its verified claims. */
-export interface ClientContext {
-  /** The rate-limit key of the client's address (clientKeyOf). */
-  ip?: string | undefined;
-}
-
-/** What a second-factor management call needs: the password and a code of the factor. */
-export interface ReauthInput {
-  password?: unknown;
-  code?: unknown;
-  recovery_code?: unknown;
-}
-
 export class AuthService {
   readonly #store: Store;
   readonly #keyRing: KeyRing;
@@ -185,115 +85,23 @@ export class AuthService {
   readonly #passkeys: PasskeyAccount;
 
   constructor(options: AuthServiceOptions) {
-    this.#audit = options.audit ?? NO_AUDIT;
     this.#store = options.store;
     this.#keyRing = options.keyRing;
-    this.#now = options.now ?? Date.now;
-    this.#passwordParams = options.passwordParams ?? OWASP_ARGON2ID;
-    this.#defaultRoles = options.defaultRoles ?? ['user'];
     this.#breachedPasswords = options.breachedPasswords;
-    this.#logins = new LoginGuard({
-      store: options.store,
-      now: this.#now,
-      passwordParams: this.#passwordParams,
-      rateLimits: options.rateLimits,
-      counters: options.counters ?? new MemoryCounterStore(),
-      audit: this.#audit,
-    });
-    this.#tokens = new AccessTokens({
-      keyRing: options.keyRing,
-      claims: options.claims,
-      claimsTimeout: options.claimsTimeout,
-      maxBytes: options.accessTokenMaxBytes,
-      onRefusal: options.onTokenRefusal,
-      emailVerifiedClaim: options.mail?.verifyEmail ?? false,
-    });
-    this.#clientId = options.clientId ?? FIRST_PARTY_CLIENT_ID;
-    this.#sessions = new Sessions({
-      store: options.store,
-      keyRing: options.keyRing,
-      tokens: this.#tokens,
-      roleScopes:
-        options.roleScopes === undefined
-          ? undefined
-          : checkRoleScopes(options.roleScopes, 'roleScopes'),
-      clientId: this.#clientId,
-      accessTtl: options.accessTtl,
-      refreshTtl: options.refreshTtl,
-      reuseGrace: options.reuseGrace,
-      now: this.#now,
-      revocations: options.revocations,
-      onRevocationError: options.onRevocationError ?? (() => {}),
-      audit: this.#audit,
-    });
-    // Security events go to the audit log, to the owner by mail (when the server has mail), and
-    // to the caller's own sink. The mail flows are built below: the sink reads them when it fires.
-    const events = auditedEvents(this.#audit, {
-      emit: async (event) => {
-        await this.#mail?.notifySecurityEvent(event);
-        await options.events?.emit(event);
-      },
-    });
-    // Passkeys default to the issuer's host and origin (a key ring always has an issuer; a
-    // stand-in without one, in tests of other parts, gets a relying party no browser matches).
-    const issuerText: unknown = options.keyRing.issuer;
-    const issuer = typeof issuerText === 'string' ? new URL(issuerText) : undefined;
-    const passkeys = new Passkeys({
-      store: options.store,
-      now: this.#now,
-      rpId: options.passkeys?.rpId ?? issuer?.hostname ?? 'localhost',
-      rpOrigins: options.passkeys?.rpOrigins ?? (issuer ? [issuer.origin] : []),
-      rpName: options.passkeys?.rpName ?? 'laissez',
-      ...(options.passkeys?.onCloned ? { onCloned: options.passkeys.onCloned } : {}),
-      events,
-    });
-    this.#factors = new SecondFactors({
-      store: options.store,
-      now: this.#now,
-      deriveSecret: (purpose) => options.keyRing.deriveSecret(purpose),
-      logins: this.#logins,
-      passwordParams: this.#passwordParams,
-      totpIssuer: options.totpIssuer ?? 'laissez',
-      events,
-      passkeys,
-    });
-    this.#account = new AccountChanges({
-      store: options.store,
-      logins: this.#logins,
-      sessions: this.#sessions,
-      passwordParams: this.#passwordParams,
-      breachedPasswords: options.breachedPasswords,
-      nameReservation: options.nameReservation ?? DEFAULT_NAME_RESERVATION,
-      now: this.#now,
-      audit: this.#audit,
-    });
-    const mail = options.mail;
-    this.#requireVerifiedEmail = mail?.requireVerifiedEmail ?? false;
-    this.#mail = mail
-      ? new AccountMail({
-          ...mail,
-          store: options.store,
-          now: this.#now,
-          passwordParams: this.#passwordParams,
-          defaultRoles: this.#defaultRoles,
-          breachedPasswords: this.#breachedPasswords,
-          count: (key, limit) => this.#logins.count(key, limit),
-          registerPerIp: this.#logins.limits.registerPerIp,
-          endSessions: (userId) => this.#sessions.logoutAll(userId),
-          unlock: (userId) => this.#logins.unlock(userId),
-          audit: this.#audit,
-        })
-      : undefined;
-    this.#passkeys = new PasskeyAccount({
-      passkeys,
-      currentUser: (claims) => this.currentUser(claims),
-      count: (key, limit) => this.#logins.count(key, limit),
-      accountPerUser: this.#logins.limits.accountPerUser,
-      loginPerIp: this.#logins.limits.loginPerIp,
-      // The grant carries the passkey's amr (RFC 8176), kept with the refresh-token family.
-      startSession: (user, grant) => this.#sessions.start(user, grant),
-      requireVerifiedEmail: this.#requireVerifiedEmail,
-    });
+    const parts = buildServiceParts(options, (claims) => this.currentUser(claims));
+    this.#now = parts.now;
+    this.#passwordParams = parts.passwordParams;
+    this.#defaultRoles = parts.defaultRoles;
+    this.#audit = parts.audit;
+    this.#logins = parts.logins;
+    this.#tokens = parts.tokens;
+    this.#clientId = parts.clientId;
+    this.#sessions = parts.sessions;
+    this.#factors = parts.factors;
+    this.#account = parts.account;
+    this.#mail = parts.mail;
+    this.#requireVerifiedEmail = parts.requireVerifiedEmail;
+    this.#passkeys = parts.passkeys;
   }
 
   /** Passkeys: registration, the user's list, passwordless log-in (passkey-account.ts). */
@@ -601,7 +409,6 @@ export class AuthService {
    */
   async endSession(claims: AccessClaims, sid: string, context: ClientContext = {}): Promise<void> {
     const user = await this.currentUser(claims);
-    await this.#countAccountRequest(user);
     await this.#countAccountRequest(user);
     if (!(await this.#sessions.end(user.id, sid))) {
       throw new AuthServiceError('session_not_found', 'no such session of yours');

@@ -1,14 +1,14 @@
 // Sessions: a log-in starts a refresh-token family (the session id `sid` of its access tokens);
 // a refresh spends its token and hands out the family's one successor (racing tabs within the
 // grace window get that same successor, reuse after it revokes the family); log-out and log-out
-// everywhere revoke families. Ended sessions are announced to a revocation sink.
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+// everywhere revoke families. Ended sessions are announced to a revocation sink. The shapes of
+// tokens and grants are in session-types.ts; the refresh token's own rules in refresh-token.ts.
+import { randomBytes } from 'node:crypto';
 import {
   type NewRefreshToken,
   type RefreshToken,
   type RevocationReason,
   type Session,
-  type SessionClient,
   type Store,
   type User,
   unrotatable,
@@ -16,80 +16,28 @@ import {
 import { newId } from './accounts.ts';
 import type { AuditSink } from './audit.ts';
 import { AuthServiceError } from './errors.ts';
+import { sha256 } from './hash.ts';
 import type { KeyRing } from './keyring.ts';
+import { endedSession, REFRESH_TOKEN, SUCCESSOR_PURPOSE, successorToken } from './refresh-token.ts';
 import { allowedScopes, grantScope, parseScope, type RoleScopes, scopeText } from './scopes.ts';
+import type {
+  GrantInput,
+  LogInGrant,
+  RequestContext,
+  RevocationSink,
+  TokenSet,
+} from './session-types.ts';
 import type { AccessTokens } from './tokens.ts';
 
-/** Receives ended sessions (`sid`) and until when their access tokens could still be presented. */
-export interface RevocationSink {
-  revoke(sid: string, untilMs: number): Promise<void>;
-}
-
-export interface TokenSet {
-  access_token: string;
-  /** RFC 9449 §5: `DPoP` when the access token is bound to the key of the request's proof. */
-  token_type: 'Bearer' | 'DPoP';
-  expires_in: number;
-  refresh_token: string;
-  refresh_expires_in: number;
-  /** RFC 6749 §5.1: the granted scope, when the server grants scopes ('' for none). */
-  scope?: string;
-}
-
-/** Claims of a verified access token. */
-export interface AccessClaims {
-  sub: string;
-  sid: string;
-  roles: string[];
-  /** Whether the user had verified their email when the token was issued (OIDC Core §5.1). */
-  email_verified?: boolean;
-  jti: string;
-  iat: number;
-  exp: number;
-  iss: string;
-  aud: string | string[];
-  /** RFC 9068 §2.2: the client the token was issued to (the first-party client for log-ins). */
-  client_id?: string;
-  /** RFC 9068 §2.2.3: the granted scopes, space-separated; absent when none. */
-  scope?: string;
-  /** RFC 8176: how the user authenticated at the session's log-in; absent when not recorded. */
-  amr?: string[];
-  /** OpenID Connect Core §2: when the session's log-in happened, in seconds; absent when unknown. */
-  auth_time?: number;
-  [claim: string]: unknown;
-}
-
-/** Where a request for tokens came from, for the claims function. */
-export interface RequestContext {
-  ip?: string | undefined;
-  userAgent?: string | undefined;
-}
-
-/** A log-in's grant: the scope it asks for (absent: all its roles allow) and its request. */
-export interface GrantInput {
-  /** RFC 6749 §3.3: space-separated scope-tokens. */
-  scope?: unknown;
-  request?: RequestContext;
-  /** The client that starts the session (address, device label), for the user's session list. */
-  client?: SessionClient;
-  /**
-   * The thumbprint of the key of the request's valid DPoP proof (RFC 9449 §5), if any: the access
-   * token is bound to it; at log-in the family too (the first-party client is public, and RFC
-   * 9449 §5 binds a public client's refresh tokens), so that every refresh needs a proof by it.
-   */
-  jkt?: string | undefined;
-}
-
-/** A log-in's grant and how the user proved who they are. */
-export interface LogInGrant extends GrantInput {
-  /**
-   * How (RFC 8176 `amr` values: `['pwd']`, `['pwd', 'otp', 'mfa']`); absent: the token says
-   * nothing of how (a sign-in link, for which RFC 8176 registers no method).
-   */
-  amr?: readonly string[];
-  /** When, in ms (the password step of a two-step log-in); default now. */
-  authTime?: number;
-}
+export { SUCCESSOR_PURPOSE } from './refresh-token.ts';
+export type {
+  AccessClaims,
+  GrantInput,
+  LogInGrant,
+  RequestContext,
+  RevocationSink,
+  TokenSet,
+} from './session-types.ts';
 
 export interface SessionsOptions {
   store: Store;
@@ -109,23 +57,6 @@ export interface SessionsOptions {
   /** Where log-outs and reuse detections are recorded. Default: nowhere. */
   audit?: AuditSink;
 }
-
-const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
-
-/** The purpose under which the successor secret is derived from the key-encryption key. */
-export const SUCCESSOR_PURPOSE = 'refresh-token successor';
-
-/**
- * The successor of a refresh token: derived from it with the server's secret, so every request
- * that spends the same token (racing tabs, on any instance) names the same successor, and the
- * family never forks. Without the secret, a spent token says nothing about its successor. The
- * secret is derived from the key-encryption key (HKDF, `KeyEncryptionKey.deriveKey`), which is
- * never in the database: a dump of the store and a spent token do not yield its successor.
- */
-const successorOf = (secret: Buffer, token: string) =>
-  `rt_${createHmac('sha256', secret).update(token).digest('base64url')}`;
 
 /**
  * How many rotations a request within the grace window may follow to reach the live token of its
@@ -282,7 +213,7 @@ export class Sessions {
     const now = this.#o.now();
     if (!found) throw invalid('the refresh token is not valid');
     const { token: record, user } = found;
-    if (record.revokedAt !== null) throw this.#ended(record, user);
+    if (record.revokedAt !== null) throw endedSession(record, user);
     if (record.expiresAt <= now) throw invalid('the session has expired; log in again');
     if (!user || user.disabled) {
       await store.revokeFamily(record.familyId, now, 'disabled');
@@ -321,7 +252,7 @@ export class Sessions {
       grant.jkt,
     );
     const secret = this.#secret;
-    const next = successorOf(secret, token);
+    const next = successorToken(secret, token);
     const successor: NewRefreshToken = {
       tokenHash: sha256(next),
       familyId: record.familyId,
@@ -336,7 +267,7 @@ export class Sessions {
       case 'spent':
         return this.#raced(result.token, token, user, secret, now, access, scope, grant.jkt);
       case 'revoked':
-        throw this.#ended(result.token, user);
+        throw endedSession(result.token, user);
       case 'expired':
         throw invalid('the session has expired; log in again');
       case 'missing':
@@ -368,7 +299,7 @@ export class Sessions {
       // Measured now, after the rotation (a racer may have read the clock after this request
       // did); with the grace window off, a spent token is always reuse.
       if (!(grace > 0 && this.#o.now() - (current.usedAt ?? 0) <= grace)) break;
-      const next = successorOf(secret, presented);
+      const next = successorToken(secret, presented);
       // Rotated with another secret (by an instance on another key-encryption key, around a
       // `laissez keys rewrap`): the live token cannot be named, but nothing shows a theft either.
       // The racer is refused without revoking the family; the request that rotated keeps it.
@@ -384,7 +315,7 @@ export class Sessions {
       if (refused === undefined) {
         return this.#tokens(access, next, successor.expiresAt, now, scope, jkt);
       }
-      if (refused.status === 'revoked') throw this.#ended(successor, user);
+      if (refused.status === 'revoked') throw endedSession(successor, user);
       if (refused.status === 'expired') {
         throw new AuthServiceError('invalid_grant', 'the session has expired; log in again');
       }
@@ -403,39 +334,6 @@ export class Sessions {
       'invalid_grant',
       'the refresh token was already used; the session was revoked for safety; log in again',
     );
-  }
-
-  /**
-   * Why a revoked token is refused, as much as its holder may know: the holder had the session,
-   * so it may learn how the session ended (never anything about other sessions).
-   */
-  #ended(token: RefreshToken, user: User | null): AuthServiceError {
-    switch (token.revokedReason) {
-      case 'reuse':
-        return new AuthServiceError(
-          'invalid_grant',
-          'the refresh token was reused; the session was revoked for safety; log in again',
-        );
-      case 'disabled':
-        return new AuthServiceError(
-          'invalid_grant',
-          user?.disabled
-            ? 'the account is disabled'
-            : 'the session was ended when the account was disabled; log in again',
-        );
-      case 'password_changed':
-        return new AuthServiceError(
-          'invalid_grant',
-          'the session was ended when the password was changed; log in again',
-        );
-      case 'logout_all':
-        return new AuthServiceError(
-          'invalid_grant',
-          'the session was logged out everywhere; log in again',
-        );
-      default:
-        return new AuthServiceError('invalid_grant', 'the session was logged out; log in again');
-    }
   }
 
   /** Revokes the refresh token's family. Idempotent; says nothing about unknown tokens. */

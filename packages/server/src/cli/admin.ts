@@ -4,6 +4,8 @@
 import { checkRoles } from '../auth/admin.ts';
 import { AuthServiceError } from '../auth/errors.ts';
 import { DATA_DIR_HELP } from './data.ts';
+import { endSessions } from './end-sessions.ts';
+import { onNamedUser } from './find-user.ts';
 import {
   type Command,
   CommandFailed,
@@ -14,7 +16,6 @@ import {
   writeOut,
 } from './io.ts';
 import { recordCli } from './record.ts';
-import { endSessions, onNamedUser } from './users.ts';
 
 const setRoles: Command = {
   summary: "replace a user's roles (audited)",

@@ -1,160 +1,35 @@
 // `laissez users add|list|disable|enable|delete|import|reset-mfa`: administer the auth server's users in its
 // database, with the same validation and password hashing as `POST /auth/register`. Passwords are
 // read from a prompt (no echo) or standard input, never from a flag: flags end up in shell history
-// and in the process list.
+// and in the process list (password-prompt.ts). `import` is users-import.ts, `set-metadata`
+// users-metadata.ts; the frame of the commands naming one user is find-user.ts's.
 
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { AuthServiceError } from '../auth/errors.ts';
 import { resetSecondFactors } from '../auth/factors.ts';
 import { OWASP_ARGON2ID } from '../auth/password.ts';
-import {
-  createUserAccount,
-  insertUserAccount,
-  prepareUserAccount,
-  toPublicUser,
-} from '../auth/service.ts';
-import type { Store, User } from '../store/types.ts';
+import { createUserAccount, toPublicUser } from '../auth/service.ts';
 import { ADMIN_COMMANDS } from './admin.ts';
 import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
-import { findUser } from './find-user.ts';
+import { endSessions } from './end-sessions.ts';
+import { onNamedUser } from './find-user.ts';
 import {
   type Command,
   type CommandGroup,
-  type Context,
   colourEnabled,
-  durationFlag,
   EXIT,
   expectPositionals,
-  type Io,
   listFlag,
   painter,
   parseCommandLine,
   UsageError,
-  warn,
   writeErr,
   writeJson,
   writeOut,
 } from './io.ts';
+import { readPassword } from './password-prompt.ts';
 import { recordCli } from './record.ts';
+import { IMPORT_USERS } from './users-import.ts';
 import { SET_METADATA } from './users-metadata.ts';
-
-/**
- * Revokes every refresh token of the user and, with REDIS_URL set, publishes the sessions to the
- * revocation list (as the server's log-out-everywhere does), so resource servers that check it
- * refuse the user's access tokens at once. Returns how many refresh tokens were revoked.
- */
-export async function endSessions(
-  store: Store,
-  userId: string,
-  now: number,
-  io: Io,
-  reason: 'disabled' | 'logout_all' = 'disabled',
-): Promise<number> {
-  const redisUrl = io.env['REDIS_URL'];
-  const sessions = redisUrl ? await store.listLiveFamilies(userId, now) : [];
-  const revoked = await store.revokeUserTokens(userId, now, reason);
-  if (redisUrl && sessions.length > 0) {
-    const ttlText = io.env['LAISSEZ_ACCESS_TTL'] ?? '15m';
-    const accessTtl = durationFlag(ttlText, 'LAISSEZ_ACCESS_TTL');
-    const { createRevocationList } = await import('@laissez/middleware/redis');
-    const list = createRevocationList({ url: redisUrl });
-    try {
-      const until = now + accessTtl * 1000 + 60_000;
-      await Promise.all(sessions.map((sid) => list.revoke(sid, until)));
-    } catch (error) {
-      warn(io, `the sessions were not published to Redis (${(error as Error).message})`);
-    } finally {
-      await list.close();
-    }
-  }
-  return revoked;
-}
-
-/**
- * The frame of `users disable|enable|delete`: `--data-dir` and `--json`, one positional naming
- * the user (id, username or email), the store open around `action`.
- */
-export async function onNamedUser(
-  args: string[],
-  context: Context,
-  action: (store: Store, user: User, json: boolean) => Promise<void>,
-): Promise<number> {
-  const { values, positionals } = parseCommandLine(args, {
-    'data-dir': { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  expectPositionals(positionals, 1, 'one user: an id, a username or an email');
-  const who = positionals[0];
-  if (who === undefined || who === '') {
-    throw new UsageError('say which user: an id, a username or an email');
-  }
-  const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
-    env: context.io.env,
-  });
-  try {
-    await action(store, await findUser(store, who), values.json === true);
-    return EXIT.OK;
-  } finally {
-    await store.close();
-  }
-}
-
-/** Reads one line from a terminal without echoing it. */
-async function promptHidden(io: Io, question: string): Promise<string> {
-  const input = io.stdin as NodeJS.ReadStream;
-  io.stderr.write(question);
-  input.setRawMode?.(true);
-  input.resume();
-  input.setEncoding('utf8');
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      let text = '';
-      const onData = (chunk: string) => {
-        for (const ch of chunk) {
-          if (ch === '\r' || ch === '\n') {
-            input.off('data', onData);
-            io.stderr.write('\n');
-            resolve(text);
-            return;
-          }
-          if (ch === '\u0003') {
-            input.off('data', onData);
-            reject(new UsageError('cancelled'));
-            return;
-          }
-          if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
-          else text += ch;
-        }
-      };
-      input.on('data', onData);
-    });
-  } finally {
-    input.setRawMode?.(false);
-    input.pause();
-  }
-}
-
-/** The new user's password: `--password-stdin` (first line), or a prompt on a terminal. */
-async function readPassword(io: Io, fromStdin: boolean): Promise<string> {
-  if (fromStdin) {
-    const lines = createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-    for await (const line of lines) {
-      lines.close();
-      return line;
-    }
-    throw new UsageError('standard input held no password (--password-stdin reads its first line)');
-  }
-  if (!(io.stdin as { isTTY?: boolean }).isTTY) {
-    throw new UsageError(
-      'no terminal to ask for the password: pipe it in with --password-stdin (never as a flag)',
-    );
-  }
-  const first = await promptHidden(io, 'Password: ');
-  const again = await promptHidden(io, 'Password again: ');
-  if (first !== again) throw new UsageError('the two passwords differ; nothing was changed');
-  return first;
-}
 
 /** An AuthServiceError as a CLI message; the value itself (perhaps a password) is never repeated. */
 function refusal(error: AuthServiceError): string {
@@ -409,133 +284,6 @@ Exit codes: 0 done, 1 no such user, 2 usage error.`,
     }),
 };
 
-/** Hashing runs on libuv's thread pool (4 threads by default): keep it busy, no more. */
-const IMPORT_CONCURRENCY = 4;
-
-const importUsers: Command = {
-  summary: 'add many users from a JSON Lines file, with progress',
-  help: `Usage: laissez users import <file | -> [--json]
-
-Adds users from JSON Lines: one object per line, {"username", "email", "password", "roles"?}
-(roles default to ["user"]). Each is checked and hashed as by POST /auth/register, four at a time.
-A line that is refused is reported by its line number and reason (never its password) and the
-rest go on. Progress goes to stderr on a terminal.
-
-Options:
-${DATA_DIR_HELP}
-  --json      print {"added", "refused": [{"line", "error", "message"}]} at the end
-  -h, --help
-
-Exit codes: 0 every line added, 1 some lines refused, 2 usage error.
-
-Example:
-  laissez users import users.jsonl --data-dir /var/lib/laissez`,
-  async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
-    });
-    expectPositionals(positionals, 1, 'one file (or - for standard input)');
-    const file = positionals[0];
-    if (file === undefined) throw new UsageError('say which file to import (or - for stdin)');
-    let input: NodeJS.ReadableStream = context.io.stdin;
-    if (file !== '-') {
-      const stream = createReadStream(file);
-      await new Promise<void>((resolve, reject) => {
-        stream.once('open', () => resolve());
-        stream.once('error', (error: NodeJS.ErrnoException) =>
-          reject(new UsageError(`cannot read ${file}: ${error.code ?? 'error'}`)),
-        );
-      });
-      input = stream;
-    }
-    const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
-      create: true,
-      env: context.io.env,
-    });
-    const tty = (context.io.stderr as { isTTY?: boolean }).isTTY === true;
-    const refused: Array<{ line: number; error: string; message: string }> = [];
-    let added = 0;
-    let seen = 0;
-    const progress = () => {
-      if (tty) context.io.stderr.write(`\rimporting: ${added} added, ${refused.length} refused`);
-    };
-    // Hashes run side by side, but inserts keep the file's order (each line waits for the one
-    // before it), so of two lines with one username the first wins.
-    let inserted: Promise<void> = Promise.resolve();
-    const addOne = (lineNumber: number, text: string): Promise<void> => {
-      const turn = inserted;
-      let done!: () => void;
-      inserted = new Promise<void>((resolve) => {
-        done = resolve;
-      });
-      return check(lineNumber, text, turn).finally(() => {
-        done();
-        progress();
-      });
-    };
-    const check = async (lineNumber: number, text: string, turn: Promise<void>) => {
-      let record: unknown;
-      try {
-        record = JSON.parse(text);
-      } catch {}
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        refused.push({ line: lineNumber, error: 'invalid_json', message: 'not a JSON object' });
-        return;
-      }
-      const r = record as Record<string, unknown>;
-      const roles = r['roles'] ?? ['user'];
-      try {
-        if (!Array.isArray(roles) || !roles.every((x) => typeof x === 'string')) {
-          throw new AuthServiceError('invalid_request', 'roles must be an array of strings', {
-            field: 'roles',
-          });
-        }
-        const prepared = await prepareUserAccount({
-          username: r['username'],
-          email: r['email'],
-          password: r['password'],
-          roles,
-          passwordParams: OWASP_ARGON2ID,
-          now: context.io.now(),
-        });
-        await turn;
-        await insertUserAccount(store, prepared);
-        added++;
-      } catch (error) {
-        if (!(error instanceof AuthServiceError)) throw error;
-        refused.push({ line: lineNumber, error: error.code, message: error.message });
-      }
-    };
-    try {
-      const running = new Set<Promise<void>>();
-      const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-      for await (const text of lines) {
-        seen++;
-        if (text.trim() === '') continue;
-        const job = addOne(seen, text).finally(() => running.delete(job));
-        running.add(job);
-        if (running.size >= IMPORT_CONCURRENCY) await Promise.race(running);
-      }
-      await Promise.all(running);
-    } finally {
-      await store.close();
-      if (tty) context.io.stderr.write('\n');
-    }
-    refused.sort((a, b) => a.line - b.line);
-    if (values.json) {
-      writeJson(context.io, { added, refused });
-    } else {
-      writeOut(
-        context.io,
-        `added ${added} user${added === 1 ? '' : 's'}, refused ${refused.length}`,
-      );
-      for (const r of refused) writeErr(context.io, `line ${r.line}: ${r.error}: ${r.message}`);
-    }
-    return refused.length === 0 ? EXIT.OK : EXIT.REJECTED;
-  },
-};
-
 /** `laissez users …` */
 export const USERS_COMMANDS: CommandGroup = {
   add,
@@ -544,7 +292,7 @@ export const USERS_COMMANDS: CommandGroup = {
   enable: stateCommand(false),
   'reset-mfa': resetMfa,
   delete: remove,
-  import: importUsers,
+  import: IMPORT_USERS,
   'set-metadata': SET_METADATA,
   ...ADMIN_COMMANDS,
 };

@@ -63,8 +63,10 @@ export const BROWSER_MODULES = [
   'jwt/lib/base64url',
   'jwt/lib/errors',
   'jwt/lib/jwk-members',
+  'web/account',
   'web/app',
   'web/debugger',
+  'web/demo',
   'web/dom',
   'web/inspect/algorithms',
   'web/inspect/base64url',
@@ -75,6 +77,12 @@ export const BROWSER_MODULES = [
   'web/inspect/refusal',
   'web/inspect/times',
   'web/inspect/verify',
+  'web/log-in',
+  'web/mail-links',
+  'web/passkeys',
+  'web/second-factors',
+  'web/sessions',
+  'web/token-view',
 ] as const;
 
 const STATIC_FILES: Record<string, string> = {

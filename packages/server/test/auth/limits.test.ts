@@ -1,6 +1,7 @@
 // The log-in limits below HTTP: the in-memory counter store's atomic reserve and release, the
 // checks on a rateLimits option, device tokens, and the budgets of AuthService.login on an
-// injected clock (windows that end, a success that gives its attempt back).
+// injected clock (windows that end, a success that gives its attempt back), and the account budget
+// each request to the account routes spends once.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +20,13 @@ import {
 import { AuthService } from '../../src/auth/service.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
+import {
+  type Clock,
+  newUser,
+  openDomain,
+  openTestStore,
+  type TestStore,
+} from './fixtures/domain.ts';
 
 const FAST_ARGON2 = { memory: 1024, passes: 1, parallelism: 1 };
 
@@ -237,5 +245,29 @@ describe('AuthService.login budgets, injected clock', () => {
     assert.equal((await attempt('odin pass phrase')).status, 'ok');
     clock += 15 * 60_000;
     assert.equal((await attempt('odin pass phrase', { deviceToken })).status, 'ok');
+  });
+});
+
+describe('the account budget (accountPerUser), injected clock', () => {
+  const clock: Clock = { now: Date.UTC(2027, 0, 1) };
+  let db: TestStore;
+  before(async () => {
+    db = await openTestStore('sqlite');
+  });
+  after(async () => {
+    await db.close();
+  });
+
+  test('each account request spends one unit: ending a session too, not two', async () => {
+    const counters = new MemoryCounterStore();
+    const { auth } = await openDomain(db, clock, { counters });
+    const { username, password, user } = await newUser(auth);
+    const { tokens } = await auth.login({ username, password });
+    const claims = auth.keyRing.verify(tokens.access_token).payload as never;
+    const spent = async () => (await counters.peek(`account:u:${user.id}`, clock.now)).count;
+    const [session] = await auth.listSessions(claims);
+    assert.equal(await spent(), 1, 'the list');
+    await auth.endSession(claims, String(session?.id));
+    assert.equal(await spent(), 2, 'the list and the end of one session');
   });
 });

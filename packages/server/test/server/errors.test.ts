@@ -363,9 +363,15 @@ describe('rate limits', () => {
 describe('the error catalogue', () => {
   test('every code is documented in docs/server.md with its status', () => {
     const docs = readFileSync(new URL('../../../../docs/server.md', import.meta.url), 'utf8');
-    const documented = new Map(
-      [...docs.matchAll(/^\| `([a-z_]+)` +\| (\d{3}) +\|/gm)].map((m) => [m[1]!, Number(m[2])]),
+    const rows = [...docs.matchAll(/^\| `([a-z_]+)` +\| (\d{3}) +\|/gm)];
+    // A code with two rows would collapse in the map below: the table has one row per code.
+    const codes = rows.map((m) => m[1]!);
+    assert.deepEqual(
+      codes.filter((code, i) => codes.indexOf(code) !== i),
+      [],
+      'codes with more than one row',
     );
+    const documented = new Map(rows.map((m) => [m[1]!, Number(m[2])]));
     assert.deepEqual(
       [...documented.entries()].sort(),
       Object.entries(ERROR_CATALOGUE)

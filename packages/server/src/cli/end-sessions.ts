@@ -1,0 +1,36 @@
+// The end of every session of a user from the CLI (`users disable`, `users delete`, `admin`
+// commands): revoked in the database and, with REDIS_URL, published to the revocation list.
+import type { Store } from '../store/types.ts';
+import { durationFlag, type Io, warn } from './io.ts';
+
+/**
+ * Revokes every refresh token of the user and, with REDIS_URL set, publishes the sessions to the
+ * revocation list (as the server's log-out-everywhere does), so resource servers that check it
+ * refuse the user's access tokens at once. Returns how many refresh tokens were revoked.
+ */
+export async function endSessions(
+  store: Store,
+  userId: string,
+  now: number,
+  io: Io,
+  reason: 'disabled' | 'logout_all' = 'disabled',
+): Promise<number> {
+  const redisUrl = io.env['REDIS_URL'];
+  const sessions = redisUrl ? await store.listLiveFamilies(userId, now) : [];
+  const revoked = await store.revokeUserTokens(userId, now, reason);
+  if (redisUrl && sessions.length > 0) {
+    const ttlText = io.env['LAISSEZ_ACCESS_TTL'] ?? '15m';
+    const accessTtl = durationFlag(ttlText, 'LAISSEZ_ACCESS_TTL');
+    const { createRevocationList } = await import('@laissez/middleware/redis');
+    const list = createRevocationList({ url: redisUrl });
+    try {
+      const until = now + accessTtl * 1000 + 60_000;
+      await Promise.all(sessions.map((sid) => list.revoke(sid, until)));
+    } catch (error) {
+      warn(io, `the sessions were not published to Redis (${(error as Error).message})`);
+    } finally {
+      await list.close();
+    }
+  }
+  return revoked;
+}

@@ -1,13 +1,9 @@
 // Passkeys (W3C WebAuthn Level 3, through @simplewebauthn/server): registration by a signed-in
 // user, the user's list (rename, remove), passwordless log-in with a discoverable credential,
 // and the check of an assertion for a given user that a log-in's second step uses. No HTTP, no
-// SQL.
-//
-// Challenges are made here (32 random bytes), handed to the browser and kept in the store by
-// their SHA-256 only, single-use and short-lived (WebAuthn §13.4.3): an assertion is accepted
-// once, on whatever instance it reaches. The expected origin and RP ID come from the server's
-// settings, never from the request.
-import { randomBytes } from 'node:crypto';
+// SQL. Challenges are single-use and short-lived (passkey-challenges.ts); the expected origin and
+// RP ID come from the server's settings, never from the request. What is refused, and how it is
+// said: passkey-checks.ts.
 import {
   type AuthenticationResponseJSON,
   generateAuthenticationOptions,
@@ -18,22 +14,30 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import type { Passkey, Store, User, WebAuthnCeremony } from '../store/types.ts';
+import type { Passkey, Store, User } from '../store/types.ts';
 import { AuthServiceError } from './errors.ts';
 import { report, type SecurityEventSink } from './events.ts';
-import { sha256 } from './hash.ts';
+import {
+  BASE64URL,
+  PASSKEY_CHALLENGE_TTL,
+  PasskeyChallenges,
+  type TakenChallenge,
+} from './passkey-challenges.ts';
+import {
+  CREDENTIAL_ID_MAX,
+  checkPasskeyName,
+  libraryReason,
+  type PasskeyRefusal,
+  passkeyNotFound,
+  refusalOf,
+  refusedPasskey,
+} from './passkey-checks.ts';
 
-/** Seconds a ceremony's challenge lives: long enough for a prompt, short for a replay. */
-export const PASSKEY_CHALLENGE_TTL = 300;
+export { PASSKEY_CHALLENGE_TTL } from './passkey-challenges.ts';
+export { CREDENTIAL_ID_MAX, PASSKEY_NAME_MAX } from './passkey-checks.ts';
+
 /** A user's passkeys at most: each costs a row and a line in every second-step prompt. */
 export const PASSKEYS_PER_USER = 20;
-/** A passkey's name, in characters. */
-export const PASSKEY_NAME_MAX = 64;
-/** WebAuthn §5.4.3: a credential id is at most 1023 bytes; base64url of that is 1364. */
-export const CREDENTIAL_ID_MAX = 1364;
-
-const CHALLENGE_BYTES = 32;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
  * RFC 8176 §2 values a passkey log-in gets. A passkey synced between devices (backup eligible,
@@ -94,6 +98,9 @@ export interface PasskeysOptions {
   events?: SecurityEventSink | undefined;
 }
 
+/** What the library makes of an assertion it verified. */
+type AssertionInfo = Awaited<ReturnType<typeof verifyAuthenticationResponse>>['authenticationInfo'];
+
 /** What a verified assertion proved: whose passkey it was and how (RFC 8176 `amr`). */
 export interface PasskeyProof {
   user: User;
@@ -101,50 +108,13 @@ export interface PasskeyProof {
   amr: string[];
 }
 
-const refused = (why: string) => new AuthServiceError('invalid_passkey', why);
-
 export class Passkeys {
   readonly #o: PasskeysOptions;
+  readonly #challenges: PasskeyChallenges;
 
   constructor(options: PasskeysOptions) {
     this.#o = options;
-  }
-
-  /**
-   * A fresh challenge, stored for one ceremony by the SHA-256 of its base64url form: what
-   * clientDataJSON carries back (WebAuthn §5.8.1).
-   */
-  async #challenge(
-    ceremony: WebAuthnCeremony,
-    userId: string | null,
-  ): Promise<Uint8Array<ArrayBuffer>> {
-    const challenge = Buffer.from(randomBytes(CHALLENGE_BYTES)) as Buffer<ArrayBuffer>;
-    const now = this.#o.now();
-    await this.#o.store.createWebAuthnChallenge({
-      challengeHash: sha256(challenge.toString('base64url')),
-      ceremony,
-      userId,
-      createdAt: now,
-      expiresAt: now + PASSKEY_CHALLENGE_TTL * 1000,
-    });
-    return challenge;
-  }
-
-  /**
-   * Takes the challenge the browser signed, once: the library calls this with the challenge from
-   * clientDataJSON; `taken` receives the stored record (its user).
-   */
-  #taker(ceremony: WebAuthnCeremony, taken: { userId: string | null | undefined }) {
-    return async (challenge: string): Promise<boolean> => {
-      if (challenge.length > 128 || !BASE64URL.test(challenge)) return false;
-      const record = await this.#o.store.consumeWebAuthnChallenge(
-        sha256(challenge),
-        ceremony,
-        this.#o.now(),
-      );
-      taken.userId = record?.userId;
-      return record !== null;
-    };
+    this.#challenges = new PasskeyChallenges(options.store, options.now);
   }
 
   /** Options for `navigator.credentials.create()` (WebAuthn §5.4), for a signed-in user. */
@@ -163,7 +133,7 @@ export class Passkeys {
       userDisplayName: user.username,
       // The user handle (WebAuthn §14.6.1): the user id, which says nothing about the person.
       userID: new TextEncoder().encode(user.id),
-      challenge: await this.#challenge('register', user.id),
+      challenge: await this.#challenges.create('register', user.id),
       timeout: PASSKEY_CHALLENGE_TTL * 1000,
       attestationType: 'none',
       // The same authenticator is not registered twice for one account.
@@ -175,28 +145,30 @@ export class Passkeys {
 
   /** Verifies a registration (WebAuthn §7.1) and stores the passkey under `name`. */
   async register(user: User, response: unknown, name: unknown): Promise<Passkey> {
-    const label = checkName(name ?? 'Passkey');
-    const taken: { userId: string | null | undefined } = { userId: undefined };
+    const label = checkPasskeyName(name ?? 'Passkey');
+    const taken: TakenChallenge = { userId: undefined };
     let info: Awaited<ReturnType<typeof verifyRegistrationResponse>>['registrationInfo'];
     try {
       const verified = await verifyRegistrationResponse({
         response: response as RegistrationResponseJSON,
-        expectedChallenge: this.#taker('register', taken),
+        expectedChallenge: this.#challenges.taker('register', taken),
         expectedOrigin: [...this.#o.rpOrigins],
         expectedRPID: this.#o.rpId,
         requireUserVerification: false,
       });
       info = verified.verified ? verified.registrationInfo : undefined;
     } catch (error) {
-      throw refused(`the passkey was not registered: ${reason(error)}`);
+      throw refusedPasskey(`the passkey was not registered: ${libraryReason(error)}`);
     }
     // A challenge made for another account (or none) registers nothing.
     if (!info || taken.userId !== user.id) {
-      throw refused('the passkey was not registered: the challenge is unknown, used or expired');
+      throw refusedPasskey(
+        'the passkey was not registered: the challenge is unknown, used or expired',
+      );
     }
     const credential = info.credential;
     if (credential.id.length > CREDENTIAL_ID_MAX) {
-      throw refused('the passkey was not registered: its credential id is too long');
+      throw refusedPasskey('the passkey was not registered: its credential id is too long');
     }
     const passkey = {
       id: credential.id,
@@ -227,12 +199,13 @@ export class Passkeys {
   }
 
   async rename(userId: string, id: string, name: unknown): Promise<void> {
-    const label = checkName(name);
-    if (!(await this.#o.store.renamePasskey(userId, id, label, this.#o.now()))) throw notFound();
+    const label = checkPasskeyName(name);
+    if (!(await this.#o.store.renamePasskey(userId, id, label, this.#o.now())))
+      throw passkeyNotFound();
   }
 
   async remove(userId: string, id: string): Promise<void> {
-    if (!(await this.#o.store.deletePasskey(userId, id))) throw notFound();
+    if (!(await this.#o.store.deletePasskey(userId, id))) throw passkeyNotFound();
     this.#emit('passkey_removed', userId, id);
   }
 
@@ -251,7 +224,7 @@ export class Passkeys {
       { type: 'passkey_refused', userId: passkey.userId, credentialId: passkey.id, reason: why },
       this.#o.now(),
     );
-    return refused(message);
+    return refusedPasskey(message);
   }
 
   /**
@@ -261,7 +234,7 @@ export class Passkeys {
   async loginOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
     return generateAuthenticationOptions({
       rpID: this.#o.rpId,
-      challenge: await this.#challenge('login', null),
+      challenge: await this.#challenges.create('login', null),
       timeout: PASSKEY_CHALLENGE_TTL * 1000,
       userVerification: 'required',
     });
@@ -273,11 +246,11 @@ export class Passkeys {
    */
   async secondFactorOptions(user: User): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const passkeys = await this.#o.store.listPasskeys(user.id);
-    if (passkeys.length === 0) throw refused('this account has no passkey');
+    if (passkeys.length === 0) throw refusedPasskey('this account has no passkey');
     return generateAuthenticationOptions({
       rpID: this.#o.rpId,
       allowCredentials: passkeys.map((p) => ({ id: p.id, transports: [...p.transports] })),
-      challenge: await this.#challenge('login', user.id),
+      challenge: await this.#challenges.create('login', user.id),
       timeout: PASSKEY_CHALLENGE_TTL * 1000,
       userVerification: 'preferred',
     });
@@ -313,12 +286,70 @@ export class Passkeys {
     // Unknown, or another account's in a second step: one answer, telling nothing more.
     if (!passkey || (forUser !== null && passkey.userId !== forUser.id)) {
       // The challenge is still spent when it is the browser's (single-use whatever happens).
-      await this.#spend(body);
-      throw refused('this passkey is not registered here (it may have been removed)');
+      await this.#challenges.spend(body);
+      throw refusedPasskey('this passkey is not registered here (it may have been removed)');
     }
-    const taken: { userId: string | null | undefined } = { userId: undefined };
+    const info = await this.#checkedAssertion(body, passkey, forUser);
+    const stored = passkey.signCount;
+    const received = info.newCounter;
+    // WebAuthn §6.1.1 and §7.2 step 22: once either counter is nonzero it must grow. A counter
+    // that does not means two authenticators hold one private key: a clone.
+    if ((stored !== 0 || received !== 0) && received <= stored) {
+      this.#o.onCloned?.({
+        userId: passkey.userId,
+        credentialId: passkey.id,
+        storedCounter: stored,
+        receivedCounter: received,
+      });
+      this.#emit('passkey_cloned', passkey.userId, passkey.id);
+      throw refusedPasskey(
+        'the passkey was refused: its signature counter went backwards, so the authenticator may have been cloned; sign in another way and remove this passkey',
+      );
+    }
+    // Compare-and-set: of two log-ins that read one counter, one moves it; the other is refused.
+    const now = this.#o.now();
+    if (
+      !(await store.usePasskey(
+        passkey.id,
+        { from: stored, to: received },
+        info.credentialBackedUp,
+        now,
+      ))
+    ) {
+      throw refusedPasskey(
+        'the passkey was not accepted: it was used by another log-in at the same time',
+      );
+    }
+    const user = forUser ?? (await store.findUserById(passkey.userId));
+    if (!user) {
+      throw refusedPasskey('this passkey is not registered here (it may have been removed)');
+    }
+    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
+    return {
+      user,
+      passkey: {
+        ...passkey,
+        signCount: received,
+        backedUp: info.credentialBackedUp,
+        lastUsedAt: now,
+      },
+      amr: passkeyAmr(passkey, info.userVerified),
+    };
+  }
+
+  /**
+   * The library's checks of an assertion of `passkey` (origin, RP ID, flags, signature) and ours
+   * around them: the challenge made for this ceremony, the user handle naming the owner. Every
+   * refusal is reported (`passkey_refused`). The counter is the caller's to check.
+   */
+  async #checkedAssertion(
+    body: AuthenticationResponseJSON | null,
+    passkey: Passkey,
+    forUser: User | null,
+  ): Promise<AssertionInfo> {
+    const taken: TakenChallenge = { userId: undefined };
     let challengeOk: boolean | undefined;
-    const take = this.#taker('login', taken);
+    const take = this.#challenges.taker('login', taken);
     let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
       result = await verifyAuthenticationResponse({
@@ -329,7 +360,7 @@ export class Passkeys {
         },
         expectedOrigin: [...this.#o.rpOrigins],
         expectedRPID: this.#o.rpId,
-        // Counter 0 here: the check of WebAuthn §7.2 step 22 is ours, below, so that a clone is
+        // Counter 0 here: the check of WebAuthn §7.2 step 22 is ours (#verify), so that a clone is
         // told apart from a bad signature, refused and reported.
         credential: {
           id: passkey.id,
@@ -343,7 +374,7 @@ export class Passkeys {
       throw this.#refusedAssertion(
         passkey,
         challengeOk === false ? 'challenge' : refusalOf(error),
-        `the passkey was not accepted: ${reason(error)}`,
+        `the passkey was not accepted: ${libraryReason(error)}`,
       );
     }
     // The challenge must be one made for this ceremony: no user (passwordless), or this user.
@@ -363,7 +394,6 @@ export class Passkeys {
         'the passkey was not accepted: its signature does not verify',
       );
     }
-    const info = result.authenticationInfo;
     // WebAuthn §7.2 step 6: the user handle, when given, names the credential's owner.
     const handle = body?.response?.userHandle;
     if (
@@ -377,112 +407,6 @@ export class Passkeys {
         'the passkey was not accepted: its user handle names another account',
       );
     }
-    const stored = passkey.signCount;
-    const received = info.newCounter;
-    // WebAuthn §6.1.1 and §7.2 step 22: once either counter is nonzero it must grow. A counter
-    // that does not means two authenticators hold one private key: a clone.
-    if ((stored !== 0 || received !== 0) && received <= stored) {
-      this.#o.onCloned?.({
-        userId: passkey.userId,
-        credentialId: passkey.id,
-        storedCounter: stored,
-        receivedCounter: received,
-      });
-      this.#emit('passkey_cloned', passkey.userId, passkey.id);
-      throw refused(
-        'the passkey was refused: its signature counter went backwards, so the authenticator may have been cloned; sign in another way and remove this passkey',
-      );
-    }
-    // Compare-and-set: of two log-ins that read one counter, one moves it; the other is refused.
-    const now = this.#o.now();
-    if (
-      !(await store.usePasskey(
-        passkey.id,
-        { from: stored, to: received },
-        info.credentialBackedUp,
-        now,
-      ))
-    ) {
-      throw refused('the passkey was not accepted: it was used by another log-in at the same time');
-    }
-    const user = forUser ?? (await store.findUserById(passkey.userId));
-    if (!user) throw refused('this passkey is not registered here (it may have been removed)');
-    if (user.disabled) throw new AuthServiceError('account_disabled', 'this account is disabled');
-    return {
-      user,
-      passkey: {
-        ...passkey,
-        signCount: received,
-        backedUp: info.credentialBackedUp,
-        lastUsedAt: now,
-      },
-      amr: passkeyAmr(passkey, info.userVerified),
-    };
+    return result.authenticationInfo;
   }
-
-  /** Spends the challenge an assertion carries, whatever becomes of the assertion. */
-  async #spend(body: AuthenticationResponseJSON | null): Promise<void> {
-    try {
-      const text = Buffer.from(body?.response?.clientDataJSON ?? '', 'base64url').toString('utf8');
-      const challenge = (JSON.parse(text) as { challenge?: unknown }).challenge;
-      if (typeof challenge === 'string')
-        await this.#taker('login', { userId: undefined })(challenge);
-    } catch {
-      // Not JSON, or no challenge: nothing to spend.
-    }
-  }
-}
-
-function checkName(name: unknown): string {
-  if (typeof name !== 'string') {
-    throw new AuthServiceError('invalid_request', 'name must be a string', { field: 'name' });
-  }
-  const text = name.normalize('NFC').trim();
-  // Control characters would reach pages and logs as they are.
-  if (text.length === 0 || [...text].length > PASSKEY_NAME_MAX || /\p{Cc}/u.test(text)) {
-    throw new AuthServiceError(
-      'invalid_request',
-      `name must be 1 to ${PASSKEY_NAME_MAX} characters, without control characters`,
-      { field: 'name' },
-    );
-  }
-  return text;
-}
-
-const notFound = () =>
-  new AuthServiceError('passkey_not_found', 'you have no passkey with this id');
-
-/**
- * Why the library refused, in a few words: its messages name the check (origin, RP ID, type,
- * signature…) and carry values the client sent itself, never a secret; cut to stay short.
- */
-function reason(error: unknown): string {
-  const message = error instanceof Error ? error.message : 'malformed';
-  return message.replace(/[\p{Cc}]/gu, ' ').slice(0, 200);
-}
-
-/** Why an assertion of a registered passkey was refused, as `passkey_refused` says it. */
-type PasskeyRefusal =
-  | 'origin'
-  | 'rp_id'
-  | 'challenge'
-  | 'signature'
-  | 'user_handle'
-  | 'user_verification'
-  | 'malformed';
-
-/**
- * The check the library's error names (WebAuthn §7.2 steps 13, 15, 16/17): by its error code
- * for the origin and the RP ID hash; the flags by their message; the rest is a malformed
- * assertion (a signature that cannot even be parsed included).
- */
-function refusalOf(error: unknown): PasskeyRefusal {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'UNEXPECTED_ORIGIN') return 'origin';
-  if (code === 'UNEXPECTED_RP_ID') return 'rp_id';
-  const message = error instanceof Error ? error.message : '';
-  // A cross-origin response (an iframe's top origin, WebAuthn §5.8.1): an origin refused too.
-  if (/\btop origin\b/.test(message)) return 'origin';
-  if (/^User (not present|verification required)/.test(message)) return 'user_verification';
-  return 'malformed';
 }

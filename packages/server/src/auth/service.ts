@@ -1,8 +1,9 @@
 // The auth domain's facade: register, log in, refresh (rotate, detect reuse), log out. No HTTP,
 // no SQL: it speaks to a Store and a KeyRing, and reports failures as AuthServiceError. The work is done
 // beside it, one concern per file: accounts.ts (new accounts and their policies), login.ts (the
-// password check behind its budgets), sessions.ts (refresh-token families and their end). Its
-// options are in service-options.ts, and service-parts.ts builds and wires those parts.
+// password check behind its budgets), log-ins.ts (the log-ins that end in a session), sessions.ts
+// (refresh-token families and their end). Its options are in service-options.ts, and
+// service-parts.ts builds and wires those parts.
 import { type Session, type Store, StoreUnavailableError, type User } from '../store/types.ts';
 import type { AccountChanges } from './account-changes.ts';
 import type { AccountMail } from './account-mail.ts';
@@ -10,12 +11,11 @@ import { createUserAccount } from './accounts.ts';
 import { clientKeyOf } from './addresses.ts';
 import { setAppMetadata } from './app-metadata.ts';
 import type { AuditSink } from './audit.ts';
-import { sessionClient } from './client-info.ts';
-import { issueDeviceToken } from './device.ts';
 import { AuthServiceError } from './errors.ts';
 import type { SecondFactors, TotpEnrolment } from './factors.ts';
 import type { KeyRing } from './keyring.ts';
-import type { LoginGuard, LoginInput } from './login.ts';
+import { type LoggedIn, LogIns, type PasswordLogIn, type SecondStepLogIn } from './log-ins.ts';
+import type { LoginGuard } from './login.ts';
 import type { PasskeyAccount } from './passkey-account.ts';
 import type { Argon2Params } from './password.ts';
 import type { BreachedPasswordOptions } from './password-policy.ts';
@@ -74,11 +74,12 @@ export class AuthService {
   readonly #defaultRoles: readonly string[];
   readonly #breachedPasswords: BreachedPasswordOptions | undefined;
   readonly #logins: LoginGuard;
+  /** Log-ins that end in a session: password, second step, sign-in link (log-ins.ts). */
+  readonly #logIns: LogIns;
   readonly #sessions: Sessions;
   readonly #audit: AuditSink;
   readonly #account: AccountChanges;
   readonly #mail: AccountMail | undefined;
-  readonly #requireVerifiedEmail: boolean;
   readonly #tokens: AccessTokens;
   readonly #clientId: string;
   readonly #factors: SecondFactors;
@@ -100,8 +101,8 @@ export class AuthService {
     this.#factors = parts.factors;
     this.#account = parts.account;
     this.#mail = parts.mail;
-    this.#requireVerifiedEmail = parts.requireVerifiedEmail;
     this.#passkeys = parts.passkeys;
+    this.#logIns = new LogIns(parts);
   }
 
   /** Passkeys: registration, the user's list, passwordless log-in (passkey-account.ts). */
@@ -126,22 +127,8 @@ export class AuthService {
    * registers no method for a mailed link, so such a session's tokens carry no `amr` unless a
    * second factor completes it (`["otp", "mfa"]`).
    */
-  async startSession(
-    user: User,
-    grant: GrantInput = {},
-    context: ClientContext = {},
-  ): Promise<TokenSet> {
-    const factors = await this.#factors.factorsOf(user.id);
-    if (factors.length > 0) throw await this.#factors.challenge(user, factors, []);
-    const tokens = await this.#sessions.start(user, grant);
-    await this.#audit.record({
-      type: 'login.succeeded',
-      actor: user.id,
-      subject: user.id,
-      ip: context.ip ?? null,
-      details: { method: 'link' },
-    });
-    return tokens;
+  startSession(user: User, grant: GrantInput = {}, context: ClientContext = {}): Promise<TokenSet> {
+    return this.#logIns.link(user, grant, context);
   }
 
   get keyRing(): KeyRing {
@@ -197,56 +184,8 @@ export class AuthService {
    * it takes, are the same whether the user exists or not. Every attempt is counted before the
    * password is hashed, against the account's budgets (RateLimits; see LoginGuard.check).
    */
-  async login(
-    input: LoginInput & {
-      /** The client's address as the session list shows it (not the rate-limit key). */
-      clientIp?: string;
-      /** The User-Agent header: only a short device label of it is kept (client-info.ts). */
-      userAgent?: unknown;
-      /** RFC 6749 §3.3: the scopes asked for; absent, every scope the user's roles allow. */
-      scope?: unknown;
-      /** The request, for the claims function (`ip` above is the rate-limit key). */
-      request?: RequestContext;
-      /** The key thumbprint of the request's valid DPoP proof: binds the token and the family. */
-      jkt?: string | undefined;
-    },
-  ): Promise<{
-    user: User;
-    tokens: TokenSet;
-    deviceToken: string;
-  }> {
-    const { clientIp, userAgent, scope, request, jkt, ...credentials } = input;
-    const { user, passwordHash } = await this.#logins.check(credentials);
-    // Said only after the password proved right, so it tells nothing to a guesser.
-    if (this.#requireVerifiedEmail && !user.emailVerified) {
-      throw new AuthServiceError(
-        'email_not_verified',
-        'verify your email first: follow the link in the mail we sent, or ask for another',
-      );
-    }
-    // A second factor on: no tokens yet, but a challenge (401 mfa_required) to finish with.
-    const factors = await this.#factors.factorsOf(user.id);
-    if (factors.length > 0) throw await this.#factors.challenge(user, factors, ['pwd']);
-    // The scope is checked once the password is: what a user's roles allow is theirs to learn.
-    const tokens = await this.#sessions.start(user, {
-      ...(scope !== undefined ? { scope } : {}),
-      ...(request ? { request } : {}),
-      ...(jkt !== undefined ? { jkt } : {}),
-      client: sessionClient(clientIp ?? credentials.ip, userAgent),
-      amr: ['pwd'],
-    });
-    await this.#audit.record({
-      type: 'login.succeeded',
-      actor: user.id,
-      subject: user.id,
-      ip: credentials.ip === undefined ? null : clientKeyOf(credentials.ip),
-      details: { method: 'password' },
-    });
-    return {
-      user,
-      tokens,
-      deviceToken: issueDeviceToken({ id: user.id, passwordHash }, this.#now()),
-    };
+  login(input: PasswordLogIn): Promise<LoggedIn> {
+    return this.#logIns.password(input);
   }
 
   /**
@@ -255,39 +194,8 @@ export class AuthService {
    * `passkeySecondFactorOptions`). Tokens say `amr: ["pwd", "otp", "mfa"]` (a code) or
    * `["pwd", "hwk" | "swk", "mfa"]` (a passkey), and the password step's time.
    */
-  async verifySecondFactor(input: {
-    mfa_token?: unknown;
-    code?: unknown;
-    recovery_code?: unknown;
-    credential?: unknown;
-    /** RFC 6749 §3.3, as at /auth/login (the challenge does not keep the first step's). */
-    scope?: unknown;
-    /** The client's address as the session list shows it. */
-    clientIp?: string;
-    userAgent?: unknown;
-    request?: RequestContext;
-    /** RFC 9449: the thumbprint of the DPoP proof's key the tokens are bound to. */
-    jkt?: string;
-  }): Promise<{ user: User; tokens: TokenSet; deviceToken: string }> {
-    const { scope, clientIp, userAgent, request, jkt, ...proof } = input;
-    const { user, amr, authTime } = await this.#factors.verify(proof);
-    const tokens = await this.#sessions.start(user, {
-      ...(scope !== undefined ? { scope } : {}),
-      ...(request ? { request } : {}),
-      ...(jkt !== undefined ? { jkt } : {}),
-      client: sessionClient(clientIp, userAgent),
-      amr,
-      authTime,
-    });
-    // The log-in is done only now: the password (or link) step recorded nothing.
-    await this.#audit.record({
-      type: 'login.succeeded',
-      actor: user.id,
-      subject: user.id,
-      ip: clientIp === undefined ? null : clientKeyOf(clientIp),
-      details: { method: 'second_factor', amr: amr.join(' ') },
-    });
-    return { user, tokens, deviceToken: issueDeviceToken(user, this.#now()) };
+  verifySecondFactor(input: SecondStepLogIn): Promise<LoggedIn> {
+    return this.#logIns.secondStep(input);
   }
 
   /**

@@ -12,12 +12,14 @@ import {
 } from '@laissez/middleware/redis';
 import type { FastifyBaseLogger } from 'fastify';
 import { AdminService } from '../auth/admin.ts';
-import { storeAuditSink } from '../auth/audit.ts';
+import { type AuditSink, storeAuditSink } from '../auth/audit.ts';
 import { loadKeyEncryptionKey } from '../auth/kek.ts';
 import { KeyRing } from '../auth/keyring.ts';
+import type { CounterStore } from '../auth/limits.ts';
 import { Mailer, type MailTransport, outboxTransport } from '../auth/mail.ts';
 import { smtpTransport } from '../auth/mail-smtp.ts';
 import { AuthService, type RevocationSink } from '../auth/service.ts';
+import type { ClaimsFunction } from '../auth/tokens.ts';
 import { RedisCounterStore } from '../redis/counters.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
@@ -184,30 +186,24 @@ function mailerFor(
   });
 }
 
-/** Opens everything the server runs on. */
-export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Promise<Wiring> {
-  // Loaded before anything is opened: a claims module that cannot load stops the start.
-  const claims =
-    options.claims ??
-    (options.claimsModule ? await loadClaimsModule(options.claimsModule) : undefined);
-  const { store, keyRing } = await openStoreAndKeys(options, log);
-  const redis = openRedis(options, log);
-  const counters = options.counters ?? redis.counters;
-  const revocations: RevocationSink | undefined = options.revocations ?? redis.revocations;
-  const metrics = options.metricsToken ? createMetrics() : undefined;
-  const audit = storeAuditSink({
-    store,
-    now: options.now,
-    // The event's type and subject only: its details may say more than a log should keep.
-    onError: (error, event) =>
-      log.warn(
-        { err: error, event: event.type },
-        'a security event was not written to the audit log',
-      ),
-    ...(metrics ? { observe: (event) => metrics.observe(event) } : {}),
-  });
-  const mailer = mailerFor(options, log, metrics);
-  const auth = new AuthService({
+/** What the auth service runs on, opened by `wire`. */
+interface WiredParts {
+  store: Store;
+  keyRing: KeyRing;
+  audit: AuditSink;
+  mailer: Mailer;
+  counters: CounterStore | undefined;
+  revocations: RevocationSink | undefined;
+  claims: ClaimsFunction | undefined;
+}
+
+/** The auth service over `parts`, its settings from `options`; what it reports goes to `log`. */
+function authServiceFor(
+  options: ResolvedOptions,
+  log: FastifyBaseLogger,
+  { store, keyRing, audit, mailer, counters, revocations, claims }: WiredParts,
+): AuthService {
+  return new AuthService({
     audit,
     store,
     keyRing,
@@ -260,6 +256,40 @@ export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Pr
     // Why, never a claim's value nor a token; what the claims function threw, as it threw it.
     onTokenRefusal: ({ reason, message, error }) =>
       log.error({ reason, ...(error === undefined ? {} : { err: error }) }, message),
+  });
+}
+
+/** Opens everything the server runs on. */
+export async function wire(options: ResolvedOptions, log: FastifyBaseLogger): Promise<Wiring> {
+  // Loaded before anything is opened: a claims module that cannot load stops the start.
+  const claims =
+    options.claims ??
+    (options.claimsModule ? await loadClaimsModule(options.claimsModule) : undefined);
+  const { store, keyRing } = await openStoreAndKeys(options, log);
+  const redis = openRedis(options, log);
+  const counters = options.counters ?? redis.counters;
+  const revocations: RevocationSink | undefined = options.revocations ?? redis.revocations;
+  const metrics = options.metricsToken ? createMetrics() : undefined;
+  const audit = storeAuditSink({
+    store,
+    now: options.now,
+    // The event's type and subject only: its details may say more than a log should keep.
+    onError: (error, event) =>
+      log.warn(
+        { err: error, event: event.type },
+        'a security event was not written to the audit log',
+      ),
+    ...(metrics ? { observe: (event) => metrics.observe(event) } : {}),
+  });
+  const mailer = mailerFor(options, log, metrics);
+  const auth = authServiceFor(options, log, {
+    store,
+    keyRing,
+    audit,
+    mailer,
+    counters,
+    revocations,
+    claims,
   });
   const checker =
     revocations && typeof (revocations as Partial<RevocationChecker>).isRevoked === 'function'

@@ -233,6 +233,34 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
   });
 }
 
+const BOUND_AS_BEARER = fail(
+  401,
+  'invalid_token',
+  'this access token is bound to a key (DPoP) and this service accepts Bearer tokens only',
+);
+
+/** The DPoP layer of the settings' mode, prepared once; undefined: Bearer only. */
+function dpopLayerFor(
+  settings: AuthenticatorSettings,
+  onUnavailable: (error: Error) => void,
+): DpopLayer | undefined {
+  if (settings.dpop === undefined) {
+    if (settings.publicUrl !== undefined || settings.dpopOptions !== undefined) {
+      throw new TypeError(
+        "publicUrl and dpopOptions only apply with dpop: 'required' or 'allowed'",
+      );
+    }
+    return undefined;
+  }
+  return prepareDpop(
+    settings.dpop,
+    settings.publicUrl,
+    settings.dpopOptions,
+    onUnavailable,
+    settings.now,
+  );
+}
+
 /**
  * The authenticator over a prepared verifier: what `createAuthenticator` builds from its options,
  * and what the auth server builds over its key ring. Extraction, diagnostics, revocation and
@@ -260,31 +288,10 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
     ? new WeakMap<VerifiedJwt<P>, AuthContext<P>>()
     : undefined;
 
-  if (
-    settings.dpop === undefined &&
-    (settings.publicUrl !== undefined || settings.dpopOptions !== undefined)
-  ) {
-    throw new TypeError("publicUrl and dpopOptions only apply with dpop: 'required' or 'allowed'");
-  }
-  const dpop: DpopLayer | undefined =
-    settings.dpop !== undefined
-      ? prepareDpop(
-          settings.dpop,
-          settings.publicUrl,
-          settings.dpopOptions,
-          onUnavailable,
-          settings.now,
-        )
-      : undefined;
+  const dpop = dpopLayerFor(settings, onUnavailable);
   // RFC 9449 §7.2: a token bound to a key is worth nothing without a proof by that key; accepted
   // as Bearer, a stolen bound token would work after all. Refused in every mode.
-  const boundAsBearer =
-    dpop?.boundAsBearer ??
-    fail(
-      401,
-      'invalid_token',
-      'this access token is bound to a key (DPoP) and this service accepts Bearer tokens only',
-    );
+  const boundAsBearer = dpop?.boundAsBearer ?? BOUND_AS_BEARER;
 
   /** A verified token: accepted, unless its proof fails or its session was revoked. */
   const accept = (

@@ -2,9 +2,9 @@
 // verifier prepared once (signature before claims), asks the revocation check (`isRevoked`), and
 // checks a route's requirements (roles, scopes). What a verified request carries is read in
 // context.ts, the answers to a refused or revoked token are prepared in outcomes.ts, and the
-// requirements are checked in requirement.ts; this file wires them per request. The Fastify, Express and Hono adapters are thin
-// wrappers over it, and the auth server's own routes use it too (with its key ring as the
-// verifier), so every service answers a token the same way.
+// requirements are checked in requirement.ts; this file wires them per request. The Fastify,
+// Express and Hono adapters are thin wrappers over it, and the auth server's own routes use it too
+// (with its key ring as the verifier), so every service answers a token the same way.
 
 import {
   type Algorithm,

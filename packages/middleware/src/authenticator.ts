@@ -1,8 +1,10 @@
 // The authenticator: checks the token the bearer layer (bearer.ts) extracted. It verifies it with a
 // verifier prepared once (signature before claims), asks the revocation check (`isRevoked`), and
-// checks a route's requirements (roles, scopes). The Fastify, Express and Hono adapters are thin
-// wrappers over it, and the auth server's own routes use it too (with its key ring as the
-// verifier), so every service answers a token the same way.
+// checks a route's requirements (roles, scopes). What a verified request carries is read in
+// context.ts, the answers to a refused or revoked token are prepared in outcomes.ts, and the
+// requirements are checked in requirement.ts; this file wires them per request. The Fastify,
+// Express and Hono adapters are thin wrappers over it, and the auth server's own routes use it too
+// (with its key ring as the verifier), so every service answers a token the same way.
 
 import {
   type Algorithm,
@@ -10,14 +12,10 @@ import {
   createVerifier,
   DEFAULT_COOLDOWN,
   type Duration,
-  describeJwtError,
   type Jwks,
-  JwtError,
-  type JwtHeader,
   type JwtPayload,
   type KeyInput,
   type KeyResolver,
-  parseDuration,
   type RemoteJwksOptions,
   type VerifiedJwt,
 } from '@laissez/jwt';
@@ -26,23 +24,23 @@ import {
   type AuthFailure,
   fail,
   MISSING,
-  malformedAuthorization,
-  named,
-  quoted,
   RETRY_AFTER,
   type Refusal,
   type RequestParts,
-  TOKEN68,
   tokenOf,
-  unavailableFailure,
 } from './bearer.ts';
+import { type AuthContext, type AuthOutcome, contextOf } from './context.ts';
 import { boundJkt, type DpopLayer, type DpopMode, type DpopOptions, prepareDpop } from './dpop.ts';
+import { revocationCheck, tokenRefusals } from './outcomes.ts';
+import { checkRequirement, type Requirement, unmetRequirement } from './requirement.ts';
 
 export type { AuthFailure, RequestParts } from './bearer.ts';
 export { authorizationHeaders } from './bearer.ts';
+export type { AuthContext, AuthOutcome } from './context.ts';
 export type { DpopMode, DpopOptions } from './dpop.ts';
 export type { ReplayCache } from './replay.ts';
 export { createMemoryReplayCache } from './replay.ts';
+export type { Requirement } from './requirement.ts';
 
 export interface AuthOptions {
   /**
@@ -107,43 +105,6 @@ export interface AuthOptions {
   dpopOptions?: DpopOptions;
 }
 
-/** What a verified request carries: `request.auth`, `req.auth`, `c.get('auth')`. */
-export interface AuthContext<P extends JwtPayload = JwtPayload> {
-  /** The verified claims. */
-  readonly claims: P;
-  readonly header: JwtHeader;
-  /** The token's `sub`. */
-  readonly subject: string;
-  /** `roles` of the token (an array of strings), or empty. */
-  readonly roles: readonly string[];
-  /** `scope` (space-separated, RFC 9068) or `scp` (array) of the token, or empty. */
-  readonly scopes: readonly string[];
-  /** The raw access token, to forward to another service. */
-  readonly token: string;
-}
-
-export type AuthOutcome<P extends JwtPayload = JwtPayload> =
-  | { readonly ok: true; readonly auth: AuthContext<P> }
-  | Refusal;
-
-/** What a route requires beyond a valid token. */
-export interface Requirement {
-  /** The token's `roles` must hold at least one of these. */
-  roles?: string[];
-  /** The token's scopes must include every one of these. */
-  scopes?: string[];
-  /**
-   * The token's `amr` (RFC 8176 authentication methods, e.g. `['mfa']`) must include every one
-   * of these. Refused: 401 `insufficient_user_authentication` with `acr_values` (RFC 9470 §3).
-   */
-  amr?: string[];
-  /**
-   * The log-in behind the token (`auth_time`) must be at most this old (`'10m'`, or seconds).
-   * Refused: 401 `insufficient_user_authentication` with `max_age` in seconds (RFC 9470 §3).
-   */
-  maxAge?: Duration;
-}
-
 export interface Authenticator<P extends JwtPayload = JwtPayload> {
   /** Synchronous with a static key or key set; a Promise with `jwksUri` or a resolver. */
   authenticate(request: RequestParts): AuthOutcome<P> | Promise<AuthOutcome<P>>;
@@ -152,15 +113,6 @@ export interface Authenticator<P extends JwtPayload = JwtPayload> {
   /** The options' requirement check, done once: throws TypeError on a bad one. */
   checkRequirement(requirement: Requirement): Requirement;
 }
-
-const SESSION_ENDED = fail(401, 'invalid_token', 'the session has ended; log in again');
-
-const REVOCATION_UNAVAILABLE = unavailableFailure(
-  'the session cannot be checked right now; try again shortly',
-);
-
-const KEYS_UNAVAILABLE_TEXT =
-  'the keys that check access tokens cannot be loaded right now; try again shortly';
 
 const OPTION_NAMES = [
   'key',
@@ -183,49 +135,6 @@ const OPTION_NAMES = [
   'publicUrl',
   'dpopOptions',
 ] as const;
-const REQUIREMENT_NAMES = ['roles', 'scopes', 'amr', 'maxAge'] as const;
-
-function checkStringList(value: unknown, name: string): string[] | undefined {
-  if (value === undefined) return undefined;
-  if (
-    !Array.isArray(value) ||
-    value.length === 0 ||
-    !value.every((v) => typeof v === 'string' && v !== '')
-  ) {
-    throw new TypeError(`${name} must be a non-empty array of non-empty strings`);
-  }
-  return value as string[];
-}
-
-const NONE: readonly string[] = Object.freeze([]);
-
-/** The array itself when it holds only strings (no copy per request), else its strings. */
-function strings(value: unknown[]): readonly string[] {
-  for (const item of value) {
-    if (typeof item !== 'string') return value.filter((v): v is string => typeof v === 'string');
-  }
-  return value as string[];
-}
-
-function contextOf<P extends JwtPayload>(token: string, verified: VerifiedJwt<P>): AuthContext<P> {
-  const claims = verified.payload;
-  const { roles, scope, scp } = claims as Record<string, unknown>;
-  const scopes =
-    typeof scope === 'string'
-      ? scope.split(' ').filter(Boolean)
-      : Array.isArray(scp)
-        ? strings(scp)
-        : NONE;
-  return {
-    claims,
-    header: verified.header,
-    subject: claims.sub as string,
-    roles: Array.isArray(roles) ? strings(roles) : NONE,
-    scopes,
-    token,
-  };
-}
-
 /** Verifies one token: throws (or rejects with) a JwtError when it is refused. */
 export type TokenVerifier<P extends JwtPayload = JwtPayload> = (
   token: string,
@@ -324,6 +233,34 @@ export function createAuthenticator<P extends JwtPayload = JwtPayload>(
   });
 }
 
+const BOUND_AS_BEARER = fail(
+  401,
+  'invalid_token',
+  'this access token is bound to a key (DPoP) and this service accepts Bearer tokens only',
+);
+
+/** The DPoP layer of the settings' mode, prepared once; undefined: Bearer only. */
+function dpopLayerFor(
+  settings: AuthenticatorSettings,
+  onUnavailable: (error: Error) => void,
+): DpopLayer | undefined {
+  if (settings.dpop === undefined) {
+    if (settings.publicUrl !== undefined || settings.dpopOptions !== undefined) {
+      throw new TypeError(
+        "publicUrl and dpopOptions only apply with dpop: 'required' or 'allowed'",
+      );
+    }
+    return undefined;
+  }
+  return prepareDpop(
+    settings.dpop,
+    settings.publicUrl,
+    settings.dpopOptions,
+    onUnavailable,
+    settings.now,
+  );
+}
+
 /**
  * The authenticator over a prepared verifier: what `createAuthenticator` builds from its options,
  * and what the auth server builds over its key ring. Extraction, diagnostics, revocation and
@@ -343,91 +280,18 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
   const onUnavailable =
     settings.onUnavailable ??
     ((error: Error) => console.error(`laissez: access tokens cannot be checked: ${error.message}`));
-  const isRevoked = settings.isRevoked;
   const clock = settings.now ?? Date.now;
-  const keysUnavailable = unavailableFailure(
-    KEYS_UNAVAILABLE_TEXT,
-    settings.keysRetryAfter ?? RETRY_AFTER,
-  );
-
-  const refused = (error: unknown) => {
-    if (!(error instanceof JwtError)) throw error;
-    // The key source failed (a JWKS that cannot be fetched, or one with no usable key): the
-    // server's fault, not the token's, so 503 rather than 401.
-    if (error.code === 'ERR_JWKS_UNAVAILABLE' || error.code === 'ERR_KEY_INVALID') {
-      onUnavailable(error);
-      return keysUnavailable;
-    }
-    return fail(401, 'invalid_token', describeJwtError(error));
-  };
-
-  // A header token that is not even token68 (RFC 6750 §2.1) is a malformed request (400), not a
-  // bad token (401); checked only when verification fails, so good tokens skip the scan.
-  const rejected = (
-    error: unknown,
-    token: string,
-    authorization: string | readonly string[] | undefined,
-  ) =>
-    authorization !== undefined && !TOKEN68.test(token)
-      ? malformedAuthorization(
-          typeof authorization === 'string' ? authorization : authorization[0]!,
-        )
-      : refused(error);
-
-  const unavailable = (error: unknown): AuthOutcome<P> => {
-    onUnavailable(error instanceof Error ? error : new Error(String(error)));
-    return REVOCATION_UNAVAILABLE;
-  };
-  const revokedOr = (revoked: boolean, auth: AuthContext<P>): AuthOutcome<P> =>
-    revoked ? SESSION_ENDED : { ok: true, auth };
+  const { refused, rejected } = tokenRefusals(onUnavailable, settings.keysRetryAfter);
+  const revocation = revocationCheck<P>(settings.isRevoked, onUnavailable);
 
   const contexts = settings.shareContexts
     ? new WeakMap<VerifiedJwt<P>, AuthContext<P>>()
     : undefined;
 
-  if (
-    settings.dpop === undefined &&
-    (settings.publicUrl !== undefined || settings.dpopOptions !== undefined)
-  ) {
-    throw new TypeError("publicUrl and dpopOptions only apply with dpop: 'required' or 'allowed'");
-  }
-  const dpop: DpopLayer | undefined =
-    settings.dpop !== undefined
-      ? prepareDpop(
-          settings.dpop,
-          settings.publicUrl,
-          settings.dpopOptions,
-          onUnavailable,
-          settings.now,
-        )
-      : undefined;
+  const dpop = dpopLayerFor(settings, onUnavailable);
   // RFC 9449 §7.2: a token bound to a key is worth nothing without a proof by that key; accepted
   // as Bearer, a stolen bound token would work after all. Refused in every mode.
-  const boundAsBearer =
-    dpop?.boundAsBearer ??
-    fail(
-      401,
-      'invalid_token',
-      'this access token is bound to a key (DPoP) and this service accepts Bearer tokens only',
-    );
-
-  /** The revocation check of a token that passed every other. */
-  const revocation = (
-    auth: AuthContext<P>,
-    claims: P,
-  ): AuthOutcome<P> | Promise<AuthOutcome<P>> => {
-    if (isRevoked === undefined) return { ok: true, auth };
-    let revoked: boolean | Promise<boolean>;
-    try {
-      revoked = isRevoked(claims);
-    } catch (error) {
-      return unavailable(error);
-    }
-    if (revoked instanceof Promise) {
-      return revoked.then((r) => revokedOr(r === true, auth), unavailable);
-    }
-    return revokedOr(revoked === true, auth);
-  };
+  const boundAsBearer = dpop?.boundAsBearer ?? BOUND_AS_BEARER;
 
   /** A verified token: accepted, unless its proof fails or its session was revoked. */
   const accept = (
@@ -494,93 +358,7 @@ export function authenticatorFor<P extends JwtPayload = JwtPayload>(
       }
       return accept(accepted, verified, request, withProof);
     },
-    authorize(auth, requirement) {
-      const { roles, scopes, amr, maxAge } = requirement;
-      // RFC 9470 §3: the token is good but the log-in behind it is not strong or recent enough:
-      // 401 with what would do, so that the client can log in again and retry.
-      if (amr !== undefined || maxAge !== undefined) {
-        const claims = auth.claims as Record<string, unknown>;
-        const has = Array.isArray(claims['amr']) ? strings(claims['amr'] as unknown[]) : NONE;
-        const missing = amr?.filter((m) => !has.includes(m)) ?? [];
-        const at = claims['auth_time'];
-        const seconds = maxAge === undefined ? undefined : parseDuration(maxAge, 'maxAge');
-        const stale =
-          seconds !== undefined &&
-          !(typeof at === 'number' && Number.isFinite(at) && clock() / 1000 - at <= seconds);
-        if (missing.length > 0 || stale) {
-          const why =
-            missing.length > 0
-              ? `this needs a log-in with ${missing.map(named).join(' and ')}`
-              : `this needs a log-in within the last ${seconds} seconds`;
-          return fail(
-            401,
-            'insufficient_user_authentication',
-            why,
-            `${amr !== undefined ? `, acr_values=${quoted(amr.join(' '))}` : ''}${seconds !== undefined ? `, max_age=${quoted(String(seconds))}` : ''}`,
-          ).failure;
-        }
-      }
-      if (roles !== undefined && !roles.some((role) => auth.roles.includes(role))) {
-        return fail(
-          403,
-          'insufficient_scope',
-          `this needs the role ${roles.map(named).join(' or ')}`,
-        ).failure;
-      }
-      if (scopes !== undefined) {
-        const missing = scopes.filter((s) => !auth.scopes.includes(s));
-        if (missing.length > 0) {
-          return fail(
-            403,
-            'insufficient_scope',
-            `this needs the scope ${missing.join(' ')}`,
-            `, scope=${quoted(scopes.join(' '))}`,
-          ).failure;
-        }
-      }
-      return undefined;
-    },
-
-    checkRequirement(requirement) {
-      if (requirement === null || typeof requirement !== 'object') {
-        throw new TypeError('a requirement is an object: { roles?: string[], scopes?: string[] }');
-      }
-      checkOptions('require', requirement, REQUIREMENT_NAMES);
-      const roles = checkStringList(requirement.roles, 'roles');
-      const scopes = checkStringList(requirement.scopes, 'scopes');
-      const amr = checkStringList(requirement.amr, 'amr');
-      const maxAge =
-        requirement.maxAge === undefined ? undefined : parseDuration(requirement.maxAge, 'maxAge');
-      if (
-        roles === undefined &&
-        scopes === undefined &&
-        amr === undefined &&
-        maxAge === undefined
-      ) {
-        throw new TypeError(
-          'a requirement names roles or scopes, or amr or maxAge: { roles: [...] }, { scopes: [...] }, { amr: ["mfa"], maxAge: "10m" }',
-        );
-      }
-      const badAmr = amr?.find((m) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(m));
-      if (badAmr !== undefined) {
-        throw new TypeError(
-          `amr value ${named(badAmr)} must be printable ASCII without space, " or \\`,
-        );
-      }
-      // RFC 6749 §3.3: a scope-token is printable ASCII without space, `"` or `\`; the challenge
-      // names the scopes, so anything else could not be sent.
-      const badScope = scopes?.find((scope) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope));
-      if (badScope !== undefined) {
-        throw new TypeError(
-          `scope ${named(badScope)} is not a scope-token (RFC 6749 §3.3: printable ASCII, no space, " or \\)`,
-        );
-      }
-      return {
-        ...(roles ? { roles } : {}),
-        ...(scopes ? { scopes } : {}),
-        ...(amr ? { amr } : {}),
-        ...(maxAge !== undefined ? { maxAge } : {}),
-      };
-    },
+    authorize: (auth, requirement) => unmetRequirement(auth, requirement, clock),
+    checkRequirement,
   };
 }

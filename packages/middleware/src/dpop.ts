@@ -8,6 +8,7 @@ import {
   JwtError,
   type JwtPayload,
   normalizeHtu,
+  type ProofVerifier,
   type ProofVerifierOptions,
 } from '@laissez/jwt';
 import { checkOptions, optionNames } from '@laissez/jwt/options';
@@ -126,17 +127,23 @@ function checkPublicUrl(value: unknown): { origin: string; prefix: string } {
   return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
 }
 
-/**
- * Prepares the DPoP layer once; a bad option is a TypeError here. `now` is the authenticator's
- * clock (its `now` option, tests), so that a proof's `iat` is judged by the same time as the token.
- */
-export function prepareDpop(
+/** The DPoP options, checked once: what the layer's per-request check closes over. */
+interface DpopSetup {
+  readonly mode: DpopMode;
+  readonly origin: string;
+  readonly prefix: string;
+  readonly verifyProof: ProofVerifier;
+  /** The accepted proof algorithms, as the challenges' `algs` lists them. */
+  readonly algs: string;
+  readonly replay: ReplayCache;
+}
+
+function dpopSetup(
   mode: unknown,
   publicUrl: unknown,
   options: DpopOptions | undefined,
-  onUnavailable: (error: Error) => void,
-  now?: () => number,
-): DpopLayer {
+  now: (() => number) | undefined,
+): DpopSetup {
   if (mode !== 'required' && mode !== 'allowed') {
     throw new TypeError("dpop must be 'required' or 'allowed' (or left out: Bearer only)");
   }
@@ -157,6 +164,60 @@ export function prepareDpop(
   if (typeof replay?.firstUse !== 'function') {
     throw new TypeError('replayCache must have firstUse(key, expiresAtMs)');
   }
+  return { mode, origin, prefix, verifyProof, algs, replay };
+}
+
+/** The refusals a request gets before any proof is read: they depend on the mode only. */
+function dpopChallenges(
+  mode: DpopMode,
+  algs: string,
+): Pick<DpopLayer, 'boundAsBearer' | 'bearerRefused' | 'missing'> {
+  return {
+    boundAsBearer: dpopFail(
+      401,
+      'invalid_token',
+      'this access token is bound to a key: send it as "Authorization: DPoP <token>" with a DPoP proof',
+      algs,
+    ),
+    bearerRefused: dpopFail(
+      401,
+      'invalid_token',
+      'this service needs DPoP: send "Authorization: DPoP <token>" with a DPoP proof',
+      algs,
+    ),
+    missing: {
+      ok: false,
+      failure: {
+        status: 401,
+        error: 'invalid_token',
+        description:
+          mode === 'required'
+            ? 'an access token is required: send "Authorization: DPoP <token>" with a DPoP proof'
+            : 'an access token is required: send "Authorization: Bearer <token>", or DPoP with a proof',
+        // RFC 9449 §7.1: no error code without credentials; both schemes when both are accepted.
+        headers: {
+          'www-authenticate':
+            mode === 'required' ? `DPoP algs="${algs}"` : `Bearer, DPoP algs="${algs}"`,
+          'cache-control': 'no-store',
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Prepares the DPoP layer once; a bad option is a TypeError here. `now` is the authenticator's
+ * clock (its `now` option, tests), so that a proof's `iat` is judged by the same time as the token.
+ */
+export function prepareDpop(
+  mode: unknown,
+  publicUrl: unknown,
+  options: DpopOptions | undefined,
+  onUnavailable: (error: Error) => void,
+  now?: () => number,
+): DpopLayer {
+  const setup = dpopSetup(mode, publicUrl, options, now);
+  const { origin, prefix, verifyProof, algs, replay } = setup;
   const proofFail = (description: string) => dpopFail(401, 'invalid_dpop_proof', description, algs);
   const REPLAYED = proofFail('this DPoP proof was used before: make a new proof for every request');
   const OTHER_KEY = dpopFail(
@@ -185,7 +246,7 @@ export function prepareDpop(
   );
 
   return {
-    mode,
+    mode: setup.mode,
     credentials(authorization) {
       // Several Authorization headers are the bearer layer's 400; it sees them first.
       if (typeof authorization !== 'string') return undefined;
@@ -229,35 +290,7 @@ export function prepareDpop(
       if (first instanceof Promise) return first.then(afterReplay, unavailable);
       return afterReplay(first);
     },
-    boundAsBearer: dpopFail(
-      401,
-      'invalid_token',
-      'this access token is bound to a key: send it as "Authorization: DPoP <token>" with a DPoP proof',
-      algs,
-    ),
-    bearerRefused: dpopFail(
-      401,
-      'invalid_token',
-      'this service needs DPoP: send "Authorization: DPoP <token>" with a DPoP proof',
-      algs,
-    ),
-    missing: {
-      ok: false,
-      failure: {
-        status: 401,
-        error: 'invalid_token',
-        description:
-          mode === 'required'
-            ? 'an access token is required: send "Authorization: DPoP <token>" with a DPoP proof'
-            : 'an access token is required: send "Authorization: Bearer <token>", or DPoP with a proof',
-        // RFC 9449 §7.1: no error code without credentials; both schemes when both are accepted.
-        headers: {
-          'www-authenticate':
-            mode === 'required' ? `DPoP algs="${algs}"` : `Bearer, DPoP algs="${algs}"`,
-          'cache-control': 'no-store',
-        },
-      },
-    },
+    ...dpopChallenges(setup.mode, algs),
   };
 }
 

@@ -3,19 +3,21 @@
 // by that jwk → claims (htm, htu, iat window, ath, nonce). Nothing of the payload is read before
 // the signature passed. What the verifier cannot know alone (has this jti been seen? is the token
 // bound to this key?) is returned for the caller: `jti` for the replay check, `jkt` for `cnf.jkt`.
-import { createPublicKey, hash, type KeyObject } from 'node:crypto';
+// The header steps and the key cache are in proof-header.ts; this file runs the rest per proof.
 import { ALGORITHM_INFO, checkAlgorithmList } from '../lib/algorithms.ts';
 import { isCanonicalRange } from '../lib/base64url.ts';
-import { type CheckFn, checkerFor } from '../lib/crypto.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { JwtError } from '../lib/errors.ts';
-import { PRIVATE_JWK_MEMBERS } from '../lib/jwk-members.ts';
-import { assertKeyFits } from '../lib/keys.ts';
 import { checkOptions, optionNames } from '../lib/options.ts';
-import type { Algorithm, Duration, Jwk } from '../types.ts';
+import type { Algorithm, Duration } from '../types.ts';
 import { normalizeHtu } from './htu.ts';
 import { accessTokenHash } from './proof.ts';
-import { thumbprintInput } from './thumbprint.ts';
+import {
+  invalidProof as invalid,
+  parseProofPart,
+  proofHeaderChecker,
+  rememberBounded,
+} from './proof-header.ts';
 
 export interface ProofVerifierOptions {
   /**
@@ -81,53 +83,43 @@ const EXPECTATION_NAMES = optionNames<ProofExpectation>({
 const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['ES256', 'EdDSA', 'Ed25519'];
 /** Longest `jti` accepted: it is kept by the replay cache, so it is bounded. */
 export const MAX_JTI_LENGTH = 256;
-/** Keys of recent proofs, imported once each (a client signs every request with the same key). */
-const KEY_CACHE_SIZE = 1000;
 /**
- * Checked proof headers, by their raw base64url segment: a client's proofs all carry the same
- * header, so a repeat costs one map lookup instead of a base64 decode, a JSON parse, the header
- * checks and the RFC 7638 thumbprint. Bounded in entries and in the length of a segment kept
- * (an RSA-4096 key's header is some 950 characters), so at most about 2 MB.
+ * Normalized `htu`s (both sides of the step 9 comparison), by the URL string: a server sees few
+ * URLs and a client's proofs repeat them. Bounded in entries and in the length of a URL kept.
  */
-const HEADER_CACHE_SIZE = 1000;
-const HEADER_CACHE_MAX_LENGTH = 2048;
-/** Normalized `htu`s (both sides of the step 9 comparison), by the URL string; bounded likewise. */
 const HTU_CACHE_SIZE = 1000;
 const HTU_CACHE_MAX_LENGTH = 2048;
 
-interface KeyEntry {
-  readonly key: KeyObject;
-  readonly jkt: string;
-  readonly checks: Map<Algorithm, CheckFn>;
+/** normalizeHtu, remembered per string (one cache per verifier). */
+function htuCache(): (url: string | URL) => string | undefined {
+  const htus = new Map<string, string | undefined>();
+  return (url) => {
+    if (typeof url !== 'string') return normalizeHtu(url);
+    let normalized = htus.get(url);
+    if (normalized === undefined && !htus.has(url)) {
+      normalized = normalizeHtu(url);
+      if (url.length <= HTU_CACHE_MAX_LENGTH) {
+        rememberBounded(htus, HTU_CACHE_SIZE, url, normalized);
+      }
+    }
+    return normalized;
+  };
 }
 
-/** A header segment that passed every header check: its parse, its key and the signature check. */
-interface HeaderEntry {
-  readonly header: Readonly<Record<string, unknown>>;
-  readonly key: KeyEntry;
-  readonly check: CheckFn;
-}
-
-/** Sets `key` in a map kept to `max` entries, dropping the oldest first. */
-function remember<K, V>(map: Map<K, V>, max: number, key: K, value: V): void {
-  if (map.size >= max) map.delete(map.keys().next().value as K);
-  map.set(key, value);
-}
-
-const invalid = (message: string, claim?: string) =>
-  new JwtError('ERR_DPOP_PROOF_INVALID', message, claim);
-
-function parseObject(proof: string, start: number, end: number, what: string) {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(proof.slice(start, end), 'base64url').toString('utf8'));
-  } catch {
-    value = undefined;
+/** Step 10 (§8, §9): the server's nonce, when it asks for one. */
+function checkNonce(nonce: unknown, expected: string | ((nonce: string) => boolean)): void {
+  const good =
+    typeof nonce === 'string' &&
+    (typeof expected === 'string' ? nonce === expected : expected(nonce));
+  if (!good) {
+    throw new JwtError(
+      'ERR_DPOP_NONCE_REQUIRED',
+      nonce === undefined
+        ? 'the server requires a nonce in the DPoP proof: use the DPoP-Nonce it sent'
+        : 'the DPoP proof nonce is not current: use the DPoP-Nonce the server sent',
+      'nonce',
+    );
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid(`the DPoP proof ${what} is not a JSON object`);
-  }
-  return value as Record<string, unknown>;
 }
 
 /**
@@ -150,7 +142,6 @@ export function createProofVerifier(options: ProofVerifierOptions = {}): ProofVe
       `${hmac} cannot sign a DPoP proof: only asymmetric algorithms (RFC 9449 §4.3)`,
     );
   }
-  const allowed = new Set<string>(algorithms);
   const maxAge = parseDuration(options.maxAge ?? 60, 'maxAge');
   const tolerance = parseDuration(options.clockTolerance ?? 5, 'clockTolerance');
   const maxLength = options.maxProofLength ?? 8192;
@@ -158,89 +149,10 @@ export function createProofVerifier(options: ProofVerifierOptions = {}): ProofVe
     throw new TypeError('maxProofLength must be a whole number of characters, at least 100');
   }
   const now = options.now ?? Date.now;
-  const keys = new Map<string, KeyEntry>();
-
-  const keyOf = (jwk: unknown): KeyEntry => {
-    if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) {
-      throw invalid('the DPoP proof header has no "jwk" (the public key)', 'jwk');
-    }
-    // RFC 9449 §4.3 step 7: the jwk must not hold a private key.
-    if (PRIVATE_JWK_MEMBERS.some((member) => (jwk as Jwk)[member] !== undefined)) {
-      throw invalid('the DPoP proof "jwk" holds private key material', 'jwk');
-    }
-    const input = thumbprintInput(jwk as Jwk);
-    if (input === undefined) {
-      throw invalid('the DPoP proof "jwk" is not a public EC, OKP or RSA key', 'jwk');
-    }
-    let entry = keys.get(input);
-    if (entry !== undefined) return entry;
-    let key: KeyObject;
-    try {
-      // Only the members that define the key: the proof's other members (use, key_ops) say nothing.
-      key = createPublicKey({ key: JSON.parse(input) as Jwk, format: 'jwk' });
-    } catch {
-      throw invalid('the DPoP proof "jwk" is not a valid public key', 'jwk');
-    }
-    // RFC 7638 §3: the SHA-256 of that same input, computed once per key.
-    const jkt = hash('sha256', input, 'base64url');
-    entry = { key, jkt, checks: new Map() };
-    remember(keys, KEY_CACHE_SIZE, input, entry);
-    return entry;
-  };
-
-  const headers = new Map<string, HeaderEntry>();
-  /** Steps 3 to 5 and 7 for a header segment never seen (or no longer remembered). */
-  const checkHeader = (segment: string, proof: string, dot1: number): HeaderEntry => {
-    const header = parseObject(proof, 0, dot1, 'header');
-    // Step 4: typ (RFC 7515 §4.1.9 lets "application/" be left out, and media types ignore case).
-    if (typeof header['typ'] !== 'string' || header['typ'].toLowerCase() !== 'dpop+jwt') {
-      throw invalid('the DPoP proof "typ" must be "dpop+jwt"', 'typ');
-    }
-    const alg = header['alg'];
-    if (typeof alg !== 'string' || !allowed.has(alg)) {
-      throw invalid(
-        `the DPoP proof algorithm is not accepted (use ${algorithms.join(', ')})`,
-        'alg',
-      );
-    }
-    // RFC 7515 §4.1.11: no extension is understood here, so any crit is refused.
-    if (header['crit'] !== undefined) {
-      throw invalid(
-        'the DPoP proof marks a header parameter critical that is not understood',
-        'crit',
-      );
-    }
-    const key = keyOf(header['jwk']);
-    let check = key.checks.get(alg as Algorithm);
-    if (check === undefined) {
-      try {
-        assertKeyFits({ key: key.key, alg: undefined, kid: undefined }, alg as Algorithm, false);
-      } catch {
-        throw invalid(`the DPoP proof "jwk" does not fit ${alg}`, 'jwk');
-      }
-      check = checkerFor(ALGORITHM_INFO[alg as Algorithm], key.key);
-      key.checks.set(alg as Algorithm, check);
-    }
-    // Frozen: the same object is handed to every caller whose proof carries this segment.
-    const entry: HeaderEntry = { header: Object.freeze(header), key, check };
-    // Only a header that passed is kept: the same bytes always decode to the same checked header.
-    if (segment.length <= HEADER_CACHE_MAX_LENGTH) {
-      remember(headers, HEADER_CACHE_SIZE, segment, entry);
-    }
-    return entry;
-  };
-
-  const htus = new Map<string, string | undefined>();
-  /** normalizeHtu, remembered per string (a server sees few URLs; a client's proofs repeat them). */
-  const htuOf = (url: string | URL): string | undefined => {
-    if (typeof url !== 'string') return normalizeHtu(url);
-    let normalized = htus.get(url);
-    if (normalized === undefined && !htus.has(url)) {
-      normalized = normalizeHtu(url);
-      if (url.length <= HTU_CACHE_MAX_LENGTH) remember(htus, HTU_CACHE_SIZE, url, normalized);
-    }
-    return normalized;
-  };
+  const headers = proofHeaderChecker(algorithms);
+  const seen = headers.seen;
+  const checkHeader = headers.check;
+  const htuOf = htuCache();
 
   return (proof, expected) => {
     if (expected === null || typeof expected !== 'object') {
@@ -264,11 +176,11 @@ export function createProofVerifier(options: ProofVerifierOptions = {}): ProofVe
       throw invalid('the DPoP proof is not a compact JWS (three base64url parts)');
     }
     const segment = proof.slice(0, dot1);
-    const { header, key: entry, check } = headers.get(segment) ?? checkHeader(segment, proof, dot1);
+    const { header, key: entry, check } = seen.get(segment) ?? checkHeader(segment, proof, dot1);
     // Step 6: the signature, by the key in the header, before any claim is read.
     if (!check(proof, dot2)) throw invalid('the DPoP proof signature is not valid');
 
-    const payload = parseObject(proof, dot1 + 1, dot2, 'payload');
+    const payload = parseProofPart(proof, dot1 + 1, dot2, 'payload');
     const { jti, htm, htu, iat } = payload;
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) {
       throw invalid(
@@ -305,21 +217,7 @@ export function createProofVerifier(options: ProofVerifierOptions = {}): ProofVe
       }
     }
     // Step 10 (§8, §9): the server's nonce, when it asks for one.
-    if (expected.nonce !== undefined) {
-      const nonce = payload['nonce'];
-      const good =
-        typeof nonce === 'string' &&
-        (typeof expected.nonce === 'string' ? nonce === expected.nonce : expected.nonce(nonce));
-      if (!good) {
-        throw new JwtError(
-          'ERR_DPOP_NONCE_REQUIRED',
-          nonce === undefined
-            ? 'the server requires a nonce in the DPoP proof: use the DPoP-Nonce it sent'
-            : 'the DPoP proof nonce is not current: use the DPoP-Nonce the server sent',
-          'nonce',
-        );
-      }
-    }
+    if (expected.nonce !== undefined) checkNonce(payload['nonce'], expected.nonce);
     return {
       jkt: entry.jkt,
       jti,

@@ -69,6 +69,28 @@ const OPTION_NAMES = optionNames<RemoteJwksOptions>({
 });
 const EMPTY: readonly Jwk[] = Object.freeze([]);
 
+/** The options checked once: the transport's, the URL as errors name it, the cool-down, the clock. */
+function remoteSettings(url: string | URL, options: RemoteJwksOptions) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('options must be an object');
+  }
+  checkOptions('createRemoteJwks', options, OPTION_NAMES);
+  const config = transportConfig(url, options);
+  const where = describeUrl(config.target);
+  const cooldown = integer(options.cooldown, 'cooldown', DEFAULT_COOLDOWN, 0);
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function')
+    throw new TypeError('now must be a function returning milliseconds');
+  return { config, where, cooldown, now };
+}
+
+/** A fresh error with the last failure's code, message and cause (each caller gets its own). */
+function failedAgain(failure: JwtError): JwtError {
+  const error = new JwtError(failure.code, failure.message);
+  if (failure.cause !== undefined) error.cause = failure.cause;
+  return error;
+}
+
 /**
  * A key resolver for a remote JWK Set (RFC 7517 §5), such as an issuer's `jwks_uri`.
  * Nothing is fetched until the first token; the set is kept as long as its Cache-Control says
@@ -85,16 +107,7 @@ const EMPTY: readonly Jwk[] = Object.freeze([]);
  * const { payload } = await verify(token);
  */
 export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions = {}): RemoteJwks {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError('options must be an object');
-  }
-  checkOptions('createRemoteJwks', options, OPTION_NAMES);
-  const config = transportConfig(url, options);
-  const where = describeUrl(config.target);
-  const cooldown = integer(options.cooldown, 'cooldown', DEFAULT_COOLDOWN, 0);
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function')
-    throw new TypeError('now must be a function returning milliseconds');
+  const { config, where, cooldown, now } = remoteSettings(url, options);
   const fetchSet = createTransport(config);
 
   let current: KeySet | undefined;
@@ -104,13 +117,6 @@ export function createRemoteJwks(url: string | URL, options: RemoteJwksOptions =
   let lastKidFetchAt = Number.NEGATIVE_INFINITY;
   let lastError: JwtError | undefined;
   let inflight: Promise<KeySet> | undefined;
-
-  /** A fresh error with the last failure's code, message and cause (each caller gets its own). */
-  const failedAgain = (failure: JwtError): JwtError => {
-    const error = new JwtError(failure.code, failure.message);
-    if (failure.cause !== undefined) error.cause = failure.cause;
-    return error;
-  };
 
   const load = async (): Promise<KeySet> => {
     const { keys, lifetime } = await fetchSet();

@@ -92,19 +92,17 @@ function optionalString(payload: JwtPayload, claim: 'iss' | 'sub' | 'jti'): void
 }
 
 /**
- * Checks registered claims and the `typ` header; returns the time (ms) after which the result is
- * no longer valid (Infinity when nothing bounds it), which the verify cache uses.
+ * The time claims against the clock (`now`, seconds): `exp`, `nbf`, `iat` and `maxAge`. Returns the
+ * time (s) after which the token is no longer valid, or Infinity when nothing bounds it.
  */
-export function checkClaims(header: JwtHeader, payload: JwtPayload, rules: ClaimRules): number {
-  const now = rules.now() / 1000;
+function checkTimes(
+  now: number,
+  exp: number | undefined,
+  nbf: number | undefined,
+  iat: number | undefined,
+  rules: ClaimRules,
+): number {
   const { tolerance } = rules;
-  const exp = numericDate(payload, 'exp');
-  const nbf = numericDate(payload, 'nbf');
-  const iat = numericDate(payload, 'iat');
-  optionalString(payload, 'iss');
-  optionalString(payload, 'sub');
-  optionalString(payload, 'jti');
-
   let validUntil = Number.POSITIVE_INFINITY;
   if (exp === undefined) {
     if (rules.requireExp) {
@@ -146,6 +144,11 @@ export function checkClaims(header: JwtHeader, payload: JwtPayload, rules: Claim
     if (now >= end) throw new JwtError('ERR_JWT_EXPIRED', 'the token is older than maxAge', 'iat');
     if (end < validUntil) validUntil = end;
   }
+  return validUntil;
+}
+
+/** Who the token is from, for and about: `iss`, `aud` and `sub` against the expected ones. */
+function checkParties(payload: JwtPayload, rules: ClaimRules): void {
   if (rules.issuer) {
     if (payload.iss === undefined)
       throw new JwtError('ERR_JWT_CLAIM_MISSING', 'the token has no "iss" claim', 'iss');
@@ -192,6 +195,10 @@ export function checkClaims(header: JwtHeader, payload: JwtPayload, rules: Claim
       );
     }
   }
+}
+
+/** The header's `typ` and the claims the verifier requires. */
+function checkTypAndRequired(header: JwtHeader, payload: JwtPayload, rules: ClaimRules): void {
   if (rules.typ !== undefined) {
     if (header.typ === undefined) {
       throw new JwtError(
@@ -215,5 +222,23 @@ export function checkClaims(header: JwtHeader, payload: JwtPayload, rules: Claim
       );
     }
   }
+}
+
+/**
+ * Checks registered claims and the `typ` header; returns the time (ms) after which the result is
+ * no longer valid (Infinity when nothing bounds it), which the verify cache uses.
+ */
+export function checkClaims(header: JwtHeader, payload: JwtPayload, rules: ClaimRules): number {
+  const now = rules.now() / 1000;
+  // Every claim's type first, so a malformed token is told so before any comparison.
+  const exp = numericDate(payload, 'exp');
+  const nbf = numericDate(payload, 'nbf');
+  const iat = numericDate(payload, 'iat');
+  optionalString(payload, 'iss');
+  optionalString(payload, 'sub');
+  optionalString(payload, 'jti');
+  const validUntil = checkTimes(now, exp, nbf, iat, rules);
+  checkParties(payload, rules);
+  checkTypAndRequired(header, payload, rules);
   return validUntil * 1000;
 }

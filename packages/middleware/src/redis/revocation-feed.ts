@@ -16,18 +16,13 @@
 // ms (an XREAD answers at least every `maxStale / 3` ms, with changes or empty). After that,
 // `isRevoked` rejects with RevocationUnavailableError (the middleware answers 503), as the polled
 // list does when Redis is down, until the set is loaded again.
+//
+// This file holds the local set and the staleness rule and wires them to the reader of the stream
+// (feed-stream.ts), which owns the feed's connection, the full load and the XREAD loop.
 
 import { checkOptions, optionNames } from '@laissez/jwt/options';
-import { createClient } from '@redis/client';
-import {
-  type ConnectionOptions,
-  checkMs,
-  checkPrefix,
-  evalScript,
-  type RedisConnection,
-  script,
-  withTimeout,
-} from './client.ts';
+import { type ConnectionOptions, checkMs, checkPrefix } from './client.ts';
+import { type FeedConnection, feedConnector, followRevocationFeed } from './feed-stream.ts';
 import {
   createRevocationList,
   isValidSid,
@@ -92,85 +87,24 @@ const OPTION_NAMES = optionNames<RevocationFeedOptions>({
   now: true,
 });
 
-// KEYS set, feed, seq; ARGV now. The live entries, the stream's last id and the counter of its
-// last message, read in one script so that nothing can come between them (read-only: a replica can
-// answer it).
-const LOAD = script(`
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-local id = '0-0'
-if #last > 0 then id = last[1][1] end
-local seq = redis.call('GET', KEYS[3]) or '0'
-return {id, seq, redis.call('ZRANGE', KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE', 'WITHSCORES')}
-`);
-
-/** Messages read from the stream at once. */
-const READ_COUNT = 1000;
-/** The longest wait between two connection attempts, ms. */
-const MAX_BACKOFF = 2000;
 /** How often ended entries are dropped from memory, ms. */
 const SWEEP_INTERVAL = 1000;
 
-/** The part of a node-redis client the feed uses for its own connection. */
-interface FeedConnection extends RedisConnection {
-  connect(): Promise<unknown>;
-  destroy(): void;
+/** The options checked once, with their defaults. */
+interface FeedSettings {
+  readonly policy: 'deny' | 'allow';
+  readonly prefix: string;
+  readonly timeout: number;
+  readonly maxStale: number;
+  /** Milliseconds an XREAD waits: it answers at least this often, so a live feed is never stale. */
+  readonly block: number;
+  readonly now: () => number;
+  readonly connect: () => FeedConnection;
+  readonly onError: (error: Error) => void;
+  readonly onRecover: () => void;
 }
 
-/**
- * Drops a connection, also one still connecting: node-redis keeps a socket that was connecting
- * when its client was destroyed, which would hold the process open after close (a server that
- * never exits on SIGTERM). It is destroyed again as soon as it connects.
- */
-function drop(conn: FeedConnection): void {
-  const destroy = () => {
-    try {
-      conn.destroy();
-    } catch {
-      // Already gone.
-    }
-  };
-  // node-redis emits both; RedisConnection types only the ones the stores listen to.
-  const events = conn as unknown as { on(event: 'connect' | 'ready', listener: () => void): void };
-  events.on('connect', destroy);
-  events.on('ready', destroy);
-  destroy();
-}
-
-type Message = { id: string; sid: unknown; until: number; n: number };
-
-/** The messages of an XREAD reply, whichever RESP version the client speaks. */
-function messagesOf(reply: unknown): Message[] {
-  if (reply === null || reply === undefined) return [];
-  let streams: unknown[];
-  if (reply instanceof Map) streams = [...reply.values()];
-  else if (Array.isArray(reply)) streams = reply.map((s) => (s as unknown[])[1]);
-  else if (typeof reply === 'object') streams = Object.values(reply);
-  else throw new TypeError('unexpected XREAD reply');
-  const out: Message[] = [];
-  for (const messages of streams) {
-    for (const message of messages as [string, unknown][]) {
-      const [id, raw] = message;
-      const fields = new Map<string, string>();
-      if (Array.isArray(raw)) {
-        for (let i = 0; i + 1 < raw.length; i += 2) fields.set(String(raw[i]), String(raw[i + 1]));
-      } else if (raw instanceof Map) {
-        for (const [k, v] of raw) fields.set(String(k), String(v));
-      } else if (raw !== null && typeof raw === 'object') {
-        for (const [k, v] of Object.entries(raw)) fields.set(k, String(v));
-      }
-      out.push({
-        id: String(id),
-        sid: fields.get('sid'),
-        until: Number(fields.get('until')),
-        n: Number(fields.get('n')),
-      });
-    }
-  }
-  return out;
-}
-
-/** A revocation list held in memory by this process, pushed from Redis. See the file's header. */
-export function createRevocationFeed(options: RevocationFeedOptions): RevocationFeed {
+function feedSettings(options: RevocationFeedOptions): FeedSettings {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('createRevocationFeed needs options: { url } or { client }');
   }
@@ -183,39 +117,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   const timeout = checkMs(options.timeout ?? 1000, 'timeout');
   const maxStale = checkMs(options.maxStale ?? 3000, 'maxStale');
   if (maxStale < 30) throw new TypeError('maxStale must be at least 30 ms');
-  const now = options.now ?? Date.now;
-  const keys = revocationKeys(prefix);
-  // An XREAD answers at least this often, so a live feed is never stale.
-  const block = Math.max(10, Math.floor(Math.min(1000, maxStale / 3)));
-
-  if ((options.client === undefined) === (options.url === undefined)) {
-    throw new TypeError('give exactly one of client and url');
-  }
-  // The feed blocks its connection in XREAD, so it needs one of its own: a duplicate of the
-  // client given (its options, its address), or a client of the URL.
-  let connect: () => FeedConnection;
-  if (options.url !== undefined) {
-    const url = options.url;
-    if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
-      throw new TypeError('the Redis URL must start with redis:// or rediss://');
-    }
-    connect = () =>
-      createClient({
-        url,
-        disableOfflineQueue: true,
-        socket: { connectTimeout: timeout, reconnectStrategy: false },
-      }) as unknown as FeedConnection;
-  } else {
-    const client = options.client as RedisConnection & { duplicate?: unknown };
-    if (typeof client?.sendCommand !== 'function' || typeof client.duplicate !== 'function') {
-      throw new TypeError(
-        'client must be a node-redis client (createClient() of @redis/client): the feed duplicates it for its own connection',
-      );
-    }
-    const duplicate = client.duplicate as (overrides: object) => FeedConnection;
-    connect = () => duplicate.call(client, { disableOfflineQueue: true });
-  }
-
+  const connect = feedConnector(options, timeout);
   const onError =
     options.onError ??
     ((error: Error) =>
@@ -229,129 +131,102 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   const onRecover =
     options.onRecover ??
     (() => console.error('laissez: the revocation feed from Redis is back, the list reloaded'));
+  return {
+    policy,
+    prefix,
+    timeout,
+    maxStale,
+    block: Math.max(10, Math.floor(Math.min(1000, maxStale / 3))),
+    now: options.now ?? Date.now,
+    connect,
+    onError,
+    onRecover,
+  };
+}
 
-  // The list: sid → when its entry ends. Entries are only ever added or extended: an entry says
-  // "revoked until", and no later message can make that untrue.
+/**
+ * The local set: sid → when its entry ends. Entries are only ever added or extended: an entry says
+ * "revoked until", and no later message can make that untrue. Ended entries are swept every second
+ * until `stop`.
+ */
+function localRevocations(now: () => number) {
   const entries = new Map<string, number>();
-  const add = (sid: unknown, until: number) => {
-    if (!isValidSid(sid) || !Number.isFinite(until) || until <= now()) return;
-    const known = entries.get(sid);
-    if (known === undefined || known < until) entries.set(sid, until);
-  };
-  let loaded = false;
-  let lastContact = Number.NEGATIVE_INFINITY; // performance.now() of the last word from Redis
-  let lost = false;
-  let closed = false;
-  let lastId = '0-0';
-  let lastSeq = 0;
-  let current: FeedConnection | undefined;
-  let wake: (() => void) | undefined;
-  let firstLoad!: () => void;
-  const loadedOnce = new Promise<void>((resolve) => {
-    firstLoad = resolve;
-  });
-
-  const report = (error: unknown) => {
-    if (lost || closed) return;
-    lost = true;
-    try {
-      onError(error instanceof Error ? error : new Error(String(error)));
-    } catch {
-      // A throwing reporter must not stop the feed.
-    }
-  };
-
-  async function load(conn: FeedConnection): Promise<void> {
-    const reply = (await withTimeout(
-      evalScript(conn, LOAD, [keys.set, keys.feed, keys.seq], [String(now())]),
-      timeout,
-    )) as [unknown, unknown, unknown[]];
-    const [id, seq, flat] = reply;
-    for (let i = 0; i + 1 < flat.length; i += 2) add(String(flat[i]), Number(flat[i + 1]));
-    lastId = String(id);
-    lastSeq = Number(seq);
-    lastContact = performance.now();
-    loaded = true;
-    firstLoad();
-    if (lost) {
-      lost = false;
-      try {
-        onRecover();
-      } catch {
-        // As above.
-      }
-    }
-  }
-
-  /** Reads the next changes (or none within `block` ms); loads again on a gap in the numbering. */
-  async function follow(conn: FeedConnection): Promise<void> {
-    const reply = await withTimeout(
-      conn.sendCommand([
-        'XREAD',
-        'COUNT',
-        String(READ_COUNT),
-        'BLOCK',
-        String(block),
-        'STREAMS',
-        keys.feed,
-        lastId,
-      ]),
-      block + timeout,
-    );
-    const messages = messagesOf(reply);
-    for (const message of messages) {
-      if (!(message.n <= lastSeq + 1)) {
-        // Messages were trimmed from the stream before this process read them.
-        await load(conn);
-        return;
-      }
-      add(message.sid, message.until);
-      lastId = message.id;
-      if (message.n > lastSeq) lastSeq = message.n;
-    }
-    lastContact = performance.now();
-  }
-
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-
-  async function run(): Promise<void> {
-    let failures = 0;
-    while (!closed) {
-      const conn = connect();
-      current = conn;
-      // Without a listener, an `error` event would crash the process.
-      conn.on('error', (error) => report(error));
-      try {
-        await withTimeout(conn.connect(), timeout);
-        await load(conn);
-        failures = 0;
-        while (!closed) await follow(conn);
-      } catch (error) {
-        report(error);
-      } finally {
-        current = undefined;
-        drop(conn);
-      }
-      if (closed) break;
-      // A fresh connection and a full load after every failure, backing off up to 2 s.
-      await pause(Math.min(50 * 2 ** Math.min(failures++, 6), MAX_BACKOFF) * Math.random());
-    }
-  }
-  void run();
-
   const sweep = setInterval(() => {
     const t = now();
     for (const [sid, until] of entries) if (until <= t) entries.delete(sid);
   }, SWEEP_INTERVAL);
   sweep.unref();
+  return {
+    entries,
+    add(sid: unknown, until: number): void {
+      if (!isValidSid(sid) || !Number.isFinite(until) || until <= now()) return;
+      const known = entries.get(sid);
+      if (known === undefined || known < until) entries.set(sid, until);
+    },
+    lookup(sid: string): boolean {
+      const until = entries.get(sid);
+      return until !== undefined && until > now();
+    },
+    stop: () => clearInterval(sweep),
+  };
+}
 
+/**
+ * The staleness rule: the set is trusted while it is loaded and Redis was heard from within
+ * `maxStale` ms. The reader reports each load and each answer; `loadedOnce` settles at the first
+ * load.
+ */
+function staleness(maxStale: number) {
+  let loaded = false;
+  let lastContact = Number.NEGATIVE_INFINITY; // performance.now() of the last word from Redis
+  let firstLoad!: () => void;
+  const loadedOnce = new Promise<void>((resolve) => {
+    firstLoad = resolve;
+  });
+  return {
+    loadedOnce,
+    get loaded() {
+      return loaded;
+    },
+    onLoad(): void {
+      lastContact = performance.now();
+      loaded = true;
+      firstLoad();
+    },
+    onContact(): void {
+      lastContact = performance.now();
+    },
+    fresh: () => loaded && performance.now() - lastContact <= maxStale,
+    unavailable: () =>
+      new RevocationUnavailableError(
+        loaded
+          ? `the revocation feed has not heard from Redis for over ${maxStale} ms`
+          : 'the revocation list has not been loaded from Redis yet',
+      ),
+  };
+}
+
+/** A revocation list held in memory by this process, pushed from Redis. See the file's header. */
+export function createRevocationFeed(options: RevocationFeedOptions): RevocationFeed {
+  const settings = feedSettings(options);
+  const { policy, prefix, timeout, now } = settings;
+  const local = localRevocations(now);
+  const { add, lookup } = local;
+  const rule = staleness(settings.maxStale);
+  const { fresh, loadedOnce } = rule;
+  let closed = false;
+  const stream = followRevocationFeed({
+    connect: settings.connect,
+    keys: revocationKeys(prefix),
+    timeout,
+    block: settings.block,
+    now,
+    add,
+    onLoad: rule.onLoad,
+    onContact: rule.onContact,
+    onError: settings.onError,
+    onRecover: settings.onRecover,
+  });
   const list = createRevocationList({
     ...(options.url !== undefined ? { url: options.url } : { client: options.client }),
     prefix,
@@ -361,22 +236,10 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     now,
   });
 
-  const unavailable = () =>
-    new RevocationUnavailableError(
-      loaded
-        ? `the revocation feed has not heard from Redis for over ${maxStale} ms`
-        : 'the revocation list has not been loaded from Redis yet',
-    );
-  const fresh = () => loaded && performance.now() - lastContact <= maxStale;
-  const lookup = (sid: string) => {
-    const until = entries.get(sid);
-    return until !== undefined && until > now();
-  };
-
   function check(sid: string): boolean | Promise<boolean> {
     if (!isValidSid(sid)) throw new TypeError('sid must be a valid session id');
-    if (fresh() || (policy === 'allow' && loaded)) return lookup(sid);
-    if (!loaded && !closed) {
+    if (fresh() || (policy === 'allow' && rule.loaded)) return lookup(sid);
+    if (!rule.loaded && !closed) {
       // Just started: wait for the first load rather than refuse the first requests.
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<void>((resolve) => {
@@ -384,13 +247,13 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       });
       return Promise.race([loadedOnce, waited]).then(() => {
         clearTimeout(timer);
-        if (fresh() || (policy === 'allow' && loaded)) return lookup(sid);
+        if (fresh() || (policy === 'allow' && rule.loaded)) return lookup(sid);
         if (policy === 'allow') return lookup(sid);
-        throw unavailable();
+        throw rule.unavailable();
       });
     }
     if (policy === 'allow') return lookup(sid);
-    throw unavailable();
+    throw rule.unavailable();
   }
 
   return {
@@ -405,7 +268,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     },
     ready: () => loadedOnce,
     get size() {
-      return entries.size;
+      return local.entries.size;
     },
     get fresh() {
       return fresh();
@@ -413,9 +276,8 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(sweep);
-      wake?.();
-      if (current) drop(current);
+      local.stop();
+      stream.stop();
       await list.close();
     },
   };

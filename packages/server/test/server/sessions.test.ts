@@ -28,7 +28,7 @@ describeRedis('the auth server checks the revocation list as the middleware does
   let apiUrl: string;
   const issuer = 'http://localhost:3000';
   before(async () => {
-    list = createRevocationList({ url: REDIS_URL, prefix, onError: () => {} });
+    list = createRevocationList({ url: REDIS_URL, prefix, timeout: 5000, onError: () => {} });
     // The grace window off: a second use of a spent refresh token is reuse at once.
     server = await start({
       alg: 'EdDSA',

@@ -1,4 +1,4 @@
-// The device token of a server without cookie mode (docs/server.md, "Guessing passwords"; OWASP's
+// The device token of a server without cookie mode (docs/security.md, "Guessing passwords"; OWASP's
 // "Slow Down Online Guessing Attacks with Device Cookies"): each successful log-in answers with a
 // `device_token`, and a later log-in that sends it back spends this browser's own failure budget,
 // so strangers who lock the account for unknown clients do not lock out its owner. In cookie mode

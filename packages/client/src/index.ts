@@ -116,7 +116,7 @@ export class LaissezClient extends ClientEvents {
 
   /**
    * `POST /auth/login`: holds the new session. Throws `AuthError` (e.g. `invalid_credentials`).
-   * Without cookie mode, sends the device token an earlier log-in gave (docs/server.md, "Guessing
+   * Without cookie mode, sends the device token an earlier log-in gave (docs/security.md, "Guessing
    * passwords") and keeps the new one the server answers with.
    */
   async login(credentials: Credentials): Promise<AccessToken> {

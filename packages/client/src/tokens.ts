@@ -23,7 +23,7 @@ export interface TokenResponse {
   expires_in: number;
   refresh_token?: string;
   refresh_expires_in?: number;
-  /** Log-in only, server without cookie mode: docs/server.md, "Guessing passwords". */
+  /** Log-in only, server without cookie mode: docs/security.md, "Guessing passwords". */
   device_token?: string;
 }
 

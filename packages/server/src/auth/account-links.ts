@@ -54,7 +54,7 @@ export class AccountLinks {
     this.#base = options.publicUrl.replace(/\/+$/, '');
   }
 
-  /** Where each link lands (docs/server.md, "Mail"). */
+  /** Where each link lands (docs/accounts.md, "Mail"). */
   #link(purpose: OneTimePurpose, token: string): string {
     switch (purpose) {
       case 'verify_email':

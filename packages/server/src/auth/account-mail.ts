@@ -212,7 +212,7 @@ export class AccountMail {
 
   /**
    * Sends a reset link to `email` if an active account has it; for an unknown or disabled one,
-   * nothing. The same answer always (docs/server.md, "Password reset").
+   * nothing. The same answer always (docs/accounts.md, "Password reset").
    */
   async requestPasswordReset(input: { email: unknown; ip?: string }): Promise<void> {
     const email = checkEmail(input.email);

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent, Store } from '../store/types.ts';
 
-/** The event types, by area; docs/server.md ("Administration, audit and metrics") says when each is recorded. */
+/** The event types, by area; docs/accounts.md ("Administration, audit and metrics") says when each is recorded. */
 export const AUDIT_EVENT_TYPES = [
   'user.registered',
   'login.succeeded',

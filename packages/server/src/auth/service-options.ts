@@ -47,7 +47,7 @@ export interface AuthServiceOptions {
   nameReservation?: number;
   /** Mail: the account flows that send links (account-mail.ts). Default: none of them. */
   mail?: MailSettings;
-  /** The app's extra claims for each access token (docs/server.md, "Tokens"). Default: none. */
+  /** The app's extra claims for each access token (docs/tokens.md, "Tokens"). Default: none. */
   claims?: ClaimsFunction;
   /** Milliseconds the claims function has. Default 1000. */
   claimsTimeout?: number;

@@ -1,5 +1,5 @@
 // `laissez users set-metadata <user> --metadata '{…}'`: an administrator sets a user's app
-// metadata, the per-user JSON the claims function reads (docs/server.md, "Custom claims"), with
+// metadata, the per-user JSON the claims function reads (docs/tokens.md, "Custom claims"), with
 // the same checks as `PUT /admin/users/{id}/app-metadata`.
 import { APP_METADATA_MAX_BYTES, setAppMetadata } from '../auth/app-metadata.ts';
 import { AuthServiceError } from '../auth/errors.ts';

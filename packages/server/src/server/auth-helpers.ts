@@ -13,7 +13,7 @@ import type { RouteOptions } from './routes.ts';
 
 export const ACCESS_COOKIE = 'laissez_at';
 export const REFRESH_COOKIE = 'laissez_rt';
-/** The device token (docs/server.md, "Guessing passwords"), in cookie mode. */
+/** The device token (docs/security.md, "Guessing passwords"), in cookie mode. */
 export const DEVICE_COOKIE = 'laissez_dev';
 
 /** The catalogue code of each refusal of the authenticator. */

@@ -156,7 +156,7 @@ export interface AuthServerOptions {
   /**
    * Returns the app's extra claims for each access token, given `{ user, session, request,
    * client_id, scope }` (sync or async, within `claimsTimeout`). Reserved claims are refused.
-   * docs/server.md, "Tokens".
+   * docs/tokens.md, "Tokens".
    */
   claims?: ClaimsFunction;
   /** A module whose default export is the claims function (the command line's way); loaded once. */

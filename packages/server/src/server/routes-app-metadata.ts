@@ -1,5 +1,5 @@
 // PUT /admin/users/:id/app-metadata: administrators set a user's app metadata, the per-user JSON
-// the claims function reads (docs/server.md, "Tokens"). Only a bearer access token with the
+// the claims function reads (docs/tokens.md, "Tokens"). Only a bearer access token with the
 // `admin` role in the Authorization header reaches it: never a cookie (no cross-site form can
 // send it, so no CSRF), and no route lets users write their own. Guarded as the rest of the admin
 // API (admin-routes.ts: the caller's roles now, from the store) and recorded in the audit log.

@@ -185,7 +185,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // Tokens that carry the app (docs/server.md, "Tokens"): per-user JSON set by administrators,
+    // Tokens that carry the app (docs/tokens.md, "Tokens"): per-user JSON set by administrators,
     // and on every refresh token the scope granted at log-in and the log-in time, which
     // rotations inherit, so that a refresh never widens the scope.
     name: 'app metadata; granted scope and log-in time of refresh-token families',
@@ -279,7 +279,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     // DPoP (RFC 9449 §5): the thumbprint of the key a public client's refresh-token family is
-    // bound to, inherited by every rotation (docs/server.md, "Stolen tokens (DPoP)").
+    // bound to, inherited by every rotation (docs/hardening.md, "Stolen tokens (DPoP)").
     name: 'DPoP key binding of refresh-token families',
     sql: `
       ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;

@@ -20,7 +20,7 @@ export interface User {
   readonly updatedAt: number;
   /**
    * Per-user JSON set by administrators only (`setUserAppMetadata`), never by the user: a JSON
-   * object, `{}` until set. The claims function of the auth server reads it (docs/server.md,
+   * object, `{}` until set. The claims function of the auth server reads it (docs/tokens.md,
    * "Tokens").
    */
   readonly appMetadata: Readonly<Record<string, unknown>>;

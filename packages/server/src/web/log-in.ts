@@ -117,7 +117,7 @@ async function secondStep(
 
 onSubmit(mfaForm, mfaError, async (data) => {
   const given = String(data.get('code') ?? '').trim();
-  // A TOTP code is six digits; a recovery code is longer and has letters (docs/server.md).
+  // A TOTP code is six digits; a recovery code is longer and has letters (docs/accounts.md, "Second factors").
   await secondStep(
     /^\d{6}$/.test(given.replace(/\s+/g, '')) ? { code: given } : { recoveryCode: given },
   );

@@ -32,7 +32,7 @@ export const PG_BIN = process.env['LAISSEZ_TEST_PG_BIN'] ?? '/usr/lib/postgresql
 
 /** The same issuer on every instance: tokens of one must pass the `iss` check of the others. */
 export const ISSUER = 'https://auth.scale.test';
-/** The key-encryption key every instance of a test shares (docs/server.md, signing keys at rest). */
+/** The key-encryption key every instance of a test shares (docs/hardening.md, signing keys at rest). */
 export const SCALE_KEK = generateKekText();
 
 const optedOut =

@@ -1,4 +1,4 @@
-// Attacks on the per-address limits through the client address itself (docs/server.md, "Proxies
+// Attacks on the per-address limits through the client address itself (docs/security.md, "Proxies
 // and client addresses"): an IPv6 client holds a whole /64 and can send each request from a new
 // address of it; one address has many spellings. Over real HTTP, behind a proxy on loopback that
 // the server trusts (its X-Forwarded-For entry is the client address).

@@ -1,4 +1,4 @@
-// The breached-password check's failure modes (docs/server.md, "Guessing passwords"): the range
+// The breached-password check's failure modes (docs/security.md, "Guessing passwords"): the range
 // service is another party, so what it answers is bounded in time and size and never followed
 // elsewhere. A service that misbehaves is unavailable: the password is allowed (fail open, as
 // documented) and a warning is logged, without the password or its hash prefix. Over real HTTP.

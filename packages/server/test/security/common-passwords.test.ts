@@ -1,4 +1,4 @@
-// Common passwords in disguise (docs/server.md, "Guessing passwords"): a listed password padded
+// Common passwords in disguise (docs/security.md, "Guessing passwords"): a listed password padded
 // with spaces or typed in fullwidth letters is the same guess, and is refused at registration
 // like the listed one. Over real HTTP.
 import assert from 'node:assert/strict';

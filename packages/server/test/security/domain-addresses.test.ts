@@ -2,7 +2,7 @@
 // (the HTTP server, an administrator's tool calling `unlock`, an embedding app) can pass an
 // address in any spelling: `unlock` with another spelling of the guesser's /64 lifts the budget
 // the log-ins spent, and the domain's own limits do not count `::ffff:192.0.2.9` apart from
-// `192.0.2.9` (docs/server.md, "Proxies and client addresses" and "Guessing passwords").
+// `192.0.2.9` (docs/security.md, "Proxies and client addresses" and "Guessing passwords").
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AuthServiceError } from '../../src/auth/errors.ts';

@@ -1,4 +1,4 @@
-// Attacks on the lock-out itself (docs/server.md, "Guessing passwords"), over real HTTP: a guesser
+// Attacks on the lock-out itself (docs/security.md, "Guessing passwords"), over real HTTP: a guesser
 // who has spent an account's shared budget fills the in-memory counter store with fresh keys
 // (new names from new addresses, cheap to make) until the store, full, drops the lock.
 import assert from 'node:assert/strict';

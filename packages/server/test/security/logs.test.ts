@@ -1,4 +1,4 @@
-// Tokens in logs by a path no route has (docs/server.md, "Tokens in logs and error answers"): a
+// Tokens in logs by a path no route has (docs/hardening.md, "Tokens in logs and error answers"): a
 // mistaken client puts a token in the URL path itself. The request log must not keep it, at any
 // level. A real `laissez serve --log-level trace` process; its whole output is searched.
 import assert from 'node:assert/strict';

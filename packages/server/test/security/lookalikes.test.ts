@@ -1,4 +1,4 @@
-// Look-alike usernames the confusables data and the script check let through (docs/server.md,
+// Look-alike usernames the confusables data and the script check let through (docs/security.md,
 // "Look-alike usernames"): digits from two numbering systems (UTS #39 §5.3, refused), modifier
 // and subscript letters and ligatures (folded by NFKD in the skeleton), Latin small capitals
 // (folded to their letters): taken when the name they imitate exists; and the migration that

@@ -1,4 +1,4 @@
-// Look-alike usernames beyond width, case and confusables.txt (docs/server.md, "Look-alike
+// Look-alike usernames beyond width, case and confusables.txt (docs/security.md, "Look-alike
 // usernames"): combining marks a letter hides or that pile up (UTS #39 §5.4), and names with no
 // letter or digit at all. Over real HTTP.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Bodies that are not UTF-8 (docs/server.md, "Look-alike usernames" and "Guessing passwords"):
+// Bodies that are not UTF-8 (docs/security.md, "Look-alike usernames" and "Guessing passwords"):
 // decoded with replacement, `abc\xff\xfedefgh` and `abc\xfe\xffdefgh` were one password (both
 // `abc\uFFFD\uFFFDdefgh`), and a name with a stray byte was another spelling of a registered one.
 // Over real HTTP with the raw bytes, at register and log-in (RFC 8259 §8.1).

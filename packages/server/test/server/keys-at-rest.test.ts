@@ -1,4 +1,4 @@
-// Signing keys at rest (docs/server.md, "Signing keys at rest"): a copy of the database alone
+// Signing keys at rest (docs/hardening.md, "Signing keys at rest"): a copy of the database alone
 // cannot sign. The private keys are encrypted under a key-encryption key (KEK) kept outside the
 // database; the database file and its directory are private to the owner whatever the umask;
 // keys stored in plain text by an older laissez are encrypted when the server opens them; a

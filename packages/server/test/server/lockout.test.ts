@@ -1,4 +1,4 @@
-// Guessing passwords over real HTTP (docs/server.md, "Guessing passwords"): concurrent guesses
+// Guessing passwords over real HTTP (docs/security.md, "Guessing passwords"): concurrent guesses
 // never get past a budget, username and email share one, one address cannot lock an account for
 // everyone else, the owner's device still gets in while strangers are locked out, and unlock()
 // lifts the lock. Default limits and default argon2id parameters, as a deployment has them: a slow

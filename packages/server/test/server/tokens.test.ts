@@ -1,4 +1,4 @@
-// Tokens that carry the app (docs/server.md, "Tokens"), over real HTTP on loopback: the claims
+// Tokens that carry the app (docs/tokens.md, "Tokens"), over real HTTP on loopback: the claims
 // function and what it is given, app metadata set by administrators only, scopes per role (a
 // log-in asks for a subset, a refresh never widens), RFC 9068's client_id, the size budget, and
 // every way a claims function can fail: 503 temporarily_unavailable, nothing issued, nothing

@@ -99,7 +99,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     // The refresh-successor secret was kept here in plain text; it is now derived from the
-    // key-encryption key (src/auth/sessions.ts), so that a dump of the database and a spent
+    // key-encryption key (src/auth/refresh-token.ts), so that a dump of the database and a spent
     // refresh token do not name its successor. Dropping the table forgets the old secret.
     name: 'no server secrets in the database',
     sql: 'DROP TABLE server_secrets;',

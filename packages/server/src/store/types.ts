@@ -36,9 +36,11 @@ export class StoreUnavailableError extends Error {
 }
 
 /**
- * The storage contract of laissez: users, refresh-token families and signing keys. A few typed
- * methods, all async (SQLite answers at once, PostgreSQL over the network), and one conformance
- * suite (`src/store/testing/`, published as `laissez/store/testing`) that every implementation passes.
+ * The storage contract of laissez, one interface per concern: users and their sessions, refresh
+ * tokens, one-time tokens (mailed links), OAuth clients, passkeys, signing keys, second factors
+ * and the audit log. The methods are all async (SQLite answers at once, PostgreSQL over the
+ * network), and one conformance suite (`src/store/testing/`, published as `laissez/store/testing`)
+ * is passed by every implementation.
  *
  * Times are milliseconds since 1970 (numbers). Ids are strings made by the caller.
  */

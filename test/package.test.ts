@@ -243,6 +243,45 @@ describe('the packed packages, each in a fresh project', () => {
       assert.deepEqual(JSON.parse(stdout), { sub: 'u1', same: true });
     });
 
+    test('every subpath users import resolves from node_modules, to the package it names', async () => {
+      const script = `
+        const names = {};
+        for (const path of ['laissez/jwt', 'laissez/server', 'laissez/fastify', 'laissez/express',
+          'laissez/hono', 'laissez/client', 'laissez/redis', 'laissez/store']) {
+          names[path] = Object.keys(await import(path)).sort();
+        }
+        const same = async (a, b) =>
+          JSON.stringify(Object.keys(await import(a)).sort()) === JSON.stringify(Object.keys(await import(b)).sort());
+        console.log(JSON.stringify({
+          names,
+          client: await same('laissez/client', '@laissez/client'),
+          hono: await same('laissez/hono', '@laissez/middleware/hono'),
+          fastify: await same('laissez/fastify', '@laissez/middleware/fastify'),
+        }));
+      `;
+      await writeFile(join(project.server!, 'subpaths.js'), script);
+      const { stdout } = await run(process.execPath, ['subpaths.js'], {
+        cwd: project.server!,
+        env,
+      });
+      const { names, client, hono, fastify } = JSON.parse(stdout) as {
+        names: Record<string, string[]>;
+        client: boolean;
+        hono: boolean;
+        fastify: boolean;
+      };
+      assert.ok(names['laissez/jwt']!.includes('createVerifier'));
+      assert.ok(names['laissez/server']!.includes('createAuthServer'));
+      assert.ok(names['laissez/client']!.includes('createClient'));
+      assert.ok(names['laissez/redis']!.includes('createRevocationFeed'));
+      assert.ok(names['laissez/redis']!.includes('RedisCounterStore'));
+      assert.ok(names['laissez/store']!.includes('openSqliteStore'));
+      for (const framework of ['laissez/fastify', 'laissez/express', 'laissez/hono']) {
+        assert.ok(names[framework]!.includes('laissez') && names[framework]!.includes('default'));
+      }
+      assert.deepEqual({ client, hono, fastify }, { client: true, hono: true, fastify: true });
+    });
+
     test("laissez/store and laissez/store/testing: a store of one's own and SQLite pass the suite from node_modules", async () => {
       // A third party's adapter (the in-memory one of laissez's tests, written against
       // laissez/store only) and the built-in SQLite store, both run through the published suite.

@@ -76,8 +76,9 @@ export async function openDataStore(
 }
 
 /**
- * Runs `fn` on the database of `--data-dir` (`flag`), closed after it whatever happens. Unless
- * `create` is set, a directory without a database is a usage error, as for openDataStore.
+ * Runs `fn` on the database of `--data-dir` (`flag`, or the directory it already resolved to),
+ * closed after it whatever happens. Unless `create` is set, a directory without a database is a
+ * usage error, as for openDataStore.
  */
 export async function withStore<T>(
   flag: string | undefined,

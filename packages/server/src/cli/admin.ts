@@ -3,9 +3,9 @@
 // recorded in the audit log with the actor `cli`, as an administrator's would be with theirs.
 import { checkRoles } from '../auth/admin.ts';
 import { AuthServiceError } from '../auth/errors.ts';
-import { DATA_DIR_HELP } from './data.ts';
+import { STORE_FLAGS_HELP } from './data.ts';
 import { endSessions } from './end-sessions.ts';
-import { onNamedUser } from './find-user.ts';
+import { namedUserHelp, onNamedUser } from './find-user.ts';
 import {
   type Command,
   CommandFailed,
@@ -28,9 +28,7 @@ they expire. Recorded in the audit log (admin.roles_set, actor cli).
 
 Options:
   --role R,S          the roles (replacing all of them)
-${DATA_DIR_HELP}
-  --json
-  -h, --help
+${STORE_FLAGS_HELP}
 
 Exit codes: 0 done, 1 no such user or a refused role, 2 usage error.
 
@@ -71,20 +69,15 @@ Example:
 
 const unlock: Command = {
   summary: 'lift the lock-out of an account after failed log-ins (with REDIS_URL; audited)',
-  help: `Usage: laissez users unlock <id | username | email> [--json]
-
-Lifts the lock-out of the account: the failure budget shared by clients without a device token is
+  help: namedUserHelp(
+    'unlock',
+    `Lifts the lock-out of the account: the failure budget shared by clients without a device token is
 reset, so the owner can log in again at once. The counters are where the servers keep them: in
 Redis when the servers have REDIS_URL (give this command the same REDIS_URL), otherwise in the
 memory of the one running server, which this command cannot reach: use the admin API there
-(POST /admin/users/<id>/unlock). Recorded in the audit log (admin.user_unlocked, actor cli).
-
-Options:
-${DATA_DIR_HELP}
-  --json
-  -h, --help
-
-Exit codes: 0 done, 1 no such user or no REDIS_URL, 2 usage error.`,
+(POST /admin/users/<id>/unlock). Recorded in the audit log (admin.user_unlocked, actor cli).`,
+    '0 done, 1 no such user or no REDIS_URL, 2 usage error',
+  ),
   run: (args, context) =>
     onNamedUser(args, context, async (store, user, json) => {
       const url = context.io.env['REDIS_URL'];
@@ -117,19 +110,13 @@ Exit codes: 0 done, 1 no such user or no REDIS_URL, 2 usage error.`,
 
 const endAll: Command = {
   summary: 'end every session of a user (audited)',
-  help: `Usage: laissez users end-sessions <id | username | email> [--json]
-
-Revokes every refresh token the user holds, as "log out everywhere" does, and with REDIS_URL
+  help: namedUserHelp(
+    'end-sessions',
+    `Revokes every refresh token the user holds, as "log out everywhere" does, and with REDIS_URL
 publishes the sessions to the revocation list, so resource servers that check it refuse the
 user's access tokens at once. The account stays enabled: the user can log in again. Recorded in
-the audit log (admin.sessions_ended, actor cli).
-
-Options:
-${DATA_DIR_HELP}
-  --json
-  -h, --help
-
-Exit codes: 0 done, 1 no such user, 2 usage error.`,
+the audit log (admin.sessions_ended, actor cli).`,
+  ),
   run: (args, context) =>
     onNamedUser(args, context, async (store, user, json) => {
       const revoked = await endSessions(store, user.id, context.io.now(), context.io, 'logout_all');

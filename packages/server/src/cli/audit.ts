@@ -1,12 +1,12 @@
 // `laissez audit`: the audit log of security events, newest first, from the server's database.
 import type { AuditEvent } from '../store/types.ts';
-import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
+import { DATA_DIR_HELP, parseStoreCommandLine, withStore } from './data.ts';
 import { findUser } from './find-user.ts';
 import {
   type Command,
   EXIT,
   expectPositionals,
-  parseCommandLine,
+  limitFlag,
   UsageError,
   writeJson,
   writeOut,
@@ -64,27 +64,19 @@ Examples:
   laissez audit --type login.failed --since 24h
   laissez audit --user alice --json`,
   async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
+    const { values, positionals } = parseStoreCommandLine(args, {
       type: { type: 'string' },
       user: { type: 'string' },
       since: { type: 'string' },
       until: { type: 'string' },
       limit: { type: 'string' },
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
     });
     expectPositionals(positionals, 0, '');
-    const limit = values.limit === undefined ? 100 : Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-      throw new UsageError('--limit must be a whole number from 1 to 10000');
-    }
+    const limit = limitFlag(values.limit);
     const now = context.io.now();
     const since = values.since === undefined ? undefined : timeFlag(values.since, '--since', now);
     const until = values.until === undefined ? undefined : timeFlag(values.until, '--until', now);
-    const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
-      env: context.io.env,
-    });
-    try {
+    return withStore(values['data-dir'], context, async (store) => {
       const subject =
         values.user === undefined ? undefined : (await findUser(store, values.user)).id;
       const events = await store.listAuditEvents({
@@ -105,8 +97,6 @@ Examples:
         for (const event of events) writeOut(context.io, eventLine(event));
       }
       return EXIT.OK;
-    } finally {
-      await store.close();
-    }
+    });
   },
 };

@@ -4,17 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { registerClient, rotateClientSecret } from '../auth/clients.ts';
 import { AuthServiceError } from '../auth/errors.ts';
-import type { Client, ClientAuthMethod, Store } from '../store/types.ts';
-import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
+import type { Client, ClientAuthMethod } from '../store/types.ts';
+import { DATA_DIR_HELP, parseStoreCommandLine, STORE_FLAGS_HELP, withStore } from './data.ts';
 import {
   type Command,
   CommandFailed,
   type CommandGroup,
-  type Context,
   EXIT,
   expectPositionals,
   listFlag,
-  parseCommandLine,
+  oneOperand,
   UsageError,
   writeJson,
   writeOut,
@@ -33,17 +32,13 @@ const shown = (c: Client) => ({
   secret_rotated_at: c.secretRotatedAt === null ? null : new Date(c.secretRotatedAt).toISOString(),
 });
 
-async function withStore<T>(
-  dataDir: string | undefined,
-  context: Context,
-  fn: (store: Store) => Promise<T>,
-): Promise<T> {
-  const store = await openDataStore(dataDirOf(dataDir, context.io.env), { env: context.io.env });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
+/** The client id a subcommand names; an empty one is for the store to refuse. */
+function clientOperand(positionals: string[], subcommand: string): string {
+  return oneOperand(
+    positionals,
+    'one client id',
+    `give the client id: laissez clients ${subcommand} <id>`,
+  );
 }
 
 /** A domain refusal (a bad id, scope, key set) as a usage error with its reason. */
@@ -80,19 +75,15 @@ ${DATA_DIR_HELP}
 
 Exit codes: 0 registered, 2 usage error (a bad or taken id, a bad scope or key set).`,
   async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
+    const { values, positionals } = parseStoreCommandLine(args, {
       name: { type: 'string' },
       scopes: { type: 'string' },
       'grant-types': { type: 'string' },
       'auth-method': { type: 'string' },
       jwks: { type: 'string' },
       'jwks-uri': { type: 'string' },
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
     });
-    expectPositionals(positionals, 1, 'one client id');
-    const id = positionals[0];
-    if (id === undefined) throw new UsageError('give the client id: laissez clients add <id>');
+    const id = clientOperand(positionals, 'add');
     let jwks: string | undefined;
     if (values.jwks !== undefined) {
       try {
@@ -140,16 +131,11 @@ Lists the registered clients by creation: id, name, scopes, grant types, authent
 Secrets and their hashes are never shown.
 
 Options:
-${DATA_DIR_HELP}
-  --json
-  -h, --help
+${STORE_FLAGS_HELP}
 
 Exit codes: 0 listed, 2 usage error.`,
   async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
-    });
+    const { values, positionals } = parseStoreCommandLine(args, {});
     expectPositionals(positionals, 0, '');
     return withStore(values['data-dir'], context, async (store) => {
       const clients = (await store.listClients()).map(shown);
@@ -176,19 +162,12 @@ Removes the client: it gets no new token from then on. Access tokens it already 
 until they expire (--access-ttl), unless they are revoked at POST /oauth/revoke with Redis.
 
 Options:
-${DATA_DIR_HELP}
-  --json
-  -h, --help
+${STORE_FLAGS_HELP}
 
 Exit codes: 0 removed, 1 no such client, 2 usage error.`,
   async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
-    });
-    expectPositionals(positionals, 1, 'one client id');
-    const id = positionals[0];
-    if (id === undefined) throw new UsageError('give the client id: laissez clients remove <id>');
+    const { values, positionals } = parseStoreCommandLine(args, {});
+    const id = clientOperand(positionals, 'remove');
     return withStore(values['data-dir'], context, async (store) => {
       if (!(await store.deleteClient(id))) {
         throw new CommandFailed(`no client with the id ${JSON.stringify(id)}`);
@@ -215,15 +194,8 @@ ${DATA_DIR_HELP}
 
 Exit codes: 0 rotated, 1 no such client, 2 usage error.`,
   async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
-    });
-    expectPositionals(positionals, 1, 'one client id');
-    const id = positionals[0];
-    if (id === undefined) {
-      throw new UsageError('give the client id: laissez clients rotate-secret <id>');
-    }
+    const { values, positionals } = parseStoreCommandLine(args, {});
+    const id = clientOperand(positionals, 'rotate-secret');
     return withStore(values['data-dir'], context, async (store) => {
       const secret = await rotateClientSecret(store, id, context.io.now()).catch(usage);
       if (secret === null) throw new CommandFailed(`no client with the id ${JSON.stringify(id)}`);

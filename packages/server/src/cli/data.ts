@@ -3,6 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import {
   type KekSource,
   type KeyEncryptionKey,
@@ -10,10 +11,29 @@ import {
   loadKeyEncryptionKey,
 } from '../auth/kek.ts';
 import type { Store } from '../store/types.ts';
-import { type Io, UsageError } from './io.ts';
+import { type Context, type Io, parseCommandLine, UsageError } from './io.ts';
 
 export const DATA_DIR_HELP =
   "  --data-dir DIR            the server's data directory (LAISSEZ_DATA_DIR; default ./data)";
+
+/** The flags every command on the database takes; last, so that the order of suggestions stays. */
+const STORE_FLAGS = {
+  'data-dir': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** The options of a command on the database whose --json needs no words, with -h. */
+export const STORE_FLAGS_HELP = `${DATA_DIR_HELP}
+  --json
+  -h, --help`;
+
+/** The command line of a command on the database: its own `options`, `--data-dir` and `--json`. */
+export function parseStoreCommandLine<const T extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: T,
+) {
+  return parseCommandLine(args, { ...options, ...STORE_FLAGS });
+}
 
 /** `--data-dir`, else `LAISSEZ_DATA_DIR`, else `./data`: as `laissez serve` picks it. */
 export function dataDirOf(flag: string | undefined, env: Io['env']): string {
@@ -53,6 +73,28 @@ export async function openDataStore(
     throw error;
   }
   return store;
+}
+
+/**
+ * Runs `fn` on the database of `--data-dir` (`flag`, or the directory it already resolved to),
+ * closed after it whatever happens. Unless `create` is set, a directory without a database is a
+ * usage error, as for openDataStore.
+ */
+export async function withStore<T>(
+  flag: string | undefined,
+  context: Context,
+  fn: (store: Store) => Promise<T>,
+  options: { create?: boolean } = {},
+): Promise<T> {
+  const store = await openDataStore(dataDirOf(flag, context.io.env), {
+    ...options,
+    env: context.io.env,
+  });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }
 
 export const KEK_HELP = `  --key-encryption-key-file F

@@ -1,15 +1,8 @@
 // The user a command names: by id, username or email (`laissez users disable odin`), and the
 // frame of the commands that act on one.
 import type { Store, User } from '../store/types.ts';
-import { dataDirOf, openDataStore } from './data.ts';
-import {
-  CommandFailed,
-  type Context,
-  EXIT,
-  expectPositionals,
-  parseCommandLine,
-  UsageError,
-} from './io.ts';
+import { parseStoreCommandLine, STORE_FLAGS_HELP, withStore } from './data.ts';
+import { CommandFailed, type Context, EXIT, oneOperand } from './io.ts';
 
 /** Finds a user by id, username or email (in that order); a usage error when there is none. */
 export async function findUser(store: Store, who: string): Promise<User> {
@@ -23,6 +16,35 @@ export async function findUser(store: Store, who: string): Promise<User> {
   return user;
 }
 
+/** The one positional argument naming a user; none, an empty one or more is a usage error. */
+export function userOperand(positionals: string[]): string {
+  return oneOperand(
+    positionals,
+    'one user: an id, a username or an email',
+    'say which user: an id, a username or an email',
+    false,
+  );
+}
+
+/**
+ * The help of a command that takes only the user it names, `--data-dir` and `--json`:
+ * `description` between the usage line and the options.
+ */
+export function namedUserHelp(
+  subcommand: string,
+  description: string,
+  exitCodes = '0 done, 1 no such user, 2 usage error',
+): string {
+  return `Usage: laissez users ${subcommand} <id | username | email> [--json]
+
+${description}
+
+Options:
+${STORE_FLAGS_HELP}
+
+Exit codes: ${exitCodes}.`;
+}
+
 /**
  * The frame of `users disable|enable|delete`: `--data-dir` and `--json`, one positional naming
  * the user (id, username or email), the store open around `action`.
@@ -32,22 +54,10 @@ export async function onNamedUser(
   context: Context,
   action: (store: Store, user: User, json: boolean) => Promise<void>,
 ): Promise<number> {
-  const { values, positionals } = parseCommandLine(args, {
-    'data-dir': { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  expectPositionals(positionals, 1, 'one user: an id, a username or an email');
-  const who = positionals[0];
-  if (who === undefined || who === '') {
-    throw new UsageError('say which user: an id, a username or an email');
-  }
-  const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
-    env: context.io.env,
-  });
-  try {
+  const { values, positionals } = parseStoreCommandLine(args, {});
+  const who = userOperand(positionals);
+  return withStore(values['data-dir'], context, async (store) => {
     await action(store, await findUser(store, who), values.json === true);
     return EXIT.OK;
-  } finally {
-    await store.close();
-  }
+  });
 }

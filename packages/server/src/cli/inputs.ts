@@ -131,6 +131,14 @@ export type KeySource =
   | { kind: 'jwk'; key: Jwk }
   | { kind: 'jwks'; key: Jwks };
 
+/** The options that pick a key (KEY_FLAGS_HELP), and `--alg`, first in `token verify|sign`. */
+export const KEY_OPTIONS = {
+  secret: { type: 'string' },
+  'secret-file': { type: 'string' },
+  key: { type: 'string' },
+  alg: { type: 'string' },
+} as const;
+
 export const KEY_FLAGS_HELP = `Key (exactly one; a secret is an HMAC key, used as UTF-8 bytes):
   --secret S          the HMAC secret. It ends up in your shell history and the process list:
                       prefer --secret-file or LAISSEZ_SECRET

@@ -269,6 +269,31 @@ export function expectPositionals(positionals: string[], max: number, names: str
   }
 }
 
+/**
+ * The one positional argument of a command that takes one: more is a usage error naming
+ * `expected`, none (or an empty one, unless `allowEmpty`) the usage error `missing`.
+ */
+export function oneOperand(
+  positionals: string[],
+  expected: string,
+  missing: string,
+  allowEmpty = true,
+): string {
+  expectPositionals(positionals, 1, expected);
+  const operand = positionals[0];
+  if (operand === undefined || (!allowEmpty && operand === '')) throw new UsageError(missing);
+  return operand;
+}
+
+/** `--limit N` of a listing: a whole number from 1 to 10000, 100 when not given. */
+export function limitFlag(value: string | undefined): number {
+  const limit = value === undefined ? 100 : Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+    throw new UsageError('--limit must be a whole number from 1 to 10000');
+  }
+  return limit;
+}
+
 /** A duration flag (`30s`, `15m`, `12h`, `7d`, `2w`, or seconds) as seconds. */
 export function durationFlag(value: string, flag: string): number {
   try {

@@ -16,7 +16,7 @@ import {
   signingKeyAt,
 } from '../auth/keyring.ts';
 import type { SigningKey } from '../store/types.ts';
-import { dataDirOf, KEK_HELP, kekSourceOf, openDataStore, openKek } from './data.ts';
+import { DATA_DIR_HELP, dataDirOf, KEK_HELP, kekSourceOf, openKek, withStore } from './data.ts';
 import {
   algorithmsFlag,
   type Command,
@@ -92,7 +92,7 @@ const RING_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-const RING_HELP = `  --data-dir DIR            the server's data directory (LAISSEZ_DATA_DIR; default ./data)
+const RING_HELP = `${DATA_DIR_HELP}
   --json                    print JSON
   -h, --help`;
 
@@ -174,8 +174,7 @@ Examples:
     });
     expectPositionals(positionals, 0, '');
     const { dataDir } = ringSettings(values, context.io.env);
-    const store = await openDataStore(dataDir, { env: context.io.env });
-    try {
+    return withStore(dataDir, context, async (store) => {
       const now = context.io.now();
       const keys = await store.listSigningKeys();
       const signing = signingKeyAt(keys, now)?.kid;
@@ -185,9 +184,7 @@ Examples:
         writeOut(context.io, 'no signing keys yet: the server makes one when it starts');
       else printKeys(context.io, shown);
       return EXIT.OK;
-    } finally {
-      await store.close();
-    }
+    });
   },
 };
 
@@ -248,8 +245,7 @@ Examples:
         `--alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (the algorithms the auth server signs with)`,
       );
     }
-    const store = await openDataStore(settings.dataDir, { env: context.io.env });
-    try {
+    return withStore(settings.dataDir, context, async (store) => {
       const now = context.io.now;
       const before = await store.listSigningKeys();
       const latest = latestKey(before);
@@ -322,9 +318,7 @@ Examples:
         'running servers load the new key within their --key-reload interval (30 s by default)',
       );
       return EXIT.OK;
-    } finally {
-      await store.close();
-    }
+    });
   },
 };
 
@@ -370,8 +364,7 @@ Examples:
       );
     }
     if (newFile === '') throw new UsageError('--new-key-file is empty: give the file');
-    const store = await openDataStore(dataDir, { env });
-    try {
+    return withStore(dataDir, context, async (store) => {
       const from = await openKek(kekSource, store);
       let to: KeyEncryptionKey;
       try {
@@ -413,9 +406,7 @@ Examples:
           : 'now give the servers the new key-encryption key and restart them',
       );
       return EXIT.OK;
-    } finally {
-      await store.close();
-    }
+    });
   },
 };
 

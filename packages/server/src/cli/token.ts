@@ -2,7 +2,14 @@
 
 import type { Algorithm, SignerOptions, VerifierOptions } from '@laissez/jwt';
 import { createSigner, createVerifier, decodeUnverified } from '@laissez/jwt';
-import { defaultAlgorithms, KEY_FLAGS_HELP, keySource, readToken, warnIfWeak } from './inputs.ts';
+import {
+  defaultAlgorithms,
+  KEY_FLAGS_HELP,
+  KEY_OPTIONS,
+  keySource,
+  readToken,
+  warnIfWeak,
+} from './inputs.ts';
 import {
   algorithmsFlag,
   type Command,
@@ -188,10 +195,7 @@ Examples:
 // --- verify -----------------------------------------------------------------------------------
 
 const VERIFY_OPTIONS = {
-  secret: { type: 'string' },
-  'secret-file': { type: 'string' },
-  key: { type: 'string' },
-  alg: { type: 'string' },
+  ...KEY_OPTIONS,
   iss: { type: 'string', multiple: true },
   aud: { type: 'string', multiple: true },
   sub: { type: 'string' },
@@ -294,10 +298,7 @@ Examples:
 // --- sign -------------------------------------------------------------------------------------
 
 const SIGN_OPTIONS = {
-  secret: { type: 'string' },
-  'secret-file': { type: 'string' },
-  key: { type: 'string' },
-  alg: { type: 'string' },
+  ...KEY_OPTIONS,
   claims: { type: 'string' },
   sub: { type: 'string' },
   iss: { type: 'string' },

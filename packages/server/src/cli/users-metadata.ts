@@ -4,18 +4,9 @@
 import { APP_METADATA_MAX_BYTES, setAppMetadata } from '../auth/app-metadata.ts';
 import { AuthServiceError } from '../auth/errors.ts';
 import { toPublicUser } from '../auth/service.ts';
-import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
-import { findUser } from './find-user.ts';
-import {
-  type Command,
-  EXIT,
-  expectPositionals,
-  parseCommandLine,
-  UsageError,
-  writeErr,
-  writeJson,
-  writeOut,
-} from './io.ts';
+import { DATA_DIR_HELP, parseStoreCommandLine, withStore } from './data.ts';
+import { findUser, userOperand } from './find-user.ts';
+import { type Command, EXIT, UsageError, writeErr, writeJson, writeOut } from './io.ts';
 import { recordCli } from './record.ts';
 
 export const SET_METADATA: Command = {
@@ -39,16 +30,10 @@ Examples:
   laissez users set-metadata odin --metadata '{"tenant":"acme","plan":"pro"}'
   laissez users set-metadata odin@example.com --metadata '{}'`,
   async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
+    const { values, positionals } = parseStoreCommandLine(args, {
       metadata: { type: 'string' },
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
     });
-    expectPositionals(positionals, 1, 'one user: an id, a username or an email');
-    const who = positionals[0];
-    if (who === undefined || who === '') {
-      throw new UsageError('say which user: an id, a username or an email');
-    }
+    const who = userOperand(positionals);
     if (values.metadata === undefined) throw new UsageError("missing --metadata '{…}'");
     let metadata: unknown;
     try {
@@ -56,10 +41,7 @@ Examples:
     } catch {
       throw new UsageError('--metadata must be JSON, e.g. \'{"tenant":"acme"}\'');
     }
-    const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
-      env: context.io.env,
-    });
-    try {
+    return withStore(values['data-dir'], context, async (store) => {
       const user = await findUser(store, who);
       try {
         await setAppMetadata(store, user.id, metadata, context.io.now());
@@ -81,8 +63,6 @@ Examples:
         writeOut(context.io, `set the app metadata of ${updated.username} (id ${updated.id})`);
       }
       return EXIT.OK;
-    } finally {
-      await store.close();
-    }
+    });
   },
 };

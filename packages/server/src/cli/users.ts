@@ -9,18 +9,24 @@ import { resetSecondFactors } from '../auth/factors.ts';
 import { OWASP_ARGON2ID } from '../auth/password.ts';
 import { createUserAccount, toPublicUser } from '../auth/service.ts';
 import { ADMIN_COMMANDS } from './admin.ts';
-import { DATA_DIR_HELP, dataDirOf, openDataStore } from './data.ts';
+import {
+  DATA_DIR_HELP,
+  dataDirOf,
+  parseStoreCommandLine,
+  STORE_FLAGS_HELP,
+  withStore,
+} from './data.ts';
 import { endSessions } from './end-sessions.ts';
-import { onNamedUser } from './find-user.ts';
+import { namedUserHelp, onNamedUser } from './find-user.ts';
 import {
   type Command,
   type CommandGroup,
   colourEnabled,
   EXIT,
   expectPositionals,
+  limitFlag,
   listFlag,
   painter,
-  parseCommandLine,
   UsageError,
   writeErr,
   writeJson,
@@ -62,40 +68,44 @@ Examples:
   laissez users add --username odin --email odin@example.com --role user,admin
   printf '%s\\n' "$PASSWORD" | laissez users add --username odin --email odin@example.com --password-stdin`,
   async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
+    const { values, positionals } = parseStoreCommandLine(args, {
       username: { type: 'string' },
       email: { type: 'string' },
       role: { type: 'string' },
       'password-stdin': { type: 'boolean' },
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
     });
     expectPositionals(positionals, 0, '');
-    if (values.username === undefined) throw new UsageError('missing --username');
-    if (values.email === undefined) throw new UsageError('missing --email');
+    const { username, email } = values;
+    if (username === undefined) throw new UsageError('missing --username');
+    if (email === undefined) throw new UsageError('missing --email');
     const roles = values.role === undefined ? ['user'] : listFlag(values.role, '--role');
+    // Checked before the password prompt: a mistake there must not cost a typed password.
     const dataDir = dataDirOf(values['data-dir'], context.io.env);
     const password = await readPassword(context.io, values['password-stdin'] === true);
-    const store = await openDataStore(dataDir, { create: true, env: context.io.env });
-    try {
-      const user = await createUserAccount(store, {
-        username: values.username,
-        email: values.email,
-        password,
-        roles,
-        passwordParams: OWASP_ARGON2ID,
-        now: context.io.now(),
-      });
-      if (values.json) writeJson(context.io, toPublicUser(user));
-      else writeOut(context.io, `added ${user.username} <${user.email}> (id ${user.id})`);
-      return EXIT.OK;
-    } catch (error) {
-      if (!(error instanceof AuthServiceError)) throw error;
-      writeErr(context.io, `${context.name}: ${refusal(error)}`);
-      return EXIT.REJECTED;
-    } finally {
-      await store.close();
-    }
+    return withStore(
+      dataDir,
+      context,
+      async (store) => {
+        try {
+          const user = await createUserAccount(store, {
+            username,
+            email,
+            password,
+            roles,
+            passwordParams: OWASP_ARGON2ID,
+            now: context.io.now(),
+          });
+          if (values.json) writeJson(context.io, toPublicUser(user));
+          else writeOut(context.io, `added ${user.username} <${user.email}> (id ${user.id})`);
+          return EXIT.OK;
+        } catch (error) {
+          if (!(error instanceof AuthServiceError)) throw error;
+          writeErr(context.io, `${context.name}: ${refusal(error)}`);
+          return EXIT.REJECTED;
+        }
+      },
+      { create: true },
+    );
   },
 };
 
@@ -109,27 +119,17 @@ Lists users in the order they registered, at most --limit (default 100) after th
 Options:
   --limit N
   --after ID
-${DATA_DIR_HELP}
-  --json
-  -h, --help
+${STORE_FLAGS_HELP}
 
 Exit codes: 0 listed, 2 usage error.`,
   async run(args, context) {
-    const { values, positionals } = parseCommandLine(args, {
+    const { values, positionals } = parseStoreCommandLine(args, {
       limit: { type: 'string' },
       after: { type: 'string' },
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
     });
     expectPositionals(positionals, 0, '');
-    const limit = values.limit === undefined ? 100 : Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-      throw new UsageError('--limit must be a whole number from 1 to 10000');
-    }
-    const store = await openDataStore(dataDirOf(values['data-dir'], context.io.env), {
-      env: context.io.env,
-    });
-    try {
+    const limit = limitFlag(values.limit);
+    return withStore(values['data-dir'], context, async (store) => {
       const users = await store.listUsers({
         limit,
         ...(values.after !== undefined ? { after: values.after } : {}),
@@ -164,9 +164,7 @@ Exit codes: 0 listed, 2 usage error.`,
         writeOut(context.io, row[4] === 'disabled' ? paint('dim', line(row)) : line(row));
       }
       return EXIT.OK;
-    } finally {
-      await store.close();
-    }
+    });
   },
 };
 
@@ -176,22 +174,14 @@ function stateCommand(disable: boolean): Command {
     summary: disable
       ? 'disable a user and revoke their refresh tokens'
       : 'enable a disabled user again',
-    help: `Usage: laissez users ${verb} <id | username | email> [--json]
-
-${
-  disable
-    ? `Disables the user: log-in, refresh and /auth/me refuse them, and every refresh token they hold
+    help: namedUserHelp(
+      verb,
+      disable
+        ? `Disables the user: log-in, refresh and /auth/me refuse them, and every refresh token they hold
 is revoked at once. Access tokens already issued stay valid at resource servers until they expire
 (15 minutes by default): that is what stateless means.`
-    : 'Enables a disabled user again. Their old refresh tokens stay revoked: they log in again.'
-}
-
-Options:
-${DATA_DIR_HELP}
-  --json
-  -h, --help
-
-Exit codes: 0 done, 1 no such user, 2 usage error.`,
+        : 'Enables a disabled user again. Their old refresh tokens stay revoked: they log in again.',
+    ),
     run: (args, context) =>
       onNamedUser(args, context, async (store, user, json) => {
         const now = context.io.now();
@@ -223,18 +213,13 @@ Exit codes: 0 done, 1 no such user, 2 usage error.`,
 
 const remove: Command = {
   summary: 'delete a user and their refresh tokens',
-  help: `Usage: laissez users delete <id | username | email> [--json]
-
-Deletes the user and every refresh token they hold. The username and email become free again.
+  help: namedUserHelp(
+    'delete',
+    `Deletes the user and every refresh token they hold. The username and email become free again.
 Access tokens already issued stay valid at resource servers until they expire; /auth/me refuses
-them at once.
-
-Options:
-${DATA_DIR_HELP}
-  --json
-  -h, --help
-
-Exit codes: 0 deleted, 1 no such user, 2 usage error.`,
+them at once.`,
+    '0 deleted, 1 no such user, 2 usage error',
+  ),
   run: (args, context) =>
     onNamedUser(args, context, async (store, user, json) => {
       const revoked = await endSessions(store, user.id, context.io.now(), context.io);
@@ -254,17 +239,11 @@ Exit codes: 0 deleted, 1 no such user, 2 usage error.`,
 
 const resetMfa: Command = {
   summary: "remove a user's second factors (TOTP, recovery codes, passkeys)",
-  help: `Usage: laissez users reset-mfa <id | username | email> [--json]
-
-Removes the user's TOTP factor, recovery codes and passkeys, for an owner who lost their device: their
-next log-in needs the password only, and they can enrol again. Their sessions are kept.
-
-Options:
-${DATA_DIR_HELP}
-  --json
-  -h, --help
-
-Exit codes: 0 done, 1 no such user, 2 usage error.`,
+  help: namedUserHelp(
+    'reset-mfa',
+    `Removes the user's TOTP factor, recovery codes and passkeys, for an owner who lost their device: their
+next log-in needs the password only, and they can enrol again. Their sessions are kept.`,
+  ),
   run: (args, context) =>
     onNamedUser(args, context, async (store, user, json) => {
       const had = await resetSecondFactors(store, user.id, context.io.now());

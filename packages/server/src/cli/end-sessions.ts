@@ -3,6 +3,9 @@
 import type { Store } from '../store/types.ts';
 import { durationFlag, type Io, warn } from './io.ts';
 
+/** How long a command waits for Redis to take the revocations, in milliseconds. */
+const PUBLISH_TIMEOUT = 5000;
+
 /**
  * Revokes every refresh token of the user and, with REDIS_URL set, publishes the sessions to the
  * revocation list (as the server's log-out-everywhere does), so resource servers that check it
@@ -22,7 +25,14 @@ export async function endSessions(
     const ttlText = io.env['LAISSEZ_ACCESS_TTL'] ?? '15m';
     const accessTtl = durationFlag(ttlText, 'LAISSEZ_ACCESS_TTL');
     const { createRevocationList } = await import('@laissez/middleware/redis');
-    const list = createRevocationList({ url: redisUrl });
+    // A command runs once, so it waits for Redis longer than a request would (the list's 250 ms
+    // default is a per-request bound); a failure is the one warning below, not the list's
+    // server-side message about refusing requests.
+    const list = createRevocationList({
+      url: redisUrl,
+      timeout: PUBLISH_TIMEOUT,
+      onError: () => {},
+    });
     try {
       const until = now + accessTtl * 1000 + 60_000;
       await Promise.all(sessions.map((sid) => list.revoke(sid, until)));

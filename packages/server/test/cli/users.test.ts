@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeUnverified } from '../../../jwt/src/index.ts';
+import { freePort } from '../helpers/ports.ts';
 import { laissez } from '../helpers/processes.ts';
 import { call, FAST_ARGON2, type Running, start } from '../helpers/server.ts';
 
@@ -248,6 +249,31 @@ describe('laissez users against a live server', () => {
     } finally {
       await list.close();
     }
+  });
+
+  test('with REDIS_URL and no Redis there, disable still ends the sessions and warns once', async () => {
+    const r = await call(server.url, 'POST', '/auth/register', {
+      body: { username: 'ullr', email: 'ullr@example.com', password: 'bow and skis 1' },
+    });
+    assert.equal(r.status, 201);
+    const session = await login('ullr', 'bow and skis 1');
+    assert.equal(session.status, 200);
+    const down = `redis://127.0.0.1:${await freePort()}`;
+    const disabled = await laissez(['users', 'disable', 'ullr', '--data-dir', server.dataDir], {
+      env: { REDIS_URL: down },
+    });
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.equal(
+      disabled.stderr.trim().split('\n').length,
+      1,
+      `one line on stderr: ${disabled.stderr}`,
+    );
+    assert.match(disabled.stderr, /^warning: the sessions were not published to Redis \(/);
+    // The sessions ended in the database all the same: the refresh token is refused.
+    const refreshed = await call(server.url, 'POST', '/auth/refresh', {
+      body: { refresh_token: session.body.refresh_token },
+    });
+    assert.equal(refreshed.status, 401);
   });
 
   test('list, disable and delete never create a database', async () => {

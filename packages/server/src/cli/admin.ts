@@ -4,7 +4,7 @@
 import { checkRoles } from '../auth/admin.ts';
 import { AuthServiceError } from '../auth/errors.ts';
 import { STORE_FLAGS_HELP } from './data.ts';
-import { endSessions } from './end-sessions.ts';
+import { COMMAND_REDIS_TIMEOUT, endSessions } from './end-sessions.ts';
 import { namedUserHelp, onNamedUser } from './find-user.ts';
 import {
   type Command,
@@ -88,7 +88,11 @@ memory of the one running server, which this command cannot reach: use the admin
       }
       const { RedisCounterStore } = await import('../redis/counters.ts');
       const { LoginGuard } = await import('../auth/login.ts');
-      const counters = new RedisCounterStore({ url, onUnavailable: 'closed' });
+      const counters = new RedisCounterStore({
+        url,
+        onUnavailable: 'closed',
+        timeout: COMMAND_REDIS_TIMEOUT,
+      });
       try {
         // The same keys as the server's log-in (LoginGuard.unlock), so nothing here can drift.
         const guard = new LoginGuard({

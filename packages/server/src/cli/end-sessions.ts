@@ -3,8 +3,11 @@
 import type { Store } from '../store/types.ts';
 import { durationFlag, type Io, warn } from './io.ts';
 
-/** How long a command waits for Redis to take the revocations, in milliseconds. */
-const PUBLISH_TIMEOUT = 5000;
+/**
+ * How long a command waits for Redis, in milliseconds. A command runs once, in a fresh process that
+ * has to connect first: the stores' 250 ms default is a per-request bound for servers.
+ */
+export const COMMAND_REDIS_TIMEOUT = 5000;
 
 /**
  * Revokes every refresh token of the user and, with REDIS_URL set, publishes the sessions to the
@@ -30,7 +33,7 @@ export async function endSessions(
     // server-side message about refusing requests.
     const list = createRevocationList({
       url: redisUrl,
-      timeout: PUBLISH_TIMEOUT,
+      timeout: COMMAND_REDIS_TIMEOUT,
       onError: () => {},
     });
     try {

@@ -1,9 +1,10 @@
 // What the OAuth endpoints say and do about a token a client holds: revocation (RFC 7009) ends
 // what it stands for, introspection (RFC 7662) tells whether it is active and what it carries.
-import { createHash } from 'node:crypto';
 import { RevocationUnavailableError } from '@laissez/middleware/redis';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthServiceError } from '../auth/errors.ts';
+import { sha256 } from '../auth/hash.ts';
+import { REFRESH_TOKEN } from '../auth/refresh-token.ts';
 import type { AccessClaims } from '../auth/service.ts';
 import type { OAuthContext } from './oauth.ts';
 import {
@@ -18,10 +19,6 @@ import {
 } from './oauth-form.ts';
 import { CLIENT_SID } from './oauth-token.ts';
 import { errors, noStore } from './route-common.ts';
-
-const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 
 /** Both endpoints take the token and its hint, and client authentication. */
 const tokenForm = formBody({ token: 16384, token_type_hint: 64, ...CLIENT_AUTH_FIELDS });
@@ -123,8 +120,9 @@ async function introspectRefresh(
 ): Promise<Record<string, unknown>> {
   const { store } = app;
   const now = ctx.options.now();
-  const found = await store.findRefreshTokenWithUser?.(sha256(token));
-  const record = found ? found.token : await store.findRefreshToken(sha256(token));
+  const hash = sha256(token);
+  const found = await store.findRefreshTokenWithUser?.(hash);
+  const record = found ? found.token : await store.findRefreshToken(hash);
   const user = found ? found.user : record ? await store.findUserById(record.userId) : null;
   if (
     !record ||
